@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using LlmCostTracker.ApiService.Ingestion;
+using LlmCostTracker.ApiService.Security;
+using LlmCostTracker.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace LlmCostTracker.ApiService.Apis;
+
+public static class UsageApi
+{
+    public const long MaxEventBodyBytes = 64 * 1024;
+    public const long MaxBatchBodyBytes = 1024 * 1024;
+    private const string RetryAfterSeconds = "5";
+
+    public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/llm-usage")
+            .WithTags("Usage ingestion")
+            .RequireAuthorization(ApiKeyDefaults.IngestPolicy);
+
+        api.MapPost("/", RecordUsage)
+            .WithName("RecordUsage")
+            .WithSummary("Record one LLM call's token usage")
+            .WithDescription("Answers 202 once the broker has confirmed the event. Re-posting the same eventId is safe: it is counted once.")
+            .Accepts<UsageEventRequest>("application/json")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxEventBodyBytes))
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        api.MapPost("/batch", RecordUsageBatch)
+            .WithName("RecordUsageBatch")
+            .WithSummary("Record up to 1,000 usage events, all or nothing")
+            .Accepts<UsageBatchRequest>("application/json")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBatchBodyBytes))
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        return app;
+    }
+
+    public static async Task<Results<Accepted<UsageAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsage(
+        HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, CancellationToken ct)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(request, IngestJsonContext.Default.UsageEventRequest, ct);
+        if (problem is not null)
+        {
+            metrics.Rejected(1);
+            return ToResult<UsageAccepted>(problem);
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        var usage = UsageValidator.Validate(body, clock.GetUtcNow(), NewEventId, prefix: "", errors);
+        if (usage is null)
+        {
+            metrics.Rejected(1);
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        usage = usage with { TraceParent = Activity.Current?.Id };
+        if (await PublishAsync(request.HttpContext, publisher, [usage], ct) is { } unavailable)
+        {
+            return unavailable;
+        }
+
+        metrics.Accepted(1);
+        return TypedResults.Accepted((string?)null, new UsageAccepted(usage.EventId));
+    }
+
+    public static async Task<Results<Accepted<UsageBatchAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsageBatch(
+        HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, CancellationToken ct)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(request, IngestJsonContext.Default.UsageBatchRequest, ct);
+        if (problem is not null)
+        {
+            metrics.Rejected(1);
+            return ToResult<UsageBatchAccepted>(problem);
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (body!.Events is not { Count: > 0 and <= UsageValidator.MaxBatchSize } requests)
+        {
+            metrics.Rejected(1);
+            errors["events"] = [$"events must hold 1 to {UsageValidator.MaxBatchSize} events."];
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var now = clock.GetUtcNow();
+        var traceParent = Activity.Current?.Id;
+        var events = new List<LlmUsage>(requests.Count);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var usage = UsageValidator.Validate(requests[i], now, NewEventId, $"events[{i}].", errors);
+            if (usage is not null)
+            {
+                events.Add(usage with { TraceParent = traceParent });
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            metrics.Rejected(requests.Count);
+            return TypedResults.ValidationProblem(errors, title: "The batch was rejected: no event in it was recorded.");
+        }
+
+        if (await PublishAsync(request.HttpContext, publisher, events, ct) is { } unavailable)
+        {
+            return unavailable;
+        }
+
+        metrics.Accepted(events.Count);
+        return TypedResults.Accepted((string?)null, new UsageBatchAccepted(events.Count, events.ConvertAll(e => e.EventId)));
+    }
+
+    private static async Task<ProblemHttpResult?> PublishAsync(
+        HttpContext context, UsagePublisher publisher, IReadOnlyList<LlmUsage> events, CancellationToken ct)
+    {
+        try
+        {
+            await publisher.PublishAsync(events, ct);
+            return null;
+        }
+        catch (BrokerUnavailableException ex)
+        {
+            context.Response.Headers.RetryAfter = RetryAfterSeconds;
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "The message broker is unavailable",
+                detail: $"{ex.Message} Nothing was recorded; retry with the same eventId.");
+        }
+    }
+
+    private static string NewEventId() => Guid.CreateVersion7().ToString("N");
+
+    private static Results<Accepted<T>, ValidationProblem, ProblemHttpResult> ToResult<T>(IResult problem) => problem switch
+    {
+        ValidationProblem validation => validation,
+        ProblemHttpResult other => other,
+        _ => throw new UnreachableException(),
+    };
+}

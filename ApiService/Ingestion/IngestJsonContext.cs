@@ -1,0 +1,11 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace LlmCostTracker.ApiService.Ingestion;
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(UsageEventRequest))]
+[JsonSerializable(typeof(UsageBatchRequest))]
+[JsonSerializable(typeof(UsageAccepted))]
+[JsonSerializable(typeof(UsageBatchAccepted))]
+public sealed partial class IngestJsonContext : JsonSerializerContext;

@@ -1,0 +1,43 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace LlmCostTracker.ApiService.Ingestion;
+
+/// <summary>Reads a JSON body so that every way it can be wrong ends as a 4xx ProblemDetails, never a 500:
+/// 415 for another content type, 413 over the endpoint's size limit, 400 naming the JSON path otherwise.</summary>
+public static class JsonBody
+{
+    public static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, CancellationToken ct)
+        where T : class
+    {
+        if (!request.HasJsonContentType())
+        {
+            return (null, TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported media type",
+                detail: "Send the body as application/json."));
+        }
+
+        try
+        {
+            var value = await JsonSerializer.DeserializeAsync(request.Body, type, ct);
+            return value is null
+                ? (null, TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["A JSON object is required."] }))
+                : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
+            return (null, TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { [field] = [$"Malformed JSON at {ex.Path ?? "$"} (line {ex.LineNumber + 1})."] },
+                title: "The request body is not valid JSON for this endpoint."));
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TypedResults.Problem(
+                statusCode: StatusCodes.Status413PayloadTooLarge,
+                title: "Payload too large",
+                detail: ex.Message));
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using LlmCostTracker.Contracts;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace LlmCostTracker.ApiService.Ingestion;
+
+/// <summary>Publishes accepted usage to the broker and completes each caller only once the broker has confirmed
+/// the message holding its events (persistent, publisher confirms). Requests that arrive while publishes are in
+/// flight are coalesced into the next message (group commit): one broker round trip serves many callers, and a
+/// lone request is published at once, so latency never waits for a batch to fill.</summary>
+public sealed class UsagePublisher : BackgroundService
+{
+    private readonly Channel<Pending> _queue;
+    private readonly IBus _bus;
+    private readonly IngestOptions _options;
+    private readonly ILogger<UsagePublisher> _logger;
+
+    public UsagePublisher(IBus bus, IOptions<IngestOptions> options, ILogger<UsagePublisher> logger)
+    {
+        _bus = bus;
+        _options = options.Value;
+        _logger = logger;
+        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.QueueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = false,
+            SingleWriter = false,
+        });
+    }
+
+    /// <summary>Completes when the broker confirmed the events; throws <see cref="BrokerUnavailableException"/>
+    /// when it did not within <see cref="IngestOptions.PublishTimeout"/>.</summary>
+    public async Task PublishAsync(IReadOnlyList<LlmUsage> events, CancellationToken ct)
+    {
+        var pending = new Pending(events, Activity.Current);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new BrokerUnavailableException("Too many events are waiting for the broker.");
+        }
+
+        try
+        {
+            await pending.Confirmed.Task.WaitAsync(_options.PublishTimeout, ct);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new BrokerUnavailableException("The broker did not confirm in time.", ex);
+        }
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, _options.PublishConcurrency).Select(_ => PumpAsync(stoppingToken)));
+
+    private async Task PumpAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Pending>();
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                batch.Clear();
+                var count = 0;
+                while (count < _options.MaxEventsPerMessage && _queue.Reader.TryRead(out var pending))
+                {
+                    batch.Add(pending);
+                    count += pending.Events.Count;
+                }
+
+                if (batch.Count > 0)
+                {
+                    await PublishBatchAsync(batch, count, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task PublishBatchAsync(List<Pending> batch, int count, CancellationToken stoppingToken)
+    {
+        List<LlmUsage> events;
+        if (batch.Count == 1)
+        {
+            events = batch[0].Events as List<LlmUsage> ?? [.. batch[0].Events];
+        }
+        else
+        {
+            events = new List<LlmUsage>(count);
+            foreach (var pending in batch)
+            {
+                events.AddRange(pending.Events);
+            }
+        }
+
+        // A lone request's publish joins that request's trace; every event also carries its own traceparent.
+        var previous = Activity.Current;
+        Activity.Current = batch.Count == 1 ? batch[0].Parent : null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(_options.PublishTimeout);
+        try
+        {
+            await _bus.Publish(new LlmUsageRecorded { Events = events }, timeout.Token);
+            foreach (var pending in batch)
+            {
+                pending.Confirmed.TrySetResult();
+            }
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Publishing {Count} usage events failed", count);
+            var failure = new BrokerUnavailableException("The broker did not confirm the events.", ex);
+            foreach (var pending in batch)
+            {
+                pending.Confirmed.TrySetException(failure);
+            }
+        }
+        finally
+        {
+            Activity.Current = previous;
+        }
+    }
+
+    private sealed record Pending(IReadOnlyList<LlmUsage> Events, Activity? Parent)
+    {
+        public TaskCompletionSource Confirmed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,131 @@
+using LlmCostTracker.Contracts;
+
+namespace LlmCostTracker.ApiService.Ingestion;
+
+/// <summary>The ingestion rules. Pure: the clock and a fresh id come in as arguments.</summary>
+public static class UsageValidator
+{
+    public const int MaxIdLength = 128;
+    public const int MaxModelLength = 200;
+    public const long MaxTokens = 100_000_000;
+    public const int MaxBatchSize = 1_000;
+    public static readonly TimeSpan MaxFutureSkew = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan Retention = TimeSpan.FromDays(35);
+
+    /// <summary>Letters and digits (ASCII) and <c>._-@+:</c>: safe in Redis keys, URLs and logs.</summary>
+    public static bool IsSafeId(string value)
+    {
+        foreach (var c in value)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@' or '+' or ':'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Checks one event; adds each problem to <paramref name="errors"/> under <paramref name="prefix"/>
+    /// + the field name, and returns the accepted event only when there was none.</summary>
+    public static LlmUsage? Validate(
+        UsageEventRequest? request, DateTimeOffset now, Func<string> newEventId, string prefix, IDictionary<string, string[]> errors)
+    {
+        if (request is null)
+        {
+            errors[prefix.Length > 0 ? prefix.TrimEnd('.') : "body"] = ["An event object is required."];
+            return null;
+        }
+
+        var before = errors.Count;
+        var userId = CheckId(request.UserId, prefix + "userId", required: true, errors);
+        var eventId = CheckId(request.EventId, prefix + "eventId", required: false, errors) ?? newEventId();
+
+        if (string.IsNullOrEmpty(request.Model))
+        {
+            errors[prefix + "model"] = ["model is required."];
+        }
+        else if (request.Model.Length > MaxModelLength || request.Model.Any(char.IsControl) || string.IsNullOrWhiteSpace(request.Model))
+        {
+            errors[prefix + "model"] = [$"model must be 1 to {MaxModelLength} printable characters."];
+        }
+
+        var input = CheckTokens(request.InputTokens, prefix + "inputTokens", required: true, errors);
+        var output = CheckTokens(request.OutputTokens, prefix + "outputTokens", required: true, errors);
+        var cached = CheckTokens(request.CachedInputTokens, prefix + "cachedInputTokens", required: false, errors);
+        if (cached > input && !errors.ContainsKey(prefix + "inputTokens"))
+        {
+            errors[prefix + "cachedInputTokens"] = ["cachedInputTokens must not exceed inputTokens (which includes cached tokens)."];
+        }
+
+        var occurredAt = request.OccurredAt ?? now;
+        if (occurredAt > now + MaxFutureSkew)
+        {
+            errors[prefix + "occurredAt"] = ["occurredAt must be at most 5 minutes in the future."];
+        }
+        else if (occurredAt < now - Retention)
+        {
+            errors[prefix + "occurredAt"] = ["occurredAt must be within the 35-day retention."];
+        }
+
+        if (errors.Count != before)
+        {
+            return null;
+        }
+
+        return new LlmUsage
+        {
+            EventId = eventId,
+            UserId = userId!,
+            Model = request.Model!,
+            InputTokens = input,
+            CachedInputTokens = cached,
+            OutputTokens = output,
+            OccurredAt = occurredAt.ToUniversalTime(),
+        };
+    }
+
+    private static string? CheckId(string? value, string field, bool required, IDictionary<string, string[]> errors)
+    {
+        if (value is null)
+        {
+            if (required)
+            {
+                errors[field] = [$"{Name(field)} is required."];
+            }
+
+            return null;
+        }
+
+        if (value.Length is 0 or > MaxIdLength || !IsSafeId(value))
+        {
+            errors[field] = [$"{Name(field)} must be 1 to {MaxIdLength} characters from letters, digits and ._-@+:"];
+            return null;
+        }
+
+        return value;
+    }
+
+    private static long CheckTokens(long? value, string field, bool required, IDictionary<string, string[]> errors)
+    {
+        if (value is null)
+        {
+            if (required)
+            {
+                errors[field] = [$"{Name(field)} is required."];
+            }
+
+            return 0;
+        }
+
+        if (value is < 0 or > MaxTokens)
+        {
+            errors[field] = [$"{Name(field)} must be an integer from 0 to 100,000,000."];
+            return 0;
+        }
+
+        return value.Value;
+    }
+
+    private static string Name(string field) => field[(field.LastIndexOf('.') + 1)..];
+}

@@ -1,0 +1,21 @@
+using LlmCostTracker.ApiService.Apis;
+using LlmCostTracker.ApiService.Extensions;
+
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapApiDocumentation();
+app.MapUsageApi();
+app.MapDefaultEndpoints();
+
+app.Run();

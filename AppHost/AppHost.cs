@@ -1,0 +1,36 @@
+using LlmCostTracker.AppHost.Infrastructure;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+var ingestApiKey = builder.AddParameter("ingest-api-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+var adminApiKey = builder.AddParameter("admin-api-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+
+IResourceBuilder<IResourceWithConnectionString> redis;
+IResourceBuilder<IResourceWithConnectionString> rabbitmq;
+if (InfrastructureModeResolver.Resolve(builder.Configuration) == InfrastructureMode.Container)
+{
+    redis = builder.AddRedis("redis").WithDataVolume();
+    rabbitmq = builder.AddRabbitMQ("rabbitmq").WithDataVolume().WithManagementPlugin();
+}
+else
+{
+    var data = RunDataDirectory.Create(builder.Configuration);
+    builder.Services.AddSingleton<IHostedService>(data);
+    redis = builder.AddLocalRedis("redis", data);
+    rabbitmq = builder.AddLocalRabbitMq("rabbitmq", data);
+}
+
+builder.AddProject<Projects.ApiService>("apiservice")
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithEnvironment("Ingest__ApiKey", ingestApiKey)
+    .WithEnvironment("Admin__ApiKey", adminApiKey)
+    .WithHttpHealthCheck("/health");
+
+builder.AddProject<Projects.WorkerService>("workerservice")
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithReplicas(builder.Configuration.GetValue("WorkerService:Replicas", 1))
+    .WithHttpHealthCheck("/health");
+
+builder.Build().Run();

@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace LlmCostTracker.AppHost.Infrastructure;
+
+/// <summary>Runs Redis and RabbitMQ as local processes when no container runtime answers.</summary>
+internal static class LocalInfrastructure
+{
+    public const string RabbitMqServer = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+    private const string InstallHint = "Install it with: sudo apt-get install -y redis-server rabbitmq-server " +
+        "(or start a container runtime and set Infrastructure__Mode=container).";
+
+    public static IResourceBuilder<LocalRedisResource> AddLocalRedis(
+        this IDistributedApplicationBuilder builder, string name, RunDataDirectory data)
+    {
+        RequireBinary("redis-server", "/usr/bin/redis-server", "redis-server");
+        var password = builder.AddParameter(
+            $"{name}-password", new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true).Resource;
+
+        var directory = data.For(name);
+        var redis = builder.AddResource(new LocalRedisResource(name, directory, password))
+            .WithEndpoint(name: LocalRedisResource.EndpointName, scheme: "tcp");
+        var endpoint = redis.Resource.PrimaryEndpoint;
+
+        // Append-only file in a folder the AppHost owns: stopping and starting the resource loses no totals.
+        redis.WithArgs(context =>
+        {
+            context.Args.Add("--bind");
+            context.Args.Add("127.0.0.1");
+            context.Args.Add("--port");
+            context.Args.Add(endpoint.Property(EndpointProperty.TargetPort));
+            context.Args.Add("--dir");
+            context.Args.Add(directory);
+            context.Args.Add("--appendonly");
+            context.Args.Add("yes");
+            context.Args.Add("--appendfsync");
+            context.Args.Add("everysec");
+            context.Args.Add("--save");
+            context.Args.Add("");
+            context.Args.Add("--protected-mode");
+            context.Args.Add("yes");
+            context.Args.Add("--requirepass");
+            context.Args.Add(password);
+        });
+
+        var healthKey = $"{name}-ping";
+        builder.Services.AddHealthChecks().AddAsyncCheck(healthKey, ct => ProtocolProbes.RedisAsync(endpoint, ct));
+        return redis.WithHealthCheck(healthKey);
+    }
+
+    public static IResourceBuilder<LocalRabbitMqResource> AddLocalRabbitMq(
+        this IDistributedApplicationBuilder builder, string name, RunDataDirectory data)
+    {
+        RequireBinary("rabbitmq-server", RabbitMqServer, "rabbitmq-server");
+        var directory = data.For(name);
+        var pluginsFile = Path.Combine(directory, "enabled_plugins");
+        File.WriteAllText(pluginsFile, "[].");
+        File.WriteAllText(Path.Combine(directory, "rabbitmq.conf"), "loopback_users.guest = true\nlisteners.ssl = none\n");
+
+        // One node name and data folder for the whole run, so durable queues survive a restart of the resource.
+        var nodeName = $"llmcost-{Environment.ProcessId}@localhost";
+        var epmdPort = StartEpmd();
+        data.OnCleanup(() => RunEpmd("-port", Invariant(epmdPort), "-kill"));
+
+        var rabbit = builder.AddResource(new LocalRabbitMqResource(name, directory))
+            .WithEndpoint(name: LocalRabbitMqResource.EndpointName, scheme: "tcp");
+        var endpoint = rabbit.Resource.PrimaryEndpoint;
+        rabbit
+            .WithEnvironment("HOME", directory)
+            .WithEnvironment("RABBITMQ_NODENAME", nodeName)
+            .WithEnvironment("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
+            .WithEnvironment("RABBITMQ_NODE_PORT", endpoint.Property(EndpointProperty.TargetPort))
+            .WithEnvironment("RABBITMQ_DIST_PORT", Invariant(FreeLoopbackPort()))
+            .WithEnvironment("ERL_EPMD_ADDRESS", "127.0.0.1")
+            .WithEnvironment("ERL_EPMD_PORT", Invariant(epmdPort))
+            .WithEnvironment("RABBITMQ_MNESIA_BASE", Path.Combine(directory, "mnesia"))
+            .WithEnvironment("RABBITMQ_LOG_BASE", Path.Combine(directory, "log"))
+            .WithEnvironment("RABBITMQ_LOGS", "-")
+            .WithEnvironment("RABBITMQ_ENABLED_PLUGINS_FILE", pluginsFile)
+            .WithEnvironment("RABBITMQ_CONFIG_FILE", Path.Combine(directory, "rabbitmq"));
+
+        var healthKey = $"{name}-amqp";
+        builder.Services.AddHealthChecks().AddAsyncCheck(healthKey, ct => ProtocolProbes.AmqpAsync(endpoint, ct));
+        return rabbit.WithHealthCheck(healthKey);
+    }
+
+    private static void RequireBinary(string what, string path, string package)
+    {
+        if (!File.Exists(path))
+        {
+            throw new DistributedApplicationException(
+                $"Infrastructure mode 'executable' needs {what} ({path}), which is missing: Debian package '{package}'. {InstallHint}");
+        }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    // Erlang's port mapper outlives RabbitMQ. We start our own on a port of its own, relaxed so that it can be
+    // stopped while a node is still registered, and stop it at exit: no other run's epmd is touched.
+    private static int StartEpmd()
+    {
+        var port = FreeLoopbackPort();
+        RunEpmd("-daemon", "-relaxed_command_check", "-address", "127.0.0.1", "-port", Invariant(port));
+        return port;
+    }
+
+    private static void RunEpmd(params string[] args)
+    {
+        try
+        {
+            using var epmd = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("epmd", args)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            });
+            epmd?.WaitForExit(TimeSpan.FromSeconds(5));
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // No epmd on PATH: RabbitMQ starts its own, and nothing of ours is left to stop.
+        }
+    }
+
+    private static string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

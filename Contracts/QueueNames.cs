@@ -1,0 +1,8 @@
+namespace LlmCostTracker.Contracts;
+
+/// <summary>Broker queue names both sides declare, so a message published before the worker's first start
+/// already has a durable queue to wait in.</summary>
+public static class QueueNames
+{
+    public const string UsageAggregation = "llm-usage-aggregation";
+}

@@ -1,0 +1,94 @@
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.Tests.Integration;
+
+/// <summary>The whole app (Redis, RabbitMQ, API, worker) started once per test collection.</summary>
+public class AppFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+    public DistributedApplication App { get; private set; } = null!;
+    public HttpClient Api { get; private set; } = null!;
+    public string IngestApiKey { get; private set; } = "";
+    public string AdminApiKey { get; private set; } = "";
+    public IConnectionMultiplexer Redis { get; private set; } = null!;
+
+    /// <summary>Arguments for the AppHost (configuration that decides which resources exist).</summary>
+    protected virtual string[] AppHostArgs => [];
+
+    /// <summary>Changes to the model before it is built, e.g. extra environment for a service.</summary>
+    protected virtual void Configure(IDistributedApplicationTestingBuilder appHost)
+    {
+    }
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(StartTimeout);
+        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(AppHostArgs, cts.Token);
+        appHost.Services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler(options =>
+        {
+            // Tests assert on status codes: retry only transport failures, never a 4xx/5xx answer.
+            options.Retry.ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is HttpRequestException);
+            options.AttemptTimeout.Timeout = TimeSpan.FromSeconds(30);
+            options.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(60);
+            options.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(90);
+        }));
+        Configure(appHost);
+
+        App = await appHost.BuildAsync(cts.Token);
+        await App.StartAsync(cts.Token);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", cts.Token);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync("workerservice", cts.Token);
+
+        IngestApiKey = await ParameterValueAsync("ingest-api-key", cts.Token);
+        AdminApiKey = await ParameterValueAsync("admin-api-key", cts.Token);
+        Api = App.CreateHttpClient("apiservice", "http");
+        Redis = await ConnectionMultiplexer.ConnectAsync(
+            (await App.GetConnectionStringAsync("redis", cts.Token))! + ",abortConnect=false");
+    }
+
+    public async Task DisposeAsync()
+    {
+        Redis?.Dispose();
+        Api?.Dispose();
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+    }
+
+    public async Task<string> ParameterValueAsync(string name, CancellationToken ct)
+    {
+        var model = App.Services.GetRequiredService<DistributedApplicationModel>();
+        var parameter = model.Resources.OfType<ParameterResource>().Single(p => p.Name == name);
+        return (await parameter.GetValueAsync(ct))!;
+    }
+
+    public HttpRequestMessage Ingest(string path, object body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        request.Headers.Add("X-Api-Key", IngestApiKey);
+        return request;
+    }
+
+    public HttpRequestMessage Admin(HttpMethod method, string path, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+
+        request.Headers.Add("X-Admin-Key", AdminApiKey);
+        return request;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class AppCollection : ICollectionFixture<AppFixture>
+{
+    public const string Name = "app";
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sourced by run.sh and test.sh: makes sure Redis and RabbitMQ can run, as containers or as local processes.
+set -euo pipefail
+
+container_runtime_answers() {
+  { command -v docker >/dev/null && docker info >/dev/null 2>&1; } ||
+  { command -v podman >/dev/null && podman info >/dev/null 2>&1; }
+}
+
+ensure_infrastructure() {
+  local mode="${Infrastructure__Mode:-auto}"
+  if [ "$mode" = "container" ] || { [ "$mode" = "auto" ] && container_runtime_answers; }; then
+    echo "Using the container runtime for Redis and RabbitMQ."
+    return
+  fi
+  if [ -x /usr/bin/redis-server ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+    return
+  fi
+  local install="apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server rabbitmq-server"
+  echo "No container runtime answers: installing Debian's redis-server and rabbitmq-server to run as local processes."
+  if [ "$(id -u)" = "0" ]; then
+    bash -c "$install"
+  elif command -v sudo >/dev/null; then
+    sudo bash -c "$install"
+  else
+    echo "Please install them first:  sudo $install" >&2
+    exit 1
+  fi
+  # Debian starts the services where systemd runs; the AppHost runs its own instances, so stop those.
+  if command -v service >/dev/null && [ "$(id -u)" = "0" ]; then
+    service redis-server stop >/dev/null 2>&1 || true
+    service rabbitmq-server stop >/dev/null 2>&1 || true
+  fi
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test (unit tests and integration tests against the real app) and prints "N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. eng/prerequisites.sh
+ensure_infrastructure
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+log=$(mktemp)
+set +e
+dotnet test Aspire.sln "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E "(Passed|Failed)!? +- +Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+" "$log" | tail -n 1 || true)
+rm -f "$log"
+if [ -n "$summary" ]; then
+  failed=$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$summary")
+  passed=$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$summary")
+  skipped=$(sed -E 's/.*Skipped: +([0-9]+),.*/\1/' <<<"$summary")
+  echo "$passed passed, $failed failed, $skipped skipped"
+fi
+exit "$status"
