@@ -1,5 +1,6 @@
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Security;
+using LlmCostTracker.ApiService.Tracking;
 using MassTransit;
 
 namespace LlmCostTracker.ApiService.Extensions;
@@ -25,6 +26,14 @@ public static class Extensions
 
         builder.Services.AddSingleton<UsagePublisher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<UsagePublisher>());
+
+        // Registered after the publisher: hosted services stop in reverse order, so the tracker drains first.
+        builder.Services.AddOptions<TrackerOptions>()
+            .BindConfiguration(TrackerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<UsageTracker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<UsageTracker>());
     }
 
     private static void AddApiKeyAuthentication(this IHostApplicationBuilder builder)

@@ -74,6 +74,28 @@ public class AppFixture : IAsyncLifetime
         return request;
     }
 
+    public Task<HttpResponseMessage> PostUsageAsync(object body) => Api.SendAsync(Ingest("/api/v1/llm-usage", body));
+
+    public Task<HttpResponseMessage> PostBatchAsync(object body) => Api.SendAsync(Ingest("/api/v1/llm-usage/batch", body));
+
+    /// <summary>A user's month totals as stored in Redis (cost in micro-dollars, token and request counts).</summary>
+    public async Task<Dictionary<string, long>> UserTotalsAsync(string userId, string? month = null)
+    {
+        var entries = await Redis.GetDatabase().HashGetAllAsync(LlmCostTracker.Contracts.LedgerKeys.UserTotals(userId, month ?? CurrentMonth));
+        return entries.ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
+    }
+
+    /// <summary>Waits until the user's month shows <paramref name="requests"/> requests, then returns its totals.</summary>
+    public Task<Dictionary<string, long>> WaitForRequestsAsync(string userId, long requests, string? month = null) =>
+        Eventually.ReturnsAsync(
+            () => UserTotalsAsync(userId, month),
+            totals => totals.GetValueOrDefault("requests") >= requests,
+            because: $"{userId} to reach {requests} requests");
+
+    public static string CurrentMonth => DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string NewUser(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+
     public HttpRequestMessage Admin(HttpMethod method, string path, object? body = null)
     {
         var request = new HttpRequestMessage(method, path);

@@ -1,5 +1,9 @@
+using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Budgets;
+using LlmCostTracker.WorkerService.Pricing;
 using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.WorkerService.Extensions;
 
@@ -9,7 +13,29 @@ public static class Extensions
     {
         builder.AddRedisClient("redis");
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<WorkerMetrics>();
 
+        builder.Services.AddOptions<PricingOptions>()
+            .BindConfiguration(PricingOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.Models.Count > 0, "Pricing:Models must list at least one model.")
+            .ValidateOnStart();
+        builder.Services.AddOptions<BudgetOptions>()
+            .BindConfiguration(BudgetOptions.SectionName)
+            .PostConfigure(o => o.Normalize())
+            .ValidateDataAnnotations()
+            .Validate(o => o.ThresholdsPercent.All(t => t is > 0 and <= 1000), "Budgets:ThresholdsPercent must be between 1 and 1000.")
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton(sp => new UsagePricing(sp.GetRequiredService<IOptions<PricingOptions>>().Value));
+        builder.Services.AddSingleton<CostLedger>();
+        builder.Services.AddSingleton<BudgetAlerts>();
+
+        builder.AddMessaging();
+    }
+
+    private static void AddMessaging(this IHostApplicationBuilder builder)
+    {
         var connectionString = builder.Configuration.GetConnectionString("rabbitmq")
             ?? throw new InvalidOperationException("ConnectionStrings:rabbitmq is not set (the AppHost provides it).");
 

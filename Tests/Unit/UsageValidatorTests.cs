@@ -1,0 +1,101 @@
+using LlmCostTracker.ApiService.Ingestion;
+
+namespace LlmCostTracker.Tests.Unit;
+
+public sealed class UsageValidatorTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
+
+    private static (Contracts.LlmUsage? Usage, Dictionary<string, string[]> Errors) Validate(UsageEventRequest request)
+    {
+        var errors = new Dictionary<string, string[]>();
+        return (UsageValidator.Validate(request, Now, () => "generated", "", errors), errors);
+    }
+
+    private static UsageEventRequest Valid => new(null, "alice@example.com", "gpt-4o", 1000, 500, 200, null);
+
+    [Fact]
+    public void A_valid_event_is_accepted_with_a_generated_id_and_the_current_time()
+    {
+        var (usage, errors) = Validate(Valid);
+        Assert.Empty(errors);
+        Assert.Equal("generated", usage!.EventId);
+        Assert.Equal(Now, usage.OccurredAt);
+        Assert.Equal(200, usage.CachedInputTokens);
+    }
+
+    [Theory]
+    [InlineData(null, "userId")]
+    [InlineData("", "userId")]
+    [InlineData("a b", "userId")]
+    [InlineData("a{b}", "userId")]
+    [InlineData("a*", "userId")]
+    [InlineData("a\nb", "userId")]
+    [InlineData("é", "userId")]
+    public void Bad_user_ids_are_named(string? userId, string field)
+    {
+        var (usage, errors) = Validate(Valid with { UserId = userId });
+        Assert.Null(usage);
+        Assert.Contains(field, errors.Keys);
+    }
+
+    [Fact]
+    public void User_id_may_hold_128_safe_characters_but_not_129()
+    {
+        Assert.Empty(Validate(Valid with { UserId = new string('a', 122) + "._-@+:" }).Errors);
+        Assert.Contains("userId", Validate(Valid with { UserId = new string('a', 129) }).Errors.Keys);
+        Assert.Contains("eventId", Validate(Valid with { EventId = new string('a', 129) }).Errors.Keys);
+    }
+
+    [Theory]
+    [InlineData(-1L)]
+    [InlineData(100_000_001L)]
+    public void Token_counts_outside_0_to_100M_are_named(long tokens)
+    {
+        var errors = Validate(Valid with { InputTokens = tokens, OutputTokens = tokens, CachedInputTokens = null }).Errors;
+        Assert.Contains("inputTokens", errors.Keys);
+        Assert.Contains("outputTokens", errors.Keys);
+    }
+
+    [Fact]
+    public void Cached_tokens_cannot_exceed_input_tokens() =>
+        Assert.Contains("cachedInputTokens", Validate(Valid with { InputTokens = 10, CachedInputTokens = 11 }).Errors.Keys);
+
+    [Fact]
+    public void Missing_fields_are_each_named()
+    {
+        var errors = Validate(new UsageEventRequest(null, null, null, null, null, null, null)).Errors;
+        Assert.Equal(["inputTokens", "model", "outputTokens", "userId"], errors.Keys.Order());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("gpt\u00014o")]
+    public void Models_must_be_printable(string model) =>
+        Assert.Contains("model", Validate(Valid with { Model = model }).Errors.Keys);
+
+    [Fact]
+    public void Model_is_at_most_200_characters()
+    {
+        Assert.Empty(Validate(Valid with { Model = new string('m', 200) }).Errors);
+        Assert.Contains("model", Validate(Valid with { Model = new string('m', 201) }).Errors.Keys);
+    }
+
+    [Fact]
+    public void OccurredAt_is_bounded_by_5_minutes_ahead_and_35_days_back()
+    {
+        Assert.Empty(Validate(Valid with { OccurredAt = Now.AddMinutes(5) }).Errors);
+        Assert.Contains("occurredAt", Validate(Valid with { OccurredAt = Now.AddMinutes(5).AddSeconds(1) }).Errors.Keys);
+        Assert.Empty(Validate(Valid with { OccurredAt = Now.AddDays(-35) }).Errors);
+        Assert.Contains("occurredAt", Validate(Valid with { OccurredAt = Now.AddDays(-35).AddSeconds(-1) }).Errors.Keys);
+    }
+
+    [Fact]
+    public void Batch_errors_carry_the_event_index()
+    {
+        var errors = new Dictionary<string, string[]>();
+        UsageValidator.Validate(Valid with { UserId = "bad id" }, Now, () => "x", "events[3].", errors);
+        Assert.Contains("events[3].userId", errors.Keys);
+    }
+}

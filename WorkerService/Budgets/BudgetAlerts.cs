@@ -1,0 +1,36 @@
+using System.Text.Json;
+using LlmCostTracker.Contracts;
+using LlmCostTracker.WorkerService.Aggregation;
+using MassTransit;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.WorkerService.Budgets;
+
+/// <summary>Publishes a crossed threshold on Redis pub/sub (<c>alerts:cost:{userId}</c>) and as a MassTransit
+/// event, then marks it sent.</summary>
+public sealed class BudgetAlerts(IConnectionMultiplexer redis, CostLedger ledger, WorkerMetrics metrics, TimeProvider clock, ILogger<BudgetAlerts> logger)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public async Task PublishAsync(CrossedThreshold crossed, IPublishEndpoint bus, CancellationToken ct)
+    {
+        var alert = new BudgetThresholdCrossed
+        {
+            UserId = crossed.UserId,
+            Month = crossed.Month,
+            ThresholdPercent = crossed.ThresholdPercent,
+            SpentUsd = BudgetOptions.ToUsd(crossed.SpentMicros),
+            BudgetUsd = BudgetOptions.ToUsd(crossed.BudgetMicros),
+            OccurredAt = crossed.Usage?.OccurredAt ?? clock.GetUtcNow(),
+            TraceParent = crossed.Usage?.TraceParent,
+        };
+
+        await redis.GetSubscriber().PublishAsync(
+            RedisChannel.Literal(AlertChannels.ForUser(alert.UserId)), JsonSerializer.Serialize(alert, Json));
+        await bus.Publish(alert, ct);
+        await ledger.MarkAlertSentAsync(crossed);
+        metrics.AlertPublished(alert.ThresholdPercent);
+        logger.LogInformation("Budget alert: {UserId} crossed {Threshold}% of {BudgetUsd} USD in {Month} (spent {SpentUsd} USD)",
+            alert.UserId, alert.ThresholdPercent, alert.BudgetUsd, alert.Month, alert.SpentUsd);
+    }
+}
