@@ -16,6 +16,7 @@ app.UseAuthorization();
 
 app.MapApiDocumentation();
 app.MapUsageApi();
+app.MapAdminApi();
 app.MapDefaultEndpoints();
 
 app.Run();

@@ -20,17 +20,28 @@ else
     rabbitmq = builder.AddLocalRabbitMq("rabbitmq", data);
 }
 
-builder.AddProject<Projects.ApiService>("apiservice")
+// Budget settings (Budgets__DefaultMonthlyBudgetUsd, Budgets__ThresholdsPercent__0, ...) go to both services alike.
+var budgetSettings = builder.Configuration.GetSection("Budgets").AsEnumerable(makePathsRelative: false)
+    .Where(setting => setting.Value is not null)
+    .ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value!);
+
+var api = builder.AddProject<Projects.ApiService>("apiservice")
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithEnvironment("Ingest__ApiKey", ingestApiKey)
     .WithEnvironment("Admin__ApiKey", adminApiKey)
     .WithHttpHealthCheck("/health");
 
-builder.AddProject<Projects.WorkerService>("workerservice")
+var worker = builder.AddProject<Projects.WorkerService>("workerservice")
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReplicas(builder.Configuration.GetValue("WorkerService:Replicas", 1))
     .WithHttpHealthCheck("/health");
+
+foreach (var (key, value) in budgetSettings)
+{
+    api.WithEnvironment(key, value);
+    worker.WithEnvironment(key, value);
+}
 
 builder.Build().Run();

@@ -5,4 +5,5 @@ namespace LlmCostTracker.Contracts;
 public static class QueueNames
 {
     public const string UsageAggregation = "llm-usage-aggregation";
+    public const string BudgetChanges = "llm-budget-changes";
 }

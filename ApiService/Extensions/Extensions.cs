@@ -1,4 +1,7 @@
+using LlmCostTracker.ApiService.Budgets;
 using LlmCostTracker.ApiService.Ingestion;
+using LlmCostTracker.ApiService.Reporting;
+using LlmCostTracker.Contracts;
 using LlmCostTracker.ApiService.Security;
 using LlmCostTracker.ApiService.Tracking;
 using MassTransit;
@@ -13,7 +16,19 @@ public static class Extensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.ConfigureHttpJsonOptions(options =>
-            options.SerializerOptions.TypeInfoResolverChain.Insert(0, IngestJsonContext.Default));
+        {
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, IngestJsonContext.Default);
+            options.SerializerOptions.TypeInfoResolverChain.Insert(1, AdminJsonContext.Default);
+        });
+
+        builder.AddRedisClient("redis");
+        builder.Services.AddOptions<BudgetOptions>()
+            .BindConfiguration(BudgetOptions.SectionName)
+            .PostConfigure(o => o.Normalize())
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<CostReports>();
+        builder.Services.AddSingleton<BudgetStore>();
 
         builder.Services.AddOptions<IngestOptions>()
             .BindConfiguration(IngestOptions.SectionName)
@@ -72,7 +87,8 @@ public static class Extensions
                 cfg.Host(new Uri(connectionString));
                 // Declare the worker's durable queue on publish, so nothing confirmed is dropped for want of a binding
                 // when the API starts before the worker ever has.
-                cfg.Publish<Contracts.LlmUsageRecorded>(p => p.BindQueue(Contracts.QueueNames.UsageAggregation, Contracts.QueueNames.UsageAggregation));
+                cfg.Publish<LlmUsageRecorded>(p => p.BindQueue(QueueNames.UsageAggregation, QueueNames.UsageAggregation));
+                cfg.Publish<UserBudgetChanged>(p => p.BindQueue(QueueNames.BudgetChanges, QueueNames.BudgetChanges));
                 cfg.ConfigureEndpoints(context);
             });
         });

@@ -66,6 +66,22 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         return new LedgerResult(applied, duplicates, alerts);
     }
 
+    /// <summary>Re-arms or fires a user's thresholds for a month after the budget changed.</summary>
+    public async Task<IReadOnlyList<CrossedThreshold>> ReevaluateBudgetAsync(string userId, string month)
+    {
+        var options = budgets.Value;
+        var monthStart = DateTimeOffset.ParseExact(month + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var args = new List<RedisValue> { ExpiresAt(monthStart).ToUnixTimeSeconds(), BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd) };
+        args.AddRange(options.ThresholdsPercent.Select(t => (RedisValue)t));
+        var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
+            LedgerScripts.ReevaluateBudget,
+            [LedgerKeys.UserTotals(userId, month), LedgerKeys.UserAlerts(userId, month), LedgerKeys.UserBudget(userId)],
+            [.. args]))!;
+        var budget = (long)reply[0];
+        var spent = (long)reply[1];
+        return [.. reply.Skip(2).Select(t => new CrossedThreshold(userId, month, (int)t, spent, budget, Usage: null))];
+    }
+
     /// <summary>Marks an alert published, so a later redelivery does not hand it back.</summary>
     public Task MarkAlertSentAsync(CrossedThreshold alert) =>
         redis.GetDatabase().ScriptEvaluateAsync(

@@ -99,4 +99,27 @@ internal static class LedgerScripts
         end
         return applied
         """;
+
+    /// <summary>Re-evaluates one user's month after a budget change. KEYS: totals, alerts, budget. ARGV: expireAt,
+    /// defaultBudgetMicros, thresholds... Thresholds now above the spend are re-armed; thresholds now crossed and
+    /// not yet fired are claimed (pending) and returned. Returns { budgetMicros, spentMicros, thresholds... }.</summary>
+    public const string ReevaluateBudget = """
+        local budget = tonumber(redis.call('GET', KEYS[3]) or ARGV[2])
+        local spent = tonumber(redis.call('HGET', KEYS[1], 'cost') or '0')
+        local result = { budget, spent }
+        for t = 3, #ARGV do
+          local threshold = tonumber(ARGV[t])
+          local state = redis.call('HGET', KEYS[2], ARGV[t])
+          if budget > 0 and spent * 100 >= budget * threshold then
+            if not state then
+              redis.call('HSET', KEYS[2], ARGV[t], 'pending|budget-change|' .. spent)
+              redis.call('EXPIREAT', KEYS[2], ARGV[1])
+              table.insert(result, threshold)
+            end
+          elseif state then
+            redis.call('HDEL', KEYS[2], ARGV[t])
+          end
+        end
+        return result
+        """;
 }

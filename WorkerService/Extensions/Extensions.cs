@@ -42,6 +42,7 @@ public static class Extensions
         builder.Services.AddMassTransit(bus =>
         {
             bus.AddConsumer<LlmUsageRecordedConsumer, LlmUsageRecordedConsumerDefinition>();
+            bus.AddConsumer<UserBudgetChangedConsumer, UserBudgetChangedConsumerDefinition>();
             bus.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(new Uri(connectionString));

@@ -1,0 +1,11 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace LlmCostTracker.ApiService.Reporting;
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(SetBudgetRequest))]
+[JsonSerializable(typeof(UserBudget))]
+[JsonSerializable(typeof(CostReport))]
+[JsonSerializable(typeof(UserCostDetail))]
+public sealed partial class AdminJsonContext : JsonSerializerContext;

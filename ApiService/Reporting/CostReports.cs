@@ -1,0 +1,123 @@
+using LlmCostTracker.Contracts;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.ApiService.Reporting;
+
+/// <summary>Builds reports from the pre-aggregated ledger: the month's user index (a sorted set) gives the top
+/// users, and each row is a handful of reads issued together. Work grows with <c>top</c>, never with the number
+/// of users, and nothing scans keys.</summary>
+public sealed class CostReports(IConnectionMultiplexer redis, IOptions<BudgetOptions> budgets, TimeProvider clock)
+{
+    public const string Currency = "USD";
+
+    public async Task<CostReport> MonthAsync(ReportMonth month, int top)
+    {
+        var db = redis.GetDatabase();
+        var now = clock.GetUtcNow();
+        var totalsTask = db.HashGetAllAsync(LedgerKeys.MonthTotals(month.Key));
+        var countTask = db.SortedSetLengthAsync(LedgerKeys.MonthUsers(month.Key));
+        var ranked = await db.SortedSetRangeByRankAsync(LedgerKeys.MonthUsers(month.Key), 0, top - 1, Order.Descending);
+
+        var rows = await Task.WhenAll(ranked.Select(userId => UserRowAsync(db, userId!, month, now)));
+        var totals = Counters.From(await totalsTask);
+        var projection = MonthProjection.Project(totals.Cost, month.Year, month.Month, now, budgetMicros: 0);
+
+        return new CostReport(month.Key, Currency, now,
+            new ReportTotals(Usd(totals.Cost), totals.Input, totals.Cached, totals.Output, totals.Requests, await countTask, Usd(projection.MonthEndMicros)),
+            [.. rows.OfType<UserCostRow>().OrderByDescending(r => r.CostUsd).ThenBy(r => r.UserId, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>One user's month with its daily series, or null when the user has no usage that month.</summary>
+    public async Task<UserCostDetail?> UserAsync(string userId, ReportMonth month)
+    {
+        var db = redis.GetDatabase();
+        var now = clock.GetUtcNow();
+        var dailyTask = db.HashGetAllAsync(LedgerKeys.UserDaily(userId, month.Key));
+        var row = await UserRowAsync(db, userId, month, now);
+        if (row is null)
+        {
+            return null;
+        }
+
+        var daily = (await dailyTask)
+            .Select(e => new DailyCost(e.Name!, Usd((long)e.Value)))
+            .OrderBy(d => d.Date, StringComparer.Ordinal)
+            .ToList();
+        return new UserCostDetail(month.Key, Currency, now, row.UserId, row.CostUsd, row.InputTokens, row.CachedInputTokens,
+            row.OutputTokens, row.Requests, row.BudgetUsd, row.BudgetUsedPercent, row.ProjectedMonthEndCostUsd,
+            row.ProjectedBudgetExhaustedAt, row.Models, daily);
+    }
+
+    private async Task<UserCostRow?> UserRowAsync(IDatabase db, string userId, ReportMonth month, DateTimeOffset now)
+    {
+        var totalsTask = db.HashGetAllAsync(LedgerKeys.UserTotals(userId, month.Key));
+        var modelsTask = db.HashGetAllAsync(LedgerKeys.UserModels(userId, month.Key));
+        var budgetTask = db.StringGetAsync(LedgerKeys.UserBudget(userId));
+        await Task.WhenAll(totalsTask, modelsTask, budgetTask);
+
+        var totals = await totalsTask;
+        if (totals.Length == 0)
+        {
+            return null;
+        }
+
+        var counters = Counters.From(totals);
+        var budgetValue = await budgetTask;
+        var budget = budgetValue.HasValue ? (long)budgetValue : BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd);
+        var projection = MonthProjection.Project(counters.Cost, month.Year, month.Month, now, budget);
+
+        return new UserCostRow(
+            userId,
+            Usd(counters.Cost),
+            counters.Input,
+            counters.Cached,
+            counters.Output,
+            counters.Requests,
+            Usd(budget),
+            budget > 0 ? decimal.Round(counters.Cost * 100m / budget, 2, MidpointRounding.AwayFromZero) : null,
+            Usd(projection.MonthEndMicros),
+            projection.BudgetExhaustedAt,
+            ModelRows(await modelsTask));
+    }
+
+    private static List<ModelCostRow> ModelRows(HashEntry[] entries)
+    {
+        var models = new Dictionary<string, Counters>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            var name = entry.Name.ToString();
+            var bar = name.IndexOf('|');
+            if (bar < 0)
+            {
+                continue;
+            }
+
+            var model = name[(bar + 1)..];
+            models[model] = models.GetValueOrDefault(model).With(name[..bar], (long)entry.Value);
+        }
+
+        return [.. models
+            .Select(m => new ModelCostRow(m.Key, Usd(m.Value.Cost), m.Value.Input, m.Value.Cached, m.Value.Output, m.Value.Requests))
+            .OrderByDescending(m => m.CostUsd)
+            .ThenBy(m => m.Model, StringComparer.Ordinal)];
+    }
+
+    private static decimal Usd(long micros) => BudgetOptions.ToUsd(micros);
+
+    private readonly record struct Counters(long Cost, long Input, long Cached, long Output, long Requests)
+    {
+        public static Counters From(HashEntry[] entries) =>
+            entries.Aggregate(default(Counters), (c, e) => c.With(e.Name!, (long)e.Value));
+
+        public Counters With(string field, long value) => field switch
+        {
+            LedgerKeys.Cost => this with { Cost = value },
+            LedgerKeys.Input => this with { Input = value },
+            LedgerKeys.Cached => this with { Cached = value },
+            LedgerKeys.Output => this with { Output = value },
+            LedgerKeys.Requests => this with { Requests = value },
+            _ => this,
+        };
+    }
+}
