@@ -3,6 +3,7 @@ using LlmCostTracker.ApiService.Budgets;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.ApiService.Security;
+using LlmCostTracker.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmCostTracker.ApiService.Apis;

@@ -3,7 +3,6 @@ using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.ApiService.Security;
-using LlmCostTracker.ApiService.Tracking;
 using MassTransit;
 
 namespace LlmCostTracker.ApiService.Extensions;
@@ -43,12 +42,7 @@ public static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<UsagePublisher>());
 
         // Registered after the publisher: hosted services stop in reverse order, so the tracker drains first.
-        builder.Services.AddOptions<TrackerOptions>()
-            .BindConfiguration(TrackerOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        builder.Services.AddSingleton<UsageTracker>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<UsageTracker>());
+        builder.Services.AddUsageTracker<BrokerUsageSink>();
     }
 
     private static void AddApiKeyAuthentication(this IHostApplicationBuilder builder)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LlmCostTracker.Contracts;
 
 namespace LlmCostTracker.ApiService.Ingestion;
 

@@ -1,15 +1,6 @@
-namespace LlmCostTracker.ApiService.Ingestion;
+using LlmCostTracker.Contracts;
 
-/// <summary>A usage event as a client sends it. Every field is nullable so that a missing one is reported by
-/// name instead of failing deserialization.</summary>
-public sealed record UsageEventRequest(
-    string? EventId,
-    string? UserId,
-    string? Model,
-    long? InputTokens,
-    long? OutputTokens,
-    long? CachedInputTokens,
-    DateTimeOffset? OccurredAt);
+namespace LlmCostTracker.ApiService.Ingestion;
 
 public sealed record UsageBatchRequest(IReadOnlyList<UsageEventRequest?>? Events);
 

@@ -1,4 +1,4 @@
-using LlmCostTracker.ApiService.Ingestion;
+using LlmCostTracker.Contracts;
 
 namespace LlmCostTracker.Tests.Unit;
 

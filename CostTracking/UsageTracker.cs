@@ -1,66 +1,53 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
-using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.Contracts;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 
-namespace LlmCostTracker.ApiService.Tracking;
+namespace LlmCostTracker.CostTracking;
 
-/// <summary>Usage as code inside our services reports it (the original design's <c>track_llm_cost</c>).</summary>
-public sealed record TrackedUsage(
-    string UserId,
-    string Model,
-    long InputTokens,
-    long OutputTokens,
-    long CachedInputTokens = 0,
-    string? EventId = null,
-    DateTimeOffset? OccurredAt = null);
-
-public sealed class TrackerOptions
+/// <summary>Cost tracking that never throws and never blocks the caller: <see cref="Track"/> validates and
+/// buffers; a background loop sends batches to the <see cref="IUsageSink"/>, retrying with exponential back-off
+/// while it is unavailable, and drains the buffer on graceful shutdown. Events are dropped (counted in
+/// <c>llmcost.tracker.dropped</c> and logged at most once a second) only when invalid, when the buffer is full,
+/// or when they arrive after shutdown began.</summary>
+public sealed class UsageTracker : IHostedService, IDisposable
 {
-    public const string SectionName = "Tracker";
-
-    /// <summary>Events buffered in memory; beyond it new events are dropped (counted and logged).</summary>
-    [System.ComponentModel.DataAnnotations.Range(1, 10_000_000)]
-    public int Capacity { get; set; } = 100_000;
-}
-
-/// <summary>In-process cost tracking that never throws and never blocks: <see cref="Track"/> validates and
-/// buffers; a background loop publishes through the same confirmed path as the HTTP API, retrying with backoff
-/// while the broker is away, and drains the buffer on graceful shutdown.</summary>
-public sealed class UsageTracker : IHostedService
-{
-    private const int MaxEventsPerPublish = 1_000;
+    public const string MeterName = "LlmCostTracker";
     private readonly Channel<LlmUsage> _buffer;
-    private readonly UsagePublisher _publisher;
+    private readonly IUsageSink _sink;
     private readonly TimeProvider _clock;
     private readonly ILogger<UsageTracker> _logger;
+    private readonly int _maxBatchSize;
+    private readonly Meter _meter;
     private readonly Counter<long> _dropped;
     private readonly ResiliencePipeline _retry;
     private readonly CancellationTokenSource _abort = new();
     private Task _loop = Task.CompletedTask;
-    private long _lastDropLog;
+    private long _lastDropLog = long.MinValue;
 
-    public UsageTracker(UsagePublisher publisher, TimeProvider clock, IOptions<TrackerOptions> options, IMeterFactory meters, ILogger<UsageTracker> logger)
+    public UsageTracker(IUsageSink sink, TimeProvider clock, IOptions<CostTrackingOptions> options, IMeterFactory meters, ILogger<UsageTracker> logger)
     {
-        _publisher = publisher;
+        _sink = sink;
         _clock = clock;
         _logger = logger;
+        _maxBatchSize = options.Value.MaxBatchSize;
         _buffer = Channel.CreateBounded<LlmUsage>(new BoundedChannelOptions(options.Value.Capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
-        var meter = meters.Create(IngestMetrics.MeterName);
-        _dropped = meter.CreateCounter<long>("llmcost.tracker.dropped", "{event}", "Tracked usage dropped: buffer full, invalid, or after shutdown.");
-        meter.CreateObservableGauge("llmcost.tracker.buffer_depth", () => (long)_buffer.Reader.Count, "{event}", "Tracked usage waiting for the broker.");
+        _meter = meters.Create(MeterName);
+        _dropped = _meter.CreateCounter<long>("llmcost.tracker.dropped", "{event}", "Tracked usage dropped: invalid, buffer full, or after shutdown.");
+        _meter.CreateObservableGauge("llmcost.tracker.buffer_depth", () => (long)_buffer.Reader.Count, "{event}", "Tracked usage waiting to be sent.");
         _retry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<BrokerUnavailableException>(),
+                ShouldHandle = new PredicateBuilder().Handle<UsageSinkUnavailableException>().Handle<HttpRequestException>(),
                 MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -70,8 +57,11 @@ public sealed class UsageTracker : IHostedService
             .Build();
     }
 
-    /// <summary>Buffers one event for publishing. Returns false (and counts a drop) when the event is invalid,
-    /// the buffer is full or the service is shutting down; never throws.</summary>
+    /// <summary>Events waiting to be sent.</summary>
+    public int BufferedCount => _buffer.Reader.Count;
+
+    /// <summary>Buffers one event. Returns false (and counts a drop) when the event is invalid, the buffer is full
+    /// or shutdown began; never throws.</summary>
     public bool Track(TrackedUsage usage)
     {
         try
@@ -90,7 +80,7 @@ public sealed class UsageTracker : IHostedService
                 return true;
             }
 
-            Drop("buffer_full", null);
+            Drop("buffer_full", $"{_buffer.Reader.Count} events are waiting");
             return false;
         }
         catch (Exception ex)
@@ -100,15 +90,13 @@ public sealed class UsageTracker : IHostedService
         }
     }
 
-    public int BufferedCount => _buffer.Reader.Count;
-
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _loop = Task.Run(() => PublishLoopAsync(_abort.Token), CancellationToken.None);
+        _loop = Task.Run(() => SendLoopAsync(_abort.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
-    /// <summary>Stops accepting, then publishes what is buffered until the host's shutdown timeout.</summary>
+    /// <summary>Stops accepting, then sends what is buffered until the host's shutdown timeout ends.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _buffer.Writer.TryComplete();
@@ -118,7 +106,7 @@ public sealed class UsageTracker : IHostedService
         }
         catch (OperationCanceledException)
         {
-            _logger.LogWarning("Shutdown timed out with {Count} tracked usage events unpublished", _buffer.Reader.Count);
+            _logger.LogWarning("Shutdown timed out with {Count} tracked usage events unsent", _buffer.Reader.Count);
         }
         finally
         {
@@ -126,21 +114,35 @@ public sealed class UsageTracker : IHostedService
         }
     }
 
-    private async Task PublishLoopAsync(CancellationToken abort)
+    public void Dispose()
     {
-        var batch = new List<LlmUsage>(MaxEventsPerPublish);
+        _abort.Dispose();
+        _meter.Dispose();
+    }
+
+    private async Task SendLoopAsync(CancellationToken abort)
+    {
+        var batch = new List<LlmUsage>(_maxBatchSize);
         try
         {
             while (await _buffer.Reader.WaitToReadAsync(abort))
             {
                 batch.Clear();
-                while (batch.Count < MaxEventsPerPublish && _buffer.Reader.TryRead(out var usage))
+                while (batch.Count < _maxBatchSize && _buffer.Reader.TryRead(out var usage))
                 {
                     batch.Add(usage);
                 }
 
                 var events = batch.ToArray();
-                await _retry.ExecuteAsync(async ct => await _publisher.PublishAsync(events, ct), abort);
+                try
+                {
+                    await _retry.ExecuteAsync(async ct => await _sink.SendAsync(events, ct), abort);
+                }
+                catch (UsageRejectedException ex)
+                {
+                    _dropped.Add(events.Length, new KeyValuePair<string, object?>("reason", "rejected"));
+                    _logger.LogError(ex, "{Count} tracked usage events were rejected by the ingestion API", events.Length);
+                }
             }
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
@@ -151,12 +153,11 @@ public sealed class UsageTracker : IHostedService
     private void Drop(string reason, string? detail)
     {
         _dropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
-        // At most one log line a second: a full buffer must not flood the logs.
         var now = Environment.TickCount64;
         var last = Interlocked.Read(ref _lastDropLog);
         if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastDropLog, now, last) == last)
         {
-            _logger.LogWarning("Tracked usage dropped ({Reason}) {Detail}", reason, detail);
+            _logger.LogWarning("Tracked usage dropped ({Reason}): {Detail}", reason, detail);
         }
     }
 }

@@ -1,8 +1,18 @@
-using LlmCostTracker.Contracts;
+namespace LlmCostTracker.Contracts;
 
-namespace LlmCostTracker.ApiService.Ingestion;
+/// <summary>A usage event as a client sends it. Every field is nullable so that a missing one is reported by
+/// name instead of failing deserialization.</summary>
+public sealed record UsageEventRequest(
+    string? EventId,
+    string? UserId,
+    string? Model,
+    long? InputTokens,
+    long? OutputTokens,
+    long? CachedInputTokens,
+    DateTimeOffset? OccurredAt);
 
-/// <summary>The ingestion rules. Pure: the clock and a fresh id come in as arguments.</summary>
+/// <summary>The ingestion rules, shared by the API and in-process trackers so that a tracker never sends what the
+/// API would refuse. Pure: the clock and a fresh id come in as arguments.</summary>
 public static class UsageValidator
 {
     public const int MaxIdLength = 128;

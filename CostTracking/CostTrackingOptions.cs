@@ -1,0 +1,23 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LlmCostTracker.CostTracking;
+
+/// <summary>Section <c>CostTracking</c>.</summary>
+public sealed class CostTrackingOptions
+{
+    public const string SectionName = "CostTracking";
+
+    /// <summary>Events buffered in memory; beyond it new events are dropped (counted and logged).</summary>
+    [Range(1, 10_000_000)]
+    public int Capacity { get; set; } = 100_000;
+
+    /// <summary>Most events sent at once.</summary>
+    [Range(1, 1_000)]
+    public int MaxBatchSize { get; set; } = 1_000;
+
+    /// <summary>The ingestion API's base address, for the HTTP sink (e.g. <c>http://apiservice</c> with service discovery).</summary>
+    public Uri? Endpoint { get; set; }
+
+    /// <summary>The ingest key (<c>X-Api-Key</c>) for the HTTP sink.</summary>
+    public string? ApiKey { get; set; }
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using LlmCostTracker.CostTracking;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LlmCostTracker.Tests.Integration;
+
+/// <summary>The CostTracking library as another service would use it: a host of its own, sending to the running
+/// app's ingestion API.</summary>
+[Collection(AppCollection.Name)]
+public sealed class CostTrackingTests(AppFixture app)
+{
+    private IHost BuildClientHost(Action<IServiceCollection>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration["CostTracking:Endpoint"] = app.App.GetEndpoint("apiservice", "http").ToString();
+        builder.Configuration["CostTracking:ApiKey"] = app.IngestApiKey;
+        builder.AddLlmCostTracking();
+        configure?.Invoke(builder.Services);
+        return builder.Build();
+    }
+
+    [Fact]
+    public async Task The_chat_client_middleware_records_plain_and_streaming_usage()
+    {
+        var user = AppFixture.NewUser("meai");
+        using var host = BuildClientHost(services => services.AddChatClient(new ScriptedChatClient()).UseLlmCostTracking());
+        await host.StartAsync();
+        var chat = host.Services.GetRequiredService<IChatClient>();
+
+        using (CostTrackingContext.ForUser(user))
+        {
+            var response = await chat.GetResponseAsync("How much does this cost?");
+            Assert.Equal("plain answer", response.Text);
+
+            var streamed = new List<string>();
+            await foreach (var update in chat.GetStreamingResponseAsync("And streaming?"))
+            {
+                streamed.Add(update.Text);
+            }
+
+            Assert.Equal("streamed answer", string.Concat(streamed));
+        }
+
+        await host.StopAsync();
+
+        // gpt-4o-mini: 800 × 0.15 + 200 × 0.075 + 500 × 0.60 = 435; claude-3-haiku: 2,000 × 0.25 + 100 × 1.25 = 625.
+        var totals = await app.WaitForRequestsAsync(user, 2);
+        Assert.Equal(2, totals["requests"]);
+        Assert.Equal(1_060, totals["cost"]);
+        Assert.Equal(3_000, totals["input"]);
+        Assert.Equal(200, totals["cached"]);
+        Assert.Equal(600, totals["output"]);
+
+        var response2 = await app.Api.SendAsync(app.Admin(HttpMethod.Get, $"/api/v1/admin/llm-costs/{user}"));
+        Assert.Equal(HttpStatusCode.OK, response2.StatusCode);
+        var detail = await response2.Content.ReadAsStringAsync();
+        Assert.Contains("\"model\":\"gpt-4o-mini-2024-07-18\"", detail);
+        Assert.Contains("\"model\":\"claude-3-haiku-20240307\"", detail);
+    }
+
+    [Fact]
+    public async Task Graceful_shutdown_drains_the_tracker_buffer()
+    {
+        var user = AppFixture.NewUser("drain");
+        using var host = BuildClientHost();
+        var tracker = host.Services.GetRequiredService<UsageTracker>();
+
+        // Buffered before the host starts sending: nothing has left when shutdown begins.
+        for (var i = 0; i < 2_500; i++)
+        {
+            Assert.True(tracker.Track(new TrackedUsage(user, "gpt-4o", 10, 10)));
+        }
+
+        Assert.Equal(2_500, tracker.BufferedCount);
+        await host.StartAsync();
+        await host.StopAsync();
+        Assert.Equal(0, tracker.BufferedCount);
+
+        var totals = await app.WaitForRequestsAsync(user, 2_500);
+        Assert.Equal(2_500, totals["requests"]);
+        Assert.Equal(2_500 * 125, totals["cost"]); // 10 × 2.50 + 10 × 10 = 125 micro-dollars each
+    }
+
+    [Fact]
+    public void Track_never_throws_and_refuses_what_the_API_would_refuse()
+    {
+        using var host = BuildClientHost();
+        var tracker = host.Services.GetRequiredService<UsageTracker>();
+        Assert.False(tracker.Track(new TrackedUsage("bad user", "gpt-4o", 1, 1)));
+        Assert.False(tracker.Track(new TrackedUsage("u", "gpt-4o", 1, 1, CachedInputTokens: 2)));
+        Assert.False(tracker.Track(null!));
+        Assert.Equal(0, tracker.BufferedCount);
+    }
+
+    /// <summary>A stand-in model: fixed answers with provider-style usage, the streamed one ending with a usage update.</summary>
+    private sealed class ScriptedChatClient : IChatClient
+    {
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "plain answer"))
+            {
+                ModelId = "gpt-4o-mini-2024-07-18",
+                ResponseId = $"chatcmpl-{Guid.NewGuid():N}",
+                Usage = new UsageDetails { InputTokenCount = 1000, CachedInputTokenCount = 200, OutputTokenCount = 500 },
+            });
+
+        public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+            IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            var id = $"msg_{Guid.NewGuid():N}";
+            foreach (var text in new[] { "streamed ", "answer" })
+            {
+                await Task.Yield();
+                yield return new ChatResponseUpdate(ChatRole.Assistant, text) { ModelId = "claude-3-haiku-20240307", ResponseId = id };
+            }
+
+            yield return new ChatResponseUpdate
+            {
+                ResponseId = id,
+                Contents = [new UsageContent(new UsageDetails { InputTokenCount = 2000, OutputTokenCount = 100 })],
+            };
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+}
