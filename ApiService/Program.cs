@@ -9,6 +9,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseTraceResponse();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();

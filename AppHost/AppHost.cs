@@ -20,8 +20,8 @@ else
     rabbitmq = builder.AddLocalRabbitMq("rabbitmq", data);
 }
 
-// Budget settings (Budgets__DefaultMonthlyBudgetUsd, Budgets__ThresholdsPercent__0, ...) go to both services alike.
-var budgetSettings = builder.Configuration.GetSection("Budgets").AsEnumerable(makePathsRelative: false)
+// Settings both services must share: budgets (Budgets__DefaultMonthlyBudgetUsd, Budgets__ThresholdsPercent__0, ...).
+var sharedSettings = builder.Configuration.GetSection("Budgets").AsEnumerable(makePathsRelative: false)
     .Where(setting => setting.Value is not null)
     .ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value!);
 
@@ -38,7 +38,13 @@ var worker = builder.AddProject<Projects.WorkerService>("workerservice")
     .WithReplicas(builder.Configuration.GetValue("WorkerService:Replicas", 1))
     .WithHttpHealthCheck("/health");
 
-foreach (var (key, value) in budgetSettings)
+// Sentry stays off unless the AppHost is given a DSN (environment SENTRY_DSN); then both services report to it.
+if (builder.Configuration["SENTRY_DSN"] is { Length: > 0 } sentryDsn)
+{
+    sharedSettings["SENTRY_DSN"] = sentryDsn;
+}
+
+foreach (var (key, value) in sharedSettings)
 {
     api.WithEnvironment(key, value);
     worker.WithEnvironment(key, value);

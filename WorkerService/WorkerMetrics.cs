@@ -1,15 +1,24 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace LlmCostTracker.WorkerService;
 
-/// <summary>Worker counters on the <c>LlmCostTracker</c> meter. Tagged by model or threshold, never by user.</summary>
+/// <summary>Worker telemetry on the <c>LlmCostTracker</c> meter and activity source. Tagged by model family or
+/// threshold, never by user or raw model id: no unbounded cardinality.</summary>
 public sealed class WorkerMetrics
 {
     public const string MeterName = "LlmCostTracker";
+    public static readonly ActivitySource ActivitySource = new(MeterName);
+
+    /// <summary>The model tag for ids that resolve to no known model.</summary>
+    public const string OtherModel = "other";
+
     private readonly Counter<long> _aggregated;
     private readonly Counter<long> _deduplicated;
     private readonly Counter<long> _unknownModel;
     private readonly Counter<long> _alerts;
+    private readonly Histogram<long> _tokenUsage;
+    private readonly Counter<double> _cost;
 
     public WorkerMetrics(IMeterFactory meterFactory)
     {
@@ -18,12 +27,24 @@ public sealed class WorkerMetrics
         _deduplicated = meter.CreateCounter<long>("llmcost.events.deduplicated", "{event}", "Usage events already counted (redelivered or re-posted).");
         _unknownModel = meter.CreateCounter<long>("llmcost.events.unknown_model", "{event}", "Usage events priced at the fallback price.");
         _alerts = meter.CreateCounter<long>("llmcost.alerts.published", "{alert}", "Budget alerts published.");
+        _tokenUsage = meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "Tokens used per LLM call (OpenTelemetry GenAI).",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864] });
+        // Telemetry only: the ledger keeps exact integer micro-dollars; a metric export is a double anyway.
+        _cost = meter.CreateCounter<double>("llmcost.cost", "USD", "Cost of usage counted into the ledger, by model family.");
     }
 
     public void Aggregated(int applied, int duplicates)
     {
         _aggregated.Add(applied);
         _deduplicated.Add(duplicates);
+    }
+
+    public void Priced(string modelFamily, long inputTokens, long outputTokens, long costMicros)
+    {
+        var model = new KeyValuePair<string, object?>("gen_ai.request.model", modelFamily);
+        _tokenUsage.Record(inputTokens, model, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
+        _tokenUsage.Record(outputTokens, model, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+        _cost.Add(costMicros / 1_000_000d, model);
     }
 
     public void UnknownModel() => _unknownModel.Add(1);

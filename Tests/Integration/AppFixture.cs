@@ -50,7 +50,7 @@ public class AppFixture : IAsyncLifetime
             (await App.GetConnectionStringAsync("redis", cts.Token))! + ",abortConnect=false");
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Redis?.Dispose();
         Api?.Dispose();
@@ -58,6 +58,24 @@ public class AppFixture : IAsyncLifetime
         {
             await App.DisposeAsync();
         }
+    }
+
+    /// <summary>Stops a resource through the AppHost and waits until it has exited.</summary>
+    public async Task StopResourceAsync(string name)
+    {
+        using var cts = new CancellationTokenSource(DefaultTimeout);
+        var result = await App.ResourceCommands.ExecuteCommandAsync(name, KnownResourceCommands.StopCommand, cts.Token);
+        Assert.True(result.Success, result.Message);
+        await App.ResourceNotifications.WaitForResourceAsync(name, e => e.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped", cts.Token);
+    }
+
+    /// <summary>Starts a stopped resource and waits until it is healthy again.</summary>
+    public async Task StartResourceAsync(string name)
+    {
+        using var cts = new CancellationTokenSource(DefaultTimeout);
+        var result = await App.ResourceCommands.ExecuteCommandAsync(name, KnownResourceCommands.StartCommand, cts.Token);
+        Assert.True(result.Success, result.Message);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync(name, cts.Token);
     }
 
     public async Task<string> ParameterValueAsync(string name, CancellationToken ct)

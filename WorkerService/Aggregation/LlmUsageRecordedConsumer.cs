@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Budgets;
 using LlmCostTracker.WorkerService.Pricing;
@@ -11,14 +12,18 @@ public sealed class LlmUsageRecordedConsumer(
     UsagePricing pricing, CostLedger ledger, BudgetAlerts alerts, WorkerMetrics metrics, ILogger<LlmUsageRecordedConsumer> logger)
     : IConsumer<LlmUsageRecorded>
 {
+    private const int MaxLinkedTraces = 32;
     private static readonly ConcurrentDictionary<string, bool> UnknownModelsLogged = new(StringComparer.Ordinal);
 
     public async Task Consume(ConsumeContext<LlmUsageRecorded> context)
     {
         var events = context.Message.Events;
         var priced = new List<PricedUsage>(events.Count);
-        foreach (var usage in events)
+        var families = new string[events.Count];
+        long input = 0, output = 0, cost = 0;
+        for (var i = 0; i < events.Count; i++)
         {
+            var usage = events[i];
             var resolution = pricing.Resolve(usage.Model);
             if (resolution.KnownModel is null)
             {
@@ -29,16 +34,63 @@ public sealed class LlmUsageRecordedConsumer(
                 }
             }
 
-            priced.Add(new PricedUsage(usage, UsagePricing.CostMicros(resolution.Price, usage.InputTokens, usage.CachedInputTokens, usage.OutputTokens)));
+            var micros = UsagePricing.CostMicros(resolution.Price, usage.InputTokens, usage.CachedInputTokens, usage.OutputTokens);
+            priced.Add(new PricedUsage(usage, micros));
+            families[i] = resolution.KnownModel ?? WorkerMetrics.OtherModel;
+            input += usage.InputTokens;
+            output += usage.OutputTokens;
+            cost += micros;
+        }
+
+        // Events coalesced from several requests keep their own traces: the aggregation span links to them.
+        using var activity = WorkerMetrics.ActivitySource.StartActivity(
+            "aggregate llm usage", ActivityKind.Internal, parentContext: default, links: LinksTo(events));
+        activity?.SetTag("llmcost.events", events.Count);
+        activity?.SetTag("gen_ai.usage.input_tokens", input);
+        activity?.SetTag("gen_ai.usage.output_tokens", output);
+        activity?.SetTag("llmcost.cost_usd", cost / 1_000_000m);
+        if (events.Count == 1)
+        {
+            activity?.SetTag("gen_ai.request.model", events[0].Model);
+            activity?.SetTag("enduser.id", events[0].UserId);
         }
 
         var result = await ledger.ApplyAsync(priced);
         metrics.Aggregated(result.Applied, result.Duplicates);
-        logger.LogDebug("Message {MessageId}: {Applied} applied, {Duplicates} duplicates, {Alerts} alerts",
-            context.MessageId, result.Applied, result.Duplicates, result.Alerts.Count);
+        activity?.SetTag("llmcost.events.deduplicated", result.Duplicates);
+        if (result.Duplicates == 0)
+        {
+            for (var i = 0; i < priced.Count; i++)
+            {
+                metrics.Priced(families[i], priced[i].Usage.InputTokens, priced[i].Usage.OutputTokens, priced[i].CostMicros);
+            }
+        }
+
         foreach (var alert in result.Alerts)
         {
             await alerts.PublishAsync(alert, context, context.CancellationToken);
         }
+    }
+
+    private static IEnumerable<ActivityLink>? LinksTo(IReadOnlyList<LlmUsage> events)
+    {
+        if (events.Count <= 1 || !WorkerMetrics.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        var links = new List<ActivityLink>();
+        var seen = new HashSet<ActivityTraceId>();
+        foreach (var usage in events)
+        {
+            if (links.Count < MaxLinkedTraces
+                && ActivityContext.TryParse(usage.TraceParent, null, out var linked)
+                && seen.Add(linked.TraceId))
+            {
+                links.Add(new ActivityLink(linked));
+            }
+        }
+
+        return links;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
@@ -24,6 +25,13 @@ public sealed class BudgetAlerts(IConnectionMultiplexer redis, CostLedger ledger
             OccurredAt = crossed.Usage?.OccurredAt ?? clock.GetUtcNow(),
             TraceParent = crossed.Usage?.TraceParent,
         };
+
+        // The alert belongs to the trace of the event that crossed the threshold, even inside a coalesced message.
+        using var activity = ActivityContext.TryParse(alert.TraceParent, null, out var parent)
+            ? WorkerMetrics.ActivitySource.StartActivity("publish budget alert", ActivityKind.Producer, parent)
+            : WorkerMetrics.ActivitySource.StartActivity("publish budget alert", ActivityKind.Producer);
+        activity?.SetTag("llmcost.threshold_percent", alert.ThresholdPercent);
+        activity?.SetTag("enduser.id", alert.UserId);
 
         await redis.GetSubscriber().PublishAsync(
             RedisChannel.Literal(AlertChannels.ForUser(alert.UserId)), JsonSerializer.Serialize(alert, Json));

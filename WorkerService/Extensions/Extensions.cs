@@ -43,6 +43,7 @@ public static class Extensions
         {
             bus.AddConsumer<LlmUsageRecordedConsumer, LlmUsageRecordedConsumerDefinition>();
             bus.AddConsumer<UserBudgetChangedConsumer, UserBudgetChangedConsumerDefinition>();
+            bus.AddConsumer<ConsumerFaultReporter>();
             bus.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(new Uri(connectionString));
