@@ -12,6 +12,7 @@ public static class AdminApi
 {
     public const int DefaultTop = 100;
     public const int MaxTop = 1_000;
+    public const long MaxBudgetBodyBytes = 4 * 1024;
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
@@ -38,6 +39,8 @@ public static class AdminApi
             .WithSummary("Override a user's monthly budget")
             .WithDescription("Raising the budget above the spend re-arms the thresholds now above it; lowering it below the spend fires what it crosses, once.")
             .Accepts<SetBudgetRequest>("application/json")
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxBudgetBodyBytes))
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
