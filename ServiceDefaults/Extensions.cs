@@ -19,6 +19,8 @@ public static partial class Extensions
     /// <summary>Activity sources and meters of libraries we use without referencing them here.</summary>
     private static readonly string[] LibrarySources = ["MassTransit", "StackExchange.Redis", "LlmCostTracker"];
 
+    private static readonly string[] OtlpExporterClients = ["OtlpTraceExporter", "OtlpMetricExporter", "OtlpLogExporter"];
+
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
@@ -67,6 +69,14 @@ public static partial class Extensions
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            // The exporters retry by themselves; the default resilience handler's retries and 30 s budget around
+            // them only held up shutdown (the last flush) by seconds.
+            foreach (var client in OtlpExporterClients)
+            {
+#pragma warning disable EXTEXP0001 // Experimental, but the documented way to take the default handler off one client.
+                builder.Services.AddHttpClient(client).RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+            }
         }
 
         // For running one service alone, without the dashboard: spans and metrics on the console.

@@ -60,13 +60,58 @@ public class AppFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>Stops a resource through the AppHost and waits until it has exited.</summary>
+    /// <summary>Stops a resource through the AppHost and waits until it has exited. The command may report a
+    /// failure when the process takes longer than the orchestrator's check (about 15 s) to exit; the stop goes on,
+    /// so the state is what is waited for.</summary>
     public async Task StopResourceAsync(string name)
     {
         using var cts = new CancellationTokenSource(DefaultTimeout);
-        var result = await App.ResourceCommands.ExecuteCommandAsync(name, KnownResourceCommands.StopCommand, cts.Token);
-        Assert.True(result.Success, result.Message);
-        await App.ResourceNotifications.WaitForResourceAsync(name, e => e.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped", cts.Token);
+        await App.ResourceCommands.ExecuteCommandAsync(name, KnownResourceCommands.StopCommand, cts.Token);
+        // A stopped project resource may show "Unknown" rather than "Finished" (seen with Aspire 13.6.5): its process is gone.
+        await WaitForAsync(name, e => e.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped" or "Unknown", cts.Token);
+    }
+
+    /// <summary>Waits for a resource, named by its name or (for a replica) its id, to satisfy a condition.
+    /// (ResourceNotifications.WaitForResourceAsync matches names only.)</summary>
+    public async Task WaitForAsync(string nameOrId, Func<ResourceEvent, bool> predicate, CancellationToken ct)
+    {
+        await foreach (var e in App.ResourceNotifications.WatchAsync(ct))
+        {
+            if ((e.ResourceId == nameOrId || e.Resource.Name == nameOrId) && predicate(e))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>The ids of a resource's replicas (the names commands need), once that many are healthy.</summary>
+    public async Task<IReadOnlyList<string>> HealthyReplicasAsync(string name, int count)
+    {
+        using var cts = new CancellationTokenSource(DefaultTimeout);
+        var healthy = new HashSet<string>();
+        await foreach (var e in App.ResourceNotifications.WatchAsync(cts.Token))
+        {
+            if (e.Resource.Name != name)
+            {
+                continue;
+            }
+
+            if (e.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy)
+            {
+                healthy.Add(e.ResourceId);
+            }
+            else
+            {
+                healthy.Remove(e.ResourceId);
+            }
+
+            if (healthy.Count >= count)
+            {
+                return [.. healthy];
+            }
+        }
+
+        throw new TimeoutException($"{count} healthy replicas of {name}");
     }
 
     /// <summary>Starts a stopped resource and waits until it is healthy again.</summary>
@@ -75,7 +120,7 @@ public class AppFixture : IAsyncLifetime
         using var cts = new CancellationTokenSource(DefaultTimeout);
         var result = await App.ResourceCommands.ExecuteCommandAsync(name, KnownResourceCommands.StartCommand, cts.Token);
         Assert.True(result.Success, result.Message);
-        await App.ResourceNotifications.WaitForResourceHealthyAsync(name, cts.Token);
+        await WaitForAsync(name, e => e.Snapshot.State?.Text == "Running" && e.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, cts.Token);
     }
 
     public async Task<string> ParameterValueAsync(string name, CancellationToken ct)

@@ -69,10 +69,15 @@ public sealed class FakeSentry : IDisposable
     }
 }
 
-/// <summary>The app with both services' SENTRY_DSN pointing at <see cref="FakeSentry"/>.</summary>
-public sealed class SentryAppFixture : AppFixture
+/// <summary>The app the fault tests stop and start parts of: two worker replicas, and both services' SENTRY_DSN
+/// pointing at <see cref="FakeSentry"/>.</summary>
+public sealed class FaultAppFixture : AppFixture
 {
+    public const int WorkerReplicas = 2;
+
     public FakeSentry Sentry { get; } = new();
+
+    protected override string[] AppHostArgs => [$"WorkerService:Replicas={WorkerReplicas}"];
 
     protected override void Configure(IDistributedApplicationTestingBuilder appHost)
     {
@@ -90,13 +95,13 @@ public sealed class SentryAppFixture : AppFixture
 }
 
 [CollectionDefinition(Name)]
-public sealed class SentryCollection : ICollectionFixture<SentryAppFixture>
+public sealed class FaultCollection : ICollectionFixture<FaultAppFixture>
 {
-    public const string Name = "sentry";
+    public const string Name = "faults";
 }
 
-[Collection(SentryCollection.Name)]
-public sealed class SentryTests(SentryAppFixture app)
+[Collection(FaultCollection.Name)]
+public sealed class SentryTests(FaultAppFixture app)
 {
     [Fact]
     public async Task An_unhandled_API_exception_reaches_Sentry_with_its_trace_id()

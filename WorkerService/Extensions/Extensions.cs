@@ -13,6 +13,10 @@ public static class Extensions
     {
         builder.AddRedisClient("redis");
         builder.Services.AddSingleton(TimeProvider.System);
+
+        // A message still being retried at shutdown is not waited for: unacknowledged, the broker redelivers it
+        // (to another replica or after restart) and the ledger's claims make that safe.
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton<WorkerMetrics>();
 
         builder.Services.AddOptions<PricingOptions>()

@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using LlmCostTracker.Contracts;
+using LlmCostTracker.CostTracking;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.Tests.Integration;
+
+/// <summary>Events of a known price, and exact-total checks, for the fault tests.</summary>
+public static class FaultScenarios
+{
+    // gpt-4o: 100 input × 2.50 + 100 output × 10 = 1,250 micro-dollars an event.
+    public const long MicrosPerEvent = 1_250;
+
+    public static object Event(string user) =>
+        new { eventId = Guid.NewGuid().ToString("N"), userId = user, model = "gpt-4o", inputTokens = 100, outputTokens = 100 };
+
+    public static async Task PostAcceptedAsync(AppFixture app, string user, int count)
+    {
+        var responses = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => app.PostUsageAsync(Event(user))));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+    }
+
+    public static async Task AssertExactTotalsAsync(AppFixture app, string user, int events)
+    {
+        var totals = await app.WaitForRequestsAsync(user, events);
+        Assert.Equal(events, totals["requests"]);
+        Assert.Equal(events * MicrosPerEvent, totals["cost"]);
+        var score = await app.Redis.GetDatabase().SortedSetScoreAsync(LedgerKeys.MonthUsers(AppFixture.CurrentMonth), user);
+        Assert.Equal(events * MicrosPerEvent, score);
+    }
+}
+
+/// <summary>Faults injected by stopping and starting resources through the AppHost. Every test ends with exact
+/// totals: nothing acknowledged is lost, nothing is counted twice.</summary>
+[Collection(FaultCollection.Name)]
+public sealed class FaultTests(FaultAppFixture app)
+{
+    private static object Event(string user) => FaultScenarios.Event(user);
+
+    private Task PostAcceptedAsync(string user, int count) => FaultScenarios.PostAcceptedAsync(app, user, count);
+
+    private Task AssertExactTotalsAsync(string user, int events) => FaultScenarios.AssertExactTotalsAsync(app, user, events);
+
+    [Fact]
+    public async Task Broker_down_answers_503_in_bound_buffers_tracked_usage_and_loses_nothing_acknowledged()
+    {
+        var user = AppFixture.NewUser("brokerdown");
+        await PostAcceptedAsync(user, 10);
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration["CostTracking:Endpoint"] = app.App.GetEndpoint("apiservice", "http").ToString();
+        builder.Configuration["CostTracking:ApiKey"] = app.IngestApiKey;
+        builder.AddLlmCostTracking();
+        using var trackerHost = builder.Build();
+        await trackerHost.StartAsync();
+        var tracker = trackerHost.Services.GetRequiredService<UsageTracker>();
+
+        await app.StopResourceAsync("rabbitmq");
+        var refused = new List<object>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var usage = Event(user);
+                var clock = Stopwatch.StartNew();
+                var response = await app.PostUsageAsync(usage);
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"503 took {clock.Elapsed}");
+                Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+                Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                refused.Add(usage);
+            }
+
+            // The in-process tracker keeps what it cannot send.
+            for (var i = 0; i < 20; i++)
+            {
+                Assert.True(tracker.Track(new TrackedUsage(user, "gpt-4o", 100, 100)));
+            }
+
+            // Reports need only Redis: still served.
+            var report = await app.Api.SendAsync(app.Admin(HttpMethod.Get, $"/api/v1/admin/llm-costs/{user}"));
+            Assert.NotEqual(HttpStatusCode.InternalServerError, report.StatusCode);
+        }
+        finally
+        {
+            await app.StartResourceAsync("rabbitmq");
+        }
+
+        // A client retries what was refused, with the same event ids, until the broker confirms.
+        foreach (var usage in refused)
+        {
+            await Eventually.ReturnsAsync(
+                async () => (await app.PostUsageAsync(usage)).StatusCode,
+                status => status == HttpStatusCode.Accepted, because: "the broker to be back");
+        }
+
+        await trackerHost.StopAsync();
+        await AssertExactTotalsAsync(user, 10 + 3 + 20);
+    }
+
+    [Fact]
+    public async Task Redis_down_still_accepts_retries_and_counts_everything_once_when_back()
+    {
+        var user = AppFixture.NewUser("redisdown");
+        await PostAcceptedAsync(user, 10);
+        await AssertExactTotalsAsync(user, 10);
+
+        await app.StopResourceAsync("redis");
+        try
+        {
+            // Accepting an event needs only the broker.
+            await PostAcceptedAsync(user, 20);
+        }
+        finally
+        {
+            await app.StartResourceAsync("redis");
+        }
+
+        // Totals written before the stop survived it (append-only file); the 20 were retried, not lost or doubled.
+        await AssertExactTotalsAsync(user, 30);
+    }
+
+    [Fact]
+    public async Task A_redelivered_message_counts_once()
+    {
+        var user = AppFixture.NewUser("redeliver");
+        LlmUsage Usage(string id) => new()
+        {
+            EventId = id, UserId = user, Model = "gpt-4o", InputTokens = 100, CachedInputTokens = 0, OutputTokens = 100,
+            OccurredAt = DateTimeOffset.UtcNow,
+        };
+
+        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
+        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
+        try
+        {
+            var a = Usage("evt-a");
+            await bus.Publish(new LlmUsageRecorded { Events = [a] });
+            await app.WaitForRequestsAsync(user, 1);
+
+            // The same message again, as a redelivery after a failure past the increments would bring it...
+            await bus.Publish(new LlmUsageRecorded { Events = [a] });
+            // ...and inside messages with new events: applied atomically per user, so a double count would show.
+            await bus.Publish(new LlmUsageRecorded { Events = [a, Usage("evt-b")] });
+            await bus.Publish(new LlmUsageRecorded { Events = [a, Usage("evt-b"), Usage("evt-c")] });
+            await AssertExactTotalsAsync(user, 3);
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Two_workers_count_exactly_and_alert_once_per_threshold()
+    {
+        var user = AppFixture.NewUser("replicas");
+        await app.HealthyReplicasAsync("workerservice", FaultAppFixture.WorkerReplicas);
+        var received = new ConcurrentQueue<BudgetThresholdCrossed>();
+        var subscriber = app.Redis.GetSubscriber();
+        var channel = RedisChannel.Literal(AlertChannels.ForUser(user));
+        await subscriber.SubscribeAsync(channel, (_, message) =>
+            received.Enqueue(JsonSerializer.Deserialize<BudgetThresholdCrossed>(message.ToString(), JsonSerializerOptions.Web)!));
+        try
+        {
+            // 200 events of $0.05 ($10 in all) in batches of 10 and singles, all at once, against a $6 budget.
+            var batches = Enumerable.Range(0, 10).Select(_ => app.PostBatchAsync(new
+            {
+                events = Enumerable.Range(0, 10).Select(_ => new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 5_000 }),
+            }));
+            var singles = Enumerable.Range(0, 100).Select(_ => app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 5_000 }));
+            Assert.All(await Task.WhenAll(batches.Concat(singles)), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+
+            var totals = await app.WaitForRequestsAsync(user, 200);
+            Assert.Equal(200, totals["requests"]);
+            Assert.Equal(10_000_000, totals["cost"]);
+            await Eventually.ReturnsAsync(
+                () => app.Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth)),
+                alerts => alerts.Length == 2 && alerts.All(a => a.Value.ToString().StartsWith("sent|", StringComparison.Ordinal)));
+            await Eventually.ReturnsAsync(() => Task.FromResult(received.Count), count => count >= 2);
+            Assert.Equal([80, 100], received.Select(a => a.ThresholdPercent).Order());
+        }
+        finally
+        {
+            await subscriber.UnsubscribeAsync(channel);
+        }
+    }
+}
