@@ -1,10 +1,8 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
-using StackExchange.Redis;
 
 namespace LlmCostTracker.Tests.Integration;
 
@@ -160,59 +158,49 @@ public sealed class AdminApiTests(AppFixture app)
     public async Task Budget_override_rearms_fires_once_and_resets()
     {
         var user = AppFixture.NewUser("budget");
-        var received = new ConcurrentQueue<BudgetThresholdCrossed>();
-        var subscriber = app.Redis.GetSubscriber();
-        var channel = RedisChannel.Literal(AlertChannels.ForUser(user));
-        await subscriber.SubscribeAsync(channel, (_, message) =>
-            received.Enqueue(JsonSerializer.Deserialize<BudgetThresholdCrossed>(message.ToString(), JsonSerializerOptions.Web)!));
-        try
-        {
-            var initial = await GetJsonAsync($"/api/v1/admin/budgets/{user}");
-            Assert.Equal(6.00m, initial.GetProperty("monthlyBudgetUsd").GetDecimal());
-            Assert.True(initial.GetProperty("isDefault").GetBoolean());
+        await using var listener = await AlertListener.StartAsync(app.Redis, user);
+        var received = listener.Received;
+        var initial = await GetJsonAsync($"/api/v1/admin/budgets/{user}");
+        Assert.Equal(6.00m, initial.GetProperty("monthlyBudgetUsd").GetDecimal());
+        Assert.True(initial.GetProperty("isDefault").GetBoolean());
 
-            await PutBudgetAsync(user, 10m);
-            var stored = await GetJsonAsync($"/api/v1/admin/budgets/{user}");
-            Assert.Equal(10m, stored.GetProperty("monthlyBudgetUsd").GetDecimal());
-            Assert.False(stored.GetProperty("isDefault").GetBoolean());
+        await PutBudgetAsync(user, 10m);
+        var stored = await GetJsonAsync($"/api/v1/admin/budgets/{user}");
+        Assert.Equal(10m, stored.GetProperty("monthlyBudgetUsd").GetDecimal());
+        Assert.False(stored.GetProperty("isDefault").GetBoolean());
 
-            await SpendAsync(user, 850_000, requests: 1); // $8.50 ≥ 80% of $10
-            await WaitForAlertsAsync(received, 1);
+        await SpendAsync(user, 850_000, requests: 1); // $8.50 ≥ 80% of $10
+        await listener.WaitForAsync(1);
 
-            await PutBudgetAsync(user, 20m); // $8.50 < $16: 80% re-armed
-            await Eventually.ReturnsAsync(
-                () => app.Redis.GetDatabase().HashExistsAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth), 80),
-                exists => !exists, because: "80% to be re-armed");
+        await PutBudgetAsync(user, 20m); // $8.50 < $16: 80% re-armed
+        await Eventually.ReturnsAsync(
+            () => app.Redis.GetDatabase().HashExistsAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth), 80),
+            exists => !exists, because: "80% to be re-armed");
 
-            await SpendAsync(user, 800_000, requests: 2); // $16.50 ≥ $16: 80% fires again
-            await WaitForAlertsAsync(received, 2);
+        await SpendAsync(user, 800_000, requests: 2); // $16.50 ≥ $16: 80% fires again
+        await listener.WaitForAsync(2);
 
-            await PutBudgetAsync(user, 15m); // $16.50 ≥ $15: 100% fires, once
-            await PutBudgetAsync(user, 15m);
-            var detail = await GetJsonAsync($"/api/v1/admin/llm-costs/{user}");
-            Assert.Equal(15m, detail.GetProperty("budgetUsd").GetDecimal());
+        await PutBudgetAsync(user, 15m); // $16.50 ≥ $15: 100% fires, once
+        await PutBudgetAsync(user, 15m);
+        var detail = await GetJsonAsync($"/api/v1/admin/llm-costs/{user}");
+        Assert.Equal(15m, detail.GetProperty("budgetUsd").GetDecimal());
 
-            var reset = await app.Api.SendAsync(app.Admin(HttpMethod.Delete, $"/api/v1/admin/budgets/{user}"));
-            Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
-            var afterReset = await GetJsonAsync($"/api/v1/admin/budgets/{user}");
-            Assert.Equal(6.00m, afterReset.GetProperty("monthlyBudgetUsd").GetDecimal());
-            Assert.True(afterReset.GetProperty("isDefault").GetBoolean());
+        var reset = await app.Api.SendAsync(app.Admin(HttpMethod.Delete, $"/api/v1/admin/budgets/{user}"));
+        Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
+        var afterReset = await GetJsonAsync($"/api/v1/admin/budgets/{user}");
+        Assert.Equal(6.00m, afterReset.GetProperty("monthlyBudgetUsd").GetDecimal());
+        Assert.True(afterReset.GetProperty("isDefault").GetBoolean());
 
-            // Budget changes are applied in order, one at a time: once this one has re-armed everything,
-            // every change before it has been applied and its alerts published.
-            await PutBudgetAsync(user, 1000m);
-            await Eventually.ReturnsAsync(
-                () => app.Redis.GetDatabase().HashLengthAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth)),
-                length => length == 0, because: "every threshold to be re-armed");
+        // Budget changes are applied in order, one at a time: once this one has re-armed everything,
+        // every change before it has been applied and its alerts published.
+        await PutBudgetAsync(user, 1000m);
+        await Eventually.ReturnsAsync(
+            () => app.Redis.GetDatabase().HashLengthAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth)),
+            length => length == 0, because: "every threshold to be re-armed");
 
-            Assert.Equal([80, 80, 100], received.Select(a => a.ThresholdPercent));
-            Assert.Equal([10m, 20m, 15m], received.Select(a => a.BudgetUsd));
-            Assert.Equal(16.50m, received.Last().SpentUsd);
-        }
-        finally
-        {
-            await subscriber.UnsubscribeAsync(channel);
-        }
+        Assert.Equal([80, 80, 100], received.Select(a => a.ThresholdPercent));
+        Assert.Equal([10m, 20m, 15m], received.Select(a => a.BudgetUsd));
+        Assert.Equal(16.50m, received.Last().SpentUsd);
     }
 
     [Theory]
@@ -243,9 +231,6 @@ public sealed class AdminApiTests(AppFixture app)
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         await app.WaitForRequestsAsync(user, requests);
     }
-
-    private static Task WaitForAlertsAsync(ConcurrentQueue<BudgetThresholdCrossed> received, int count) =>
-        Eventually.ReturnsAsync(() => Task.FromResult(received.Count), c => c >= count, because: $"{count} alerts");
 
     private async Task<JsonElement> GetJsonAsync(string path)
     {

@@ -1,9 +1,7 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
-using StackExchange.Redis;
 
 namespace LlmCostTracker.Tests.Integration;
 
@@ -128,37 +126,27 @@ public sealed class CostPipelineTests(AppFixture app)
     public async Task Many_concurrent_events_crossing_the_budget_publish_exactly_one_alert_per_threshold()
     {
         var user = AppFixture.NewUser("alert");
-        var received = new ConcurrentQueue<BudgetThresholdCrossed>();
-        var subscriber = app.Redis.GetSubscriber();
-        var channel = RedisChannel.Literal(AlertChannels.ForUser(user));
-        await subscriber.SubscribeAsync(channel, (_, message) =>
-            received.Enqueue(JsonSerializer.Deserialize<BudgetThresholdCrossed>(message.ToString(), JsonSerializerOptions.Web)!));
-        try
-        {
-            // 40 events of $0.25 (gpt-4o, 25,000 output tokens) = $10 against the $6 default budget.
-            var posts = Enumerable.Range(0, 40).Select(_ =>
-                app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 25_000 }));
-            Assert.All(await Task.WhenAll(posts), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
-            await app.WaitForRequestsAsync(user, 40);
+        await using var listener = await AlertListener.StartAsync(app.Redis, user);
+        var received = listener.Received;
+        // 40 events of $0.25 (gpt-4o, 25,000 output tokens) = $10 against the $6 default budget.
+        var posts = Enumerable.Range(0, 40).Select(_ =>
+            app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 25_000 }));
+        Assert.All(await Task.WhenAll(posts), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        await app.WaitForRequestsAsync(user, 40);
 
-            // Both alerts are marked sent only after they were published.
-            await Eventually.ReturnsAsync(
-                () => app.Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth)),
-                alerts => alerts.Length == 2 && alerts.All(a => a.Value.ToString().StartsWith("sent|", StringComparison.Ordinal)));
-            await Eventually.ReturnsAsync(() => Task.FromResult(received.Count), count => count >= 2);
+        // Both alerts are marked sent only after they were published.
+        await Eventually.ReturnsAsync(
+            () => app.Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth)),
+            alerts => alerts.Length == 2 && alerts.All(a => a.Value.ToString().StartsWith("sent|", StringComparison.Ordinal)));
+        await Eventually.ReturnsAsync(() => Task.FromResult(received.Count), count => count >= 2);
 
-            var alerts = received.OrderBy(a => a.ThresholdPercent).ToArray();
-            Assert.Equal([80, 100], alerts.Select(a => a.ThresholdPercent));
-            Assert.All(alerts, a => Assert.Equal(user, a.UserId));
-            Assert.All(alerts, a => Assert.Equal(6.00m, a.BudgetUsd));
-            Assert.All(alerts, a => Assert.Equal(AppFixture.CurrentMonth, a.Month));
-            Assert.Equal(5.00m, alerts[0].SpentUsd);   // the first multiple of $0.25 at or above $4.80
-            Assert.Equal(6.00m, alerts[1].SpentUsd);
-        }
-        finally
-        {
-            await subscriber.UnsubscribeAsync(channel);
-        }
+        var alerts = received.OrderBy(a => a.ThresholdPercent).ToArray();
+        Assert.Equal([80, 100], alerts.Select(a => a.ThresholdPercent));
+        Assert.All(alerts, a => Assert.Equal(user, a.UserId));
+        Assert.All(alerts, a => Assert.Equal(6.00m, a.BudgetUsd));
+        Assert.All(alerts, a => Assert.Equal(AppFixture.CurrentMonth, a.Month));
+        Assert.Equal(5.00m, alerts[0].SpentUsd);   // the first multiple of $0.25 at or above $4.80
+        Assert.Equal(6.00m, alerts[1].SpentUsd);
     }
 
     [Fact]

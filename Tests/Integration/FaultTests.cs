@@ -1,13 +1,10 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Text.Json;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.CostTracking;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using StackExchange.Redis;
 
 namespace LlmCostTracker.Tests.Integration;
 
@@ -163,33 +160,23 @@ public sealed class FaultTests(FaultAppFixture app)
     {
         var user = AppFixture.NewUser("replicas");
         await app.HealthyReplicasAsync("workerservice", FaultAppFixture.WorkerReplicas);
-        var received = new ConcurrentQueue<BudgetThresholdCrossed>();
-        var subscriber = app.Redis.GetSubscriber();
-        var channel = RedisChannel.Literal(AlertChannels.ForUser(user));
-        await subscriber.SubscribeAsync(channel, (_, message) =>
-            received.Enqueue(JsonSerializer.Deserialize<BudgetThresholdCrossed>(message.ToString(), JsonSerializerOptions.Web)!));
-        try
+        await using var listener = await AlertListener.StartAsync(app.Redis, user);
+        var received = listener.Received;
+        // 200 events of $0.05 ($10 in all) in batches of 10 and singles, all at once, against a $6 budget.
+        var batches = Enumerable.Range(0, 10).Select(_ => app.PostBatchAsync(new
         {
-            // 200 events of $0.05 ($10 in all) in batches of 10 and singles, all at once, against a $6 budget.
-            var batches = Enumerable.Range(0, 10).Select(_ => app.PostBatchAsync(new
-            {
-                events = Enumerable.Range(0, 10).Select(_ => new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 5_000 }),
-            }));
-            var singles = Enumerable.Range(0, 100).Select(_ => app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 5_000 }));
-            Assert.All(await Task.WhenAll(batches.Concat(singles)), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+            events = Enumerable.Range(0, 10).Select(_ => new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 5_000 }),
+        }));
+        var singles = Enumerable.Range(0, 100).Select(_ => app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 5_000 }));
+        Assert.All(await Task.WhenAll(batches.Concat(singles)), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
 
-            var totals = await app.WaitForRequestsAsync(user, 200);
-            Assert.Equal(200, totals["requests"]);
-            Assert.Equal(10_000_000, totals["cost"]);
-            await Eventually.ReturnsAsync(
-                () => app.Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth)),
-                alerts => alerts.Length == 2 && alerts.All(a => a.Value.ToString().StartsWith("sent|", StringComparison.Ordinal)));
-            await Eventually.ReturnsAsync(() => Task.FromResult(received.Count), count => count >= 2);
-            Assert.Equal([80, 100], received.Select(a => a.ThresholdPercent).Order());
-        }
-        finally
-        {
-            await subscriber.UnsubscribeAsync(channel);
-        }
+        var totals = await app.WaitForRequestsAsync(user, 200);
+        Assert.Equal(200, totals["requests"]);
+        Assert.Equal(10_000_000, totals["cost"]);
+        await Eventually.ReturnsAsync(
+            () => app.Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth)),
+            alerts => alerts.Length == 2 && alerts.All(a => a.Value.ToString().StartsWith("sent|", StringComparison.Ordinal)));
+        await Eventually.ReturnsAsync(() => Task.FromResult(received.Count), count => count >= 2);
+        Assert.Equal([80, 100], received.Select(a => a.ThresholdPercent).Order());
     }
 }

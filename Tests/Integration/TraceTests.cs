@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using System.Net;
-using System.Text.Json;
 using LlmCostTracker.Contracts;
-using StackExchange.Redis;
 
 namespace LlmCostTracker.Tests.Integration;
 
@@ -13,31 +10,21 @@ public sealed class TraceTests(AppFixture app)
     public async Task The_alert_carries_the_trace_of_the_request_whose_event_crossed_the_threshold()
     {
         var user = AppFixture.NewUser("trace");
-        var received = new ConcurrentQueue<BudgetThresholdCrossed>();
-        var subscriber = app.Redis.GetSubscriber();
-        var channel = RedisChannel.Literal(AlertChannels.ForUser(user));
-        await subscriber.SubscribeAsync(channel, (_, message) =>
-            received.Enqueue(JsonSerializer.Deserialize<BudgetThresholdCrossed>(message.ToString(), JsonSerializerOptions.Web)!));
-        try
-        {
-            // $6.00 at once: crosses 80% and 100% of the default budget in this one event.
-            var response = await app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 600_000 });
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-            var traceResponse = Assert.Single(response.Headers.GetValues("traceresponse"));
-            var requestTraceId = traceResponse.Split('-')[1];
-            Assert.Matches("^[0-9a-f]{32}$", requestTraceId);
+        await using var listener = await AlertListener.StartAsync(app.Redis, user);
+        var received = listener.Received;
+        // $6.00 at once: crosses 80% and 100% of the default budget in this one event.
+        var response = await app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 600_000 });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var traceResponse = Assert.Single(response.Headers.GetValues("traceresponse"));
+        var requestTraceId = traceResponse.Split('-')[1];
+        Assert.Matches("^[0-9a-f]{32}$", requestTraceId);
 
-            await Eventually.ReturnsAsync(() => Task.FromResult(received.Count), count => count >= 2, because: "two alerts");
-            Assert.All(received, alert =>
-            {
-                Assert.NotNull(alert.TraceParent);
-                Assert.Equal(requestTraceId, alert.TraceParent!.Split('-')[1]);
-            });
-        }
-        finally
+        await Eventually.ReturnsAsync(() => Task.FromResult(received.Count), count => count >= 2, because: "two alerts");
+        Assert.All(received, alert =>
         {
-            await subscriber.UnsubscribeAsync(channel);
-        }
+            Assert.NotNull(alert.TraceParent);
+            Assert.Equal(requestTraceId, alert.TraceParent!.Split('-')[1]);
+        });
     }
 
     [Fact]
