@@ -36,6 +36,12 @@ public class AppFixture : IAsyncLifetime
             options.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(60);
             options.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(90);
         }));
+        // No dashboard runs under the testing builder: exporting telemetry would only retry against a closed port.
+        foreach (var project in new[] { "apiservice", "workerservice" })
+        {
+            appHost.CreateResourceBuilder<ProjectResource>(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+        }
+
         Configure(appHost);
 
         App = await appHost.BuildAsync(cts.Token);

@@ -30,13 +30,19 @@ internal static class LedgerScripts
             redis.call('HINCRBY', KEYS[1], 'input', input)
             redis.call('HINCRBY', KEYS[1], 'cached', cached)
             redis.call('HINCRBY', KEYS[1], 'output', output)
-            redis.call('HINCRBY', KEYS[1], 'requests', 1)
+            local isNew = redis.call('HINCRBY', KEYS[1], 'requests', 1) == 1
             redis.call('HINCRBY', KEYS[2], 'cost|' .. model, cost)
             redis.call('HINCRBY', KEYS[2], 'input|' .. model, input)
             redis.call('HINCRBY', KEYS[2], 'cached|' .. model, cached)
             redis.call('HINCRBY', KEYS[2], 'output|' .. model, output)
             redis.call('HINCRBY', KEYS[2], 'requests|' .. model, 1)
             redis.call('HINCRBY', KEYS[3], day, cost)
+            if isNew then
+              -- The user's first event of the month created these keys: they get their expiry once, not per call.
+              for k = 1, 4 do
+                redis.call('EXPIREAT', KEYS[k], expireAt)
+              end
+            end
             applied = applied + 1
             spent = spent + cost
             if budget > 0 then
@@ -46,6 +52,7 @@ internal static class LedgerScripts
                   fired[ARGV[t]] = true
                   firedNow[threshold] = true
                   redis.call('HSET', KEYS[5], threshold, 'pending|' .. eventId .. '|' .. spent)
+                  redis.call('EXPIREAT', KEYS[5], expireAt)
                   table.insert(result, threshold)
                   table.insert(result, (i - first) / 7 + 1)
                   table.insert(result, spent)
@@ -68,9 +75,6 @@ internal static class LedgerScripts
               table.insert(result, tonumber(spentAt))
             end
           end
-        end
-        for k = 1, 5 do
-          redis.call('EXPIREAT', KEYS[k], expireAt)
         end
         table.insert(result, 1, budget)
         table.insert(result, 1, duplicates)

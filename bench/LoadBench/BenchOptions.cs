@@ -1,0 +1,40 @@
+using System.Globalization;
+
+namespace LlmCostTracker.LoadBench;
+
+public sealed record BenchOptions
+{
+    public int SingleEvents { get; init; } = 100_000;
+    public int Concurrency { get; init; } = 64;
+    public int BatchEvents { get; init; } = 1_000_000;
+    public int BatchSize { get; init; } = 1_000;
+    public int BatchConcurrency { get; init; } = 8;
+    public int PacedRate { get; init; } = 5_000;
+    public int PacedSeconds { get; init; } = 10;
+    public int Users { get; init; } = 2_000;
+    public int[] ReportUsers { get; init; } = [1_000, 10_000, 100_000];
+    public int ReportRequests { get; init; } = 200;
+
+    /// <summary><c>--single 100000 --concurrency 64 --batch-events 1000000 --batch-size 1000 --rate 5000 --quick</c></summary>
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            int Next() => int.Parse(args[++i], CultureInfo.InvariantCulture);
+            options = args[i] switch
+            {
+                "--single" => options with { SingleEvents = Next() },
+                "--concurrency" => options with { Concurrency = Next() },
+                "--batch-events" => options with { BatchEvents = Next() },
+                "--batch-size" => options with { BatchSize = Next() },
+                "--rate" => options with { PacedRate = Next() },
+                "--seconds" => options with { PacedSeconds = Next() },
+                "--quick" => options with { SingleEvents = 10_000, BatchEvents = 50_000, PacedSeconds = 3, ReportUsers = [1_000, 10_000], ReportRequests = 50 },
+                _ => throw new ArgumentException($"Unknown argument {args[i]}"),
+            };
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace LlmCostTracker.LoadBench;
+
+public sealed record Latency(double P50, double P95, double P99, int Count)
+{
+    public static Latency Of(IEnumerable<double> milliseconds)
+    {
+        var sorted = milliseconds.Order().ToArray();
+        double At(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+        return new Latency(At(0.50), At(0.95), At(0.99), sorted.Length);
+    }
+
+    public override string ToString() => $"p50 {P50:N2} ms, p95 {P95:N2} ms, p99 {P99:N2} ms ({Count:N0} requests)";
+}
+
+public sealed record PhaseResult(long Unique, long Duplicates, TimeSpan Elapsed, Latency Latency)
+{
+    public double EventsPerSecond => Unique / Elapsed.TotalSeconds;
+}
+
+/// <summary>Drives the API like many clients would: varied users and models, some duplicate posts, then waits
+/// for the admin totals to match exactly what was accepted.</summary>
+public sealed class LoadDriver
+{
+    private static readonly string[] Models =
+        ["gpt-4o", "gpt-4o-mini-2024-07-18", "openai/gpt-4o", "claude-3-haiku-20240307", "claude-3-5-sonnet", "gpt-3.5-turbo", "gpt-4-turbo", "my-finetune-v1"];
+
+    private readonly HttpClient _http;
+    private readonly string _adminKey;
+    private readonly BenchOptions _options;
+    private readonly string _run = Guid.NewGuid().ToString("N")[..6];
+    private long _expectedRequests;
+    private long _nextUser;
+
+    public LoadDriver(Uri endpoint, string ingestKey, string adminKey, BenchOptions options)
+    {
+        _options = options;
+        _adminKey = adminKey;
+        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+        {
+            BaseAddress = endpoint,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        _http.DefaultRequestHeaders.Add("X-Api-Key", ingestKey);
+    }
+
+    public long TotalSent { get; private set; }
+
+    private object NewEvent(Random random, string? eventId = null) => new
+    {
+        eventId = eventId ?? $"{_run}-{Guid.NewGuid():N}",
+        userId = $"bench-{_run}-u{random.Next(_options.Users)}",
+        model = Models[random.Next(Models.Length)],
+        inputTokens = random.Next(50, 4_000),
+        cachedInputTokens = random.Next(0, 50),
+        outputTokens = random.Next(10, 1_500),
+    };
+
+    public async Task WarmUpAsync()
+    {
+        var random = new Random(1);
+        for (var i = 0; i < 200; i++)
+        {
+            await PostUntilAcceptedAsync("api/v1/llm-usage", NewEvent(random));
+        }
+
+        _expectedRequests += 200;
+        await WaitForTotalsAsync();
+    }
+
+    public async Task<PhaseResult> SingleEventsAsync()
+    {
+        var latencies = new ConcurrentBag<double[]>();
+        long unique = 0, duplicates = 0;
+        var perClient = _options.SingleEvents / _options.Concurrency;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, _options.Concurrency).Select(async client =>
+        {
+            var random = new Random(client);
+            var mine = new List<double>(perClient + perClient / 10);
+            object? previous = null;
+            for (var i = 0; i < perClient; i++)
+            {
+                var usage = NewEvent(random);
+                mine.Add(await PostUntilAcceptedAsync("api/v1/llm-usage", usage));
+                Interlocked.Increment(ref unique);
+                // Some clients retry what already succeeded: about 2% of posts are duplicates.
+                if (previous is not null && random.Next(50) == 0)
+                {
+                    mine.Add(await PostUntilAcceptedAsync("api/v1/llm-usage", previous));
+                    Interlocked.Increment(ref duplicates);
+                }
+
+                previous = usage;
+            }
+
+            latencies.Add([.. mine]);
+        }));
+        _expectedRequests += unique;
+        await WaitForTotalsAsync();
+        clock.Stop();
+        TotalSent += unique + duplicates;
+        return new PhaseResult(unique, duplicates, clock.Elapsed, Latency.Of(latencies.SelectMany(l => l)));
+    }
+
+    public async Task<PhaseResult> BatchesAsync()
+    {
+        var batches = _options.BatchEvents / _options.BatchSize;
+        var next = -1;
+        var latencies = new ConcurrentBag<double>();
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, _options.BatchConcurrency).Select(async client =>
+        {
+            var random = new Random(1000 + client);
+            while (Interlocked.Increment(ref next) < batches)
+            {
+                var events = Enumerable.Range(0, _options.BatchSize).Select(_ => NewEvent(random)).ToArray();
+                latencies.Add(await PostUntilAcceptedAsync("api/v1/llm-usage/batch", new { events }));
+            }
+        }));
+        var unique = (long)batches * _options.BatchSize;
+        _expectedRequests += unique;
+        await WaitForTotalsAsync();
+        clock.Stop();
+        TotalSent += unique;
+        return new PhaseResult(unique, 0, clock.Elapsed, Latency.Of(latencies));
+    }
+
+    /// <summary>Open loop: requests start on schedule whether or not earlier ones have answered.</summary>
+    public async Task<PhaseResult> PacedSingleEventsAsync()
+    {
+        var total = _options.PacedRate * _options.PacedSeconds;
+        var latencies = new double[total];
+        var inFlight = new List<Task>(total);
+        var random = new Random(7);
+        var clock = Stopwatch.StartNew();
+        var sent = 0;
+        while (sent < total)
+        {
+            var due = Math.Min(total, (int)(clock.Elapsed.TotalSeconds * _options.PacedRate));
+            for (; sent < due; sent++)
+            {
+                var index = sent;
+                var usage = NewEvent(random);
+                inFlight.Add(Task.Run(async () => latencies[index] = await PostUntilAcceptedAsync("api/v1/llm-usage", usage)));
+            }
+
+            await Task.Delay(1);
+        }
+
+        await Task.WhenAll(inFlight);
+        var sending = clock.Elapsed;
+        _expectedRequests += total;
+        await WaitForTotalsAsync();
+        TotalSent += total;
+        return new PhaseResult(total, 0, sending, Latency.Of(latencies));
+    }
+
+    /// <summary>Brings the month to <paramref name="users"/> users, then times the report (top=100).</summary>
+    public async Task<Latency> ReportLatencyAsync(int users)
+    {
+        var current = (await ReportAsync()).GetProperty("totals").GetProperty("userCount").GetInt64();
+        var missing = users - current;
+        var random = new Random(users);
+        for (long added = 0; added < missing; added += _options.BatchSize)
+        {
+            var count = (int)Math.Min(_options.BatchSize, missing - added);
+            var events = Enumerable.Range(0, count).Select(_ => new
+            {
+                eventId = $"{_run}-{Guid.NewGuid():N}",
+                userId = $"bench-{_run}-pop{Interlocked.Increment(ref _nextUser)}",
+                model = Models[random.Next(Models.Length)],
+                inputTokens = random.Next(50, 4_000),
+                outputTokens = random.Next(10, 1_500),
+            }).ToArray();
+            await PostUntilAcceptedAsync("api/v1/llm-usage/batch", new { events });
+            _expectedRequests += count;
+            TotalSent += count;
+        }
+
+        await WaitForTotalsAsync();
+        var timings = new double[_options.ReportRequests];
+        for (var i = 0; i < timings.Length; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var report = await ReportAsync();
+            timings[i] = clock.Elapsed.TotalMilliseconds;
+            if (report.GetProperty("users").GetArrayLength() != 100)
+            {
+                throw new InvalidOperationException("The report did not list 100 users.");
+            }
+        }
+
+        return Latency.Of(timings);
+    }
+
+    private async Task<double> PostUntilAcceptedAsync(string path, object body)
+    {
+        var clock = Stopwatch.StartNew();
+        for (var attempt = 0; ; attempt++)
+        {
+            using var response = await _http.PostAsJsonAsync(path, body);
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                return clock.Elapsed.TotalMilliseconds;
+            }
+
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt > 20)
+            {
+                throw new InvalidOperationException($"{path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task<JsonElement> ReportAsync()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/v1/admin/llm-costs?top=100");
+        request.Headers.Add("X-Admin-Key", _adminKey);
+        using var response = await _http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>Waits until the month's request total is exactly what was accepted; more would be a double count.</summary>
+    private async Task WaitForTotalsAsync()
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var requests = (await ReportAsync()).GetProperty("totals").GetProperty("requests").GetInt64();
+            if (requests == _expectedRequests)
+            {
+                return;
+            }
+
+            if (requests > _expectedRequests)
+            {
+                throw new InvalidOperationException($"Totals show {requests:N0} requests, more than the {_expectedRequests:N0} sent: a double count.");
+            }
+
+            if (deadline.Elapsed > TimeSpan.FromMinutes(10))
+            {
+                throw new TimeoutException($"Totals stuck at {requests:N0} of {_expectedRequests:N0}.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}

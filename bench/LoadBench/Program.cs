@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using LlmCostTracker.LoadBench;
+using Microsoft.Extensions.DependencyInjection;
+
+// Starts the whole app (Release build), drives it over HTTP and prints one table. A figure is printed only once
+// the admin totals match what was sent.
+var options = BenchOptions.Parse(args);
+Console.WriteLine($"Starting the app (Redis, RabbitMQ, API, worker) ... {options}");
+var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>([], CancellationToken.None);
+foreach (var project in new[] { "apiservice", "workerservice" })
+{
+    // No dashboard runs here: exporting telemetry would only retry against a closed port. Spans are still made.
+    appHost.CreateResourceBuilder<ProjectResource>(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+}
+
+await using var app = await appHost.BuildAsync();
+using (var start = new CancellationTokenSource(TimeSpan.FromMinutes(3)))
+{
+    await app.StartAsync(start.Token);
+    await app.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", start.Token);
+    await app.ResourceNotifications.WaitForResourceHealthyAsync("workerservice", start.Token);
+}
+
+var model = app.Services.GetRequiredService<DistributedApplicationModel>();
+async Task<string> Parameter(string name) => (await model.Resources.OfType<ParameterResource>().Single(p => p.Name == name).GetValueAsync(default))!;
+var endpoint = app.GetEndpoint("apiservice", "http");
+var bench = new LoadDriver(endpoint, await Parameter("ingest-api-key"), await Parameter("admin-api-key"), options);
+var memory = new WorkingSetSampler(["LlmCostTracker.ApiService", "LlmCostTracker.WorkerService", "redis-server", "beam.smp"]);
+memory.Start();
+
+var results = new List<(string Name, string Value)>();
+await bench.WarmUpAsync();
+var baseline = memory.Current();
+
+var single = await bench.SingleEventsAsync();
+results.Add(("single events, end to end", $"{single.EventsPerSecond:N0} events/s ({single.Unique:N0} events, {single.Duplicates:N0} duplicates re-posted, {options.Concurrency} clients, totals exact after {single.Elapsed.TotalSeconds:N1} s)"));
+results.Add(("single events, API latency under that load", single.Latency.ToString()));
+
+var batches = await bench.BatchesAsync();
+results.Add(("batches, end to end", $"{batches.EventsPerSecond:N0} events/s ({batches.Unique:N0} events in batches of {options.BatchSize}, totals exact after {batches.Elapsed.TotalSeconds:N1} s)"));
+
+var paced = await bench.PacedSingleEventsAsync();
+results.Add(($"API latency at {options.PacedRate:N0} single events/s", $"{paced.Latency} (achieved {paced.EventsPerSecond:N0} events/s over {options.PacedSeconds} s)"));
+
+foreach (var users in options.ReportUsers)
+{
+    var report = await bench.ReportLatencyAsync(users);
+    results.Add(($"admin report (top=100) at {users:N0} users", report.ToString()));
+}
+
+var end = memory.Current();
+memory.Stop();
+foreach (var (process, peak) in memory.Peaks())
+{
+    var before = baseline.GetValueOrDefault(process);
+    var after = end.GetValueOrDefault(process);
+    var change = before > 0 ? (after - before) * 100.0 / before : 0;
+    results.Add(($"working set {process}", $"peak {peak / 1048576.0:N0} MiB; after warm-up {before / 1048576.0:N0} MiB, at the end {after / 1048576.0:N0} MiB ({change:+0;-0}%)"));
+}
+
+results.Add(("events sent in this run", $"{bench.TotalSent:N0}"));
+Console.WriteLine();
+Console.WriteLine($"| measure ({Environment.ProcessorCount} cores, load generator on the same machine) | result |");
+Console.WriteLine("| --- | --- |");
+foreach (var (name, value) in results)
+{
+    Console.WriteLine($"| {name} | {value} |");
+}
