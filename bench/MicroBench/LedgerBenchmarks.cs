@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using BenchmarkDotNet.Attributes;
+using LlmCostTracker.Contracts;
+using LlmCostTracker.WorkerService.Aggregation;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.MicroBench;
+
+/// <summary>The Redis aggregation against a real redis-server (started here on a free loopback port, no
+/// persistence): one message of one event, and one message of 1,000 events over 100 users.</summary>
+[MemoryDiagnoser]
+public class LedgerBenchmarks
+{
+    private Process _redis = null!;
+    private ConnectionMultiplexer _connection = null!;
+    private CostLedger _ledger = null!;
+    private long _sequence;
+
+    [Params(1, 1_000)]
+    public int EventsPerMessage { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        _redis = Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
+        {
+            RedirectStandardOutput = true,
+        })!;
+        _connection = ConnectWithRetry($"127.0.0.1:{port}");
+        _ledger = new CostLedger(_connection, Options.Create(new BudgetOptions { ThresholdsPercent = [80, 100] }));
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _connection.Dispose();
+        _redis.Kill();
+        _redis.WaitForExit();
+    }
+
+    [Benchmark]
+    public Task<LedgerResult> ApplyMessage()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var events = new PricedUsage[EventsPerMessage];
+        for (var i = 0; i < events.Length; i++)
+        {
+            var n = Interlocked.Increment(ref _sequence);
+            events[i] = new PricedUsage(new LlmUsage
+            {
+                EventId = $"e{n}", UserId = $"user{n % 100}", Model = "gpt-4o", InputTokens = 1_200, CachedInputTokens = 200,
+                OutputTokens = 350, OccurredAt = now,
+            }, 5_250);
+        }
+
+        return _ledger.ApplyAsync(events);
+    }
+
+    private static ConnectionMultiplexer ConnectWithRetry(string endpoint)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return ConnectionMultiplexer.Connect(endpoint);
+            }
+            catch (RedisConnectionException) when (attempt < 50)
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+
+// dotnet run -c Release --project bench/MicroBench -- --filter '*'   (see BENCHMARKS.md)
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
