@@ -1,4 +1,4 @@
 using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project bench/MicroBench -- --filter '*'   (see BENCHMARKS.md)
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+BenchmarkSwitcher.FromAssembly(typeof(LlmCostTracker.MicroBench.PricingBenchmarks).Assembly).Run(args);
