@@ -15,7 +15,6 @@ if (InfrastructureModeResolver.Resolve(builder.Configuration) == InfrastructureM
 else
 {
     var data = RunDataDirectory.Create(builder.Configuration);
-    builder.Services.AddSingleton<IHostedService>(data);
     redis = builder.AddLocalRedis("redis", data);
     rabbitmq = builder.AddLocalRabbitMq("rabbitmq", data);
 }

@@ -2,7 +2,7 @@ namespace LlmCostTracker.AppHost.Infrastructure;
 
 /// <summary>The folder where local Redis and RabbitMQ keep their data for one AppHost run. A configured folder
 /// (<c>Infrastructure:DataDirectory</c>) persists across runs; the default is a fresh folder removed at exit.</summary>
-internal sealed class RunDataDirectory : IHostedService
+internal sealed class RunDataDirectory
 {
     public const string ConfigurationKey = "Infrastructure:DataDirectory";
 
@@ -14,6 +14,9 @@ internal sealed class RunDataDirectory : IHostedService
         Root = root;
         _ephemeral = ephemeral;
         Directory.CreateDirectory(root);
+        // At process exit, after the orchestrator has stopped the servers (also when the host was never stopped
+        // gracefully, e.g. a benchmark ended by SIGTERM).
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => CleanUp();
     }
 
     public string Root { get; }
@@ -34,16 +37,6 @@ internal sealed class RunDataDirectory : IHostedService
     }
 
     public void OnCleanup(Action cleanup) => _cleanups.Add(cleanup);
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    // Hosted services stop in reverse order, so the orchestrator (registered first) is still running here;
-    // the clean-up waits for the process exit, after the orchestrator has stopped the servers.
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => CleanUp();
-        return Task.CompletedTask;
-    }
 
     private void CleanUp()
     {
