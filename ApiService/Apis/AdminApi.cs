@@ -28,7 +28,8 @@ public static class AdminApi
 
         admin.MapGet("/llm-costs/{userId}", GetUserCosts)
             .WithName("GetUserCosts")
-            .WithSummary("One user's month: totals, models, projection and daily costs");
+            .WithSummary("One user's month: totals, models, projection and daily costs")
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         admin.MapGet("/budgets/{userId}", GetBudget)
             .WithName("GetBudget")

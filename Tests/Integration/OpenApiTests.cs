@@ -1,0 +1,41 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace LlmCostTracker.Tests.Integration;
+
+[Collection(AppCollection.Name)]
+public sealed class OpenApiTests(AppFixture app)
+{
+    [Fact]
+    public async Task The_OpenAPI_document_lists_every_route_its_errors_and_request_examples()
+    {
+        var document = await app.Api.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var paths = document.GetProperty("paths");
+        var operations = paths.EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(op => (Path: path.Name, Method: op.Name, Op: op.Value)))
+            .ToList();
+
+        Assert.Equal(7, operations.Count);
+        Assert.All(operations, o => Assert.True(o.Op.GetProperty("responses").TryGetProperty("401", out _), $"{o.Method} {o.Path} lists 401"));
+        Assert.All(operations, o => Assert.True(o.Op.GetProperty("responses").TryGetProperty("400", out _), $"{o.Method} {o.Path} lists 400"));
+
+        var record = paths.GetProperty("/api/v1/llm-usage").GetProperty("post");
+        foreach (var status in new[] { "202", "413", "415", "503" })
+        {
+            Assert.True(record.GetProperty("responses").TryGetProperty(status, out _), status);
+        }
+
+        var example = record.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("example");
+        Assert.Equal("alice@example.com", example.GetProperty("userId").GetString());
+        Assert.True(paths.GetProperty("/api/v1/admin/llm-costs/{userId}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
+    }
+
+    [Fact]
+    public async Task The_interactive_API_page_is_served_in_Development()
+    {
+        var response = await app.Api.GetAsync("/scalar/");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("text/html", response.Content.Headers.ContentType?.MediaType);
+    }
+}
