@@ -15,6 +15,11 @@ if (InfrastructureModeResolver.Resolve(builder.Configuration) == InfrastructureM
 else
 {
     var data = RunDataDirectory.Create(builder.Configuration);
+    builder.Services.AddSingleton<IHostedService>(services =>
+    {
+        data.CleanUpOnExit(services.GetRequiredService<IHostApplicationLifetime>());
+        return data;
+    });
     redis = builder.AddLocalRedis("redis", data);
     rabbitmq = builder.AddLocalRabbitMq("rabbitmq", data);
 }
