@@ -32,11 +32,12 @@ public static class JsonBody
                 new Dictionary<string, string[]> { [field] = [$"Malformed JSON at {ex.Path ?? "$"} (line {ex.LineNumber + 1})."] },
                 title: "The request body is not valid JSON for this endpoint."));
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (BadHttpRequestException ex)
         {
+            // Kestrel's verdict on the body itself: 413 over the endpoint's limit, 400 for a malformed or cut-off body.
             return (null, TypedResults.Problem(
-                statusCode: StatusCodes.Status413PayloadTooLarge,
-                title: "Payload too large",
+                statusCode: ex.StatusCode,
+                title: ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Payload too large" : "Bad request body",
                 detail: ex.Message));
         }
     }

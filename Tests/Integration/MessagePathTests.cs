@@ -27,7 +27,9 @@ public sealed class MessagePathTests(AppFixture fixture)
     [Fact]
     public async Task Both_services_report_healthy_without_exposing_details()
     {
-        var health = await fixture.Api.GetStringAsync("/health");
-        Assert.Equal("Healthy", health);
+        Assert.Equal("Healthy", await fixture.Api.GetStringAsync("/health"));
+        using var worker = fixture.App.CreateHttpClient("workerservice", "http");
+        Assert.Equal("Healthy", await worker.GetStringAsync("/health"));
+        Assert.Equal("Healthy", await worker.GetStringAsync("/alive"));
     }
 }
