@@ -12,10 +12,11 @@ public sealed record BenchOptions
     public int PacedRate { get; init; } = 5_000;
     public int PacedSeconds { get; init; } = 10;
     public int Users { get; init; } = 2_000;
+    public int WarmUpEvents { get; init; } = 20_000;
     public int[] ReportUsers { get; init; } = [1_000, 10_000, 100_000];
     public int ReportRequests { get; init; } = 200;
 
-    /// <summary><c>--single 100000 --concurrency 64 --batch-events 1000000 --batch-size 1000 --rate 5000 --quick</c></summary>
+    /// <summary><c>--single 100000 --concurrency 64 --batch-events 1000000 --batch-size 1000 --rate 5000 --warm-up 20000 --quick</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -30,7 +31,8 @@ public sealed record BenchOptions
                 "--batch-size" => options with { BatchSize = Next() },
                 "--rate" => options with { PacedRate = Next() },
                 "--seconds" => options with { PacedSeconds = Next() },
-                "--quick" => options with { SingleEvents = 10_000, BatchEvents = 50_000, PacedSeconds = 3, ReportUsers = [1_000, 10_000], ReportRequests = 50 },
+                "--warm-up" => options with { WarmUpEvents = Next() },
+                "--quick" => options with { WarmUpEvents = 5_000, SingleEvents = 10_000, BatchEvents = 50_000, PacedSeconds = 3, ReportUsers = [1_000, 10_000], ReportRequests = 50 },
                 _ => throw new ArgumentException($"Unknown argument {args[i]}"),
             };
         }

@@ -62,23 +62,27 @@ public sealed class LoadDriver
         outputTokens = random.Next(10, 1_500),
     };
 
+    /// <summary>A scaled-down pass through every phase, so that the measured phases run on code the JIT has
+    /// already tiered up (tier-0, instrumented, then optimised code with dynamic PGO): the figures are steady
+    /// state, not start-up.</summary>
     public async Task WarmUpAsync()
     {
-        var random = new Random(1);
-        for (var i = 0; i < 200; i++)
-        {
-            await PostUntilAcceptedAsync("api/v1/llm-usage", NewEvent(random));
-        }
-
-        _expectedRequests += 200;
-        await WaitForTotalsAsync();
+        await SingleEventsAsync(_options.WarmUpEvents);
+        await BatchesAsync(_options.WarmUpEvents * 2);
+        await PacedSingleEventsAsync(_options.PacedRate);
     }
 
-    public async Task<PhaseResult> SingleEventsAsync()
+    public Task<PhaseResult> SingleEventsAsync() => SingleEventsAsync(_options.SingleEvents);
+
+    public Task<PhaseResult> BatchesAsync() => BatchesAsync(_options.BatchEvents);
+
+    public Task<PhaseResult> PacedSingleEventsAsync() => PacedSingleEventsAsync(_options.PacedRate * _options.PacedSeconds);
+
+    private async Task<PhaseResult> SingleEventsAsync(int events)
     {
         var latencies = new ConcurrentBag<double[]>();
         long unique = 0, duplicates = 0;
-        var perClient = _options.SingleEvents / _options.Concurrency;
+        var perClient = events / _options.Concurrency;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, _options.Concurrency).Select(async client =>
         {
@@ -109,9 +113,9 @@ public sealed class LoadDriver
         return new PhaseResult(unique, duplicates, clock.Elapsed, Latency.Of(latencies.SelectMany(l => l)));
     }
 
-    public async Task<PhaseResult> BatchesAsync()
+    private async Task<PhaseResult> BatchesAsync(int events)
     {
-        var batches = _options.BatchEvents / _options.BatchSize;
+        var batches = events / _options.BatchSize;
         var next = -1;
         var latencies = new ConcurrentBag<double>();
         var clock = Stopwatch.StartNew();
@@ -133,9 +137,8 @@ public sealed class LoadDriver
     }
 
     /// <summary>Open loop: requests start on schedule whether or not earlier ones have answered.</summary>
-    public async Task<PhaseResult> PacedSingleEventsAsync()
+    private async Task<PhaseResult> PacedSingleEventsAsync(int total)
     {
-        var total = _options.PacedRate * _options.PacedSeconds;
         var latencies = new double[total];
         var inFlight = new List<Task>(total);
         var random = new Random(7);

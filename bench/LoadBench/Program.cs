@@ -36,21 +36,26 @@ var memory = new WorkingSetSampler(["LlmCostTracker.ApiService", "LlmCostTracker
 memory.Start();
 
 var results = new List<(string Name, string Value)>();
+Console.WriteLine("phase: warm-up");
 await bench.WarmUpAsync();
 var baseline = memory.Current();
 
+Console.WriteLine("phase: single events");
 var single = await bench.SingleEventsAsync();
 results.Add(("single events, end to end", $"{single.EventsPerSecond:N0} events/s ({single.Unique:N0} events, {single.Duplicates:N0} duplicates re-posted, {options.Concurrency} clients, totals exact after {single.Elapsed.TotalSeconds:N1} s)"));
 results.Add(("single events, API latency under that load", single.Latency.ToString()));
 
+Console.WriteLine("phase: batches");
 var batches = await bench.BatchesAsync();
 results.Add(("batches, end to end", $"{batches.EventsPerSecond:N0} events/s ({batches.Unique:N0} events in batches of {options.BatchSize}, totals exact after {batches.Elapsed.TotalSeconds:N1} s)"));
 
+Console.WriteLine("phase: paced single events");
 var paced = await bench.PacedSingleEventsAsync();
 results.Add(($"API latency at {options.PacedRate:N0} single events/s", $"{paced.Latency} (achieved {paced.EventsPerSecond:N0} events/s over {options.PacedSeconds} s)"));
 
 foreach (var users in options.ReportUsers)
 {
+    Console.WriteLine($"phase: report at {users:N0} users");
     var report = await bench.ReportLatencyAsync(users);
     results.Add(($"admin report (top=100) at {users:N0} users", report.ToString()));
 }
