@@ -12,10 +12,12 @@ public sealed record PricedUsage(LlmUsage Usage, long CostMicros);
 /// a redelivery hands back an alert an earlier attempt claimed but did not publish.</summary>
 public sealed record CrossedThreshold(string UserId, string Month, int ThresholdPercent, long SpentMicros, long BudgetMicros, LlmUsage? Usage);
 
-public sealed record LedgerResult(int Applied, int Duplicates, IReadOnlyList<CrossedThreshold> Alerts);
+/// <summary>What applying usage did. <see cref="Duplicate"/> has one flag per event passed in, set for the events
+/// that were already counted (redelivered, re-posted, or repeated in the same call).</summary>
+public sealed record LedgerResult(int Applied, int Duplicates, IReadOnlyList<CrossedThreshold> Alerts, bool[] Duplicate);
 
 /// <summary>Aggregates priced usage per user per month in Redis, exactly once per event id, with one script call
-/// per user-month (the user's slot) and one per month (the month-wide slot), all pipelined.</summary>
+/// per user-month (the user's slot) and one per month and 5,000 events (the month-wide slot), all pipelined.</summary>
 public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOptions> budgets)
 {
     /// <summary>Keys live until 35 days after the end of their month, so last month stays readable all this month.</summary>
@@ -23,11 +25,32 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
 
     public static string MonthOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
+    /// <summary>The UTC day, <c>yyyy-MM-dd</c>. The last one formatted is kept: a batch is mostly one day.</summary>
+    public static string DayOf(DateTimeOffset at)
+    {
+        var day = DateOnly.FromDateTime(at.UtcDateTime);
+        var last = _lastDay;
+        if (last is null || last.Day != day)
+        {
+            _lastDay = last = new FormattedDay(day, day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        }
+
+        return last.Text;
+    }
+
+    private sealed record FormattedDay(DateOnly Day, string Text);
+
+    private static FormattedDay? _lastDay;
+
     public static DateTimeOffset ExpiresAt(DateTimeOffset at)
     {
         var utc = at.UtcDateTime;
         return new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1) + RetentionAfterMonthEnd;
     }
+
+    /// <summary>The most events one month-wide script call takes: a call blocks Redis while it runs, so a large
+    /// batch is split rather than stalling readers (each event's claim makes any split safe).</summary>
+    public const int MonthChunk = 5_000;
 
     public async Task<LedgerResult> ApplyAsync(IReadOnlyList<PricedUsage> events)
     {
@@ -35,35 +58,68 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         var options = budgets.Value;
         var defaultBudget = BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd);
 
-        var userCalls = new List<(string UserId, string Month, List<PricedUsage> Events, Task<RedisResult> Call)>();
-        foreach (var group in events.GroupBy(e => (e.Usage.UserId, Month: MonthOf(e.Usage.OccurredAt))))
+        // Grouped by user-month keeping each event's position, so the replies map back to the caller's events.
+        var groups = new Dictionary<(string UserId, string Month), List<int>>();
+        var months = new Dictionary<string, List<PricedUsage>>(StringComparer.Ordinal);
+        for (var i = 0; i < events.Count; i++)
         {
-            var list = group.ToList();
-            userCalls.Add((group.Key.UserId, group.Key.Month, list, ApplyUserAsync(db, group.Key.UserId, group.Key.Month, list, defaultBudget, options.ThresholdsPercent)));
+            var usage = events[i].Usage;
+            var month = MonthOf(usage.OccurredAt);
+            if (!groups.TryGetValue((usage.UserId, month), out var indexes))
+            {
+                groups[(usage.UserId, month)] = indexes = [];
+            }
+
+            indexes.Add(i);
+            if (!months.TryGetValue(month, out var monthEvents))
+            {
+                months[month] = monthEvents = [];
+            }
+
+            monthEvents.Add(events[i]);
         }
 
-        var monthCalls = events.GroupBy(e => MonthOf(e.Usage.OccurredAt))
-            .Select(group => ApplyMonthAsync(db, group.Key, [.. group]))
-            .ToList();
+        var userCalls = new List<(string UserId, string Month, List<int> Indexes, Task<RedisResult> Call)>(groups.Count);
+        foreach (var ((userId, month), indexes) in groups)
+        {
+            userCalls.Add((userId, month, indexes, ApplyUserAsync(db, userId, month, events, indexes, defaultBudget, options.ThresholdsPercent)));
+        }
+
+        var monthCalls = new List<Task<RedisResult>>();
+        foreach (var (month, monthEvents) in months)
+        {
+            for (var from = 0; from < monthEvents.Count; from += MonthChunk)
+            {
+                monthCalls.Add(ApplyMonthAsync(db, month, monthEvents, from, Math.Min(MonthChunk, monthEvents.Count - from)));
+            }
+        }
 
         await Task.WhenAll(userCalls.Select(c => c.Call).Concat(monthCalls));
 
         int applied = 0, duplicates = 0;
         var alerts = new List<CrossedThreshold>();
-        foreach (var (userId, month, list, call) in userCalls)
+        var duplicate = new bool[events.Count];
+        foreach (var (userId, month, indexes, call) in userCalls)
         {
             var reply = (RedisResult[])call.Result!;
             applied += (int)reply[0];
             duplicates += (int)reply[1];
             var budget = (long)reply[2];
-            for (var i = 3; i + 2 < reply.Length; i += 3)
+            var alertCount = (int)reply[3];
+            var n = 4;
+            for (var a = 0; a < alertCount; a++, n += 3)
             {
-                var index = (int)reply[i + 1];
-                alerts.Add(new CrossedThreshold(userId, month, (int)reply[i], (long)reply[i + 2], budget, index > 0 ? list[index - 1].Usage : null));
+                var index = (int)reply[n + 1];
+                alerts.Add(new CrossedThreshold(userId, month, (int)reply[n], (long)reply[n + 2], budget, index > 0 ? events[indexes[index - 1]].Usage : null));
+            }
+
+            for (; n < reply.Length; n++)
+            {
+                duplicate[indexes[(int)reply[n] - 1]] = true;
             }
         }
 
-        return new LedgerResult(applied, duplicates, alerts);
+        return new LedgerResult(applied, duplicates, alerts, duplicate);
     }
 
     /// <summary>Re-arms or fires a user's thresholds for a month after the budget changed.</summary>
@@ -90,7 +146,7 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
             [alert.ThresholdPercent]);
 
     private static Task<RedisResult> ApplyUserAsync(
-        IDatabase db, string userId, string month, List<PricedUsage> events, long defaultBudget, int[] thresholds)
+        IDatabase db, string userId, string month, IReadOnlyList<PricedUsage> all, List<int> indexes, long defaultBudget, int[] thresholds)
     {
         RedisKey[] keys =
         [
@@ -101,8 +157,8 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
             LedgerKeys.UserAlerts(userId, month),
             LedgerKeys.UserBudget(userId),
         ];
-        var args = new RedisValue[3 + thresholds.Length + events.Count * 7];
-        args[0] = ExpiresAt(events[0].Usage.OccurredAt).ToUnixTimeSeconds();
+        var args = new RedisValue[3 + thresholds.Length + indexes.Count * 7];
+        args[0] = ExpiresAt(all[indexes[0]].Usage.OccurredAt).ToUnixTimeSeconds();
         args[1] = defaultBudget;
         args[2] = thresholds.Length;
         var n = 3;
@@ -111,27 +167,28 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
             args[n++] = threshold;
         }
 
-        foreach (var e in events)
+        foreach (var index in indexes)
         {
+            var e = all[index];
             args[n++] = e.Usage.EventId;
             args[n++] = e.Usage.Model;
             args[n++] = e.CostMicros;
             args[n++] = e.Usage.InputTokens;
             args[n++] = e.Usage.CachedInputTokens;
             args[n++] = e.Usage.OutputTokens;
-            args[n++] = e.Usage.OccurredAt.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            args[n++] = DayOf(e.Usage.OccurredAt);
         }
 
         return db.ScriptEvaluateAsync(LedgerScripts.ApplyUserUsage, keys, args);
     }
 
-    private static Task<RedisResult> ApplyMonthAsync(IDatabase db, string month, List<PricedUsage> events)
+    private static Task<RedisResult> ApplyMonthAsync(IDatabase db, string month, List<PricedUsage> events, int from, int count)
     {
         RedisKey[] keys = [LedgerKeys.MonthTotals(month), LedgerKeys.MonthUsers(month), LedgerKeys.MonthEvents(month)];
-        var args = new RedisValue[1 + events.Count * 6];
-        args[0] = ExpiresAt(events[0].Usage.OccurredAt).ToUnixTimeSeconds();
+        var args = new RedisValue[1 + count * 6];
+        args[0] = ExpiresAt(events[from].Usage.OccurredAt).ToUnixTimeSeconds();
         var n = 1;
-        foreach (var e in events)
+        foreach (var e in events.GetRange(from, count))
         {
             args[n++] = $"{e.Usage.UserId}|{e.Usage.EventId}";
             args[n++] = e.Usage.UserId;

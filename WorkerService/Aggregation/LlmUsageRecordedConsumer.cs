@@ -7,9 +7,10 @@ using MassTransit;
 
 namespace LlmCostTracker.WorkerService.Aggregation;
 
-/// <summary>Prices usage, counts it into the ledger exactly once, and publishes the thresholds it crossed.</summary>
+/// <summary>Prices usage, counts it into the ledger exactly once (through the <see cref="LedgerBatcher"/>, which
+/// writes the events of all messages being consumed together), and publishes the thresholds it crossed.</summary>
 public sealed class LlmUsageRecordedConsumer(
-    UsagePricing pricing, CostLedger ledger, BudgetAlerts alerts, WorkerMetrics metrics, ILogger<LlmUsageRecordedConsumer> logger)
+    UsagePricing pricing, LedgerBatcher ledger, BudgetAlerts alerts, WorkerMetrics metrics, ILogger<LlmUsageRecordedConsumer> logger)
     : IConsumer<LlmUsageRecorded>
 {
     private const int MaxLinkedTraces = 32;
@@ -55,12 +56,13 @@ public sealed class LlmUsageRecordedConsumer(
             activity?.SetTag("enduser.id", events[0].UserId);
         }
 
-        var result = await ledger.ApplyAsync(priced);
+        var result = await ledger.ApplyAsync(priced, context.CancellationToken);
         metrics.Aggregated(result.Applied, result.Duplicates);
         activity?.SetTag("llmcost.events.deduplicated", result.Duplicates);
-        if (result.Duplicates == 0)
+        // Token and cost metrics count each event once: the ones already counted (redelivered, re-posted) are skipped.
+        for (var i = 0; i < priced.Count; i++)
         {
-            for (var i = 0; i < priced.Count; i++)
+            if (!result.Duplicate[i])
             {
                 metrics.Priced(families[i], priced[i].Usage.InputTokens, priced[i].Usage.OutputTokens, priced[i].CostMicros);
             }

@@ -1,15 +1,20 @@
 using LlmCostTracker.Contracts;
 using MassTransit;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.WorkerService.Aggregation;
 
 public sealed class LlmUsageRecordedConsumerDefinition : ConsumerDefinition<LlmUsageRecordedConsumer>
 {
-    public LlmUsageRecordedConsumerDefinition()
+    private readonly AggregationOptions _options;
+
+    public LlmUsageRecordedConsumerDefinition(IOptions<AggregationOptions> options)
     {
+        _options = options.Value;
         EndpointName = QueueNames.UsageAggregation;
-        ConcurrentMessageLimit = 16;
+        // Messages consumed at once are the pool the ledger batcher coalesces into one write.
+        ConcurrentMessageLimit = _options.ConcurrentMessages;
     }
 
     protected override void ConfigureConsumer(
@@ -17,7 +22,7 @@ public sealed class LlmUsageRecordedConsumerDefinition : ConsumerDefinition<LlmU
         IConsumerConfigurator<LlmUsageRecordedConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
-        endpointConfigurator.PrefetchCount = 64;
+        endpointConfigurator.PrefetchCount = _options.ConcurrentMessages * 2;
         // Redis unreachable is worth waiting out (about 5 minutes); anything else fails sooner. What still fails
         // goes to the llm-usage-aggregation_error queue, never dropped; the scripts make every retry safe.
         endpointConfigurator.UseMessageRetry(retry =>

@@ -32,8 +32,16 @@ public static class Extensions
             .ValidateOnStart();
 
         builder.Services.AddSingleton(sp => new UsagePricing(sp.GetRequiredService<IOptions<PricingOptions>>().Value));
+        builder.Services.AddOptions<AggregationOptions>()
+            .BindConfiguration(AggregationOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
         builder.Services.AddSingleton<CostLedger>();
         builder.Services.AddSingleton<BudgetAlerts>();
+        // Registered before the bus, so it stops after the bus has finished the messages it was consuming.
+        builder.Services.AddSingleton<LedgerBatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerBatcher>());
 
         builder.AddMessaging();
     }

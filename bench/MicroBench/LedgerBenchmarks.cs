@@ -10,7 +10,8 @@ using StackExchange.Redis;
 namespace LlmCostTracker.MicroBench;
 
 /// <summary>The Redis aggregation against a real redis-server (started here on a free loopback port, no
-/// persistence): one message of one event, and one message of 1,000 events over 100 users.</summary>
+/// persistence): a write of one event, of 1,000 events over 100 users, and of 20,000 events over 2,000 users (what
+/// the worker's batcher writes at once under load), eight models in turn.</summary>
 [MemoryDiagnoser]
 public class LedgerBenchmarks
 {
@@ -19,7 +20,10 @@ public class LedgerBenchmarks
     private CostLedger _ledger = null!;
     private long _sequence;
 
-    [Params(1, 1_000)]
+    private static readonly string[] Models =
+        ["gpt-4o", "gpt-4o-mini", "gpt-4-turbo", "gpt-3.5-turbo", "claude-3-haiku", "claude-3-5-sonnet", "claude-3-opus", "my-finetune"];
+
+    [Params(1, 1_000, 20_000)]
     public int EventsPerMessage { get; set; }
 
     [GlobalSetup]
@@ -55,7 +59,7 @@ public class LedgerBenchmarks
             var n = Interlocked.Increment(ref _sequence);
             events[i] = new PricedUsage(new LlmUsage
             {
-                EventId = $"e{n}", UserId = $"user{n % 100}", Model = "gpt-4o", InputTokens = 1_200, CachedInputTokens = 200,
+                EventId = $"e{n}", UserId = $"user{n % Math.Max(1, EventsPerMessage / 10)}", Model = Models[n % Models.Length], InputTokens = 1_200, CachedInputTokens = 200,
                 OutputTokens = 350, OccurredAt = now,
             }, 5_250);
         }

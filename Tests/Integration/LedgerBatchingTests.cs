@@ -1,0 +1,78 @@
+using LlmCostTracker.Contracts;
+using MassTransit;
+
+namespace LlmCostTracker.Tests.Integration;
+
+/// <summary>The worker writes the events of all the messages it is consuming in one ledger pass. These tests
+/// check that sharing a write changes nothing a message can observe.</summary>
+[Collection(AppCollection.Name)]
+public sealed class LedgerBatchingTests(AppFixture app)
+{
+    private static LlmUsage Usage(string user, string? id = null) => new()
+    {
+        EventId = id ?? Guid.NewGuid().ToString("N"), UserId = user, Model = "gpt-4o", InputTokens = 100, CachedInputTokens = 0,
+        OutputTokens = 100, OccurredAt = DateTimeOffset.UtcNow,
+    };
+
+    [Fact]
+    public async Task A_write_that_fails_for_one_user_still_counts_every_other_event_exactly_once()
+    {
+        // A key of the wrong type makes the user's script fail on every attempt, as a corrupted key would.
+        var broken = AppFixture.NewUser("batch-broken");
+        var brokenKey = LedgerKeys.UserTotals(broken, AppFixture.CurrentMonth);
+        await app.Redis.GetDatabase().StringSetAsync(brokenKey, "not a hash", TimeSpan.FromMinutes(5));
+        var users = Enumerable.Range(0, 4).Select(i => AppFixture.NewUser($"batch-{i}")).ToArray();
+
+        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
+        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
+        try
+        {
+            // One burst: the broken message sits among others, so it shares writes with them.
+            var messages = new List<LlmUsageRecorded>();
+            for (var i = 0; i < 60; i++)
+            {
+                var user = users[i % users.Length];
+                messages.Add(i == 30
+                    ? new LlmUsageRecorded { Events = [Usage(broken), Usage(user)] }
+                    : new LlmUsageRecorded { Events = [Usage(user), Usage(user)] });
+            }
+
+            await Task.WhenAll(messages.Select(m => bus.Publish(m)));
+
+            // Every event of the other users counts exactly once, the broken message's own included: each user's
+            // events are applied atomically on their own...
+            var expected = users.ToDictionary(u => u, u => messages.SelectMany(m => m.Events).Count(e => e.UserId == u));
+            foreach (var user in users)
+            {
+                await FaultScenarios.AssertExactTotalsAsync(app, user, expected[user]);
+            }
+
+            // ...and nothing was counted for the broken user (its message is retried, then moved to the error queue).
+            Assert.Equal("not a hash", (string?)await app.Redis.GetDatabase().StringGetAsync(brokenKey));
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task An_event_repeated_across_messages_written_together_counts_once()
+    {
+        var user = AppFixture.NewUser("batch-dup");
+        var shared = Usage(user, "shared-event");
+        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
+        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => bus.Publish(new LlmUsageRecorded { Events = [shared, Usage(user)] })));
+            await FaultScenarios.AssertExactTotalsAsync(app, user, 21);
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+}

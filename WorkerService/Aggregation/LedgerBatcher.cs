@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using LlmCostTracker.Contracts;
+using Microsoft.Extensions.Options;
+
+namespace LlmCostTracker.WorkerService.Aggregation;
+
+/// <summary>Group commit into the ledger. Messages being consumed at the same time hand their events here; each
+/// write takes everything waiting (up to <see cref="AggregationOptions.MaxEventsPerWrite"/>) and applies it in
+/// one pass, one script call per user-month instead of one per user per message. Each message's consumer waits
+/// for the write that holds its events, so a message is still acknowledged only once its events are in Redis.
+/// When a shared write fails, each message is retried on its own, so one bad message fails alone.</summary>
+public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions> options, ILogger<LedgerBatcher> logger) : BackgroundService
+{
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
+    private const int MaxLinks = 64;
+    private readonly AggregationOptions _options = options.Value;
+
+    /// <summary>Applies <paramref name="events"/> together with whatever else is waiting; the result describes
+    /// these events only.</summary>
+    public async Task<LedgerResult> ApplyAsync(IReadOnlyList<PricedUsage> events, CancellationToken ct)
+    {
+        var pending = new Pending(events, Activity.Current);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new InvalidOperationException("The ledger writer has stopped.");
+        }
+
+        return await pending.Done.Task.WaitAsync(ct);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, _options.ConcurrentWrites).Select(_ => PumpAsync(stoppingToken)));
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Stopped after the bus (registered before it), so nothing should still be waiting; anything that is
+        // fails, its message stays unacknowledged and the broker redelivers it.
+        _queue.Writer.TryComplete();
+        await base.StopAsync(cancellationToken);
+        while (_queue.Reader.TryRead(out var pending))
+        {
+            pending.Done.TrySetCanceled(CancellationToken.None);
+        }
+    }
+
+    private async Task PumpAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Pending>();
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                batch.Clear();
+                var count = 0;
+                while (count < _options.MaxEventsPerWrite && _queue.Reader.TryRead(out var pending))
+                {
+                    batch.Add(pending);
+                    count += pending.Events.Count;
+                }
+
+                if (batch.Count > 0)
+                {
+                    await WriteAsync(batch, count);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task WriteAsync(List<Pending> batch, int eventCount)
+    {
+        if (batch.Count == 1)
+        {
+            await WriteAloneAsync(batch[0]);
+            return;
+        }
+
+        var events = new List<PricedUsage>(eventCount);
+        foreach (var pending in batch)
+        {
+            events.AddRange(pending.Events);
+        }
+
+        // The write links to every message it holds; their own spans stay in their traces.
+        using var activity = WorkerMetrics.ActivitySource.StartActivity(
+            "write ledger", ActivityKind.Internal, parentContext: default, links: LinksTo(batch));
+        activity?.SetTag("llmcost.events", eventCount);
+        activity?.SetTag("llmcost.messages", batch.Count);
+        LedgerResult result;
+        try
+        {
+            result = await ledger.ApplyAsync(events);
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            logger.LogWarning(ex, "A ledger write of {Messages} messages failed; writing each message alone", batch.Count);
+            foreach (var pending in batch)
+            {
+                await WriteAloneAsync(pending);
+            }
+
+            return;
+        }
+
+        // An alert belongs to the message whose event crossed it; one handed back by a redelivery (no event)
+        // goes to the first message of this write that holds an event of that user's month.
+        var owner = new Dictionary<LlmUsage, int>(ReferenceEqualityComparer.Instance);
+        var firstOfUser = new Dictionary<(string, string), int>();
+        for (var p = 0; p < batch.Count; p++)
+        {
+            foreach (var e in batch[p].Events)
+            {
+                owner[e.Usage] = p;
+                firstOfUser.TryAdd((e.Usage.UserId, CostLedger.MonthOf(e.Usage.OccurredAt)), p);
+            }
+        }
+
+        var alerts = new List<CrossedThreshold>[batch.Count];
+        foreach (var alert in result.Alerts)
+        {
+            var p = alert.Usage is not null ? owner[alert.Usage] : firstOfUser[(alert.UserId, alert.Month)];
+            (alerts[p] ??= []).Add(alert);
+        }
+
+        var offset = 0;
+        for (var p = 0; p < batch.Count; p++)
+        {
+            var count = batch[p].Events.Count;
+            var duplicate = result.Duplicate.AsSpan(offset, count).ToArray();
+            var duplicates = duplicate.Count(d => d);
+            batch[p].Done.TrySetResult(new LedgerResult(count - duplicates, duplicates, alerts[p] ?? [], duplicate));
+            offset += count;
+        }
+    }
+
+    private async Task WriteAloneAsync(Pending pending)
+    {
+        var previous = Activity.Current;
+        Activity.Current = pending.Parent;
+        try
+        {
+            pending.Done.TrySetResult(await ledger.ApplyAsync(pending.Events));
+        }
+        catch (Exception ex)
+        {
+            pending.Done.TrySetException(ex);
+        }
+        finally
+        {
+            Activity.Current = previous;
+        }
+    }
+
+    private static IEnumerable<ActivityLink>? LinksTo(List<Pending> batch)
+    {
+        if (!WorkerMetrics.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        return batch.Where(p => p.Parent is not null).Take(MaxLinks).Select(p => new ActivityLink(p.Parent!.Context)).ToList();
+    }
+
+    private sealed record Pending(IReadOnlyList<PricedUsage> Events, Activity? Parent)
+    {
+        public TaskCompletionSource<LedgerResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
