@@ -32,6 +32,7 @@ public sealed class LoadDriver
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
     private readonly HttpClient _http;
+    private readonly RawHttpClient _raw;
     private readonly string _adminKey;
     private readonly BenchOptions _options;
     private readonly string _run = Guid.NewGuid().ToString("N")[..6];
@@ -48,6 +49,7 @@ public sealed class LoadDriver
             Timeout = TimeSpan.FromSeconds(60),
         };
         _http.DefaultRequestHeaders.Add("X-Api-Key", ingestKey);
+        _raw = new RawHttpClient(endpoint, ingestKey);
     }
 
     public long TotalSent { get; private set; }
@@ -210,17 +212,15 @@ public sealed class LoadDriver
         var clock = Stopwatch.StartNew();
         for (var attempt = 0; ; attempt++)
         {
-            using var content = new ByteArrayContent(bytes);
-            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-            using var response = await _http.PostAsync(path, content);
-            if (response.StatusCode == HttpStatusCode.Accepted)
+            var (status, answer) = await _raw.PostAsync(path, bytes);
+            if (status == (int)HttpStatusCode.Accepted)
             {
                 return clock.Elapsed.TotalMilliseconds;
             }
 
-            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt > 20)
+            if (status != (int)HttpStatusCode.ServiceUnavailable || attempt > 20)
             {
-                throw new InvalidOperationException($"{path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                throw new InvalidOperationException($"{path} answered {status}: {answer}");
             }
 
             await Task.Delay(100);

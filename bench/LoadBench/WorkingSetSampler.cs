@@ -7,6 +7,8 @@ public sealed class WorkingSetSampler(string[] processNames)
 {
     private readonly Dictionary<string, long> _peaks = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly List<(string Name, int Pid)> _pids = [];
+    private readonly Stopwatch _lastScan = Stopwatch.StartNew();
     private Task _loop = Task.CompletedTask;
 
     public void Start() => _loop = Task.Run(async () =>
@@ -39,23 +41,45 @@ public sealed class WorkingSetSampler(string[] processNames)
 
     public Dictionary<string, long> Current()
     {
-        var sizes = new Dictionary<string, long>();
-        foreach (var name in processNames)
+        lock (_pids)
         {
-            long total = 0;
-            // Redis rewrites its command line, so match on the start of the process name.
+            return Sample();
+        }
+    }
+
+    private Dictionary<string, long> Sample()
+    {
+        // Listing every process reads all of /proc: done every 10 s only, the matches are then read by id.
+        if (_lastScan.Elapsed > TimeSpan.FromSeconds(10) || _pids.Count == 0)
+        {
+            _pids.Clear();
             foreach (var process in Process.GetProcesses())
             {
                 using (process)
                 {
-                    if (process.ProcessName.StartsWith(name, StringComparison.Ordinal))
+                    // Redis rewrites its command line, so match on the start of the process name.
+                    if (processNames.FirstOrDefault(n => process.ProcessName.StartsWith(n, StringComparison.Ordinal)) is { } name)
                     {
-                        total += process.WorkingSet64;
+                        _pids.Add((name, process.Id));
                     }
                 }
             }
 
-            sizes[name] = total;
+            _lastScan.Restart();
+        }
+
+        var sizes = processNames.ToDictionary(n => n, _ => 0L);
+        foreach (var (name, pid) in _pids)
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                sizes[name] += process.WorkingSet64;
+            }
+            catch (ArgumentException)
+            {
+                // Exited since the last scan.
+            }
         }
 
         return sizes;
