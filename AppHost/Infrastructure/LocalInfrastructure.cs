@@ -18,8 +18,11 @@ internal static class LocalInfrastructure
             $"{name}-password", new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true).Resource;
 
         var directory = data.For(name);
+        // Not proxied: the orchestrator's TCP proxy would copy every byte to and from Redis (about a third of a
+        // core under load, see BENCHMARKS.md). The port is chosen here instead, and stays the same across restarts.
+        var port = FreeLoopbackPort();
         var redis = builder.AddResource(new LocalRedisResource(name, directory, password))
-            .WithEndpoint(name: LocalRedisResource.EndpointName, scheme: "tcp");
+            .WithEndpoint(name: LocalRedisResource.EndpointName, scheme: "tcp", port: port, targetPort: port, isProxied: false);
         var endpoint = redis.Resource.PrimaryEndpoint;
 
         // Append-only file in a folder the AppHost owns: stopping and starting the resource loses no totals.
@@ -62,8 +65,10 @@ internal static class LocalInfrastructure
         var epmdPort = StartEpmd();
         data.OnCleanup(() => RunEpmd("-port", Invariant(epmdPort), "-kill"));
 
+        // Not proxied, as Redis above.
+        var port = FreeLoopbackPort();
         var rabbit = builder.AddResource(new LocalRabbitMqResource(name, directory))
-            .WithEndpoint(name: LocalRabbitMqResource.EndpointName, scheme: "tcp");
+            .WithEndpoint(name: LocalRabbitMqResource.EndpointName, scheme: "tcp", port: port, targetPort: port, isProxied: false);
         var endpoint = rabbit.Resource.PrimaryEndpoint;
         rabbit
             .WithEnvironment("HOME", directory)
