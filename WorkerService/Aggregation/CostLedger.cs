@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using LlmCostTracker.Contracts;
 using Microsoft.Extensions.Options;
@@ -94,7 +95,11 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
             }
         }
 
-        await Task.WhenAll(userCalls.Select(c => c.Call).Concat(monthCalls));
+        using (var span = RedisSpan("EVALSHA", userCalls.Count + monthCalls.Count))
+        {
+            span?.SetTag("llmcost.events", events.Count);
+            await Task.WhenAll(userCalls.Select(c => c.Call).Concat(monthCalls));
+        }
 
         int applied = 0, duplicates = 0;
         var alerts = new List<CrossedThreshold>();
@@ -129,6 +134,7 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         var monthStart = DateTimeOffset.ParseExact(month + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
         var args = new List<RedisValue> { ExpiresAt(monthStart).ToUnixTimeSeconds(), BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd) };
         args.AddRange(options.ThresholdsPercent.Select(t => (RedisValue)t));
+        using var span = RedisSpan("EVAL", 1);
         var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             LedgerScripts.ReevaluateBudget,
             [LedgerKeys.UserTotals(userId, month), LedgerKeys.UserAlerts(userId, month), LedgerKeys.UserBudget(userId)],
@@ -139,11 +145,30 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
     }
 
     /// <summary>Marks an alert published, so a later redelivery does not hand it back.</summary>
-    public Task MarkAlertSentAsync(CrossedThreshold alert) =>
-        redis.GetDatabase().ScriptEvaluateAsync(
+    public async Task MarkAlertSentAsync(CrossedThreshold alert)
+    {
+        using var span = RedisSpan("EVAL", 1);
+        await redis.GetDatabase().ScriptEvaluateAsync(
             "local v = redis.call('HGET', KEYS[1], ARGV[1]) if v then local sent = string.gsub(v, '^pending', 'sent', 1) redis.call('HSET', KEYS[1], ARGV[1], sent) end return 1",
             [LedgerKeys.UserAlerts(alert.UserId, alert.Month)],
             [alert.ThresholdPercent]);
+    }
+
+    /// <summary>A client span for a Redis step: one per pipelined group of calls. The worker turns off the
+    /// per-command Redis instrumentation, which keeps every command of a trace in memory for up to 10 s and makes
+    /// one span per command: under load that is tens of thousands of spans a second.</summary>
+    public static Activity? RedisSpan(string operation, int calls)
+    {
+        var activity = WorkerMetrics.ActivitySource.StartActivity(operation, ActivityKind.Client);
+        activity?.SetTag("db.system.name", "redis");
+        activity?.SetTag("db.operation.name", operation);
+        if (calls > 1)
+        {
+            activity?.SetTag("db.operation.batch.size", calls);
+        }
+
+        return activity;
+    }
 
     private static Task<RedisResult> ApplyUserAsync(
         IDatabase db, string userId, string month, IReadOnlyList<PricedUsage> all, List<int> indexes, long defaultBudget, int[] thresholds)

@@ -33,8 +33,12 @@ public sealed class BudgetAlerts(IConnectionMultiplexer redis, CostLedger ledger
         activity?.SetTag("llmcost.threshold_percent", alert.ThresholdPercent);
         activity?.SetTag("enduser.id", alert.UserId);
 
-        await redis.GetSubscriber().PublishAsync(
-            RedisChannel.Literal(AlertChannels.ForUser(alert.UserId)), JsonSerializer.Serialize(alert, Json));
+        using (CostLedger.RedisSpan("PUBLISH", 1))
+        {
+            await redis.GetSubscriber().PublishAsync(
+                RedisChannel.Literal(AlertChannels.ForUser(alert.UserId)), JsonSerializer.Serialize(alert, Json));
+        }
+
         await bus.Publish(alert, ct);
         await ledger.MarkAlertSentAsync(crossed);
         metrics.AlertPublished(alert.ThresholdPercent);

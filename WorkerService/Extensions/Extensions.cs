@@ -11,7 +11,8 @@ public static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
+        // The ledger makes its own Redis spans (CostLedger.RedisSpan): one per pipelined write, not one per command.
+        builder.AddRedisClient("redis", settings => settings.DisableTracing = true);
         builder.Services.AddSingleton(TimeProvider.System);
 
         // A message still being retried at shutdown is not waited for: unacknowledged, the broker redelivers it
