@@ -46,7 +46,9 @@ results.Add(("single events, end to end", $"{single.EventsPerSecond:N0} events/s
 results.Add(("single events, API latency under that load", single.Latency.ToString()));
 
 Console.WriteLine("phase: batches");
+var batchStart = memory.Now;
 var batches = await bench.BatchesAsync();
+var batchEnd = memory.Now;
 results.Add(("batches, end to end", $"{batches.EventsPerSecond:N0} events/s ({batches.Unique:N0} events in batches of {options.BatchSize}, totals exact after {batches.Elapsed.TotalSeconds:N1} s)"));
 
 Console.WriteLine("phase: paced single events");
@@ -68,6 +70,17 @@ foreach (var (process, peak) in memory.Peaks())
     var after = end.GetValueOrDefault(process);
     var change = before > 0 ? (after - before) * 100.0 / before : 0;
     results.Add(($"working set {process}", $"peak {peak / 1048576.0:N0} MiB; after warm-up {before / 1048576.0:N0} MiB, at the end {after / 1048576.0:N0} MiB ({change:+0;-0}%)"));
+}
+
+// Flat or growing under sustained load: each service's working set at each fifth of the batch phase.
+double[] fifths = [0.2, 0.4, 0.6, 0.8, 1.0];
+foreach (var process in new[] { "LlmCostTracker.ApiService", "LlmCostTracker.WorkerService" })
+{
+    var sizes = memory.Across(process, batchStart, batchEnd, fifths);
+    var settled = sizes.Skip(1).ToArray();
+    var spread = settled.Length > 0 && settled.Min() > 0 ? (settled.Max() - settled.Min()) * 100.0 / settled.Min() : 0;
+    results.Add(($"working set {process} across the batch phase (at 20/40/60/80/100%)",
+        $"{string.Join(" / ", sizes.Select(b => $"{b / 1048576.0:N0}"))} MiB; {spread:N0}% spread from 40% on"));
 }
 
 results.Add(("events sent in this run", $"{bench.TotalSent:N0}"));

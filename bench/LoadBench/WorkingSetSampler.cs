@@ -6,6 +6,8 @@ namespace LlmCostTracker.LoadBench;
 public sealed class WorkingSetSampler(string[] processNames)
 {
     private readonly Dictionary<string, long> _peaks = [];
+    private readonly List<(TimeSpan At, Dictionary<string, long> Sizes)> _history = [];
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(string Name, int Pid)> _pids = [];
     private readonly Stopwatch _lastScan = Stopwatch.StartNew();
@@ -15,12 +17,15 @@ public sealed class WorkingSetSampler(string[] processNames)
     {
         while (!_stop.IsCancellationRequested)
         {
-            foreach (var (name, bytes) in Current())
+            var sizes = Current();
+            lock (_peaks)
             {
-                lock (_peaks)
+                foreach (var (name, bytes) in sizes)
                 {
                     _peaks[name] = Math.Max(_peaks.GetValueOrDefault(name), bytes);
                 }
+
+                _history.Add((_clock.Elapsed, sizes));
             }
 
             try
@@ -83,6 +88,22 @@ public sealed class WorkingSetSampler(string[] processNames)
         }
 
         return sizes;
+    }
+
+    public TimeSpan Now => _clock.Elapsed;
+
+    /// <summary>The sample nearest each of <paramref name="fractions"/> of the span from <paramref name="from"/>
+    /// to <paramref name="to"/>: how a process's working set moved across a phase.</summary>
+    public IReadOnlyList<long> Across(string name, TimeSpan from, TimeSpan to, double[] fractions)
+    {
+        lock (_peaks)
+        {
+            return [.. fractions.Select(f =>
+            {
+                var at = from + (to - from) * f;
+                return _history.Count == 0 ? 0 : _history.MinBy(h => (h.At - at).Duration()).Sizes.GetValueOrDefault(name);
+            })];
+        }
     }
 
     public IEnumerable<(string Name, long PeakBytes)> Peaks()
