@@ -61,7 +61,20 @@ public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions
 
                 if (batch.Count > 0)
                 {
-                    await WriteAsync(batch, count);
+                    try
+                    {
+                        await WriteAsync(batch, count);
+                    }
+                    catch (Exception ex)
+                    {
+                        // Whatever goes wrong, every waiting message gets an answer (its retry policy takes over)
+                        // and the pump keeps running.
+                        logger.LogError(ex, "A ledger write of {Messages} messages failed", batch.Count);
+                        foreach (var pending in batch)
+                        {
+                            pending.Done.TrySetException(ex);
+                        }
+                    }
                 }
             }
         }
