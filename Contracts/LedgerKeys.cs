@@ -1,11 +1,11 @@
 namespace LlmCostTracker.Contracts;
 
-/// <summary>The Redis key layout shared by the worker (writes) and the admin API (reads). Every key carries a
-/// hash tag: a user's keys share the slot <c>{u:userId}</c>, the month-wide keys the slot <c>{m:yyyy-MM}</c>, so
-/// the layout works unchanged on Redis Cluster and no script touches two slots.</summary>
+/// <summary>The Redis key layout shared by the worker (writes) and the admin API (reads). Every key carries the
+/// hash tag <c>{llmcost}</c>: one slot, so one script can claim a write's events and apply every user's and the
+/// month's increments atomically, and the layout still runs unchanged on Redis Cluster (on one shard).</summary>
 public static class LedgerKeys
 {
-    private const string Root = "llmcost:";
+    private const string Root = "{llmcost}:";
 
     /// <summary>Hash: cost (micro-USD), input, cached, output, requests.</summary>
     public static string UserTotals(string userId, string month) => $"{User(userId)}:{month}:totals";
@@ -15,9 +15,6 @@ public static class LedgerKeys
 
     /// <summary>Hash: <c>yyyy-MM-dd</c> → cost (micro-USD).</summary>
     public static string UserDaily(string userId, string month) => $"{User(userId)}:{month}:daily";
-
-    /// <summary>Set: the event ids this user's month has counted (the user slot's idempotency claims).</summary>
-    public static string UserEvents(string userId, string month) => $"{User(userId)}:{month}:events";
 
     /// <summary>Hash: threshold percent → "pending|eventId|spent" until published, then "sent|eventId|spent".</summary>
     public static string UserAlerts(string userId, string month) => $"{User(userId)}:{month}:alerts";
@@ -31,7 +28,7 @@ public static class LedgerKeys
     /// <summary>Sorted set: userId scored by the month's cost in micro-USD: the report index, no SCAN.</summary>
     public static string MonthUsers(string month) => $"{MonthSlot(month)}:users";
 
-    /// <summary>Set: <c>userId|eventId</c> counted into the month-wide keys (the month slot's claims).</summary>
+    /// <summary>Set: <c>userId|eventId</c> of every event the month has counted (the idempotency claims).</summary>
     public static string MonthEvents(string month) => $"{MonthSlot(month)}:events";
 
     public const string Cost = "cost";
@@ -40,7 +37,7 @@ public static class LedgerKeys
     public const string Output = "output";
     public const string Requests = "requests";
 
-    private static string User(string userId) => $"{Root}{{u:{userId}}}";
+    private static string User(string userId) => $"{Root}u:{userId}";
 
-    private static string MonthSlot(string month) => $"{Root}{{m:{month}}}";
+    private static string MonthSlot(string month) => $"{Root}m:{month}";
 }

@@ -112,8 +112,8 @@ public sealed class CostPipelineTests(AppFixture app)
         foreach (var key in new[]
         {
             LedgerKeys.UserTotals(user, AppFixture.CurrentMonth), LedgerKeys.UserModels(user, AppFixture.CurrentMonth),
-            LedgerKeys.UserDaily(user, AppFixture.CurrentMonth), LedgerKeys.UserEvents(user, AppFixture.CurrentMonth),
-            LedgerKeys.MonthTotals(AppFixture.CurrentMonth), LedgerKeys.MonthUsers(AppFixture.CurrentMonth),
+            LedgerKeys.UserDaily(user, AppFixture.CurrentMonth), LedgerKeys.MonthTotals(AppFixture.CurrentMonth),
+            LedgerKeys.MonthUsers(AppFixture.CurrentMonth), LedgerKeys.MonthEvents(AppFixture.CurrentMonth),
         })
         {
             var ttl = await db.KeyTimeToLiveAsync(key);

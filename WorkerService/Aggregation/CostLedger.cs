@@ -17,8 +17,8 @@ public sealed record CrossedThreshold(string UserId, string Month, int Threshold
 /// that were already counted (redelivered, re-posted, or repeated in the same call).</summary>
 public sealed record LedgerResult(int Applied, int Duplicates, IReadOnlyList<CrossedThreshold> Alerts, bool[] Duplicate);
 
-/// <summary>Aggregates priced usage per user per month in Redis, exactly once per event id, with one script call
-/// per user-month (the user's slot) and one per month and 5,000 events (the month-wide slot), all pipelined.</summary>
+/// <summary>Aggregates priced usage per user per month in Redis, exactly once per event id: one script call per
+/// month and 2,000 events applies every user's and the month's increments atomically; the calls are pipelined.</summary>
 public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOptions> budgets)
 {
     /// <summary>Keys live until 35 days after the end of their month, so last month stays readable all this month.</summary>
@@ -49,9 +49,9 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         return new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1) + RetentionAfterMonthEnd;
     }
 
-    /// <summary>The most events one month-wide script call takes: a call blocks Redis while it runs, so a large
-    /// batch is split rather than stalling readers (each event's claim makes any split safe).</summary>
-    public const int MonthChunk = 5_000;
+    /// <summary>The most events one script call takes: a call blocks Redis while it runs, so a large write is split
+    /// rather than stalling readers (each event's claim makes any split safe).</summary>
+    public const int ChunkEvents = 2_000;
 
     public async Task<LedgerResult> ApplyAsync(IReadOnlyList<PricedUsage> events)
     {
@@ -59,68 +59,79 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         var options = budgets.Value;
         var defaultBudget = BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd);
 
-        // Grouped by user-month keeping each event's position, so the replies map back to the caller's events.
-        var groups = new Dictionary<(string UserId, string Month), List<int>>();
-        var months = new Dictionary<string, List<PricedUsage>>(StringComparer.Ordinal);
+        // Each event's position, grouped by month, then by user in order of first appearance.
+        var months = new Dictionary<string, Dictionary<string, List<int>>>(StringComparer.Ordinal);
         for (var i = 0; i < events.Count; i++)
         {
             var usage = events[i].Usage;
             var month = MonthOf(usage.OccurredAt);
-            if (!groups.TryGetValue((usage.UserId, month), out var indexes))
+            if (!months.TryGetValue(month, out var users))
             {
-                groups[(usage.UserId, month)] = indexes = [];
+                months[month] = users = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+            }
+
+            if (!users.TryGetValue(usage.UserId, out var indexes))
+            {
+                users[usage.UserId] = indexes = [];
             }
 
             indexes.Add(i);
-            if (!months.TryGetValue(month, out var monthEvents))
+        }
+
+        // Chunks of at most ChunkEvents events; a user with more is split over several (claims make that safe).
+        var chunks = new List<Chunk>();
+        foreach (var (month, users) in months)
+        {
+            var chunk = new Chunk(month);
+            foreach (var (userId, indexes) in users)
             {
-                months[month] = monthEvents = [];
+                for (var from = 0; from < indexes.Count; from += ChunkEvents)
+                {
+                    var piece = indexes.GetRange(from, Math.Min(ChunkEvents, indexes.Count - from));
+                    if (chunk.EventCount > 0 && chunk.EventCount + piece.Count > ChunkEvents)
+                    {
+                        chunks.Add(chunk);
+                        chunk = new Chunk(month);
+                    }
+
+                    chunk.Users.Add((userId, piece));
+                    chunk.EventCount += piece.Count;
+                }
             }
 
-            monthEvents.Add(events[i]);
+            chunks.Add(chunk);
         }
 
-        var userCalls = new List<(string UserId, string Month, List<int> Indexes, Task<RedisResult> Call)>(groups.Count);
-        foreach (var ((userId, month), indexes) in groups)
-        {
-            userCalls.Add((userId, month, indexes, ApplyUserAsync(db, userId, month, events, indexes, defaultBudget, options.ThresholdsPercent)));
-        }
-
-        var monthCalls = new List<Task<RedisResult>>();
-        foreach (var (month, monthEvents) in months)
-        {
-            for (var from = 0; from < monthEvents.Count; from += MonthChunk)
-            {
-                monthCalls.Add(ApplyMonthAsync(db, month, monthEvents, from, Math.Min(MonthChunk, monthEvents.Count - from)));
-            }
-        }
-
-        using (var span = RedisSpan("EVALSHA", userCalls.Count + monthCalls.Count))
+        var calls = chunks.Select(c => ApplyChunkAsync(db, c, events, defaultBudget, options.ThresholdsPercent)).ToList();
+        using (var span = RedisSpan("EVALSHA", calls.Count))
         {
             span?.SetTag("llmcost.events", events.Count);
-            await Task.WhenAll(userCalls.Select(c => c.Call).Concat(monthCalls));
+            await Task.WhenAll(calls);
         }
 
         int applied = 0, duplicates = 0;
         var alerts = new List<CrossedThreshold>();
         var duplicate = new bool[events.Count];
-        foreach (var (userId, month, indexes, call) in userCalls)
+        for (var c = 0; c < chunks.Count; c++)
         {
-            var reply = (RedisResult[])call.Result!;
+            var chunk = chunks[c];
+            var order = chunk.Users.SelectMany(u => u.Indexes).ToArray();
+            var reply = (RedisResult[])calls[c].Result!;
             applied += (int)reply[0];
             duplicates += (int)reply[1];
-            var budget = (long)reply[2];
-            var alertCount = (int)reply[3];
-            var n = 4;
-            for (var a = 0; a < alertCount; a++, n += 3)
+            var alertCount = (int)reply[2];
+            var n = 3;
+            for (var a = 0; a < alertCount; a++, n += 5)
             {
-                var index = (int)reply[n + 1];
-                alerts.Add(new CrossedThreshold(userId, month, (int)reply[n], (long)reply[n + 2], budget, index > 0 ? events[indexes[index - 1]].Usage : null));
+                var userId = chunk.Users[(int)reply[n] - 1].UserId;
+                var index = (int)reply[n + 2];
+                alerts.Add(new CrossedThreshold(userId, chunk.Month, (int)reply[n + 1], (long)reply[n + 3], (long)reply[n + 4],
+                    index > 0 ? events[order[index - 1]].Usage : null));
             }
 
             for (; n < reply.Length; n++)
             {
-                duplicate[indexes[(int)reply[n] - 1]] = true;
+                duplicate[order[(int)reply[n] - 1]] = true;
             }
         }
 
@@ -170,20 +181,25 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         return activity;
     }
 
-    private static Task<RedisResult> ApplyUserAsync(
-        IDatabase db, string userId, string month, IReadOnlyList<PricedUsage> all, List<int> indexes, long defaultBudget, int[] thresholds)
+    private static Task<RedisResult> ApplyChunkAsync(
+        IDatabase db, Chunk chunk, IReadOnlyList<PricedUsage> events, long defaultBudget, int[] thresholds)
     {
-        RedisKey[] keys =
-        [
-            LedgerKeys.UserTotals(userId, month),
-            LedgerKeys.UserModels(userId, month),
-            LedgerKeys.UserDaily(userId, month),
-            LedgerKeys.UserEvents(userId, month),
-            LedgerKeys.UserAlerts(userId, month),
-            LedgerKeys.UserBudget(userId),
-        ];
-        var args = new RedisValue[3 + thresholds.Length + indexes.Count * 7];
-        args[0] = ExpiresAt(all[indexes[0]].Usage.OccurredAt).ToUnixTimeSeconds();
+        var keys = new RedisKey[3 + chunk.Users.Count * 5];
+        keys[0] = LedgerKeys.MonthTotals(chunk.Month);
+        keys[1] = LedgerKeys.MonthUsers(chunk.Month);
+        keys[2] = LedgerKeys.MonthEvents(chunk.Month);
+        var k = 3;
+        foreach (var (userId, _) in chunk.Users)
+        {
+            keys[k++] = LedgerKeys.UserTotals(userId, chunk.Month);
+            keys[k++] = LedgerKeys.UserModels(userId, chunk.Month);
+            keys[k++] = LedgerKeys.UserDaily(userId, chunk.Month);
+            keys[k++] = LedgerKeys.UserAlerts(userId, chunk.Month);
+            keys[k++] = LedgerKeys.UserBudget(userId);
+        }
+
+        var args = new RedisValue[4 + thresholds.Length + chunk.Users.Count * 2 + chunk.EventCount * 7];
+        args[0] = ExpiresAt(events[chunk.Users[0].Indexes[0]].Usage.OccurredAt).ToUnixTimeSeconds();
         args[1] = defaultBudget;
         args[2] = thresholds.Length;
         var n = 3;
@@ -192,37 +208,34 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
             args[n++] = threshold;
         }
 
-        foreach (var index in indexes)
+        args[n++] = chunk.Users.Count;
+        foreach (var (userId, indexes) in chunk.Users)
         {
-            var e = all[index];
-            args[n++] = e.Usage.EventId;
-            args[n++] = e.Usage.Model;
-            args[n++] = e.CostMicros;
-            args[n++] = e.Usage.InputTokens;
-            args[n++] = e.Usage.CachedInputTokens;
-            args[n++] = e.Usage.OutputTokens;
-            args[n++] = DayOf(e.Usage.OccurredAt);
+            args[n++] = userId;
+            args[n++] = indexes.Count;
+            foreach (var index in indexes)
+            {
+                var e = events[index];
+                args[n++] = $"{userId}|{e.Usage.EventId}";
+                args[n++] = e.Usage.Model;
+                args[n++] = e.CostMicros;
+                args[n++] = e.Usage.InputTokens;
+                args[n++] = e.Usage.CachedInputTokens;
+                args[n++] = e.Usage.OutputTokens;
+                args[n++] = DayOf(e.Usage.OccurredAt);
+            }
         }
 
-        return db.ScriptEvaluateAsync(LedgerScripts.ApplyUserUsage, keys, args);
+        return db.ScriptEvaluateAsync(LedgerScripts.ApplyUsage, keys, args);
     }
 
-    private static Task<RedisResult> ApplyMonthAsync(IDatabase db, string month, List<PricedUsage> events, int from, int count)
+    /// <summary>One script call's share of a write: one month, whole users (or pieces of a very busy one).</summary>
+    private sealed class Chunk(string month)
     {
-        RedisKey[] keys = [LedgerKeys.MonthTotals(month), LedgerKeys.MonthUsers(month), LedgerKeys.MonthEvents(month)];
-        var args = new RedisValue[1 + count * 6];
-        args[0] = ExpiresAt(events[from].Usage.OccurredAt).ToUnixTimeSeconds();
-        var n = 1;
-        foreach (var e in events.GetRange(from, count))
-        {
-            args[n++] = $"{e.Usage.UserId}|{e.Usage.EventId}";
-            args[n++] = e.Usage.UserId;
-            args[n++] = e.CostMicros;
-            args[n++] = e.Usage.InputTokens;
-            args[n++] = e.Usage.CachedInputTokens;
-            args[n++] = e.Usage.OutputTokens;
-        }
+        public string Month { get; } = month;
 
-        return db.ScriptEvaluateAsync(LedgerScripts.ApplyMonthUsage, keys, args);
+        public List<(string UserId, List<int> Indexes)> Users { get; } = [];
+
+        public int EventCount { get; set; }
     }
 }
