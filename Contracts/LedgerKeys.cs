@@ -7,22 +7,29 @@ public static class LedgerKeys
 {
     private const string Root = "{llmcost}:";
 
-    /// <summary>Hash: cost (micro-USD), input, cached, output, requests.</summary>
-    public static string UserTotals(string userId, string month) => $"{User(userId)}:{month}:totals";
+    /// <summary>Hash: everything about one user's month, so the worker reads it with one HMGET and writes it with
+    /// one HSET. Fields: the totals <c>cost</c> (micro-USD), <c>input</c>, <c>cached</c>, <c>output</c>,
+    /// <c>requests</c>; per model <see cref="ModelField"/> (<c>cost|gpt-4o</c>, ...); per day <see cref="DayField"/>
+    /// → cost (micro-USD); per threshold <see cref="AlertField"/> → <c>pending|eventId|spent</c> until published,
+    /// then <c>sent|eventId|spent</c>.</summary>
+    public static string UserMonth(string userId, string month) => $"{User(userId)}:{month}";
 
-    /// <summary>Hash: <c>{field}|{model}</c> with the fields of <see cref="UserTotals"/>.</summary>
-    public static string UserModels(string userId, string month) => $"{User(userId)}:{month}:models";
+    /// <summary><c>{counter}|{model}</c>, counter one of the total fields.</summary>
+    public static string ModelField(string counter, string model) => $"{counter}|{model}";
 
-    /// <summary>Hash: <c>yyyy-MM-dd</c> → cost (micro-USD).</summary>
-    public static string UserDaily(string userId, string month) => $"{User(userId)}:{month}:daily";
+    /// <summary><c>day|yyyy-MM-dd</c>.</summary>
+    public static string DayField(string day) => $"{DayPrefix}{day}";
 
-    /// <summary>Hash: threshold percent → "pending|eventId|spent" until published, then "sent|eventId|spent".</summary>
-    public static string UserAlerts(string userId, string month) => $"{User(userId)}:{month}:alerts";
+    /// <summary><c>alert|{threshold}</c>.</summary>
+    public static string AlertField(int thresholdPercent) => $"{AlertPrefix}{thresholdPercent}";
+
+    public const string DayPrefix = "day|";
+    public const string AlertPrefix = "alert|";
 
     /// <summary>String: the user's monthly budget override in micro-USD (no expiry).</summary>
     public static string UserBudget(string userId) => $"{User(userId)}:budget";
 
-    /// <summary>Hash: the month's totals over all users, fields as <see cref="UserTotals"/>.</summary>
+    /// <summary>Hash: the month's totals over all users, the total fields of <see cref="UserMonth"/>.</summary>
     public static string MonthTotals(string month) => $"{MonthSlot(month)}:totals";
 
     /// <summary>Sorted set: userId scored by the month's cost in micro-USD: the report index, no SCAN.</summary>

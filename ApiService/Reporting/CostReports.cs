@@ -31,43 +31,68 @@ public sealed class CostReports(IConnectionMultiplexer redis, IOptions<BudgetOpt
     /// <summary>One user's month with its daily series, or null when the user has no usage that month.</summary>
     public async Task<UserCostDetail?> UserAsync(string userId, ReportMonth month)
     {
-        var db = redis.GetDatabase();
         var now = clock.GetUtcNow();
-        var dailyTask = db.HashGetAllAsync(LedgerKeys.UserDaily(userId, month.Key));
-        var row = await UserRowAsync(db, userId, month, now);
+        var (row, daily) = await ReadUserAsync(redis.GetDatabase(), userId, month, now);
         if (row is null)
         {
             return null;
         }
 
-        var daily = (await dailyTask)
-            .Select(e => new DailyCost(e.Name!, Usd((long)e.Value)))
-            .OrderBy(d => d.Date, StringComparer.Ordinal)
-            .ToList();
         return new UserCostDetail(month.Key, Currency, now, row.UserId, row.CostUsd, row.InputTokens, row.CachedInputTokens,
             row.OutputTokens, row.Requests, row.BudgetUsd, row.BudgetUsedPercent, row.ProjectedMonthEndCostUsd,
             row.ProjectedBudgetExhaustedAt, row.Models, daily);
     }
 
-    private async Task<UserCostRow?> UserRowAsync(IDatabase db, string userId, ReportMonth month, DateTimeOffset now)
-    {
-        var totalsTask = db.HashGetAllAsync(LedgerKeys.UserTotals(userId, month.Key));
-        var modelsTask = db.HashGetAllAsync(LedgerKeys.UserModels(userId, month.Key));
-        var budgetTask = db.StringGetAsync(LedgerKeys.UserBudget(userId));
-        await Task.WhenAll(totalsTask, modelsTask, budgetTask);
+    private async Task<UserCostRow?> UserRowAsync(IDatabase db, string userId, ReportMonth month, DateTimeOffset now) =>
+        (await ReadUserAsync(db, userId, month, now)).Row;
 
-        var totals = await totalsTask;
-        if (totals.Length == 0)
+    /// <summary>Reads a user's month (one hash: totals, models, days, alert states) and budget together.</summary>
+    private async Task<(UserCostRow? Row, List<DailyCost> Daily)> ReadUserAsync(IDatabase db, string userId, ReportMonth month, DateTimeOffset now)
+    {
+        var entriesTask = db.HashGetAllAsync(LedgerKeys.UserMonth(userId, month.Key));
+        var budgetTask = db.StringGetAsync(LedgerKeys.UserBudget(userId));
+        await Task.WhenAll(entriesTask, budgetTask);
+
+        var entries = await entriesTask;
+        if (entries.Length == 0)
         {
-            return null;
+            return (null, []);
         }
 
-        var counters = Counters.From(totals);
+        var counters = default(Counters);
+        var models = new Dictionary<string, Counters>(StringComparer.Ordinal);
+        var daily = new List<DailyCost>();
+        foreach (var entry in entries)
+        {
+            var name = entry.Name.ToString();
+            if (name.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal))
+            {
+                daily.Add(new DailyCost(name[LedgerKeys.DayPrefix.Length..], Usd((long)entry.Value)));
+                continue;
+            }
+
+            if (name.StartsWith(LedgerKeys.AlertPrefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var bar = name.IndexOf('|');
+            if (bar < 0)
+            {
+                counters = counters.With(name, (long)entry.Value);
+            }
+            else
+            {
+                var model = name[(bar + 1)..];
+                models[model] = models.GetValueOrDefault(model).With(name[..bar], (long)entry.Value);
+            }
+        }
+
         var budgetValue = await budgetTask;
         var budget = budgetValue.HasValue ? (long)budgetValue : BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd);
         var projection = MonthProjection.Project(counters.Cost, month.Year, month.Month, now, budget);
 
-        return new UserCostRow(
+        var row = new UserCostRow(
             userId,
             Usd(counters.Cost),
             counters.Input,
@@ -78,29 +103,11 @@ public sealed class CostReports(IConnectionMultiplexer redis, IOptions<BudgetOpt
             budget > 0 ? decimal.Round(counters.Cost * 100m / budget, 2, MidpointRounding.AwayFromZero) : null,
             Usd(projection.MonthEndMicros),
             projection.BudgetExhaustedAt,
-            ModelRows(await modelsTask));
-    }
-
-    private static List<ModelCostRow> ModelRows(HashEntry[] entries)
-    {
-        var models = new Dictionary<string, Counters>(StringComparer.Ordinal);
-        foreach (var entry in entries)
-        {
-            var name = entry.Name.ToString();
-            var bar = name.IndexOf('|');
-            if (bar < 0)
-            {
-                continue;
-            }
-
-            var model = name[(bar + 1)..];
-            models[model] = models.GetValueOrDefault(model).With(name[..bar], (long)entry.Value);
-        }
-
-        return [.. models
-            .Select(m => new ModelCostRow(m.Key, Usd(m.Value.Cost), m.Value.Input, m.Value.Cached, m.Value.Output, m.Value.Requests))
-            .OrderByDescending(m => m.CostUsd)
-            .ThenBy(m => m.Model, StringComparer.Ordinal)];
+            [.. models
+                .Select(m => new ModelCostRow(m.Key, Usd(m.Value.Cost), m.Value.Input, m.Value.Cached, m.Value.Output, m.Value.Requests))
+                .OrderByDescending(m => m.CostUsd)
+                .ThenBy(m => m.Model, StringComparer.Ordinal)]);
+        return (row, [.. daily.OrderBy(d => d.Date, StringComparer.Ordinal)]);
     }
 
     private static decimal Usd(long micros) => BudgetOptions.ToUsd(micros);

@@ -174,7 +174,7 @@ public sealed class AdminApiTests(AppFixture app)
 
         await PutBudgetAsync(user, 20m); // $8.50 < $16: 80% re-armed
         await Eventually.ReturnsAsync(
-            () => app.Redis.GetDatabase().HashExistsAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth), 80),
+            () => app.Redis.GetDatabase().HashExistsAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.AlertField(80)),
             exists => !exists, because: "80% to be re-armed");
 
         await SpendAsync(user, 800_000, requests: 2); // $16.50 ≥ $16: 80% fires again
@@ -195,7 +195,7 @@ public sealed class AdminApiTests(AppFixture app)
         // every change before it has been applied and its alerts published.
         await PutBudgetAsync(user, 1000m);
         await Eventually.ReturnsAsync(
-            () => app.Redis.GetDatabase().HashLengthAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth)),
+            async () => (await app.AlertStatesAsync(user)).Length,
             length => length == 0, because: "every threshold to be re-armed");
 
         Assert.Equal([80, 80, 100], received.Select(a => a.ThresholdPercent));

@@ -1,3 +1,4 @@
+using LlmCostTracker.Contracts;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
@@ -150,8 +151,16 @@ public class AppFixture : IAsyncLifetime
     /// <summary>A user's month totals as stored in Redis (cost in micro-dollars, token and request counts).</summary>
     public async Task<Dictionary<string, long>> UserTotalsAsync(string userId, string? month = null)
     {
-        var entries = await Redis.GetDatabase().HashGetAllAsync(LlmCostTracker.Contracts.LedgerKeys.UserTotals(userId, month ?? CurrentMonth));
-        return entries.ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
+        RedisValue[] fields = [LedgerKeys.Cost, LedgerKeys.Input, LedgerKeys.Cached, LedgerKeys.Output, LedgerKeys.Requests];
+        var values = await Redis.GetDatabase().HashGetAsync(LedgerKeys.UserMonth(userId, month ?? CurrentMonth), fields);
+        return fields.Zip(values).Where(f => f.Second.HasValue).ToDictionary(f => f.First.ToString(), f => (long)f.Second);
+    }
+
+    /// <summary>A user's alert states (<c>alert|{threshold}</c> fields of the user-month hash).</summary>
+    public async Task<HashEntry[]> AlertStatesAsync(string userId, string? month = null)
+    {
+        var entries = await Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserMonth(userId, month ?? CurrentMonth));
+        return [.. entries.Where(e => e.Name.ToString().StartsWith(LedgerKeys.AlertPrefix, StringComparison.Ordinal))];
     }
 
     /// <summary>Waits until the user's month shows <paramref name="requests"/> requests, then returns its totals.</summary>

@@ -33,7 +33,7 @@ public sealed class CostPipelineTests(AppFixture app)
         Assert.Equal(expectedMicros, totals["cost"]);
         Assert.Equal(1000, totals["input"]);
         Assert.Equal(1000, totals["output"]);
-        var perModel = await app.Redis.GetDatabase().HashGetAsync(LedgerKeys.UserModels(user, AppFixture.CurrentMonth), $"cost|{model}");
+        var perModel = await app.Redis.GetDatabase().HashGetAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.ModelField(LedgerKeys.Cost, model));
         Assert.Equal(expectedMicros, (long)perModel);
     }
 
@@ -95,7 +95,7 @@ public sealed class CostPipelineTests(AppFixture app)
         var current = await app.WaitForRequestsAsync(user, 1);
         Assert.Equal(2_500, previous["cost"]);
         Assert.Equal(10_000, current["cost"]);
-        var daily = await app.Redis.GetDatabase().HashGetAsync(LedgerKeys.UserDaily(user, lastMonth), lastMonthEnd.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+        var daily = await app.Redis.GetDatabase().HashGetAsync(LedgerKeys.UserMonth(user, lastMonth), LedgerKeys.DayField(lastMonthEnd.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)));
         Assert.Equal(2_500, (long)daily);
     }
 
@@ -111,8 +111,7 @@ public sealed class CostPipelineTests(AppFixture app)
         var db = app.Redis.GetDatabase();
         foreach (var key in new[]
         {
-            LedgerKeys.UserTotals(user, AppFixture.CurrentMonth), LedgerKeys.UserModels(user, AppFixture.CurrentMonth),
-            LedgerKeys.UserDaily(user, AppFixture.CurrentMonth), LedgerKeys.MonthTotals(AppFixture.CurrentMonth),
+            LedgerKeys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.MonthTotals(AppFixture.CurrentMonth),
             LedgerKeys.MonthUsers(AppFixture.CurrentMonth), LedgerKeys.MonthEvents(AppFixture.CurrentMonth),
         })
         {
@@ -136,7 +135,7 @@ public sealed class CostPipelineTests(AppFixture app)
 
         // Both alerts are marked sent only after they were published.
         await Eventually.ReturnsAsync(
-            () => app.Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth)),
+            () => app.AlertStatesAsync(user),
             alerts => alerts.Length == 2 && alerts.All(a => a.Value.ToString().StartsWith("sent|", StringComparison.Ordinal)));
         await Eventually.ReturnsAsync(() => Task.FromResult(received.Count), count => count >= 2);
 

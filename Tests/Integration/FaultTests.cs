@@ -174,7 +174,7 @@ public sealed class FaultTests(FaultAppFixture app)
         Assert.Equal(200, totals["requests"]);
         Assert.Equal(10_000_000, totals["cost"]);
         await Eventually.ReturnsAsync(
-            () => app.Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserAlerts(user, AppFixture.CurrentMonth)),
+            () => app.AlertStatesAsync(user),
             alerts => alerts.Length == 2 && alerts.All(a => a.Value.ToString().StartsWith("sent|", StringComparison.Ordinal)));
         await Eventually.ReturnsAsync(() => Task.FromResult(received.Count), count => count >= 2);
         Assert.Equal([80, 100], received.Select(a => a.ThresholdPercent).Order());

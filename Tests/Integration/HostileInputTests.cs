@@ -60,7 +60,7 @@ public sealed class HostileInputTests(AppFixture app)
         var db = app.Redis.GetDatabase();
         foreach (var user in new[] { "hostile-user", "hostile-a", "hostile-good-1", "hostile-good-2", "hostile-good-3" })
         {
-            Assert.False(await db.KeyExistsAsync(LedgerKeys.UserTotals(user, AppFixture.CurrentMonth)), user);
+            Assert.False(await db.KeyExistsAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth)), user);
         }
 
         Assert.False(await db.KeyExistsAsync(LedgerKeys.UserBudget("hostile-b")));

@@ -19,7 +19,7 @@ public sealed class LedgerBatchingTests(AppFixture app)
     {
         // A key of the wrong type makes the user's script fail on every attempt, as a corrupted key would.
         var broken = AppFixture.NewUser("batch-broken");
-        var brokenKey = LedgerKeys.UserTotals(broken, AppFixture.CurrentMonth);
+        var brokenKey = LedgerKeys.UserMonth(broken, AppFixture.CurrentMonth);
         await app.Redis.GetDatabase().StringSetAsync(brokenKey, "not a hash", TimeSpan.FromMinutes(5));
         var users = Enumerable.Range(0, 4).Select(i => AppFixture.NewUser($"batch-{i}")).ToArray();
 

@@ -148,7 +148,7 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         using var span = RedisSpan("EVAL", 1);
         var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             LedgerScripts.ReevaluateBudget,
-            [LedgerKeys.UserTotals(userId, month), LedgerKeys.UserAlerts(userId, month), LedgerKeys.UserBudget(userId)],
+            [LedgerKeys.UserMonth(userId, month), LedgerKeys.UserBudget(userId)],
             [.. args]))!;
         var budget = (long)reply[0];
         var spent = (long)reply[1];
@@ -160,9 +160,7 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
     {
         using var span = RedisSpan("EVAL", 1);
         await redis.GetDatabase().ScriptEvaluateAsync(
-            "local v = redis.call('HGET', KEYS[1], ARGV[1]) if v then local sent = string.gsub(v, '^pending', 'sent', 1) redis.call('HSET', KEYS[1], ARGV[1], sent) end return 1",
-            [LedgerKeys.UserAlerts(alert.UserId, alert.Month)],
-            [alert.ThresholdPercent]);
+            LedgerScripts.MarkAlertSent, [LedgerKeys.UserMonth(alert.UserId, alert.Month)], [LedgerKeys.AlertField(alert.ThresholdPercent)]);
     }
 
     /// <summary>A client span for a Redis step: one per pipelined group of calls. The worker turns off the
@@ -184,17 +182,14 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
     private static Task<RedisResult> ApplyChunkAsync(
         IDatabase db, Chunk chunk, IReadOnlyList<PricedUsage> events, long defaultBudget, int[] thresholds)
     {
-        var keys = new RedisKey[3 + chunk.Users.Count * 5];
+        var keys = new RedisKey[3 + chunk.Users.Count * 2];
         keys[0] = LedgerKeys.MonthTotals(chunk.Month);
         keys[1] = LedgerKeys.MonthUsers(chunk.Month);
         keys[2] = LedgerKeys.MonthEvents(chunk.Month);
         var k = 3;
         foreach (var (userId, _) in chunk.Users)
         {
-            keys[k++] = LedgerKeys.UserTotals(userId, chunk.Month);
-            keys[k++] = LedgerKeys.UserModels(userId, chunk.Month);
-            keys[k++] = LedgerKeys.UserDaily(userId, chunk.Month);
-            keys[k++] = LedgerKeys.UserAlerts(userId, chunk.Month);
+            keys[k++] = LedgerKeys.UserMonth(userId, chunk.Month);
             keys[k++] = LedgerKeys.UserBudget(userId);
         }
 

@@ -5,15 +5,16 @@ namespace LlmCostTracker.WorkerService.Aggregation;
 internal static class LedgerScripts
 {
     /// <summary>Applies a chunk of one month's usage, every user's and the month's, in one atomic step.
-    /// KEYS: month totals, month users (report index), month events (claims), then per user: totals, models, daily,
-    /// alerts, budget (each user once per chunk). ARGV: expireAt, defaultBudgetMicros, thresholdCount,
-    /// thresholds..., userCount, then per user: userId, eventCount, then per event: member (<c>userId|eventId</c>),
-    /// model, costMicros, input, cached, output, day.
+    /// KEYS: month totals, month users (report index), month events (claims), then per user: user-month hash,
+    /// budget (each user once per chunk). ARGV: expireAt, defaultBudgetMicros, thresholdCount, thresholds...,
+    /// userCount, then per user: userId, eventCount, then per event: member (<c>userId|eventId</c>), model,
+    /// costMicros, input, cached, output, day.
     /// Every read comes before every write, so a key of the wrong type fails the call before it changes anything.
-    /// The claims of the whole chunk are checked with one SMISMEMBER and taken with one SADD (4,000 a command); the
-    /// increments of the new events are summed in Lua and each hash is read once (HMGET) and written once (HSET);
-    /// the report index is read and written in bulk (ZMSCORE, ZADD). Thresholds are crossed event by event, in
-    /// order, and claimed in the same step. Sums are exact up to 2^53 (about 9 billion USD in micro-USD).
+    /// The claims of the whole chunk are checked with one SMISMEMBER and taken with one SADD (4,000 a command); a
+    /// user costs three commands (GET budget, HMGET and HSET of the user-month hash with every field it touches:
+    /// totals, models, days, alert states); the month's totals and report index are read and written in bulk.
+    /// Thresholds are crossed event by event, in order, and claimed in the same step. Sums are exact up to 2^53
+    /// (about 9 billion USD in micro-USD).
     /// Returns { applied, duplicates, alertCount, alerts..., duplicateIndexes... } where each alert is userIndex,
     /// threshold, eventIndex (1-based in the chunk, 0 for an alert left pending by an earlier attempt),
     /// spentMicros, budgetMicros, and the duplicate indexes (1-based) name the events already counted.</summary>
@@ -59,111 +60,124 @@ internal static class LedgerScripts
         for from = 1, #fresh, 4000 do
           writes[#writes + 1] = { 'SADD', KEYS[3], unpack(fresh, from, math.min(#fresh, from + 3999)) }
         end
-        -- Adds deltas to hash fields: read now (HMGET), written later (HSET), 1,000 fields a command (Lua unpacks
-        -- at most 8,000 values).
-        local function add(key, fields, deltas, current)
+        -- Reads fields, 1,000 a command (Lua unpacks at most 8,000 values).
+        local function read(key, fields)
+          local values = {}
           for from = 1, #fields, 1000 do
-            local to = math.min(#fields, from + 999)
-            local values = current or redis.call('HMGET', key, unpack(fields, from, to))
+            local part = redis.call('HMGET', key, unpack(fields, from, math.min(#fields, from + 999)))
+            for k = 1, #part do
+              values[from + k - 1] = part[k]
+            end
+          end
+          return values
+        end
+        -- Queues an HSET of fields to values, 1,000 fields a command.
+        local function set(key, fields, values)
+          for from = 1, #fields, 1000 do
             local change = { 'HSET', key }
-            for k = from, to do
+            for k = from, math.min(#fields, from + 999) do
               change[#change + 1] = fields[k]
-              change[#change + 1] = string.format('%d', tonumber(values[k - from + 1] or '0') + deltas[k])
+              change[#change + 1] = values[k]
             end
             writes[#writes + 1] = change
           end
         end
+        local counters = { 'cost', 'input', 'cached', 'output', 'requests' }
         local alerts = {}
-        local monthCost, monthInput, monthCached, monthOutput = 0, 0, 0, 0
+        local monthTotals = { 0, 0, 0, 0, 0 }
         local ranked, rankedDelta = {}, {}
         for u = 1, userCount do
           local user = users[u]
-          local k = 3 + (u - 1) * 5
-          local budget = tonumber(redis.call('GET', KEYS[k + 5]) or defaultBudget)
-          local fired, firedNow = {}, {}
-          if thresholdCount > 0 then
-            local states = redis.call('HMGET', KEYS[k + 4], unpack(ARGV, 4, 3 + thresholdCount))
-            for t = 1, thresholdCount do
-              fired[ARGV[3 + t]] = states[t] ~= false
-            end
+          local key = KEYS[4 + (u - 1) * 2]
+          local budget = tonumber(redis.call('GET', KEYS[5 + (u - 1) * 2]) or defaultBudget)
+          -- The fields this user's new events touch: totals, alert states, then models and days in first-seen order.
+          local fields = { 'cost', 'input', 'cached', 'output', 'requests' }
+          for t = 1, thresholdCount do
+            fields[#fields + 1] = 'alert|' .. ARGV[3 + t]
           end
-          local totals = redis.call('HMGET', KEYS[k + 1], 'cost', 'input', 'cached', 'output', 'requests')
-          local spent = tonumber(totals[1] or '0')
-          local cost, input, cached, output, applied, duplicates = 0, 0, 0, 0, 0, 0
-          local models, modelOrder, days, dayOrder = {}, {}, {}, {}
+          local deltas, slot = {}, {}
+          for f = 1, #fields do
+            deltas[f] = 0
+          end
+          local function field(name)
+            local f = slot[name]
+            if f == nil then
+              fields[#fields + 1] = name
+              f = #fields
+              slot[name] = f
+              deltas[f] = 0
+            end
+            return f
+          end
+          local duplicates = 0
           for j = user.first, user.last do
-            if not isFresh[j] then
-              duplicates = duplicates + 1
-            else
+            if isFresh[j] then
               local i = at[j]
               local model, c, day = ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 6]
-              local inTokens, cachedTokens, outTokens = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
-              cost, input, cached, output = cost + c, input + inTokens, cached + cachedTokens, output + outTokens
-              applied = applied + 1
-              local m = models[model]
-              if m == nil then
-                m = { 0, 0, 0, 0, 0 }
-                models[model] = m
-                modelOrder[#modelOrder + 1] = model
+              local values = { c, tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), 1 }
+              for k = 1, 5 do
+                deltas[k] = deltas[k] + values[k]
+                local f = field(counters[k] .. '|' .. model)
+                deltas[f] = deltas[f] + values[k]
               end
-              m[1], m[2], m[3], m[4], m[5] = m[1] + c, m[2] + inTokens, m[3] + cachedTokens, m[4] + outTokens, m[5] + 1
-              if days[day] == nil then
-                days[day] = 0
-                dayOrder[#dayOrder + 1] = day
-              end
-              days[day] = days[day] + c
-              spent = spent + c
-              if budget > 0 then
-                for t = 4, 3 + thresholdCount do
-                  local threshold = tonumber(ARGV[t])
-                  if not fired[ARGV[t]] and spent * 100 >= budget * threshold then
-                    fired[ARGV[t]] = true
-                    firedNow[threshold] = true
-                    local eventId = string.sub(members[j], #user.id + 2)
-                    writes[#writes + 1] = { 'HSET', KEYS[k + 4], threshold, 'pending|' .. eventId .. '|' .. string.format('%d', spent) }
-                    writes[#writes + 1] = { 'EXPIREAT', KEYS[k + 4], expireAt }
-                    for _, v in ipairs({ u, threshold, j, spent, budget }) do
-                      alerts[#alerts + 1] = v
+              local d = field('day|' .. day)
+              deltas[d] = deltas[d] + c
+            else
+              duplicates = duplicates + 1
+            end
+          end
+          local current = read(key, fields)
+          local spent = tonumber(current[1] or '0')
+          local fired, firedNow = {}, {}
+          for t = 1, thresholdCount do
+            fired[t] = current[5 + t] ~= false
+          end
+          if deltas[5] > 0 then
+            -- Thresholds cross event by event, in order.
+            if budget > 0 then
+              for j = user.first, user.last do
+                if isFresh[j] then
+                  spent = spent + tonumber(ARGV[at[j] + 2])
+                  for t = 1, thresholdCount do
+                    local threshold = tonumber(ARGV[3 + t])
+                    if not fired[t] and spent * 100 >= budget * threshold then
+                      fired[t] = true
+                      firedNow[t] = true
+                      local eventId = string.sub(members[j], #user.id + 2)
+                      writes[#writes + 1] = { 'HSET', key, 'alert|' .. ARGV[3 + t], 'pending|' .. eventId .. '|' .. string.format('%d', spent) }
+                      for _, v in ipairs({ u, threshold, j, spent, budget }) do
+                        alerts[#alerts + 1] = v
+                      end
                     end
                   end
                 end
               end
             end
-          end
-          if applied > 0 then
-            add(KEYS[k + 1], { 'cost', 'input', 'cached', 'output', 'requests' }, { cost, input, cached, output, applied }, totals)
-            local modelFields, modelDeltas = {}, {}
-            for _, model in ipairs(modelOrder) do
-              local m = models[model]
-              for f, name in ipairs({ 'cost|', 'input|', 'cached|', 'output|', 'requests|' }) do
-                modelFields[#modelFields + 1] = name .. model
-                modelDeltas[#modelDeltas + 1] = m[f]
+            local changed, values = {}, {}
+            for f = 1, #fields do
+              if f <= 5 or f > 5 + thresholdCount then
+                changed[#changed + 1] = fields[f]
+                values[#values + 1] = string.format('%d', tonumber(current[f] or '0') + deltas[f])
               end
             end
-            add(KEYS[k + 2], modelFields, modelDeltas)
-            local dayDeltas = {}
-            for d, day in ipairs(dayOrder) do
-              dayDeltas[d] = days[day]
+            set(key, changed, values)
+            if not current[5] then
+              -- This call creates the user's month: the hash gets its expiry once, not on every call.
+              writes[#writes + 1] = { 'EXPIREAT', key, expireAt }
             end
-            add(KEYS[k + 3], dayOrder, dayDeltas)
-            if not totals[5] then
-              -- This call creates the user's month: its keys get their expiry once, not on every call.
-              for key = k + 1, k + 3 do
-                writes[#writes + 1] = { 'EXPIREAT', KEYS[key], expireAt }
-              end
+            for k = 1, 5 do
+              monthTotals[k] = monthTotals[k] + deltas[k]
             end
-            monthCost, monthInput, monthCached, monthOutput = monthCost + cost, monthInput + input, monthCached + cached, monthOutput + output
             ranked[#ranked + 1] = user.id
-            rankedDelta[#ranked] = cost
+            rankedDelta[#ranked] = deltas[1]
           end
           -- A redelivery (duplicates seen) also hands back alerts an earlier attempt claimed but did not publish.
           if duplicates > 0 then
-            local states = redis.call('HGETALL', KEYS[k + 4])
-            for s = 1, #states, 2 do
-              local state, rest = string.match(states[s + 1], '^(%a+)|(.*)$')
-              if state == 'pending' and not firedNow[tonumber(states[s])] then
-                local spentAt = string.match(rest, '|(%d+)$')
-                for _, v in ipairs({ u, tonumber(states[s]), 0, tonumber(spentAt), budget }) do
+            for t = 1, thresholdCount do
+              local state = current[5 + t]
+              if state and not firedNow[t] and string.sub(state, 1, 8) == 'pending|' then
+                local spentAt = string.match(state, '|(%d+)$')
+                for _, v in ipairs({ u, tonumber(ARGV[3 + t]), 0, tonumber(spentAt), budget }) do
                   alerts[#alerts + 1] = v
                 end
               end
@@ -171,7 +185,12 @@ internal static class LedgerScripts
           end
         end
         if #fresh > 0 then
-          add(KEYS[1], { 'cost', 'input', 'cached', 'output', 'requests' }, { monthCost, monthInput, monthCached, monthOutput, #fresh })
+          local month = redis.call('HMGET', KEYS[1], unpack(counters))
+          local values = {}
+          for k = 1, 5 do
+            values[k] = string.format('%d', tonumber(month[k] or '0') + monthTotals[k])
+          end
+          set(KEYS[1], counters, values)
           for from = 1, #ranked, 2000 do
             local to = math.min(#ranked, from + 1999)
             local scores = redis.call('ZMSCORE', KEYS[2], unpack(ranked, from, to))
@@ -199,26 +218,37 @@ internal static class LedgerScripts
         return result
         """;
 
-    /// <summary>Re-evaluates one user's month after a budget change. KEYS: totals, alerts, budget. ARGV: expireAt,
+    /// <summary>Re-evaluates one user's month after a budget change. KEYS: user-month hash, budget. ARGV: expireAt,
     /// defaultBudgetMicros, thresholds... Thresholds now above the spend are re-armed; thresholds now crossed and
     /// not yet fired are claimed (pending) and returned. Returns { budgetMicros, spentMicros, thresholds... }.</summary>
     public const string ReevaluateBudget = """
-        local budget = tonumber(redis.call('GET', KEYS[3]) or ARGV[2])
+        local budget = tonumber(redis.call('GET', KEYS[2]) or ARGV[2])
         local spent = tonumber(redis.call('HGET', KEYS[1], 'cost') or '0')
         local result = { budget, spent }
         for t = 3, #ARGV do
           local threshold = tonumber(ARGV[t])
-          local state = redis.call('HGET', KEYS[2], ARGV[t])
+          local field = 'alert|' .. ARGV[t]
+          local state = redis.call('HGET', KEYS[1], field)
           if budget > 0 and spent * 100 >= budget * threshold then
             if not state then
-              redis.call('HSET', KEYS[2], ARGV[t], 'pending|budget-change|' .. spent)
-              redis.call('EXPIREAT', KEYS[2], ARGV[1])
+              redis.call('HSET', KEYS[1], field, 'pending|budget-change|' .. string.format('%d', spent))
+              redis.call('EXPIREAT', KEYS[1], ARGV[1])
               table.insert(result, threshold)
             end
           elseif state then
-            redis.call('HDEL', KEYS[2], ARGV[t])
+            redis.call('HDEL', KEYS[1], field)
           end
         end
         return result
+        """;
+
+    /// <summary>Marks an alert published. KEYS: user-month hash. ARGV: alert field.</summary>
+    public const string MarkAlertSent = """
+        local v = redis.call('HGET', KEYS[1], ARGV[1])
+        if v then
+          local sent = string.gsub(v, '^pending', 'sent', 1)
+          redis.call('HSET', KEYS[1], ARGV[1], sent)
+        end
+        return 1
         """;
 }
