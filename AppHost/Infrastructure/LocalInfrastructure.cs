@@ -98,8 +98,25 @@ internal static class LocalInfrastructure
         }
     }
 
+    /// <summary>A free loopback port below Linux's ephemeral range (32768 and up), so that no outgoing connection
+    /// can take it between this check and the process binding it (the orchestrator picks its ports the same way).</summary>
     private static int FreeLoopbackPort()
     {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
+
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
