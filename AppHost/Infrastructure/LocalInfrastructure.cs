@@ -38,6 +38,10 @@ internal static class LocalInfrastructure
             context.Args.Add("yes");
             context.Args.Add("--appendfsync");
             context.Args.Add("everysec");
+            // Rewriting the append-only file forks Redis and rewrites the whole data set, taking most of a core for
+            // seconds; from the default 64 MB it ran several times a load run and tripled the API's p99 (BENCHMARKS.md).
+            context.Args.Add("--auto-aof-rewrite-min-size");
+            context.Args.Add("512mb");
             context.Args.Add("--save");
             context.Args.Add("");
             context.Args.Add("--protected-mode");
