@@ -76,4 +76,27 @@ public sealed class LedgerBatchingTests(AppFixture app)
             await bus.StopAsync();
         }
     }
+
+    [Fact]
+    public async Task A_user_with_more_events_than_one_script_call_takes_counts_each_once()
+    {
+        // Three messages of 1,000 events for one user, published together: written together they are split over
+        // script calls of at most 2,000 events (CostLedger.ChunkEvents), and every event still counts once.
+        var user = AppFixture.NewUser("batch-busy");
+        var messages = Enumerable.Range(0, 3)
+            .Select(_ => new LlmUsageRecorded { Events = [.. Enumerable.Range(0, 1_000).Select(_ => Usage(user))] })
+            .ToList();
+        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
+        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
+        try
+        {
+            await Task.WhenAll(messages.Select(m => bus.Publish(m)).Append(bus.Publish(messages[0])));
+            await FaultScenarios.AssertExactTotalsAsync(app, user, 3_000);
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
 }
