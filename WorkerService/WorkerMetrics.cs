@@ -49,5 +49,21 @@ public sealed class WorkerMetrics
 
     public void UnknownModel() => _unknownModel.Add(1);
 
+    /// <summary>A client span for a Redis step: one per pipelined group of calls. The worker turns off the
+    /// per-command Redis instrumentation, which keeps every command of a trace in memory for up to 10 s and makes
+    /// one span per command: under load that is tens of thousands of spans a second.</summary>
+    public static Activity? RedisSpan(string operation, int calls)
+    {
+        var activity = ActivitySource.StartActivity(operation, ActivityKind.Client);
+        activity?.SetTag("db.system.name", "redis");
+        activity?.SetTag("db.operation.name", operation);
+        if (calls > 1)
+        {
+            activity?.SetTag("db.operation.batch.size", calls);
+        }
+
+        return activity;
+    }
+
     public void AlertPublished(int threshold) => _alerts.Add(1, new KeyValuePair<string, object?>("llmcost.threshold_percent", threshold));
 }

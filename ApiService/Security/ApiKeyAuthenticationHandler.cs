@@ -9,8 +9,21 @@ namespace LlmCostTracker.ApiService.Security;
 
 public sealed class ApiKeyAuthenticationOptions : AuthenticationSchemeOptions
 {
+    private string? _apiKey;
+
     /// <summary>The expected key. Empty means this scheme refuses everyone.</summary>
-    public string? ApiKey { get; set; }
+    public string? ApiKey
+    {
+        get => _apiKey;
+        set
+        {
+            _apiKey = value;
+            ExpectedHash = string.IsNullOrEmpty(value) ? null : ApiKeyAuthenticationHandler.Hash(value);
+        }
+    }
+
+    /// <summary>The expected key's hash, computed once when the key is set rather than on every request.</summary>
+    internal byte[]? ExpectedHash { get; private set; }
 
     public string HeaderName { get; set; } = ApiKeyDefaults.IngestHeader;
 
@@ -35,7 +48,7 @@ public sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        if (!Matches(presented, Options.ApiKey))
+        if (!Matches(presented, Options.ExpectedHash))
         {
             return Task.FromResult(AuthenticateResult.Fail("The key is not valid."));
         }
@@ -60,18 +73,11 @@ public sealed class ApiKeyAuthenticationHandler(
         });
     }
 
-    public static bool Matches(string presented, string? expected)
-    {
-        if (string.IsNullOrEmpty(expected))
-        {
-            return false;
-        }
+    /// <summary>Compares hashes, so the comparison is constant-time whatever the lengths.</summary>
+    public static bool Matches(string presented, byte[]? expectedHash) =>
+        expectedHash is not null && CryptographicOperations.FixedTimeEquals(Hash(presented), expectedHash);
 
-        // Hashing first makes the comparison constant-time whatever the lengths.
-        var a = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        var b = SHA256.HashData(Encoding.UTF8.GetBytes(expected));
-        return CryptographicOperations.FixedTimeEquals(a, b);
-    }
+    internal static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 
     private string? PresentedKey()
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using LlmCostTracker.Contracts;
 using Microsoft.Extensions.Options;
@@ -15,7 +14,12 @@ public sealed record CrossedThreshold(string UserId, string Month, int Threshold
 
 /// <summary>What applying usage did. <see cref="Duplicate"/> has one flag per event passed in, set for the events
 /// that were already counted (redelivered, re-posted, or repeated in the same call).</summary>
-public sealed record LedgerResult(int Applied, int Duplicates, IReadOnlyList<CrossedThreshold> Alerts, bool[] Duplicate);
+public sealed record LedgerResult(IReadOnlyList<CrossedThreshold> Alerts, bool[] Duplicate)
+{
+    public int Duplicates => Duplicate.Count(d => d);
+
+    public int Applied => Duplicate.Length - Duplicates;
+}
 
 /// <summary>Aggregates priced usage per user per month in Redis, exactly once per event id: one script call per
 /// month and 2,000 events applies every user's and the month's increments atomically; the calls are pipelined.</summary>
@@ -103,13 +107,12 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         }
 
         var calls = chunks.Select(c => ApplyChunkAsync(db, c, events, defaultBudget, options.ThresholdsPercent)).ToList();
-        using (var span = RedisSpan("EVALSHA", calls.Count))
+        using (var span = WorkerMetrics.RedisSpan("EVALSHA", calls.Count))
         {
             span?.SetTag("llmcost.events", events.Count);
             await Task.WhenAll(calls);
         }
 
-        int applied = 0, duplicates = 0;
         var alerts = new List<CrossedThreshold>();
         var duplicate = new bool[events.Count];
         for (var c = 0; c < chunks.Count; c++)
@@ -117,10 +120,8 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
             var chunk = chunks[c];
             var order = chunk.Users.SelectMany(u => u.Indexes).ToArray();
             var reply = (RedisResult[])calls[c].Result!;
-            applied += (int)reply[0];
-            duplicates += (int)reply[1];
-            var alertCount = (int)reply[2];
-            var n = 3;
+            var alertCount = (int)reply[0];
+            var n = 1;
             for (var a = 0; a < alertCount; a++, n += 5)
             {
                 var userId = chunk.Users[(int)reply[n] - 1].UserId;
@@ -135,7 +136,7 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
             }
         }
 
-        return new LedgerResult(applied, duplicates, alerts, duplicate);
+        return new LedgerResult(alerts, duplicate);
     }
 
     /// <summary>Re-arms or fires a user's thresholds for a month after the budget changed.</summary>
@@ -145,7 +146,7 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         var monthStart = DateTimeOffset.ParseExact(month + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
         var args = new List<RedisValue> { ExpiresAt(monthStart).ToUnixTimeSeconds(), BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd) };
         args.AddRange(options.ThresholdsPercent.Select(t => (RedisValue)t));
-        using var span = RedisSpan("EVAL", 1);
+        using var span = WorkerMetrics.RedisSpan("EVAL", 1);
         var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             LedgerScripts.ReevaluateBudget,
             [LedgerKeys.UserMonth(userId, month), LedgerKeys.UserBudget(userId)],
@@ -158,25 +159,9 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
     /// <summary>Marks an alert published, so a later redelivery does not hand it back.</summary>
     public async Task MarkAlertSentAsync(CrossedThreshold alert)
     {
-        using var span = RedisSpan("EVAL", 1);
+        using var span = WorkerMetrics.RedisSpan("EVAL", 1);
         await redis.GetDatabase().ScriptEvaluateAsync(
             LedgerScripts.MarkAlertSent, [LedgerKeys.UserMonth(alert.UserId, alert.Month)], [LedgerKeys.AlertField(alert.ThresholdPercent)]);
-    }
-
-    /// <summary>A client span for a Redis step: one per pipelined group of calls. The worker turns off the
-    /// per-command Redis instrumentation, which keeps every command of a trace in memory for up to 10 s and makes
-    /// one span per command: under load that is tens of thousands of spans a second.</summary>
-    public static Activity? RedisSpan(string operation, int calls)
-    {
-        var activity = WorkerMetrics.ActivitySource.StartActivity(operation, ActivityKind.Client);
-        activity?.SetTag("db.system.name", "redis");
-        activity?.SetTag("db.operation.name", operation);
-        if (calls > 1)
-        {
-            activity?.SetTag("db.operation.batch.size", calls);
-        }
-
-        return activity;
     }
 
     private static Task<RedisResult> ApplyChunkAsync(

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using LlmCostTracker.Contracts;
 using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.WorkerService.Aggregation;
@@ -120,22 +119,14 @@ public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions
         }
 
         // An alert belongs to the message whose event crossed it; one handed back by a redelivery (no event)
-        // goes to the first message of this write that holds an event of that user's month.
-        var owner = new Dictionary<LlmUsage, int>(ReferenceEqualityComparer.Instance);
-        var firstOfUser = new Dictionary<(string, string), int>();
-        for (var p = 0; p < batch.Count; p++)
-        {
-            foreach (var e in batch[p].Events)
-            {
-                owner[e.Usage] = p;
-                firstOfUser.TryAdd((e.Usage.UserId, CostLedger.MonthOf(e.Usage.OccurredAt)), p);
-            }
-        }
-
+        // goes to the first message of this write that holds an event of that user's month. Alerts are rare, so
+        // each is looked up where it happens rather than indexing every write.
         var alerts = new List<CrossedThreshold>[batch.Count];
         foreach (var alert in result.Alerts)
         {
-            var p = alert.Usage is not null ? owner[alert.Usage] : firstOfUser[(alert.UserId, alert.Month)];
+            var p = batch.FindIndex(pending => pending.Events.Any(e => alert.Usage is not null
+                ? ReferenceEquals(e.Usage, alert.Usage)
+                : e.Usage.UserId == alert.UserId && CostLedger.MonthOf(e.Usage.OccurredAt) == alert.Month));
             (alerts[p] ??= []).Add(alert);
         }
 
@@ -143,9 +134,7 @@ public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions
         for (var p = 0; p < batch.Count; p++)
         {
             var count = batch[p].Events.Count;
-            var duplicate = result.Duplicate.AsSpan(offset, count).ToArray();
-            var duplicates = duplicate.Count(d => d);
-            batch[p].Done.TrySetResult(new LedgerResult(count - duplicates, duplicates, alerts[p] ?? [], duplicate));
+            batch[p].Done.TrySetResult(new LedgerResult(alerts[p] ?? [], result.Duplicate.AsSpan(offset, count).ToArray()));
             offset += count;
         }
     }

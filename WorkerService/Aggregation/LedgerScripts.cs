@@ -15,7 +15,7 @@ internal static class LedgerScripts
     /// totals, models, days, alert states); the month's totals and report index are read and written in bulk.
     /// Thresholds are crossed event by event, in order, and claimed in the same step. Sums are exact up to 2^53
     /// (about 9 billion USD in micro-USD).
-    /// Returns { applied, duplicates, alertCount, alerts..., duplicateIndexes... } where each alert is userIndex,
+    /// Returns { alertCount, alerts..., duplicateIndexes... } where each alert is userIndex,
     /// threshold, eventIndex (1-based in the chunk, 0 for an alert left pending by an earlier attempt),
     /// spentMicros, budgetMicros, and the duplicate indexes (1-based) name the events already counted.</summary>
     public const string ApplyUsage = """
@@ -84,6 +84,11 @@ internal static class LedgerScripts
         end
         local counters = { 'cost', 'input', 'cached', 'output', 'requests' }
         local alerts = {}
+        local function alert(...)
+          for _, v in ipairs({ ... }) do
+            alerts[#alerts + 1] = v
+          end
+        end
         local monthTotals = { 0, 0, 0, 0, 0 }
         local ranked, rankedDelta = {}, {}
         for u = 1, userCount do
@@ -91,7 +96,7 @@ internal static class LedgerScripts
           local key = KEYS[4 + (u - 1) * 2]
           local budget = tonumber(redis.call('GET', KEYS[5 + (u - 1) * 2]) or defaultBudget)
           -- The fields this user's new events touch: totals, alert states, then models and days in first-seen order.
-          local fields = { 'cost', 'input', 'cached', 'output', 'requests' }
+          local fields = { unpack(counters) }
           for t = 1, thresholdCount do
             fields[#fields + 1] = 'alert|' .. ARGV[3 + t]
           end
@@ -145,9 +150,7 @@ internal static class LedgerScripts
                       firedNow[t] = true
                       local eventId = string.sub(members[j], #user.id + 2)
                       writes[#writes + 1] = { 'HSET', key, 'alert|' .. ARGV[3 + t], 'pending|' .. eventId .. '|' .. string.format('%d', spent) }
-                      for _, v in ipairs({ u, threshold, j, spent, budget }) do
-                        alerts[#alerts + 1] = v
-                      end
+                      alert(u, threshold, j, spent, budget)
                     end
                   end
                 end
@@ -177,9 +180,7 @@ internal static class LedgerScripts
               local state = current[5 + t]
               if state and not firedNow[t] and string.sub(state, 1, 8) == 'pending|' then
                 local spentAt = string.match(state, '|(%d+)$')
-                for _, v in ipairs({ u, tonumber(ARGV[3 + t]), 0, tonumber(spentAt), budget }) do
-                  alerts[#alerts + 1] = v
-                end
+                alert(u, tonumber(ARGV[3 + t]), 0, tonumber(spentAt), budget)
               end
             end
           end
@@ -208,7 +209,7 @@ internal static class LedgerScripts
         for _, w in ipairs(writes) do
           redis.call(unpack(w))
         end
-        local result = { #fresh, #duplicateAt, #alerts / 5 }
+        local result = { #alerts / 5 }
         for _, v in ipairs(alerts) do
           result[#result + 1] = v
         end

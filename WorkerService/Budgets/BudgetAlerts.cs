@@ -33,7 +33,7 @@ public sealed class BudgetAlerts(IConnectionMultiplexer redis, CostLedger ledger
         activity?.SetTag("llmcost.threshold_percent", alert.ThresholdPercent);
         activity?.SetTag("enduser.id", alert.UserId);
 
-        using (CostLedger.RedisSpan("PUBLISH", 1))
+        using (WorkerMetrics.RedisSpan("PUBLISH", 1))
         {
             await redis.GetSubscriber().PublishAsync(
                 RedisChannel.Literal(AlertChannels.ForUser(alert.UserId)), JsonSerializer.Serialize(alert, Json));

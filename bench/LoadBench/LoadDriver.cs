@@ -43,12 +43,8 @@ public sealed class LoadDriver
     {
         _options = options;
         _adminKey = adminKey;
-        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
-        {
-            BaseAddress = endpoint,
-            Timeout = TimeSpan.FromSeconds(60),
-        };
-        _http.DefaultRequestHeaders.Add("X-Api-Key", ingestKey);
+        // HttpClient only reads the admin report; every post goes through the raw client.
+        _http = new HttpClient { BaseAddress = endpoint, Timeout = TimeSpan.FromSeconds(60) };
         _raw = new RawHttpClient(endpoint, ingestKey);
     }
 
