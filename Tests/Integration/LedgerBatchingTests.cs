@@ -99,4 +99,51 @@ public sealed class LedgerBatchingTests(AppFixture app)
             await bus.StopAsync();
         }
     }
+
+    [Fact]
+    public async Task Per_model_and_per_day_counters_leave_out_duplicates_and_models_seen_only_in_a_duplicate()
+    {
+        // The worker sums a user's events per model and day; a write with a duplicate in it is summed event by
+        // event instead. A re-post of a counted event under another model must not add that model, not even as 0.
+        var user = AppFixture.NewUser("batch-models");
+        var now = DateTimeOffset.UtcNow;
+        var otherDay = now.Day > 1 ? now.AddDays(-1) : now.AddDays(1);
+        LlmUsage Event(string id, string model, int input, DateTimeOffset at) => Usage(user, id) with { Model = model, InputTokens = input, OccurredAt = at };
+        var first = new LlmUsageRecorded
+        {
+            Events = [Event("m1", "gpt-4o", 100, now), Event("m2", "claude-3-haiku", 20, now), Event("m3", "gpt-4o", 3_000, otherDay)],
+        };
+        var second = new LlmUsageRecorded
+        {
+            Events = [Event("m1", "gpt-4o-mini", 7, now), Event("m2", "claude-3-haiku", 20, now), Event("m4", "claude-3-haiku", 400, otherDay)],
+        };
+        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
+        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
+        try
+        {
+            await bus.Publish(first);
+            await app.WaitForRequestsAsync(user, 3);
+            await bus.Publish(second);
+            var totals = await app.WaitForRequestsAsync(user, 4);
+            Assert.Equal(4, totals["requests"]);
+            Assert.Equal(3_520, totals["input"]);
+
+            var fields = (await app.Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth)))
+                .ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
+            Assert.Equal(2, fields[LedgerKeys.ModelField(LedgerKeys.Requests, "gpt-4o")]);
+            Assert.Equal(3_100, fields[LedgerKeys.ModelField(LedgerKeys.Input, "gpt-4o")]);
+            Assert.Equal(2, fields[LedgerKeys.ModelField(LedgerKeys.Requests, "claude-3-haiku")]);
+            Assert.Equal(420, fields[LedgerKeys.ModelField(LedgerKeys.Input, "claude-3-haiku")]);
+            Assert.DoesNotContain(fields.Keys, f => f.EndsWith("|gpt-4o-mini", StringComparison.Ordinal));
+            Assert.Equal(
+                totals["cost"],
+                fields.Where(f => f.Key.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal)).Sum(f => f.Value));
+            Assert.Equal(2, fields.Keys.Count(f => f.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal)));
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
 }

@@ -178,35 +178,92 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
             keys[k++] = LedgerKeys.UserBudget(userId);
         }
 
-        var args = new RedisValue[4 + thresholds.Length + chunk.Users.Count * 2 + chunk.EventCount * 7];
-        args[0] = ExpiresAt(events[chunk.Users[0].Indexes[0]].Usage.OccurredAt).ToUnixTimeSeconds();
-        args[1] = defaultBudget;
-        args[2] = thresholds.Length;
-        var n = 3;
+        var args = new List<RedisValue>(5 + thresholds.Length + chunk.Users.Count * 10 + chunk.EventCount * 2)
+        {
+            ExpiresAt(events[chunk.Users[0].Indexes[0]].Usage.OccurredAt).ToUnixTimeSeconds(),
+            defaultBudget,
+            thresholds.Length,
+        };
         foreach (var threshold in thresholds)
         {
-            args[n++] = threshold;
+            args.Add(threshold);
         }
 
-        args[n++] = chunk.Users.Count;
+        args.Add(chunk.Users.Count);
+        var bucketOf = new Dictionary<(string Model, string Day), int>();
+        var buckets = new List<Bucket>();
+        var eventBucket = new List<int>();
         foreach (var (userId, indexes) in chunk.Users)
         {
-            args[n++] = userId;
-            args[n++] = indexes.Count;
+            // The user's events summed per model and day; the script uses the sums unless one is a duplicate.
+            bucketOf.Clear();
+            buckets.Clear();
+            eventBucket.Clear();
             foreach (var index in indexes)
             {
                 var e = events[index];
-                args[n++] = $"{userId}|{e.Usage.EventId}";
-                args[n++] = e.Usage.Model;
-                args[n++] = e.CostMicros;
-                args[n++] = e.Usage.InputTokens;
-                args[n++] = e.Usage.CachedInputTokens;
-                args[n++] = e.Usage.OutputTokens;
-                args[n++] = DayOf(e.Usage.OccurredAt);
+                var day = DayOf(e.Usage.OccurredAt);
+                if (!bucketOf.TryGetValue((e.Usage.Model, day), out var b))
+                {
+                    bucketOf[(e.Usage.Model, day)] = b = buckets.Count;
+                    buckets.Add(new Bucket(e.Usage.Model, day));
+                }
+
+                buckets[b].Add(e);
+                eventBucket.Add(b + 1);
+            }
+
+            args.Add(userId);
+            args.Add(buckets.Count);
+            args.Add(indexes.Count);
+            foreach (var bucket in buckets)
+            {
+                args.Add(bucket.Model);
+                args.Add(bucket.Day);
+                args.Add(bucket.Cost);
+                args.Add(bucket.Input);
+                args.Add(bucket.Cached);
+                args.Add(bucket.Output);
+                args.Add(bucket.Requests);
+            }
+
+            for (var i = 0; i < indexes.Count; i++)
+            {
+                var e = events[indexes[i]];
+                args.Add($"{userId}|{e.Usage.EventId}");
+                args.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},{eventBucket[i]}"));
             }
         }
 
-        return db.ScriptEvaluateAsync(LedgerScripts.ApplyUsage, keys, args);
+        return db.ScriptEvaluateAsync(LedgerScripts.ApplyUsage, keys, [.. args]);
+    }
+
+    /// <summary>One user's events of one model and day in a chunk, summed.</summary>
+    private sealed class Bucket(string model, string day)
+    {
+        public string Model { get; } = model;
+
+        public string Day { get; } = day;
+
+        public long Cost { get; private set; }
+
+        public long Input { get; private set; }
+
+        public long Cached { get; private set; }
+
+        public long Output { get; private set; }
+
+        public long Requests { get; private set; }
+
+        public void Add(PricedUsage e)
+        {
+            Cost += e.CostMicros;
+            Input += e.Usage.InputTokens;
+            Cached += e.Usage.CachedInputTokens;
+            Output += e.Usage.OutputTokens;
+            Requests++;
+        }
     }
 
     /// <summary>One script call's share of a write: one month, whole users (or pieces of a very busy one).</summary>

@@ -7,14 +7,17 @@ internal static class LedgerScripts
     /// <summary>Applies a chunk of one month's usage, every user's and the month's, in one atomic step.
     /// KEYS: month totals, month users (report index), month events (claims), then per user: user-month hash,
     /// budget (each user once per chunk). ARGV: expireAt, defaultBudgetMicros, thresholdCount, thresholds...,
-    /// userCount, then per user: userId, eventCount, then per event: member (<c>userId|eventId</c>), model,
-    /// costMicros, input, cached, output, day.
+    /// userCount, then per user: userId, bucketCount, eventCount, then per bucket (the user's events of one model
+    /// and day, summed by the caller): model, day, costMicros, input, cached, output, requests, then per event in
+    /// order: member (<c>userId|eventId</c>) and its values packed as <c>cost,input,cached,output,bucket</c>.
+    /// The packed values are read only for a user with a duplicate in the chunk (the sums then leave it out) or
+    /// with a threshold to cross (crossed event by event, in order): otherwise an event costs its claim only.
     /// Every read comes before every write, so a key of the wrong type fails the call before it changes anything.
     /// The claims of the whole chunk are checked with one SMISMEMBER and taken with one SADD (4,000 a command); a
     /// user costs three commands (GET budget, HMGET and HSET of the user-month hash with every field it touches:
     /// totals, models, days, alert states); the month's totals and report index are read and written in bulk.
-    /// Thresholds are crossed event by event, in order, and claimed in the same step. Sums are exact up to 2^53
-    /// (about 9 billion USD in micro-USD).
+    /// Thresholds are claimed in the same step they are crossed. Sums are exact up to 2^53 (about 9 billion USD in
+    /// micro-USD).
     /// Returns { alertCount, alerts..., duplicateIndexes... } where each alert is userIndex,
     /// threshold, eventIndex (1-based in the chunk, 0 for an alert left pending by an earlier attempt),
     /// spentMicros, budgetMicros, and the duplicate indexes (1-based) name the events already counted.</summary>
@@ -26,17 +29,18 @@ internal static class LedgerScripts
         local userCount = tonumber(ARGV[p])
         p = p + 1
         local users, members, at = {}, {}, {}
+        local n = 0
         for u = 1, userCount do
-          local count = tonumber(ARGV[p + 1])
-          users[u] = { id = ARGV[p], first = #members + 1, last = #members + count }
-          p = p + 2
+          local bucketCount, count = tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2])
+          users[u] = { id = ARGV[p], buckets = p + 3, bucketCount = bucketCount, first = n + 1, last = n + count }
+          p = p + 3 + bucketCount * 7
           for e = 1, count do
-            members[#members + 1] = ARGV[p]
-            at[#members] = p
-            p = p + 7
+            n = n + 1
+            members[n] = ARGV[p]
+            at[n] = p + 1
+            p = p + 2
           end
         end
-        local n = #members
         local known = {}
         for from = 1, n, 4000 do
           local part = redis.call('SMISMEMBER', KEYS[3], unpack(members, from, math.min(n, from + 3999)))
@@ -116,19 +120,43 @@ internal static class LedgerScripts
           end
           local duplicates = 0
           for j = user.first, user.last do
-            if isFresh[j] then
-              local i = at[j]
-              local model, c, day = ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 6]
-              local values = { c, tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), 1 }
-              for k = 1, 5 do
-                deltas[k] = deltas[k] + values[k]
-                local f = field(counters[k] .. '|' .. model)
-                deltas[f] = deltas[f] + values[k]
-              end
-              local d = field('day|' .. day)
-              deltas[d] = deltas[d] + c
-            else
+            if not isFresh[j] then
               duplicates = duplicates + 1
+            end
+          end
+          -- A bucket's fields: its model's five counters and its day's cost, created when it has a fresh event.
+          local bucketFields = {}
+          local function fieldsOf(b)
+            local fs = bucketFields[b]
+            if fs == nil then
+              local q = user.buckets + (b - 1) * 7
+              fs = {}
+              for k = 1, 5 do
+                fs[k] = field(counters[k] .. '|' .. ARGV[q])
+              end
+              fs[6] = field('day|' .. ARGV[q + 1])
+              bucketFields[b] = fs
+            end
+            return fs
+          end
+          local function add(fs, values)
+            for k = 1, 5 do
+              deltas[k] = deltas[k] + values[k]
+              deltas[fs[k]] = deltas[fs[k]] + values[k]
+            end
+            deltas[fs[6]] = deltas[fs[6]] + values[1]
+          end
+          if duplicates == 0 then
+            for b = 1, user.bucketCount do
+              local q = user.buckets + (b - 1) * 7
+              add(fieldsOf(b), { tonumber(ARGV[q + 2]), tonumber(ARGV[q + 3]), tonumber(ARGV[q + 4]), tonumber(ARGV[q + 5]), tonumber(ARGV[q + 6]) })
+            end
+          else
+            for j = user.first, user.last do
+              if isFresh[j] then
+                local c, i, cached, o, b = string.match(ARGV[at[j]], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
+                add(fieldsOf(tonumber(b)), { tonumber(c), tonumber(i), tonumber(cached), tonumber(o), 1 })
+              end
             end
           end
           local current = read(key, fields)
@@ -138,11 +166,17 @@ internal static class LedgerScripts
             fired[t] = current[5 + t] ~= false
           end
           if deltas[5] > 0 then
-            -- Thresholds cross event by event, in order.
-            if budget > 0 then
+            -- Thresholds cross event by event, in order: walked only when the chunk crosses one.
+            local crossing = false
+            for t = 1, thresholdCount do
+              if budget > 0 and not fired[t] and (spent + deltas[1]) * 100 >= budget * tonumber(ARGV[3 + t]) then
+                crossing = true
+              end
+            end
+            if crossing then
               for j = user.first, user.last do
                 if isFresh[j] then
-                  spent = spent + tonumber(ARGV[at[j] + 2])
+                  spent = spent + tonumber(string.match(ARGV[at[j]], '^%d+'))
                   for t = 1, thresholdCount do
                     local threshold = tonumber(ARGV[3 + t])
                     if not fired[t] and spent * 100 >= budget * threshold then
