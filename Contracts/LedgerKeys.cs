@@ -9,13 +9,27 @@ public static class LedgerKeys
 
     /// <summary>Hash: everything about one user's month, so the worker reads it with one HMGET and writes it with
     /// one HSET. Fields: the totals <c>cost</c> (micro-USD), <c>input</c>, <c>cached</c>, <c>output</c>,
-    /// <c>requests</c>; per model <see cref="ModelField"/> (<c>cost|gpt-4o</c>, ...); per day <see cref="DayField"/>
+    /// <c>requests</c>; per model <see cref="ModelField"/> (<c>model|gpt-4o</c>) → the same five counters packed as
+    /// <c>cost,input,cached,output,requests</c> (one field a model: the worker touches a fifth as many fields, see
+    /// <see cref="ParseModelCounters"/>); per day <see cref="DayField"/>
     /// → cost (micro-USD); per threshold <see cref="AlertField"/> → <c>pending|eventId|spent</c> until published,
     /// then <c>sent|eventId|spent</c>.</summary>
     public static string UserMonth(string userId, string month) => $"{User(userId)}:{month}";
 
-    /// <summary><c>{counter}|{model}</c>, counter one of the total fields.</summary>
-    public static string ModelField(string counter, string model) => $"{counter}|{model}";
+    /// <summary><c>model|{model}</c>.</summary>
+    public static string ModelField(string model) => $"{ModelPrefix}{model}";
+
+    /// <summary>Reads a <see cref="ModelField"/>'s value, <c>cost,input,cached,output,requests</c>, in that order.</summary>
+    public static long[] ParseModelCounters(string value)
+    {
+        var parts = value.Split(',');
+        if (parts.Length != 5)
+        {
+            throw new FormatException($"A model field holds five counters, not '{value}'.");
+        }
+
+        return Array.ConvertAll(parts, p => long.Parse(p, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture));
+    }
 
     /// <summary><c>day|yyyy-MM-dd</c>.</summary>
     public static string DayField(string day) => $"{DayPrefix}{day}";
@@ -23,6 +37,7 @@ public static class LedgerKeys
     /// <summary><c>alert|{threshold}</c>.</summary>
     public static string AlertField(int thresholdPercent) => $"{AlertPrefix}{thresholdPercent}";
 
+    public const string ModelPrefix = "model|";
     public const string DayPrefix = "day|";
     public const string AlertPrefix = "alert|";
 

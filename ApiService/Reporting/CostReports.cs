@@ -76,16 +76,14 @@ public sealed class CostReports(IConnectionMultiplexer redis, IOptions<BudgetOpt
                 continue;
             }
 
-            var bar = name.IndexOf('|');
-            if (bar < 0)
+            if (name.StartsWith(LedgerKeys.ModelPrefix, StringComparison.Ordinal))
             {
-                counters = counters.With(name, (long)entry.Value);
+                var c = LedgerKeys.ParseModelCounters(entry.Value.ToString());
+                models[name[LedgerKeys.ModelPrefix.Length..]] = new Counters(c[0], c[1], c[2], c[3], c[4]);
+                continue;
             }
-            else
-            {
-                var model = name[(bar + 1)..];
-                models[model] = models.GetValueOrDefault(model).With(name[..bar], (long)entry.Value);
-            }
+
+            counters = counters.With(name, (long)entry.Value);
         }
 
         var budgetValue = await budgetTask;

@@ -33,8 +33,8 @@ public sealed class CostPipelineTests(AppFixture app)
         Assert.Equal(expectedMicros, totals["cost"]);
         Assert.Equal(1000, totals["input"]);
         Assert.Equal(1000, totals["output"]);
-        var perModel = await app.Redis.GetDatabase().HashGetAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.ModelField(LedgerKeys.Cost, model));
-        Assert.Equal(expectedMicros, (long)perModel);
+        var perModel = await app.Redis.GetDatabase().HashGetAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.ModelField(model));
+        Assert.Equal([expectedMicros, 1000, 0, 1000, 1], LedgerKeys.ParseModelCounters(perModel!));
     }
 
     [Fact]

@@ -130,15 +130,16 @@ public sealed class LedgerBatchingTests(AppFixture app)
             Assert.Equal(3_520, totals["input"]);
 
             var fields = (await app.Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth)))
-                .ToDictionary(e => e.Name.ToString(), e => (long)e.Value);
-            Assert.Equal(2, fields[LedgerKeys.ModelField(LedgerKeys.Requests, "gpt-4o")]);
-            Assert.Equal(3_100, fields[LedgerKeys.ModelField(LedgerKeys.Input, "gpt-4o")]);
-            Assert.Equal(2, fields[LedgerKeys.ModelField(LedgerKeys.Requests, "claude-3-haiku")]);
-            Assert.Equal(420, fields[LedgerKeys.ModelField(LedgerKeys.Input, "claude-3-haiku")]);
-            Assert.DoesNotContain(fields.Keys, f => f.EndsWith("|gpt-4o-mini", StringComparison.Ordinal));
+                .ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
+            var gpt4o = LedgerKeys.ParseModelCounters(fields[LedgerKeys.ModelField("gpt-4o")]);
+            var haiku = LedgerKeys.ParseModelCounters(fields[LedgerKeys.ModelField("claude-3-haiku")]);
+            Assert.Equal((3_100, 2), (gpt4o[1], gpt4o[4]));
+            Assert.Equal((420, 2), (haiku[1], haiku[4]));
+            Assert.Equal(totals["cost"], gpt4o[0] + haiku[0]);
+            Assert.DoesNotContain(LedgerKeys.ModelField("gpt-4o-mini"), fields.Keys);
             Assert.Equal(
                 totals["cost"],
-                fields.Where(f => f.Key.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal)).Sum(f => f.Value));
+                fields.Where(f => f.Key.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal)).Sum(f => long.Parse(f.Value)));
             Assert.Equal(2, fields.Keys.Count(f => f.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal)));
         }
         finally

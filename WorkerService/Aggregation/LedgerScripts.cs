@@ -15,7 +15,7 @@ internal static class LedgerScripts
     /// Every read comes before every write, so a key of the wrong type fails the call before it changes anything.
     /// The claims of the whole chunk are checked with one SMISMEMBER and taken with one SADD (4,000 a command); a
     /// user costs three commands (GET budget, HMGET and HSET of the user-month hash with every field it touches:
-    /// totals, models, days, alert states); the month's totals and report index are read and written in bulk.
+    /// totals, one packed field a model, days, alert states); the month's totals and report index are read and written in bulk.
     /// Thresholds are claimed in the same step they are crossed. Sums are exact up to 2^53 (about 9 billion USD in
     /// micro-USD).
     /// Returns { alertCount, alerts..., duplicateIndexes... } where each alert is userIndex,
@@ -100,6 +100,7 @@ internal static class LedgerScripts
           local key = KEYS[4 + (u - 1) * 2]
           local budget = tonumber(redis.call('GET', KEYS[5 + (u - 1) * 2]) or defaultBudget)
           -- The fields this user's new events touch: totals, alert states, then models and days in first-seen order.
+          -- A model's delta is a table of its five counters (the field holds them packed), any other's a number.
           local fields = { unpack(counters) }
           for t = 1, thresholdCount do
             fields[#fields + 1] = 'alert|' .. ARGV[3 + t]
@@ -108,13 +109,13 @@ internal static class LedgerScripts
           for f = 1, #fields do
             deltas[f] = 0
           end
-          local function field(name)
+          local function field(name, packed)
             local f = slot[name]
             if f == nil then
               fields[#fields + 1] = name
               f = #fields
               slot[name] = f
-              deltas[f] = 0
+              deltas[f] = packed and { 0, 0, 0, 0, 0 } or 0
             end
             return f
           end
@@ -124,27 +125,24 @@ internal static class LedgerScripts
               duplicates = duplicates + 1
             end
           end
-          -- A bucket's fields: its model's five counters and its day's cost, created when it has a fresh event.
+          -- A bucket's fields: its model's and its day's, created when it has a fresh event.
           local bucketFields = {}
           local function fieldsOf(b)
             local fs = bucketFields[b]
             if fs == nil then
               local q = user.buckets + (b - 1) * 7
-              fs = {}
-              for k = 1, 5 do
-                fs[k] = field(counters[k] .. '|' .. ARGV[q])
-              end
-              fs[6] = field('day|' .. ARGV[q + 1])
+              fs = { field('model|' .. ARGV[q], true), field('day|' .. ARGV[q + 1], false) }
               bucketFields[b] = fs
             end
             return fs
           end
           local function add(fs, values)
+            local model = deltas[fs[1]]
             for k = 1, 5 do
               deltas[k] = deltas[k] + values[k]
-              deltas[fs[k]] = deltas[fs[k]] + values[k]
+              model[k] = model[k] + values[k]
             end
-            deltas[fs[6]] = deltas[fs[6]] + values[1]
+            deltas[fs[2]] = deltas[fs[2]] + values[1]
           end
           if duplicates == 0 then
             for b = 1, user.bucketCount do
@@ -192,9 +190,18 @@ internal static class LedgerScripts
             end
             local changed, values = {}, {}
             for f = 1, #fields do
-              if f <= 5 or f > 5 + thresholdCount then
+              local delta = deltas[f]
+              if type(delta) == 'table' then
+                local c, i, cached, o, r = 0, 0, 0, 0, 0
+                if current[f] then
+                  c, i, cached, o, r = string.match(current[f], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
+                end
                 changed[#changed + 1] = fields[f]
-                values[#values + 1] = string.format('%d', tonumber(current[f] or '0') + deltas[f])
+                values[#values + 1] = string.format('%d,%d,%d,%d,%d', tonumber(c) + delta[1], tonumber(i) + delta[2],
+                  tonumber(cached) + delta[3], tonumber(o) + delta[4], tonumber(r) + delta[5])
+              elseif f <= 5 or f > 5 + thresholdCount then
+                changed[#changed + 1] = fields[f]
+                values[#values + 1] = string.format('%d', tonumber(current[f] or '0') + delta)
               end
             end
             set(key, changed, values)
