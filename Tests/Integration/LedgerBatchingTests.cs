@@ -147,4 +147,48 @@ public sealed class LedgerBatchingTests(AppFixture app)
             await bus.StopAsync();
         }
     }
+
+    [Fact]
+    public async Task One_message_crossing_many_users_thresholds_publishes_every_alert_once_and_marks_it_sent()
+    {
+        // Five users, each crossing 80% ($5.00 of $6) and then 100% ($6.00) within the same message: their alerts
+        // go out together across users, in order within each user.
+        var users = Enumerable.Range(0, 5).Select(i => AppFixture.NewUser($"batch-alerts-{i}")).ToArray();
+        var listeners = await Task.WhenAll(users.Select(u => AlertListener.StartAsync(app.Redis, u)));
+        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
+        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
+        try
+        {
+            // gpt-4o output is $10 a million tokens: 500,000 tokens = $5.00, 100,000 = $1.00.
+            await bus.Publish(new LlmUsageRecorded
+            {
+                Events = [.. users.SelectMany(u => new[]
+                {
+                    Usage(u) with { InputTokens = 0, OutputTokens = 500_000 },
+                    Usage(u) with { InputTokens = 0, OutputTokens = 100_000 },
+                })],
+            });
+
+            foreach (var (user, listener) in users.Zip(listeners))
+            {
+                await Eventually.ReturnsAsync(
+                    () => app.AlertStatesAsync(user),
+                    states => states.Length == 2 && states.All(a => a.Value.ToString().StartsWith("sent|", StringComparison.Ordinal)),
+                    because: $"{user}'s two alerts to be sent");
+                await listener.WaitForAsync(2);
+                var alerts = listener.Received.OrderBy(a => a.ThresholdPercent).ToArray();
+                Assert.Equal([80, 100], alerts.Select(a => a.ThresholdPercent));
+                Assert.Equal([5.00m, 6.00m], alerts.Select(a => a.SpentUsd));
+            }
+        }
+        finally
+        {
+            await bus.StopAsync();
+            foreach (var listener in listeners)
+            {
+                await listener.DisposeAsync();
+            }
+        }
+    }
 }

@@ -68,10 +68,15 @@ public sealed class LlmUsageRecordedConsumer(
             }
         }
 
-        foreach (var alert in result.Alerts)
+        // Each user's alerts go out in the order crossed (80% before 100%); different users' go out together, so a
+        // message that crosses many users' thresholds (a month's first big batch) is not held alert by alert.
+        await Task.WhenAll(result.Alerts.GroupBy(a => (a.UserId, a.Month)).Select(async userAlerts =>
         {
-            await alerts.PublishAsync(alert, context, context.CancellationToken);
-        }
+            foreach (var alert in userAlerts)
+            {
+                await alerts.PublishAsync(alert, context, context.CancellationToken);
+            }
+        }));
     }
 
     private static IEnumerable<ActivityLink>? LinksTo(IReadOnlyList<LlmUsage> events)
