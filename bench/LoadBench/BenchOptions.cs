@@ -16,7 +16,11 @@ public sealed record BenchOptions
     public int[] ReportUsers { get; init; } = [1_000, 10_000, 100_000];
     public int ReportRequests { get; init; } = 200;
 
-    /// <summary><c>--single 100000 --concurrency 64 --batch-events 1000000 --batch-size 1000 --rate 5000 --warm-up 20000 --quick</c></summary>
+    /// <summary>Clients reach the API through the orchestrator's development proxy (as under <c>eng/run.sh</c>)
+    /// instead of directly, as in a deployment.</summary>
+    public bool Proxied { get; init; }
+
+    /// <summary><c>--single 100000 --concurrency 64 --batch-events 1000000 --batch-size 1000 --rate 5000 --warm-up 20000 --quick --proxied</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -33,6 +37,7 @@ public sealed record BenchOptions
                 "--seconds" => options with { PacedSeconds = Next() },
                 "--warm-up" => options with { WarmUpEvents = Next() },
                 "--quick" => options with { WarmUpEvents = 5_000, SingleEvents = 10_000, BatchEvents = 50_000, PacedSeconds = 3, ReportUsers = [1_000, 10_000], ReportRequests = 50 },
+                "--proxied" => options with { Proxied = true },
                 _ => throw new ArgumentException($"Unknown argument {args[i]}"),
             };
         }

@@ -52,6 +52,30 @@ public sealed class WorkingSetSampler(string[] processNames)
         }
     }
 
+    /// <summary>The processor time the sampled processes have used so far, together.</summary>
+    public TimeSpan ProcessorTime()
+    {
+        lock (_pids)
+        {
+            Sample();
+            var total = TimeSpan.Zero;
+            foreach (var (_, pid) in _pids)
+            {
+                try
+                {
+                    using var process = Process.GetProcessById(pid);
+                    total += process.TotalProcessorTime;
+                }
+                catch (ArgumentException)
+                {
+                    // Exited since the last scan.
+                }
+            }
+
+            return total;
+        }
+    }
+
     private Dictionary<string, long> Sample()
     {
         // Listing every process reads all of /proc: done every 10 s only, the matches are then read by id.
