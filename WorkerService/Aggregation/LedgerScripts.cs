@@ -14,8 +14,9 @@ internal static class LedgerScripts
     /// with a threshold to cross (crossed event by event, in order): otherwise an event costs its claim only.
     /// Every read comes before every write, so a key of the wrong type fails the call before it changes anything.
     /// The claims of the whole chunk are checked with one SMISMEMBER and taken with one SADD (4,000 a command); a
-    /// user costs three commands (GET budget, HMGET and HSET of the user-month hash with every field it touches:
-    /// totals, one packed field a model, days, alert states); the month's totals and report index are read and written in bulk.
+    /// user costs two commands (HMGET and HSET of the user-month hash with every field it touches: totals, one
+    /// packed field a model, days, alert states) and a share of one MGET of the budgets; the month's totals and report index are read and written in
+    /// bulk, and the month's keys get their expiry in the call that creates them.
     /// Thresholds are claimed in the same step they are crossed. Sums are exact up to 2^53 (about 9 billion USD in
     /// micro-USD).
     /// Returns { alertCount, alerts..., duplicateIndexes... } where each alert is userIndex,
@@ -95,16 +96,28 @@ internal static class LedgerScripts
         end
         local monthTotals = { 0, 0, 0, 0, 0 }
         local ranked, rankedDelta = {}, {}
+        -- Every user's budget override in one MGET, 1,000 a command.
+        local budgetKeys, budgets = {}, {}
+        for u = 1, userCount do
+          budgetKeys[u] = KEYS[5 + (u - 1) * 2]
+        end
+        for from = 1, userCount, 1000 do
+          local part = redis.call('MGET', unpack(budgetKeys, from, math.min(userCount, from + 999)))
+          for k = 1, #part do
+            budgets[from + k - 1] = part[k]
+          end
+        end
+        local baseFields = { unpack(counters) }
+        for t = 1, thresholdCount do
+          baseFields[#baseFields + 1] = 'alert|' .. ARGV[3 + t]
+        end
         for u = 1, userCount do
           local user = users[u]
           local key = KEYS[4 + (u - 1) * 2]
-          local budget = tonumber(redis.call('GET', KEYS[5 + (u - 1) * 2]) or defaultBudget)
+          local budget = tonumber(budgets[u] or defaultBudget)
           -- The fields this user's new events touch: totals, alert states, then models and days in first-seen order.
           -- A model's delta is a table of its five counters (the field holds them packed), any other's a number.
-          local fields = { unpack(counters) }
-          for t = 1, thresholdCount do
-            fields[#fields + 1] = 'alert|' .. ARGV[3 + t]
-          end
+          local fields = { unpack(baseFields) }
           local deltas, slot = {}, {}
           for f = 1, #fields do
             deltas[f] = 0
@@ -243,8 +256,12 @@ internal static class LedgerScripts
             end
             writes[#writes + 1] = change
           end
-          for key = 1, 3 do
-            writes[#writes + 1] = { 'EXPIREAT', KEYS[key], expireAt }
+          if not month[5] then
+            -- The month's first events: its three keys are created by this call (after the writes above) and get
+            -- their expiry once.
+            for key = 1, 3 do
+              writes[#writes + 1] = { 'EXPIREAT', KEYS[key], expireAt }
+            end
           end
         end
         for _, w in ipairs(writes) do
