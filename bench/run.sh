@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The load benchmark: starts the whole app in Release, drives it, prints one table (see BENCHMARKS.md).
-# Arguments go to the benchmark, e.g. --quick, or --single 100000 --concurrency 64 --batch-events 1000000.
+# Arguments go to the benchmark, e.g. --quick, or --single 100000 --concurrency 128 --batch-events 1000000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . eng/prerequisites.sh
