@@ -5,7 +5,7 @@ namespace LlmCostTracker.LoadBench;
 public sealed record BenchOptions
 {
     public int SingleEvents { get; init; } = 100_000;
-    public int Concurrency { get; init; } = 128;
+    public int Concurrency { get; init; } = 256;
     public int BatchEvents { get; init; } = 1_000_000;
     public int BatchSize { get; init; } = 1_000;
     public int BatchConcurrency { get; init; } = 8;
@@ -20,7 +20,7 @@ public sealed record BenchOptions
     /// instead of directly, as in a deployment.</summary>
     public bool Proxied { get; init; }
 
-    /// <summary><c>--single 100000 --concurrency 128 --batch-events 1000000 --batch-size 1000 --rate 5000 --warm-up 20000 --quick --proxied</c></summary>
+    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --warm-up 20000 --quick --proxied</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();

@@ -17,7 +17,9 @@ var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Ap
 foreach (var project in new[] { "apiservice", "workerservice" })
 {
     // No dashboard runs here: exporting telemetry would only retry against a closed port. Spans are still made.
-    appHost.CreateResourceBuilder<ProjectResource>(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+    appHost.CreateResourceBuilder<ProjectResource>(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+        // bench/run.sh runs the generator with socket completions inline; the services keep the runtime's default.
+        .WithEnvironment("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "0");
 }
 
 if (!options.Proxied)
