@@ -28,7 +28,7 @@ public static class LedgerKeys
             throw new FormatException($"A model field holds five counters, not '{value}'.");
         }
 
-        return Array.ConvertAll(parts, p => long.Parse(p, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture));
+        return Array.ConvertAll(parts, p => long.Parse(p, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary><c>day|yyyy-MM-dd</c>.</summary>

@@ -191,4 +191,36 @@ public sealed class LedgerBatchingTests(AppFixture app)
             }
         }
     }
+
+    [Fact]
+    public async Task Negative_counts_published_straight_to_the_broker_add_up_and_do_not_block_the_users_month()
+    {
+        // The API refuses negative token counts; a message published to the broker by hand is not validated. Its
+        // values still sum (as they did before model counters were packed), on both the summed path and the
+        // event-by-event one a duplicate takes, and the user's month keeps taking events afterwards.
+        var user = AppFixture.NewUser("batch-negative");
+        var negative = Usage(user) with { InputTokens = 0, OutputTokens = -100 };
+        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
+        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
+        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
+        try
+        {
+            // The month's model field goes negative; the next message repeats an event, so its new events are
+            // read one by one, one of them negative too.
+            await bus.Publish(new LlmUsageRecorded { Events = [negative] });
+            await app.WaitForRequestsAsync(user, 1);
+            await bus.Publish(new LlmUsageRecorded { Events = [negative, Usage(user) with { InputTokens = 0, OutputTokens = -100 }, Usage(user)] });
+            var totals = await app.WaitForRequestsAsync(user, 3);
+            Assert.Equal(3, totals["requests"]);
+            Assert.Equal(-100, totals["output"]);   // -100 - 100 + 100
+
+            var model = await app.Redis.GetDatabase().HashGetAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.ModelField("gpt-4o"));
+            var counters = LedgerKeys.ParseModelCounters(model!);
+            Assert.Equal((totals["cost"], -100L, 3L), (counters[0], counters[3], counters[4]));
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
 }

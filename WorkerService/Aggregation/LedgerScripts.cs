@@ -165,7 +165,7 @@ internal static class LedgerScripts
           else
             for j = user.first, user.last do
               if isFresh[j] then
-                local c, i, cached, o, b = string.match(ARGV[at[j]], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
+                local c, i, cached, o, b = string.match(ARGV[at[j]], '^(-?%d+),(-?%d+),(-?%d+),(-?%d+),(%d+)$')
                 add(fieldsOf(tonumber(b)), { tonumber(c), tonumber(i), tonumber(cached), tonumber(o), 1 })
               end
             end
@@ -187,7 +187,7 @@ internal static class LedgerScripts
             if crossing then
               for j = user.first, user.last do
                 if isFresh[j] then
-                  spent = spent + tonumber(string.match(ARGV[at[j]], '^%d+'))
+                  spent = spent + tonumber(string.match(ARGV[at[j]], '^-?%d+'))
                   for t = 1, thresholdCount do
                     local threshold = tonumber(ARGV[3 + t])
                     if not fired[t] and spent * 100 >= budget * threshold then
@@ -207,7 +207,7 @@ internal static class LedgerScripts
               if type(delta) == 'table' then
                 local c, i, cached, o, r = 0, 0, 0, 0, 0
                 if current[f] then
-                  c, i, cached, o, r = string.match(current[f], '^(%d+),(%d+),(%d+),(%d+),(%d+)$')
+                  c, i, cached, o, r = string.match(current[f], '^(-?%d+),(-?%d+),(-?%d+),(-?%d+),(-?%d+)$')
                 end
                 changed[#changed + 1] = fields[f]
                 values[#values + 1] = string.format('%d,%d,%d,%d,%d', tonumber(c) + delta[1], tonumber(i) + delta[2],
