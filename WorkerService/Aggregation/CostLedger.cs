@@ -218,8 +218,8 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
             args.Add(indexes.Count);
             foreach (var bucket in buckets)
             {
-                args.Add(bucket.Model);
-                args.Add(bucket.Day);
+                args.Add(LedgerKeys.ModelField(bucket.Model));
+                args.Add(LedgerKeys.DayField(bucket.Day));
                 args.Add(bucket.Cost);
                 args.Add(bucket.Input);
                 args.Add(bucket.Cached);

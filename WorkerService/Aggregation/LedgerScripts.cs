@@ -8,7 +8,7 @@ internal static class LedgerScripts
     /// KEYS: month totals, month users (report index), month events (claims), then per user: user-month hash,
     /// budget (each user once per chunk). ARGV: expireAt, defaultBudgetMicros, thresholdCount, thresholds...,
     /// userCount, then per user: userId, bucketCount, eventCount, then per bucket (the user's events of one model
-    /// and day, summed by the caller): model, day, costMicros, input, cached, output, requests, then per event in
+    /// and day, summed by the caller): model field, day field, costMicros, input, cached, output, requests, then per event in
     /// order: member (<c>userId|eventId</c>) and its values packed as <c>cost,input,cached,output,bucket</c>.
     /// The packed values are read only for a user with a duplicate in the chunk (the sums then leave it out) or
     /// with a threshold to cross (crossed event by event, in order): otherwise an event costs its claim only.
@@ -119,55 +119,68 @@ internal static class LedgerScripts
           -- A model's delta is a table of its five counters (the field holds them packed), any other's a number.
           local fields = { unpack(baseFields) }
           local deltas, slot = {}, {}
-          for f = 1, #fields do
+          local nf = #fields
+          for f = 1, nf do
             deltas[f] = 0
           end
-          local function field(name, packed)
-            local f = slot[name]
-            if f == nil then
-              fields[#fields + 1] = name
-              f = #fields
-              slot[name] = f
-              deltas[f] = packed and { 0, 0, 0, 0, 0 } or 0
-            end
-            return f
-          end
-          local duplicates = 0
-          for j = user.first, user.last do
+          local first, last, q0, bucketCount = user.first, user.last, user.buckets, user.bucketCount
+          -- With a duplicate among the user's events, the fresh ones are read one by one (their values packed as
+          -- cost,input,cached,output,bucket); otherwise the buckets' sums are used as they are.
+          local duplicates, parsed, live = 0, nil, nil
+          for j = first, last do
             if not isFresh[j] then
               duplicates = duplicates + 1
             end
           end
-          -- A bucket's fields: its model's and its day's, created when it has a fresh event.
-          local bucketFields = {}
-          local function fieldsOf(b)
-            local fs = bucketFields[b]
-            if fs == nil then
-              local q = user.buckets + (b - 1) * 7
-              fs = { field('model|' .. ARGV[q], true), field('day|' .. ARGV[q + 1], false) }
-              bucketFields[b] = fs
-            end
-            return fs
-          end
-          local function add(fs, values)
-            local model = deltas[fs[1]]
-            for k = 1, 5 do
-              deltas[k] = deltas[k] + values[k]
-              model[k] = model[k] + values[k]
-            end
-            deltas[fs[2]] = deltas[fs[2]] + values[1]
-          end
-          if duplicates == 0 then
-            for b = 1, user.bucketCount do
-              local q = user.buckets + (b - 1) * 7
-              add(fieldsOf(b), { tonumber(ARGV[q + 2]), tonumber(ARGV[q + 3]), tonumber(ARGV[q + 4]), tonumber(ARGV[q + 5]), tonumber(ARGV[q + 6]) })
-            end
-          else
-            for j = user.first, user.last do
+          if duplicates > 0 then
+            parsed, live = {}, {}
+            for j = first, last do
               if isFresh[j] then
                 local c, i, cached, o, b = string.match(ARGV[at[j]], '^(-?%d+),(-?%d+),(-?%d+),(-?%d+),(%d+)$')
-                add(fieldsOf(tonumber(b)), { tonumber(c), tonumber(i), tonumber(cached), tonumber(o), 1 })
+                b = tonumber(b)
+                parsed[#parsed + 1] = { tonumber(c), tonumber(i), tonumber(cached), tonumber(o), b }
+                live[b] = true
               end
+            end
+          end
+          -- A bucket's fields (its model's, packed, and its day's), for the buckets with a fresh event only.
+          local modelOf, dayOf = {}, {}
+          for b = 1, bucketCount do
+            if duplicates == 0 or live[b] then
+              local q = q0 + (b - 1) * 7
+              local name = ARGV[q]
+              local f = slot[name]
+              if f == nil then
+                nf = nf + 1
+                f = nf
+                fields[f], slot[name], deltas[f] = name, f, { 0, 0, 0, 0, 0 }
+              end
+              modelOf[b] = deltas[f]
+              name = ARGV[q + 1]
+              f = slot[name]
+              if f == nil then
+                nf = nf + 1
+                f = nf
+                fields[f], slot[name], deltas[f] = name, f, 0
+              end
+              dayOf[b] = f
+            end
+          end
+          local function add(b, c, i, cached, o, r)
+            local model = modelOf[b]
+            deltas[1], deltas[2], deltas[3], deltas[4], deltas[5] = deltas[1] + c, deltas[2] + i, deltas[3] + cached, deltas[4] + o, deltas[5] + r
+            model[1], model[2], model[3], model[4], model[5] = model[1] + c, model[2] + i, model[3] + cached, model[4] + o, model[5] + r
+            local d = dayOf[b]
+            deltas[d] = deltas[d] + c
+          end
+          if duplicates == 0 then
+            for b = 1, bucketCount do
+              local q = q0 + (b - 1) * 7
+              add(b, tonumber(ARGV[q + 2]), tonumber(ARGV[q + 3]), tonumber(ARGV[q + 4]), tonumber(ARGV[q + 5]), tonumber(ARGV[q + 6]))
+            end
+          else
+            for _, e in ipairs(parsed) do
+              add(e[5], e[1], e[2], e[3], e[4], 1)
             end
           end
           local current = read(key, fields)
