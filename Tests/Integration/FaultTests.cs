@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.CostTracking;
-using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -133,26 +132,17 @@ public sealed class FaultTests(FaultAppFixture app)
             OccurredAt = DateTimeOffset.UtcNow,
         };
 
-        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
-        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
-        try
-        {
-            var a = Usage("evt-a");
-            await bus.Publish(new LlmUsageRecorded { Events = [a] });
-            await app.WaitForRequestsAsync(user, 1);
+        await using var bus = await TestBus.StartAsync(app.App);
+        var a = Usage("evt-a");
+        await bus.Publish(new LlmUsageRecorded { Events = [a] });
+        await app.WaitForRequestsAsync(user, 1);
 
-            // The same message again, as a redelivery after a failure past the increments would bring it...
-            await bus.Publish(new LlmUsageRecorded { Events = [a] });
-            // ...and inside messages with new events: applied atomically per user, so a double count would show.
-            await bus.Publish(new LlmUsageRecorded { Events = [a, Usage("evt-b")] });
-            await bus.Publish(new LlmUsageRecorded { Events = [a, Usage("evt-b"), Usage("evt-c")] });
-            await AssertExactTotalsAsync(user, 3);
-        }
-        finally
-        {
-            await bus.StopAsync();
-        }
+        // The same message again, as a redelivery after a failure past the increments would bring it...
+        await bus.Publish(new LlmUsageRecorded { Events = [a] });
+        // ...and inside messages with new events: applied atomically per user, so a double count would show.
+        await bus.Publish(new LlmUsageRecorded { Events = [a, Usage("evt-b")] });
+        await bus.Publish(new LlmUsageRecorded { Events = [a, Usage("evt-b"), Usage("evt-c")] });
+        await AssertExactTotalsAsync(user, 3);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using LlmCostTracker.Contracts;
-using MassTransit;
 
 namespace LlmCostTracker.Tests.Integration;
 
@@ -23,39 +22,30 @@ public sealed class LedgerBatchingTests(AppFixture app)
         await app.Redis.GetDatabase().StringSetAsync(brokenKey, "not a hash", TimeSpan.FromMinutes(5));
         var users = Enumerable.Range(0, 4).Select(i => AppFixture.NewUser($"batch-{i}")).ToArray();
 
-        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
-        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
-        try
+        await using var bus = await TestBus.StartAsync(app.App);
+        // One burst: the broken message sits among others, so it shares writes with them.
+        var messages = new List<LlmUsageRecorded>();
+        for (var i = 0; i < 60; i++)
         {
-            // One burst: the broken message sits among others, so it shares writes with them.
-            var messages = new List<LlmUsageRecorded>();
-            for (var i = 0; i < 60; i++)
-            {
-                var user = users[i % users.Length];
-                messages.Add(i == 30
-                    ? new LlmUsageRecorded { Events = [Usage(broken), Usage(user)] }
-                    : new LlmUsageRecorded { Events = [Usage(user), Usage(user)] });
-            }
-
-            await Task.WhenAll(messages.Select(m => bus.Publish(m)));
-
-            // Every other message counts exactly once. The broken message counts nothing at all: its chunk fails
-            // before it writes anything (reads come before writes), and it keeps failing on its own...
-            var expected = users.ToDictionary(u => u, u => messages.Where(m => m.Events.All(e => e.UserId != broken))
-                .SelectMany(m => m.Events).Count(e => e.UserId == u));
-            foreach (var user in users)
-            {
-                await FaultScenarios.AssertExactTotalsAsync(app, user, expected[user]);
-            }
-
-            // ...and nothing was counted for the broken user (its message is retried, then moved to the error queue).
-            Assert.Equal("not a hash", (string?)await app.Redis.GetDatabase().StringGetAsync(brokenKey));
+            var user = users[i % users.Length];
+            messages.Add(i == 30
+                ? new LlmUsageRecorded { Events = [Usage(broken), Usage(user)] }
+                : new LlmUsageRecorded { Events = [Usage(user), Usage(user)] });
         }
-        finally
+
+        await Task.WhenAll(messages.Select(m => bus.Publish(m)));
+
+        // Every other message counts exactly once. The broken message counts nothing at all: its chunk fails
+        // before it writes anything (reads come before writes), and it keeps failing on its own...
+        var expected = users.ToDictionary(u => u, u => messages.Where(m => m.Events.All(e => e.UserId != broken))
+            .SelectMany(m => m.Events).Count(e => e.UserId == u));
+        foreach (var user in users)
         {
-            await bus.StopAsync();
+            await FaultScenarios.AssertExactTotalsAsync(app, user, expected[user]);
         }
+
+        // ...and nothing was counted for the broken user (its message is retried, then moved to the error queue).
+        Assert.Equal("not a hash", (string?)await app.Redis.GetDatabase().StringGetAsync(brokenKey));
     }
 
     [Fact]
@@ -63,18 +53,9 @@ public sealed class LedgerBatchingTests(AppFixture app)
     {
         var user = AppFixture.NewUser("batch-dup");
         var shared = Usage(user, "shared-event");
-        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
-        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
-        try
-        {
-            await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => bus.Publish(new LlmUsageRecorded { Events = [shared, Usage(user)] })));
-            await FaultScenarios.AssertExactTotalsAsync(app, user, 21);
-        }
-        finally
-        {
-            await bus.StopAsync();
-        }
+        await using var bus = await TestBus.StartAsync(app.App);
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => bus.Publish(new LlmUsageRecorded { Events = [shared, Usage(user)] })));
+        await FaultScenarios.AssertExactTotalsAsync(app, user, 21);
     }
 
     [Fact]
@@ -86,18 +67,9 @@ public sealed class LedgerBatchingTests(AppFixture app)
         var messages = Enumerable.Range(0, 3)
             .Select(_ => new LlmUsageRecorded { Events = [.. Enumerable.Range(0, 1_000).Select(_ => Usage(user))] })
             .ToList();
-        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
-        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
-        try
-        {
-            await Task.WhenAll(messages.Select(m => bus.Publish(m)).Append(bus.Publish(messages[0])));
-            await FaultScenarios.AssertExactTotalsAsync(app, user, 3_000);
-        }
-        finally
-        {
-            await bus.StopAsync();
-        }
+        await using var bus = await TestBus.StartAsync(app.App);
+        await Task.WhenAll(messages.Select(m => bus.Publish(m)).Append(bus.Publish(messages[0])));
+        await FaultScenarios.AssertExactTotalsAsync(app, user, 3_000);
     }
 
     [Fact]
@@ -117,35 +89,26 @@ public sealed class LedgerBatchingTests(AppFixture app)
         {
             Events = [Event("m1", "gpt-4o-mini", 7, now), Event("m2", "claude-3-haiku", 20, now), Event("m4", "claude-3-haiku", 400, otherDay)],
         };
-        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
-        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
-        try
-        {
-            await bus.Publish(first);
-            await app.WaitForRequestsAsync(user, 3);
-            await bus.Publish(second);
-            var totals = await app.WaitForRequestsAsync(user, 4);
-            Assert.Equal(4, totals["requests"]);
-            Assert.Equal(3_520, totals["input"]);
+        await using var bus = await TestBus.StartAsync(app.App);
+        await bus.Publish(first);
+        await app.WaitForRequestsAsync(user, 3);
+        await bus.Publish(second);
+        var totals = await app.WaitForRequestsAsync(user, 4);
+        Assert.Equal(4, totals["requests"]);
+        Assert.Equal(3_520, totals["input"]);
 
-            var fields = (await app.Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth)))
-                .ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
-            var gpt4o = LedgerKeys.ParseModelCounters(fields[LedgerKeys.ModelField("gpt-4o")]);
-            var haiku = LedgerKeys.ParseModelCounters(fields[LedgerKeys.ModelField("claude-3-haiku")]);
-            Assert.Equal((3_100, 2), (gpt4o[1], gpt4o[4]));
-            Assert.Equal((420, 2), (haiku[1], haiku[4]));
-            Assert.Equal(totals["cost"], gpt4o[0] + haiku[0]);
-            Assert.DoesNotContain(LedgerKeys.ModelField("gpt-4o-mini"), fields.Keys);
-            Assert.Equal(
-                totals["cost"],
-                fields.Where(f => f.Key.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal)).Sum(f => long.Parse(f.Value)));
-            Assert.Equal(2, fields.Keys.Count(f => f.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal)));
-        }
-        finally
-        {
-            await bus.StopAsync();
-        }
+        var fields = (await app.Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth)))
+            .ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
+        var gpt4o = LedgerKeys.ParseModelCounters(fields[LedgerKeys.ModelField("gpt-4o")]);
+        var haiku = LedgerKeys.ParseModelCounters(fields[LedgerKeys.ModelField("claude-3-haiku")]);
+        Assert.Equal((3_100, 2), (gpt4o[1], gpt4o[4]));
+        Assert.Equal((420, 2), (haiku[1], haiku[4]));
+        Assert.Equal(totals["cost"], gpt4o[0] + haiku[0]);
+        Assert.DoesNotContain(LedgerKeys.ModelField("gpt-4o-mini"), fields.Keys);
+        Assert.Equal(
+            totals["cost"],
+            fields.Where(f => f.Key.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal)).Sum(f => long.Parse(f.Value)));
+        Assert.Equal(2, fields.Keys.Count(f => f.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -155,9 +118,7 @@ public sealed class LedgerBatchingTests(AppFixture app)
         // go out together across users, in order within each user.
         var users = Enumerable.Range(0, 5).Select(i => AppFixture.NewUser($"batch-alerts-{i}")).ToArray();
         var listeners = await Task.WhenAll(users.Select(u => AlertListener.StartAsync(app.Redis, u)));
-        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
-        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
+        await using var bus = await TestBus.StartAsync(app.App);
         try
         {
             // gpt-4o output is $10 a million tokens: 500,000 tokens = $5.00, 100,000 = $1.00.
@@ -184,7 +145,6 @@ public sealed class LedgerBatchingTests(AppFixture app)
         }
         finally
         {
-            await bus.StopAsync();
             foreach (var listener in listeners)
             {
                 await listener.DisposeAsync();
@@ -200,27 +160,18 @@ public sealed class LedgerBatchingTests(AppFixture app)
         // event-by-event one a duplicate takes, and the user's month keeps taking events afterwards.
         var user = AppFixture.NewUser("batch-negative");
         var negative = Usage(user) with { InputTokens = 0, OutputTokens = -100 };
-        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
-        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
-        try
-        {
-            // The month's model field goes negative; the next message repeats an event, so its new events are
-            // read one by one, one of them negative too.
-            await bus.Publish(new LlmUsageRecorded { Events = [negative] });
-            await app.WaitForRequestsAsync(user, 1);
-            await bus.Publish(new LlmUsageRecorded { Events = [negative, Usage(user) with { InputTokens = 0, OutputTokens = -100 }, Usage(user)] });
-            var totals = await app.WaitForRequestsAsync(user, 3);
-            Assert.Equal(3, totals["requests"]);
-            Assert.Equal(-100, totals["output"]);   // -100 - 100 + 100
+        await using var bus = await TestBus.StartAsync(app.App);
+        // The month's model field goes negative; the next message repeats an event, so its new events are
+        // read one by one, one of them negative too.
+        await bus.Publish(new LlmUsageRecorded { Events = [negative] });
+        await app.WaitForRequestsAsync(user, 1);
+        await bus.Publish(new LlmUsageRecorded { Events = [negative, Usage(user) with { InputTokens = 0, OutputTokens = -100 }, Usage(user)] });
+        var totals = await app.WaitForRequestsAsync(user, 3);
+        Assert.Equal(3, totals["requests"]);
+        Assert.Equal(-100, totals["output"]);   // -100 - 100 + 100
 
-            var model = await app.Redis.GetDatabase().HashGetAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.ModelField("gpt-4o"));
-            var counters = LedgerKeys.ParseModelCounters(model!);
-            Assert.Equal((totals["cost"], -100L, 3L), (counters[0], counters[3], counters[4]));
-        }
-        finally
-        {
-            await bus.StopAsync();
-        }
+        var model = await app.Redis.GetDatabase().HashGetAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.ModelField("gpt-4o"));
+        var counters = LedgerKeys.ParseModelCounters(model!);
+        Assert.Equal((totals["cost"], -100L, 3L), (counters[0], counters[3], counters[4]));
     }
 }

@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using LlmCostTracker.Contracts;
-using MassTransit;
 
 namespace LlmCostTracker.Tests.Integration;
 
@@ -131,32 +130,23 @@ public sealed class SentryTests(FaultAppFixture app)
     [Fact]
     public async Task A_consumer_that_fails_for_good_reaches_Sentry_with_a_trace_id()
     {
-        var broker = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!);
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg => cfg.Host(broker));
-        await bus.StartAsync(new CancellationTokenSource(AppFixture.DefaultTimeout).Token);
-        try
+        await using var bus = await TestBus.StartAsync(app.App);
+        // A message no API would send: an event without a model makes the consumer throw on every attempt.
+        await bus.Publish(new LlmUsageRecorded
         {
-            // A message no API would send: an event without a model makes the consumer throw on every attempt.
-            await bus.Publish(new LlmUsageRecorded
-            {
-                Events =
-                [
-                    new LlmUsage
-                    {
-                        EventId = Guid.NewGuid().ToString("N"), UserId = "poison", Model = null!, InputTokens = 1,
-                        CachedInputTokens = 0, OutputTokens = 1, OccurredAt = DateTimeOffset.UtcNow,
-                    },
-                ],
-            });
+            Events =
+            [
+                new LlmUsage
+                {
+                    EventId = Guid.NewGuid().ToString("N"), UserId = "poison", Model = null!, InputTokens = 1,
+                    CachedInputTokens = 0, OutputTokens = 1, OccurredAt = DateTimeOffset.UtcNow,
+                },
+            ],
+        });
 
-            var envelope = await Eventually.ReturnsAsync(
-                () => Task.FromResult(app.Sentry.Envelopes.FirstOrDefault(e => e.Body.Contains("LlmUsageRecorded consumer failed for good", StringComparison.Ordinal))),
-                e => e.Body is not null, because: "the worker's fault envelope");
-            Assert.Matches("\"trace_id\":\"[0-9a-f]{32}\"", envelope.Body);
-        }
-        finally
-        {
-            await bus.StopAsync();
-        }
+        var envelope = await Eventually.ReturnsAsync(
+            () => Task.FromResult(app.Sentry.Envelopes.FirstOrDefault(e => e.Body.Contains("LlmUsageRecorded consumer failed for good", StringComparison.Ordinal))),
+            e => e.Body is not null, because: "the worker's fault envelope");
+        Assert.Matches("\"trace_id\":\"[0-9a-f]{32}\"", envelope.Body);
     }
 }

@@ -206,7 +206,7 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
                 if (!bucketOf.TryGetValue((e.Usage.Model, day), out var b))
                 {
                     bucketOf[(e.Usage.Model, day)] = b = buckets.Count;
-                    buckets.Add(new Bucket(e.Usage.Model, day));
+                    buckets.Add(new Bucket(LedgerKeys.ModelField(e.Usage.Model), LedgerKeys.DayField(day)));
                 }
 
                 buckets[b].Add(e);
@@ -218,8 +218,8 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
             args.Add(indexes.Count);
             foreach (var bucket in buckets)
             {
-                args.Add(LedgerKeys.ModelField(bucket.Model));
-                args.Add(LedgerKeys.DayField(bucket.Day));
+                args.Add(bucket.ModelField);
+                args.Add(bucket.DayField);
                 args.Add(bucket.Cost);
                 args.Add(bucket.Input);
                 args.Add(bucket.Cached);
@@ -239,12 +239,12 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         return db.ScriptEvaluateAsync(LedgerScripts.ApplyUsage, keys, [.. args]);
     }
 
-    /// <summary>One user's events of one model and day in a chunk, summed.</summary>
-    private sealed class Bucket(string model, string day)
+    /// <summary>One user's events of one model and day in a chunk, summed, with the hash fields they go to.</summary>
+    private sealed class Bucket(string modelField, string dayField)
     {
-        public string Model { get; } = model;
+        public string ModelField { get; } = modelField;
 
-        public string Day { get; } = day;
+        public string DayField { get; } = dayField;
 
         public long Cost { get; private set; }
 

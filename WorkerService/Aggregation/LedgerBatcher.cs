@@ -6,7 +6,7 @@ namespace LlmCostTracker.WorkerService.Aggregation;
 
 /// <summary>Group commit into the ledger. Messages being consumed at the same time hand their events here; each
 /// write takes everything waiting (up to <see cref="AggregationOptions.MaxEventsPerWrite"/>) and applies it in
-/// one pass, one script call per user-month instead of one per user per message. Each message's consumer waits
+/// one pass (<see cref="CostLedger.ApplyAsync"/>: one script call per month and 2,000 events, for all their users). Each message's consumer waits
 /// for the write that holds its events, so a message is still acknowledged only once its events are in Redis.
 /// When a shared write fails, each message is retried on its own, so one bad message fails alone.</summary>
 public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions> options, ILogger<LedgerBatcher> logger) : BackgroundService
