@@ -66,7 +66,7 @@ public sealed class LoadDriver
     public async Task WarmUpAsync()
     {
         await SingleEventsAsync(_options.WarmUpEvents);
-        await BatchesAsync(_options.WarmUpEvents * 2);
+        await BatchesAsync(_options.WarmUpBatchEvents);
         await PacedSingleEventsAsync(_options.PacedRate);
     }
 
