@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using LlmCostTracker.Contracts;
 using Microsoft.Extensions.Options;
@@ -28,24 +29,46 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
     /// <summary>Keys live until 35 days after the end of their month, so last month stays readable all this month.</summary>
     public static readonly TimeSpan RetentionAfterMonthEnd = TimeSpan.FromDays(35);
 
-    public static string MonthOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+    public static string MonthOf(DateTimeOffset at) => DayOf(at).Month;
 
-    /// <summary>The UTC day, <c>yyyy-MM-dd</c>. The last one formatted is kept: a batch is mostly one day.</summary>
-    public static string DayOf(DateTimeOffset at)
+    /// <summary>An event's UTC day: its month (<c>yyyy-MM</c>) and its day's hash field (<c>day|yyyy-MM-dd</c>),
+    /// formatted once. The last one is kept: a write is mostly one day (a benign race: the record is immutable).</summary>
+    private static CalendarDay DayOf(DateTimeOffset at)
     {
-        var day = DateOnly.FromDateTime(at.UtcDateTime);
+        var date = DateOnly.FromDateTime(at.UtcDateTime);
         var last = _lastDay;
-        if (last is null || last.Day != day)
+        if (last is null || last.Date != date)
         {
-            _lastDay = last = new FormattedDay(day, day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            var text = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            _lastDay = last = new CalendarDay(date, text[..7], LedgerKeys.DayField(text));
         }
 
-        return last.Text;
+        return last;
     }
 
-    private sealed record FormattedDay(DateOnly Day, string Text);
+    private sealed record CalendarDay(DateOnly Date, string Month, string DayField);
 
-    private static FormattedDay? _lastDay;
+    private static CalendarDay? _lastDay;
+
+    /// <summary>Model ids seen, with their hash field (<c>model|gpt-4o</c>), so a field name is not built per event.</summary>
+    private static readonly ConcurrentDictionary<string, string> ModelFields = new(StringComparer.Ordinal);
+    private const int MaxCachedModelFields = 4_096;
+
+    private static string ModelFieldOf(string model)
+    {
+        if (ModelFields.TryGetValue(model, out var field))
+        {
+            return field;
+        }
+
+        field = LedgerKeys.ModelField(model);
+        if (ModelFields.Count < MaxCachedModelFields)
+        {
+            ModelFields.TryAdd(model, field);
+        }
+
+        return field;
+    }
 
     public static DateTimeOffset ExpiresAt(DateTimeOffset at)
     {
@@ -178,74 +201,84 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
             keys[k++] = LedgerKeys.UserBudget(userId);
         }
 
-        var args = new List<RedisValue>(5 + thresholds.Length + chunk.Users.Count * 10 + chunk.EventCount * 2)
-        {
-            ExpiresAt(events[chunk.Users[0].Indexes[0]].Usage.OccurredAt).ToUnixTimeSeconds(),
-            defaultBudget,
-            thresholds.Length,
-        };
-        foreach (var threshold in thresholds)
-        {
-            args.Add(threshold);
-        }
-
-        args.Add(chunk.Users.Count);
-        var bucketOf = new Dictionary<(string Model, string Day), int>();
+        // Each user's events summed per model and day (the script uses the sums unless one is a duplicate); a
+        // user has a few buckets, found by a linear scan. Counted first, so the arguments are one exact array.
         var buckets = new List<Bucket>();
-        var eventBucket = new List<int>();
-        foreach (var (userId, indexes) in chunk.Users)
+        var bucketStart = new int[chunk.Users.Count + 1];
+        var eventBucket = new int[chunk.EventCount];
+        var n = 0;
+        for (var u = 0; u < chunk.Users.Count; u++)
         {
-            // The user's events summed per model and day; the script uses the sums unless one is a duplicate.
-            bucketOf.Clear();
-            buckets.Clear();
-            eventBucket.Clear();
-            foreach (var index in indexes)
+            var first = bucketStart[u] = buckets.Count;
+            foreach (var index in chunk.Users[u].Indexes)
             {
                 var e = events[index];
                 var day = DayOf(e.Usage.OccurredAt);
-                if (!bucketOf.TryGetValue((e.Usage.Model, day), out var b))
+                var b = first;
+                while (b < buckets.Count && !buckets[b].Holds(e.Usage.Model, day))
                 {
-                    bucketOf[(e.Usage.Model, day)] = b = buckets.Count;
-                    buckets.Add(new Bucket(LedgerKeys.ModelField(e.Usage.Model), LedgerKeys.DayField(day)));
+                    b++;
+                }
+
+                if (b == buckets.Count)
+                {
+                    buckets.Add(new Bucket(e.Usage.Model, day));
                 }
 
                 buckets[b].Add(e);
-                eventBucket.Add(b + 1);
-            }
-
-            args.Add(userId);
-            args.Add(buckets.Count);
-            args.Add(indexes.Count);
-            foreach (var bucket in buckets)
-            {
-                args.Add(bucket.ModelField);
-                args.Add(bucket.DayField);
-                args.Add(bucket.Cost);
-                args.Add(bucket.Input);
-                args.Add(bucket.Cached);
-                args.Add(bucket.Output);
-                args.Add(bucket.Requests);
-            }
-
-            for (var i = 0; i < indexes.Count; i++)
-            {
-                var e = events[indexes[i]];
-                args.Add($"{userId}|{e.Usage.EventId}");
-                args.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},{eventBucket[i]}"));
+                eventBucket[n++] = b - first + 1;
             }
         }
 
-        return db.ScriptEvaluateAsync(LedgerScripts.ApplyUsage, keys, [.. args]);
+        bucketStart[chunk.Users.Count] = buckets.Count;
+        var args = new RedisValue[4 + thresholds.Length + chunk.Users.Count * 3 + buckets.Count * 7 + chunk.EventCount * 2];
+        var a = 0;
+        args[a++] = ExpiresAt(events[chunk.Users[0].Indexes[0]].Usage.OccurredAt).ToUnixTimeSeconds();
+        args[a++] = defaultBudget;
+        args[a++] = thresholds.Length;
+        foreach (var threshold in thresholds)
+        {
+            args[a++] = threshold;
+        }
+
+        args[a++] = chunk.Users.Count;
+        n = 0;
+        for (var u = 0; u < chunk.Users.Count; u++)
+        {
+            var (userId, indexes) = chunk.Users[u];
+            args[a++] = userId;
+            args[a++] = bucketStart[u + 1] - bucketStart[u];
+            args[a++] = indexes.Count;
+            for (var b = bucketStart[u]; b < bucketStart[u + 1]; b++)
+            {
+                var bucket = buckets[b];
+                args[a++] = ModelFieldOf(bucket.Model);
+                args[a++] = bucket.Day.DayField;
+                args[a++] = bucket.Cost;
+                args[a++] = bucket.Input;
+                args[a++] = bucket.Cached;
+                args[a++] = bucket.Output;
+                args[a++] = bucket.Requests;
+            }
+
+            foreach (var index in indexes)
+            {
+                var e = events[index];
+                args[a++] = string.Concat(userId, "|", e.Usage.EventId);
+                args[a++] = string.Create(CultureInfo.InvariantCulture,
+                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},{eventBucket[n++]}");
+            }
+        }
+
+        return db.ScriptEvaluateAsync(LedgerScripts.ApplyUsage, keys, args);
     }
 
-    /// <summary>One user's events of one model and day in a chunk, summed, with the hash fields they go to.</summary>
-    private sealed class Bucket(string modelField, string dayField)
+    /// <summary>One user's events of one model and day in a chunk, summed.</summary>
+    private sealed class Bucket(string model, CalendarDay day)
     {
-        public string ModelField { get; } = modelField;
+        public string Model { get; } = model;
 
-        public string DayField { get; } = dayField;
-
+        public CalendarDay Day { get; } = day;
         public long Cost { get; private set; }
 
         public long Input { get; private set; }
@@ -255,6 +288,8 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         public long Output { get; private set; }
 
         public long Requests { get; private set; }
+
+        public bool Holds(string model, CalendarDay day) => Day.Date == day.Date && string.Equals(Model, model, StringComparison.Ordinal);
 
         public void Add(PricedUsage e)
         {
