@@ -7,15 +7,18 @@ public sealed class AggregationOptions
 {
     public const string SectionName = "Aggregation";
 
-    /// <summary>The most events one ledger write takes from the messages waiting for it.</summary>
+    /// <summary>The most events one ledger write takes from the messages waiting for it. Bigger writes hold more
+    /// events per user, and a user's share of a script call is most of its cost in Redis.</summary>
     [Range(1, 1_000_000)]
-    public int MaxEventsPerWrite { get; set; } = 20_000;
+    public int MaxEventsPerWrite { get; set; } = 40_000;
 
-    /// <summary>Ledger writes in flight at once: one can be in Redis while the next gathers messages.</summary>
+    /// <summary>Ledger writes in flight at once. With one, each write takes everything that arrived while the last
+    /// ran, and Redis pays its per-user cost once for all of it; with two, writes alternated between full and nearly
+    /// empty, and the small ones waited in Redis behind the full ones anyway (BENCHMARKS.md).</summary>
     [Range(1, 64)]
-    public int ConcurrentWrites { get; set; } = 2;
+    public int ConcurrentWrites { get; set; } = 1;
 
     /// <summary>Messages the worker consumes at once (and twice that prefetched): the pool a write coalesces.</summary>
     [Range(1, 1_000)]
-    public int ConcurrentMessages { get; set; } = 64;
+    public int ConcurrentMessages { get; set; } = 96;
 }
