@@ -21,4 +21,10 @@ public sealed class AggregationOptions
     /// <summary>Messages the worker consumes at once (and twice that prefetched): the pool a write coalesces.</summary>
     [Range(1, 1_000)]
     public int ConcurrentMessages { get; set; } = 96;
+
+    /// <summary>How long a write waits for more events when fewer than a quarter of
+    /// <see cref="MaxEventsPerWrite"/> and fewer than half of <see cref="ConcurrentMessages"/> are waiting (zero:
+    /// write at once). Totals lag by up to this much more under light load.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
+    public TimeSpan MaxWriteDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 }

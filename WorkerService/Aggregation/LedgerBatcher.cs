@@ -14,14 +14,20 @@ public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
     private const int MaxLinks = 64;
     private readonly AggregationOptions _options = options.Value;
+    private long _waitingEvents;
+    private int _waitingMessages;
 
     /// <summary>Applies <paramref name="events"/> together with whatever else is waiting; the result describes
     /// these events only.</summary>
     public async Task<LedgerResult> ApplyAsync(IReadOnlyList<PricedUsage> events, CancellationToken ct)
     {
         var pending = new Pending(events, Activity.Current);
+        Interlocked.Add(ref _waitingEvents, events.Count);
+        Interlocked.Increment(ref _waitingMessages);
         if (!_queue.Writer.TryWrite(pending))
         {
+            Interlocked.Add(ref _waitingEvents, -events.Count);
+            Interlocked.Decrement(ref _waitingMessages);
             throw new InvalidOperationException("The ledger writer has stopped.");
         }
 
@@ -50,6 +56,17 @@ public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
+                // Under light load, wait a moment for more: a user's share of a script call is most of its cost, so
+                // a write of a few events costs Redis and the worker several times what it costs in a full one
+                // (measured at 5,000 events/s: both together from ~47% of a core to ~27%). Not when half the
+                // messages the worker may hold are already waiting: then no more can arrive to join.
+                if (_options.MaxWriteDelay > TimeSpan.Zero
+                    && Volatile.Read(ref _waitingEvents) < _options.MaxEventsPerWrite / 4
+                    && Volatile.Read(ref _waitingMessages) < _options.ConcurrentMessages / 2)
+                {
+                    await Task.Delay(_options.MaxWriteDelay, stoppingToken);
+                }
+
                 batch.Clear();
                 var count = 0;
                 while (count < _options.MaxEventsPerWrite && _queue.Reader.TryRead(out var pending))
@@ -57,6 +74,9 @@ public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions
                     batch.Add(pending);
                     count += pending.Events.Count;
                 }
+
+                Interlocked.Add(ref _waitingEvents, -count);
+                Interlocked.Add(ref _waitingMessages, -batch.Count);
 
                 if (batch.Count > 0)
                 {
