@@ -8,15 +8,20 @@ public sealed class IngestMetrics
     public const string MeterName = "LlmCostTracker";
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _rejected;
+    private readonly Histogram<double> _publishDuration;
 
     public IngestMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
         _accepted = meter.CreateCounter<long>("llmcost.events.accepted", "{event}", "Usage events confirmed by the broker.");
         _rejected = meter.CreateCounter<long>("llmcost.events.rejected", "{event}", "Usage events refused by validation.");
+        _publishDuration = meter.CreateHistogram<double>("llmcost.broker.publish.duration", "s",
+            "Time from publishing a message of usage events to the broker's confirm: what every ingestion request waits for.");
     }
 
     public void Accepted(int count) => _accepted.Add(count);
 
     public void Rejected(int count) => _rejected.Add(count);
+
+    public void Published(TimeSpan duration) => _publishDuration.Record(duration.TotalSeconds);
 }

@@ -16,10 +16,12 @@ public sealed class UsagePublisher : BackgroundService
     private readonly IBus _bus;
     private readonly IngestOptions _options;
     private readonly ILogger<UsagePublisher> _logger;
+    private readonly IngestMetrics _metrics;
 
-    public UsagePublisher(IBus bus, IOptions<IngestOptions> options, ILogger<UsagePublisher> logger)
+    public UsagePublisher(IBus bus, IOptions<IngestOptions> options, IngestMetrics metrics, ILogger<UsagePublisher> logger)
     {
         _bus = bus;
+        _metrics = metrics;
         _options = options.Value;
         _logger = logger;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.QueueCapacity)
@@ -102,7 +104,9 @@ public sealed class UsagePublisher : BackgroundService
         timeout.CancelAfter(_options.PublishTimeout);
         try
         {
+            var started = Stopwatch.GetTimestamp();
             await _bus.Publish(new LlmUsageRecorded { Events = events }, timeout.Token);
+            _metrics.Published(Stopwatch.GetElapsedTime(started));
             foreach (var pending in batch)
             {
                 pending.Confirmed.TrySetResult();
