@@ -88,6 +88,8 @@ public static class Extensions
                     json.WriteIndented = false;
                     json.ReadCommentHandling = JsonCommentHandling.Disallow;
                     json.AllowTrailingCommas = false;
+                    // Usage events travel as arrays, not objects (LlmUsageWireConverter): half the tokens to parse.
+                    json.Converters.Insert(0, new LlmUsageWireConverter());
                     return json;
                 });
                 // Messages go out as plain JSON (headers in the transport's headers), not inside MassTransit's envelope:

@@ -68,6 +68,8 @@ public static class Extensions
                     json.WriteIndented = false;
                     json.ReadCommentHandling = JsonCommentHandling.Disallow;
                     json.AllowTrailingCommas = false;
+                    // Usage events travel as arrays, not objects (LlmUsageWireConverter): half the tokens to parse.
+                    json.Converters.Insert(0, new LlmUsageWireConverter());
                     return json;
                 });
                 // The API sends plain JSON (application/json); enveloped messages (earlier versions, other senders)

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using LlmCostTracker.Contracts;
+
+namespace LlmCostTracker.Tests.Unit;
+
+public sealed class LlmUsageWireConverterTests
+{
+    // As MassTransit's options: camelCase names, read case-insensitively.
+    private static readonly JsonSerializerOptions Wire = new(JsonSerializerDefaults.Web) { Converters = { new LlmUsageWireConverter() } };
+
+    private static readonly LlmUsage Usage = new()
+    {
+        EventId = "evt-1",
+        UserId = "user-\"quoted\"",
+        Model = "gpt-4o",
+        InputTokens = 9_007_199_254_740_993,
+        CachedInputTokens = 200,
+        OutputTokens = 350,
+        OccurredAt = new DateTimeOffset(2026, 11, 27, 13, 14, 15, 678, TimeSpan.FromHours(2)),
+        TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    };
+
+    [Fact]
+    public void A_message_carries_each_event_as_an_array_and_reads_it_back_unchanged()
+    {
+        var json = JsonSerializer.Serialize(new LlmUsageRecorded { Events = [Usage, Usage with { TraceParent = null }] }, Wire);
+
+        Assert.Equal(
+            """{"events":[["evt-1","user-\u0022quoted\u0022","gpt-4o",9007199254740993,200,350,"2026-11-27T13:14:15.678+02:00","00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"],["evt-1","user-\u0022quoted\u0022","gpt-4o",9007199254740993,200,350,"2026-11-27T13:14:15.678+02:00",null]]}""",
+            json);
+        var back = JsonSerializer.Deserialize<LlmUsageRecorded>(json, Wire)!;
+        Assert.Equal([Usage, Usage with { TraceParent = null }], back.Events);
+    }
+
+    [Fact]
+    public void A_null_string_round_trips_as_in_the_object_form_so_a_poison_message_still_reaches_its_fault()
+    {
+        var poison = Usage with { Model = null! };
+
+        var json = JsonSerializer.Serialize(new LlmUsageRecorded { Events = [poison] }, Wire);
+
+        Assert.Null(Assert.Single(JsonSerializer.Deserialize<LlmUsageRecorded>(json, Wire)!.Events).Model);
+    }
+
+    [Fact]
+    public void The_object_form_of_earlier_messages_and_other_senders_still_reads()
+    {
+        var json = JsonSerializer.Serialize(new LlmUsageRecorded { Events = [Usage] }, JsonSerializerOptions.Web);
+
+        Assert.Contains("\"eventId\":\"evt-1\"", json, StringComparison.Ordinal);
+        Assert.Equal([Usage], JsonSerializer.Deserialize<LlmUsageRecorded>(json, Wire)!.Events);
+    }
+
+    [Theory]
+    [InlineData("""{"Events":[["evt-1","u","m",1,0,1,"2026-11-27T00:00:00Z"]]}""")]
+    [InlineData("""{"Events":[["evt-1","u","m",1,0,1,"2026-11-27T00:00:00Z",null,"extra"]]}""")]
+    [InlineData("""{"Events":[["evt-1","u","m","1",0,1,"2026-11-27T00:00:00Z",null]]}""")]
+    [InlineData("""{"Events":[["evt-1",7,"m",1,0,1,"2026-11-27T00:00:00Z",null]]}""")]
+    [InlineData("""{"Events":["evt-1"]}""")]
+    public void A_malformed_event_fails_the_message(string json)
+    {
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<LlmUsageRecorded>(json, Wire));
+    }
+}
