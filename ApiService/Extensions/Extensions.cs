@@ -1,4 +1,3 @@
-using System.Text.Json;
 using LlmCostTracker.ApiService.Budgets;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Reporting;
@@ -81,17 +80,7 @@ public static class Extensions
             bus.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(new Uri(connectionString));
-                // MassTransit's shared JSON options write indented and read with comment skipping (perf of the worker
-                // in the batch drain: ~9% of its samples in the comment-skipping tokenizer); messages are machine-made.
-                cfg.ConfigureJsonSerializerOptions(json =>
-                {
-                    json.WriteIndented = false;
-                    json.ReadCommentHandling = JsonCommentHandling.Disallow;
-                    json.AllowTrailingCommas = false;
-                    // Usage events travel as arrays, not objects (LlmUsageWireConverter): half the tokens to parse.
-                    json.Converters.Insert(0, new LlmUsageWireConverter());
-                    return json;
-                });
+                cfg.ConfigureJsonSerializerOptions(MessageJson.Configure);
                 // Messages go out as plain JSON (headers in the transport's headers), not inside MassTransit's envelope:
                 // the worker then builds one JSON document per body instead of two (the envelope, then its message)
                 // before reading the message: three large buffers a message instead of five (allocation trace).

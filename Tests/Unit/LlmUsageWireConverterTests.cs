@@ -5,8 +5,8 @@ namespace LlmCostTracker.Tests.Unit;
 
 public sealed class LlmUsageWireConverterTests
 {
-    // As MassTransit's options: camelCase names, read case-insensitively.
-    private static readonly JsonSerializerOptions Wire = new(JsonSerializerDefaults.Web) { Converters = { new LlmUsageWireConverter() } };
+    // The services' message settings on options like MassTransit's (camelCase names, read case-insensitively).
+    private static readonly JsonSerializerOptions Wire = MessageJson.Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
     private static readonly LlmUsage Usage = new()
     {

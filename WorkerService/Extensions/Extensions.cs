@@ -1,4 +1,3 @@
-using System.Text.Json;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
 using LlmCostTracker.WorkerService.Budgets;
@@ -61,17 +60,7 @@ public static class Extensions
             bus.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(new Uri(connectionString));
-                // MassTransit's shared JSON options write indented and read with comment skipping (perf of the worker
-                // in the batch drain: ~9% of its samples in the comment-skipping tokenizer); messages are machine-made.
-                cfg.ConfigureJsonSerializerOptions(json =>
-                {
-                    json.WriteIndented = false;
-                    json.ReadCommentHandling = JsonCommentHandling.Disallow;
-                    json.AllowTrailingCommas = false;
-                    // Usage events travel as arrays, not objects (LlmUsageWireConverter): half the tokens to parse.
-                    json.Converters.Insert(0, new LlmUsageWireConverter());
-                    return json;
-                });
+                cfg.ConfigureJsonSerializerOptions(MessageJson.Configure);
                 // The API sends plain JSON (application/json); enveloped messages (earlier versions, other senders)
                 // are still read.
                 cfg.UseRawJsonDeserializer();
