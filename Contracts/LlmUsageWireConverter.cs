@@ -6,14 +6,23 @@ namespace LlmCostTracker.Contracts;
 /// <summary>The broker's form of <see cref="LlmUsage"/> inside <see cref="LlmUsageRecorded"/>: one JSON array an
 /// event, <c>[eventId, userId, model, inputTokens, cachedInputTokens, outputTokens, occurredAt, traceParent]</c>,
 /// instead of an object with its property names: ~40% fewer bytes and about half the JSON tokens for the worker to
-/// parse (each token costs it 12 bytes of a large JSON document). It still reads the object form (messages from
-/// earlier versions or other senders). Registered on MassTransit's JSON options only: the HTTP API's JSON fields
-/// are unchanged.</summary>
+/// parse (each token costs it 12 bytes of a large JSON document). In a message's event list
+/// (<see cref="LlmUsageListWireConverter"/>) an event with the same trace parent as the one before it leaves it out
+/// (seven values): a batch request's events share one. It still reads the object form (messages from earlier
+/// versions or other senders). Registered on MassTransit's JSON options only (<see cref="MessageJson"/>): the HTTP
+/// API's JSON fields are unchanged.</summary>
 public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
 {
     private ObjectFormOptions? _objectForm;
 
-    public override LlmUsage Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    public override LlmUsage Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        ReadEvent(ref reader, previousTraceParent: null, options);
+
+    public override void Write(Utf8JsonWriter writer, LlmUsage value, JsonSerializerOptions options) =>
+        WriteEvent(writer, value, sameTraceParentAsPrevious: false);
+
+    /// <summary>Reads one event in either form; an array of seven values takes <paramref name="previousTraceParent"/>.</summary>
+    internal LlmUsage ReadEvent(ref Utf8JsonReader reader, string? previousTraceParent, JsonSerializerOptions options)
     {
         if (reader.TokenType == JsonTokenType.StartObject)
         {
@@ -22,24 +31,38 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
         }
 
         Expect(reader.TokenType == JsonTokenType.StartArray, "an array or an object");
-        var usage = new LlmUsage
+        // Null strings pass through as in the object form (only the API validates): a poison message must still
+        // reach its fault, which carries it back in this form.
+        var eventId = ReadString(ref reader)!;
+        var userId = ReadString(ref reader)!;
+        var model = ReadString(ref reader)!;
+        var input = ReadNumber(ref reader);
+        var cached = ReadNumber(ref reader);
+        var output = ReadNumber(ref reader);
+        var occurredAt = ReadDate(ref reader);
+        var traceParent = previousTraceParent;
+        Expect(reader.Read(), "a trace parent or the end of the array");
+        if (reader.TokenType != JsonTokenType.EndArray)
         {
-            // Null strings pass through as in the object form (only the API validates): a poison message must still
-            // reach its fault, which carries it back in this form.
-            EventId = ReadString(ref reader)!,
-            UserId = ReadString(ref reader)!,
-            Model = ReadString(ref reader)!,
-            InputTokens = ReadNumber(ref reader),
-            CachedInputTokens = ReadNumber(ref reader),
-            OutputTokens = ReadNumber(ref reader),
-            OccurredAt = ReadDate(ref reader),
-            TraceParent = ReadString(ref reader),
+            Expect(reader.TokenType is JsonTokenType.String or JsonTokenType.Null, "a string or null");
+            traceParent = reader.GetString();
+            Expect(reader.Read() && reader.TokenType == JsonTokenType.EndArray, "the end of the array after 8 values");
+        }
+
+        return new LlmUsage
+        {
+            EventId = eventId,
+            UserId = userId,
+            Model = model,
+            InputTokens = input,
+            CachedInputTokens = cached,
+            OutputTokens = output,
+            OccurredAt = occurredAt,
+            TraceParent = traceParent,
         };
-        Expect(reader.Read() && reader.TokenType == JsonTokenType.EndArray, "the end of the array after 8 values");
-        return usage;
     }
 
-    public override void Write(Utf8JsonWriter writer, LlmUsage value, JsonSerializerOptions options)
+    internal static void WriteEvent(Utf8JsonWriter writer, LlmUsage value, bool sameTraceParentAsPrevious)
     {
         writer.WriteStartArray();
         writer.WriteStringValue(value.EventId);
@@ -49,13 +72,16 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
         writer.WriteNumberValue(value.CachedInputTokens);
         writer.WriteNumberValue(value.OutputTokens);
         writer.WriteStringValue(value.OccurredAt);
-        if (value.TraceParent is null)
+        if (!sameTraceParentAsPrevious)
         {
-            writer.WriteNullValue();
-        }
-        else
-        {
-            writer.WriteStringValue(value.TraceParent);
+            if (value.TraceParent is null)
+            {
+                writer.WriteNullValue();
+            }
+            else
+            {
+                writer.WriteStringValue(value.TraceParent);
+            }
         }
 
         writer.WriteEndArray();
@@ -109,5 +135,40 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
         {
             throw new JsonException($"A usage event in a message: expected {what}.");
         }
+    }
+}
+
+/// <summary>A message's event list in the broker's form (<see cref="LlmUsageWireConverter"/>), each event's trace
+/// parent written only when it differs from the one before.</summary>
+public sealed class LlmUsageListWireConverter(LlmUsageWireConverter events) : JsonConverter<IReadOnlyList<LlmUsage>>
+{
+    public override IReadOnlyList<LlmUsage> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw new JsonException("A message's usage events: expected an array.");
+        }
+
+        var list = new List<LlmUsage>();
+        string? previous = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            var usage = events.ReadEvent(ref reader, previous, options);
+            list.Add(usage);
+            previous = usage.TraceParent;
+        }
+
+        return list;
+    }
+
+    public override void Write(Utf8JsonWriter writer, IReadOnlyList<LlmUsage> value, JsonSerializerOptions options)
+    {
+        writer.WriteStartArray();
+        for (var i = 0; i < value.Count; i++)
+        {
+            LlmUsageWireConverter.WriteEvent(writer, value[i], i > 0 && value[i].TraceParent == value[i - 1].TraceParent);
+        }
+
+        writer.WriteEndArray();
     }
 }

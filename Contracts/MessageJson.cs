@@ -13,8 +13,10 @@ public static class MessageJson
         json.WriteIndented = false;
         json.ReadCommentHandling = JsonCommentHandling.Disallow;
         json.AllowTrailingCommas = false;
-        // Usage events travel as arrays, not objects (LlmUsageWireConverter): half the tokens to parse.
-        json.Converters.Insert(0, new LlmUsageWireConverter());
+        // Usage events travel as arrays, not objects, a repeated trace parent left out (LlmUsageWireConverter).
+        var events = new LlmUsageWireConverter();
+        json.Converters.Insert(0, events);
+        json.Converters.Insert(0, new LlmUsageListWireConverter(events));
         return json;
     }
 }

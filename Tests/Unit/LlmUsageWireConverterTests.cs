@@ -33,6 +33,22 @@ public sealed class LlmUsageWireConverterTests
     }
 
     [Fact]
+    public void Events_that_share_a_trace_parent_write_it_once_and_read_it_back_on_each()
+    {
+        LlmUsage[] events = [Usage, Usage with { EventId = "evt-2" }, Usage with { EventId = "evt-3", TraceParent = null }, Usage with { EventId = "evt-4", TraceParent = null }];
+
+        var json = JsonSerializer.Serialize(new LlmUsageRecorded { Events = events }, Wire);
+
+        Assert.Equal(1, json.Split(Usage.TraceParent).Length - 1);
+        Assert.Contains("""["evt-2","user-\u0022quoted\u0022","gpt-4o",9007199254740993,200,350,"2026-11-27T13:14:15.678+02:00"]""", json, StringComparison.Ordinal);
+        Assert.Contains("""["evt-3","user-\u0022quoted\u0022","gpt-4o",9007199254740993,200,350,"2026-11-27T13:14:15.678+02:00",null]""", json, StringComparison.Ordinal);
+        Assert.Equal(events, JsonSerializer.Deserialize<LlmUsageRecorded>(json, Wire)!.Events);
+        // A first event of seven values has no trace parent before it.
+        Assert.Null(Assert.Single(JsonSerializer.Deserialize<LlmUsageRecorded>(
+            """{"events":[["evt-1","u","m",1,0,1,"2026-11-27T00:00:00Z"]]}""", Wire)!.Events).TraceParent);
+    }
+
+    [Fact]
     public void A_null_string_round_trips_as_in_the_object_form_so_a_poison_message_still_reaches_its_fault()
     {
         var poison = Usage with { Model = null! };
@@ -52,7 +68,7 @@ public sealed class LlmUsageWireConverterTests
     }
 
     [Theory]
-    [InlineData("""{"Events":[["evt-1","u","m",1,0,1,"2026-11-27T00:00:00Z"]]}""")]
+    [InlineData("""{"Events":[["evt-1","u","m",1,0,1]]}""")]
     [InlineData("""{"Events":[["evt-1","u","m",1,0,1,"2026-11-27T00:00:00Z",null,"extra"]]}""")]
     [InlineData("""{"Events":[["evt-1","u","m","1",0,1,"2026-11-27T00:00:00Z",null]]}""")]
     [InlineData("""{"Events":[["evt-1",7,"m",1,0,1,"2026-11-27T00:00:00Z",null]]}""")]
