@@ -5,7 +5,8 @@ using Microsoft.Extensions.Options;
 namespace LlmCostTracker.WorkerService.Aggregation;
 
 /// <summary>Group commit into the ledger. Messages being consumed at the same time hand their events here; each
-/// write takes everything waiting (up to <see cref="AggregationOptions.MaxEventsPerWrite"/>) and applies it in
+/// write takes everything waiting (up to <see cref="AggregationOptions.MaxEventsPerWrite"/>; under light load after
+/// waiting up to <see cref="AggregationOptions.MaxWriteDelay"/> for more) and applies it in
 /// one pass (<see cref="CostLedger.ApplyAsync"/>: one script call per month and 2,000 events, for all their users). Each message's consumer waits
 /// for the write that holds its events, so a message is still acknowledged only once its events are in Redis.
 /// When a shared write fails, each message is retried on its own, so one bad message fails alone.</summary>
