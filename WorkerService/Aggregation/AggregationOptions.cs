@@ -20,7 +20,7 @@ public sealed class AggregationOptions
 
     /// <summary>Messages the worker consumes at once (and twice that prefetched): the pool a write coalesces.</summary>
     [Range(1, 1_000)]
-    public int ConcurrentMessages { get; set; } = 96;
+    public int ConcurrentMessages { get; set; } = 80;
 
     /// <summary>How long a write waits for more events when fewer than a quarter of
     /// <see cref="MaxEventsPerWrite"/> and fewer than half of <see cref="ConcurrentMessages"/> are waiting (zero:
