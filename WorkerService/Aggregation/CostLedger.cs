@@ -279,6 +279,7 @@ public sealed class CostLedger(IConnectionMultiplexer redis, IOptions<BudgetOpti
         public string Model { get; } = model;
 
         public CalendarDay Day { get; } = day;
+
         public long Cost { get; private set; }
 
         public long Input { get; private set; }
