@@ -7,8 +7,10 @@ var adminApiKey = builder.AddParameter("admin-api-key", new GenerateParameterDef
 
 IResourceBuilder<IResourceWithConnectionString> redis;
 IResourceBuilder<IResourceWithConnectionString> rabbitmq;
+var redisShards = RedisShards.Resolve(builder.Configuration);
 if (InfrastructureModeResolver.Resolve(builder.Configuration) == InfrastructureMode.Container)
 {
+    RedisShards.RequireSingle(redisShards);
     redis = builder.AddRedis("redis").WithDataVolume();
     rabbitmq = builder.AddRabbitMQ("rabbitmq").WithDataVolume().WithManagementPlugin();
 }
@@ -20,12 +22,14 @@ else
         data.CleanUpOnExit(services.GetRequiredService<IHostApplicationLifetime>());
         return data;
     });
-    redis = builder.AddLocalRedis("redis", data);
+    redis = builder.AddLocalRedis("redis", data, redisShards);
     rabbitmq = builder.AddLocalRabbitMq("rabbitmq", data);
 }
 
-// Settings both services must share: budgets (Budgets__DefaultMonthlyBudgetUsd, Budgets__ThresholdsPercent__0, ...).
-var sharedSettings = builder.Configuration.GetSection("Budgets").AsEnumerable(makePathsRelative: false)
+// Settings both services must share: budgets (Budgets__DefaultMonthlyBudgetUsd, Budgets__ThresholdsPercent__0, ...),
+// the ledger's layout (Ledger__Buckets) and the broker's queue type (Messaging__QueueType).
+var sharedSettings = new[] { "Budgets", "Ledger", "Messaging" }
+    .SelectMany(section => builder.Configuration.GetSection(section).AsEnumerable(makePathsRelative: false))
     .Where(setting => setting.Value is not null)
     .ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value!);
 

@@ -1,20 +1,72 @@
+using System.Globalization;
+using System.Text;
+
 namespace LlmCostTracker.Contracts;
 
-/// <summary>The Redis key layout shared by the worker (writes) and the admin API (reads). Every key carries the
-/// hash tag <c>{llmcost}</c>: one slot, so one script can claim a write's events and apply every user's and the
-/// month's increments atomically, and the layout still runs unchanged on Redis Cluster (on one shard).</summary>
-public static class LedgerKeys
+/// <summary>The Redis key layout shared by the worker (writes) and the admin API (reads), for a ledger of
+/// <see cref="Buckets"/> buckets. A user belongs to one bucket (<see cref="BucketOf"/>), and every key of a bucket
+/// carries the bucket's hash tag <c>{llmcost:b&lt;n&gt;}</c>: a bucket's users, their month hashes and budgets, and
+/// the bucket's share of each month (totals, report index, idempotency claims) sit in one Redis Cluster slot, so one
+/// script call claims and applies a bucket's events atomically, while the buckets spread over the cluster's shards.
+/// The layout itself (the bucket count) is stored under <see cref="LayoutKey"/>, so a service configured with
+/// another count refuses to start instead of splitting users' months.</summary>
+public sealed class LedgerKeys
 {
-    private const string Root = "{llmcost}:";
+    public const int DefaultBuckets = 16;
+    public const int MaxBuckets = 1_024;
+
+    /// <summary>String: the bucket count the ledger's data was written with.</summary>
+    public const string LayoutKey = "{llmcost}:layout:buckets";
+
+    private readonly string[] _tags;
+
+    public LedgerKeys(int buckets)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(buckets, MaxBuckets);
+        Buckets = buckets;
+        _tags = [.. Enumerable.Range(0, buckets).Select(b => string.Create(CultureInfo.InvariantCulture, $"{{llmcost:b{b}}}:"))];
+    }
+
+    public int Buckets { get; }
+
+    /// <summary>The user's bucket: FNV-1a (32-bit) of the userId's UTF-8 bytes, modulo <see cref="Buckets"/>. Stable
+    /// across processes, runtimes and languages (unlike <c>string.GetHashCode</c>), so any client can compute it.</summary>
+    public int BucketOf(string userId) => (int)(Fnv1a(userId) % (uint)Buckets);
+
+    public static uint Fnv1a(string text)
+    {
+        var hash = 2166136261u;
+        Span<byte> buffer = stackalloc byte[256];
+        var bytes = Encoding.UTF8.GetByteCount(text) <= buffer.Length ? buffer[..Encoding.UTF8.GetBytes(text, buffer)] : Encoding.UTF8.GetBytes(text);
+        foreach (var b in bytes)
+        {
+            hash = (hash ^ b) * 16777619u;
+        }
+
+        return hash;
+    }
 
     /// <summary>Hash: everything about one user's month, so the worker reads it with one HMGET and writes it with
-    /// one HSET. Fields: the totals <c>cost</c> (micro-USD), <c>input</c>, <c>cached</c>, <c>output</c>,
-    /// <c>requests</c>; per model <see cref="ModelField"/> (<c>model|gpt-4o</c>) → the same five counters packed as
-    /// <c>cost,input,cached,output,requests</c> (one field a model: the worker touches a fifth as many fields, see
-    /// <see cref="ParseModelCounters"/>); per day <see cref="DayField"/>
-    /// → cost (micro-USD); per threshold <see cref="AlertField"/> → <c>pending|eventId|spent</c> until published,
-    /// then <c>sent|eventId|spent</c>.</summary>
-    public static string UserMonth(string userId, string month) => $"{User(userId)}:{month}";
+    /// one HSET. Fields: the totals <see cref="Cost"/> (micro-USD), <see cref="Input"/>, <see cref="Cached"/>,
+    /// <see cref="Output"/>, <see cref="Requests"/>; per model <see cref="ModelField"/> (<c>model|gpt-4o</c>) → the
+    /// same five counters packed as <c>cost,input,cached,output,requests</c> (one field a model: the worker touches
+    /// a fifth as many fields, see <see cref="ParseModelCounters"/>); per day <see cref="DayField"/> → cost
+    /// (micro-USD); per threshold <see cref="AlertField"/> → <c>pending|eventId|spent</c> until published, then
+    /// <c>sent|eventId|spent</c>.</summary>
+    public string UserMonth(string userId, string month) => string.Concat(_tags[BucketOf(userId)], "u:", userId, ":", month);
+
+    /// <summary>String: the user's monthly budget override in micro-USD (no expiry).</summary>
+    public string UserBudget(string userId) => string.Concat(_tags[BucketOf(userId)], "u:", userId, ":budget");
+
+    /// <summary>Hash: the bucket's share of the month's totals, the total fields of <see cref="UserMonth"/>.</summary>
+    public string MonthTotals(int bucket, string month) => string.Concat(_tags[bucket], "m:", month, ":totals");
+
+    /// <summary>Sorted set: the bucket's userIds scored by the month's cost in micro-USD: the report index, no SCAN.</summary>
+    public string MonthUsers(int bucket, string month) => string.Concat(_tags[bucket], "m:", month, ":users");
+
+    /// <summary>Set: <c>userId|eventId</c> of every event of the bucket the month has counted (the idempotency claims).</summary>
+    public string MonthEvents(int bucket, string month) => string.Concat(_tags[bucket], "m:", month, ":events");
 
     /// <summary><c>model|{model}</c>.</summary>
     public static string ModelField(string model) => $"{ModelPrefix}{model}";
@@ -28,7 +80,7 @@ public static class LedgerKeys
             throw new FormatException($"A model field holds five counters, not '{value}'.");
         }
 
-        return Array.ConvertAll(parts, p => long.Parse(p, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture));
+        return Array.ConvertAll(parts, p => long.Parse(p, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
     }
 
     /// <summary><c>day|yyyy-MM-dd</c>.</summary>
@@ -41,17 +93,11 @@ public static class LedgerKeys
     public const string DayPrefix = "day|";
     public const string AlertPrefix = "alert|";
 
-    /// <summary>String: the user's monthly budget override in micro-USD (no expiry).</summary>
-    public static string UserBudget(string userId) => $"{User(userId)}:budget";
+    /// <summary>An alert state's first word: claimed by the write that crossed the threshold, not yet published.</summary>
+    public const string AlertPending = "pending";
 
-    /// <summary>Hash: the month's totals over all users, the total fields of <see cref="UserMonth"/>.</summary>
-    public static string MonthTotals(string month) => $"{MonthSlot(month)}:totals";
-
-    /// <summary>Sorted set: userId scored by the month's cost in micro-USD: the report index, no SCAN.</summary>
-    public static string MonthUsers(string month) => $"{MonthSlot(month)}:users";
-
-    /// <summary>Set: <c>userId|eventId</c> of every event the month has counted (the idempotency claims).</summary>
-    public static string MonthEvents(string month) => $"{MonthSlot(month)}:events";
+    /// <summary>An alert state's first word once published.</summary>
+    public const string AlertSent = "sent";
 
     public const string Cost = "cost";
     public const string Input = "input";
@@ -59,7 +105,42 @@ public static class LedgerKeys
     public const string Output = "output";
     public const string Requests = "requests";
 
-    private static string User(string userId) => $"{Root}u:{userId}";
+    /// <summary>The total fields, in the order the scripts and the packed model fields use.</summary>
+    public static readonly string[] Counters = [Cost, Input, Cached, Output, Requests];
 
-    private static string MonthSlot(string month) => $"{Root}m:{month}";
+    /// <summary>Refuses a layout other than the one the data was written with.</summary>
+    public void EnsureMatchesStored(string? stored)
+    {
+        if (stored is not null && stored != Buckets.ToString(CultureInfo.InvariantCulture))
+        {
+            throw new InvalidOperationException(
+                $"Ledger:Buckets is {Buckets}, but the ledger in Redis was written with {stored} buckets (key {LayoutKey}). " +
+                $"Changing it would split users' months between buckets: set Ledger:Buckets={stored}, or start on an empty Redis.");
+        }
+    }
+
+    /// <summary>Stores this layout where none is (<paramref name="claim"/>: SET NX GET of <see cref="LayoutKey"/>,
+    /// returning what was there) and refuses another, trying again while <paramref name="isTransient"/> says Redis
+    /// could not be reached, up to <see cref="LedgerOptions.StartupCheckTimeout"/>.</summary>
+    public async Task CheckStoredLayoutAsync(
+        Func<Task<string?>> claim, Func<Exception, bool> isTransient, LedgerOptions options, TimeProvider clock, CancellationToken ct)
+    {
+        var deadline = clock.GetUtcNow() + options.StartupCheckTimeout;
+        while (true)
+        {
+            string? stored;
+            try
+            {
+                stored = await claim();
+            }
+            catch (Exception ex) when (isTransient(ex) && clock.GetUtcNow() < deadline)
+            {
+                await Task.Delay(options.StartupCheckRetryDelay, clock, ct);
+                continue;
+            }
+
+            EnsureMatchesStored(stored);
+            return;
+        }
+    }
 }

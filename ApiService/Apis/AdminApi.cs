@@ -151,14 +151,14 @@ public static class AdminApi
         }
     }
 
-    private static ReportMonth ParseMonth(string? month, TimeProvider clock, Dictionary<string, string[]> errors)
+    private static LedgerMonth ParseMonth(string? month, TimeProvider clock, Dictionary<string, string[]> errors)
     {
         if (month is null)
         {
-            return ReportMonth.Of(clock.GetUtcNow());
+            return LedgerMonth.Of(clock.GetUtcNow());
         }
 
-        if (!ReportMonth.TryParse(month, out var parsed))
+        if (!LedgerMonth.TryParse(month, out var parsed))
         {
             errors["month"] = ["month must be a month as YYYY-MM (e.g. 2026-11)."];
         }

@@ -9,13 +9,13 @@ namespace LlmCostTracker.ApiService.Budgets;
 
 /// <summary>Per-user monthly budget overrides. A change is stored first, then announced to the worker, which
 /// re-arms or fires the user's thresholds for the current month in one atomic step with the ledger.</summary>
-public sealed class BudgetStore(IConnectionMultiplexer redis, IBus bus, IOptions<BudgetOptions> budgets, IOptions<IngestOptions> ingest, TimeProvider clock)
+public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, IBus bus, IOptions<BudgetOptions> budgets, IOptions<IngestOptions> ingest, TimeProvider clock)
 {
     public const decimal MaxBudgetUsd = 1_000_000_000m;
 
     public async Task<UserBudget> GetAsync(string userId)
     {
-        var value = await redis.GetDatabase().StringGetAsync(LedgerKeys.UserBudget(userId));
+        var value = await redis.GetDatabase().StringGetAsync(keys.UserBudget(userId));
         return value.HasValue
             ? new UserBudget(userId, BudgetOptions.ToUsd((long)value), IsDefault: false)
             : new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true);
@@ -23,14 +23,14 @@ public sealed class BudgetStore(IConnectionMultiplexer redis, IBus bus, IOptions
 
     public async Task<UserBudget> SetAsync(string userId, decimal monthlyBudgetUsd, CancellationToken ct)
     {
-        await redis.GetDatabase().StringSetAsync(LedgerKeys.UserBudget(userId), BudgetOptions.ToMicros(monthlyBudgetUsd));
+        await redis.GetDatabase().StringSetAsync(keys.UserBudget(userId), BudgetOptions.ToMicros(monthlyBudgetUsd));
         await AnnounceAsync(userId, ct);
         return new UserBudget(userId, monthlyBudgetUsd, IsDefault: false);
     }
 
     public async Task<UserBudget> ResetAsync(string userId, CancellationToken ct)
     {
-        await redis.GetDatabase().KeyDeleteAsync(LedgerKeys.UserBudget(userId));
+        await redis.GetDatabase().KeyDeleteAsync(keys.UserBudget(userId));
         await AnnounceAsync(userId, ct);
         return new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true);
     }
@@ -41,7 +41,7 @@ public sealed class BudgetStore(IConnectionMultiplexer redis, IBus bus, IOptions
         timeout.CancelAfter(ingest.Value.PublishTimeout);
         try
         {
-            await bus.Publish(new UserBudgetChanged { UserId = userId, Month = ReportMonth.Of(clock.GetUtcNow()).Key }, timeout.Token);
+            await bus.Publish(new UserBudgetChanged { UserId = userId, Month = LedgerMonth.Of(clock.GetUtcNow()).Key }, timeout.Token);
         }
         catch (Exception ex) when (ex is OperationCanceledException or MassTransitException && !ct.IsCancellationRequested)
         {

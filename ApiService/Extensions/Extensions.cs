@@ -4,6 +4,7 @@ using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.ApiService.Security;
 using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.ApiService.Extensions;
 
@@ -26,6 +27,12 @@ public static class Extensions
             .PostConfigure(o => o.Normalize())
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddOptions<LedgerOptions>()
+            .BindConfiguration(LedgerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton(sp => new LedgerKeys(sp.GetRequiredService<IOptions<LedgerOptions>>().Value.Buckets));
+        builder.Services.AddHostedService<LedgerLayoutCheck>();
         builder.Services.AddSingleton<CostReports>();
         builder.Services.AddSingleton<BudgetStore>();
 
@@ -75,6 +82,12 @@ public static class Extensions
         var connectionString = builder.Configuration.GetConnectionString("rabbitmq")
             ?? throw new InvalidOperationException("ConnectionStrings:rabbitmq is not set (the AppHost provides it).");
 
+        builder.Services.AddOptions<MessagingOptions>()
+            .BindConfiguration(MessagingOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        var quorum = builder.Configuration.GetSection(MessagingOptions.SectionName).Get<MessagingOptions>()?.IsQuorum ?? false;
+
         builder.Services.AddMassTransit(bus =>
         {
             bus.UsingRabbitMq((context, cfg) =>
@@ -86,12 +99,21 @@ public static class Extensions
                 // before reading the message: three large buffers a message instead of five (allocation trace).
                 cfg.UseRawJsonSerializer();
                 // Declare the worker's durable queue on publish, so nothing confirmed is dropped for want of a binding
-                // when the API starts before the worker ever has.
-                cfg.Publish<LlmUsageRecorded>(p => p.BindQueue(QueueNames.UsageAggregation, QueueNames.UsageAggregation));
-                cfg.Publish<UserBudgetChanged>(p => p.BindQueue(QueueNames.BudgetChanges, QueueNames.BudgetChanges));
+                // when the API starts before the worker ever has,
+                // of the same type as the worker declares it (RabbitMQ refuses a redeclaration of another type).
+                cfg.Publish<LlmUsageRecorded>(p => p.BindQueue(QueueNames.UsageAggregation, QueueNames.UsageAggregation, q => QueueType(q, quorum)));
+                cfg.Publish<UserBudgetChanged>(p => p.BindQueue(QueueNames.BudgetChanges, QueueNames.BudgetChanges, q => QueueType(q, quorum)));
                 cfg.ConfigureEndpoints(context);
             });
         });
         builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = false);
+    }
+
+    private static void QueueType(IRabbitMqQueueBindingConfigurator queue, bool quorum)
+    {
+        if (quorum)
+        {
+            queue.SetQuorumQueue();
+        }
     }
 }

@@ -4,32 +4,37 @@ using StackExchange.Redis;
 
 namespace LlmCostTracker.ApiService.Reporting;
 
-/// <summary>Builds reports from the pre-aggregated ledger: the month's user index (a sorted set) gives the top
-/// users, and each row is a handful of reads issued together. Work grows with <c>top</c>, never with the number
-/// of users, and nothing scans keys.</summary>
-public sealed class CostReports(IConnectionMultiplexer redis, IOptions<BudgetOptions> budgets, TimeProvider clock)
+/// <summary>Builds reports from the pre-aggregated ledger. Each bucket's share of the month (totals and a user
+/// index, a sorted set) is read together; the month's totals are their sum, and the top users are merged from each
+/// bucket's top <c>top</c>. Each row is then a handful of reads of the user's own bucket, issued together. Work
+/// grows with buckets × <c>top</c>, never with the number of users, and nothing scans keys.</summary>
+public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, TimeProvider clock)
 {
     public const string Currency = "USD";
 
-    public async Task<CostReport> MonthAsync(ReportMonth month, int top)
+    public async Task<CostReport> MonthAsync(LedgerMonth month, int top)
     {
         var db = redis.GetDatabase();
         var now = clock.GetUtcNow();
-        var totalsTask = db.HashGetAllAsync(LedgerKeys.MonthTotals(month.Key));
-        var countTask = db.SortedSetLengthAsync(LedgerKeys.MonthUsers(month.Key));
-        var ranked = await db.SortedSetRangeByRankAsync(LedgerKeys.MonthUsers(month.Key), 0, top - 1, Order.Descending);
+        var buckets = Enumerable.Range(0, keys.Buckets).ToArray();
+        var totalsTasks = buckets.Select(b => db.HashGetAllAsync(keys.MonthTotals(b, month.Key))).ToArray();
+        var countTasks = buckets.Select(b => db.SortedSetLengthAsync(keys.MonthUsers(b, month.Key))).ToArray();
+        var rankedTasks = buckets.Select(b => db.SortedSetRangeByRankWithScoresAsync(keys.MonthUsers(b, month.Key), 0, top - 1, Order.Descending)).ToArray();
+        var ranked = (await Task.WhenAll(rankedTasks)).SelectMany(r => r)
+            .OrderByDescending(e => e.Score).ThenBy(e => e.Element.ToString(), StringComparer.Ordinal).Take(top);
 
-        var rows = await Task.WhenAll(ranked.Select(userId => UserRowAsync(db, userId!, month, now)));
-        var totals = Counters.From(await totalsTask);
+        var rows = await Task.WhenAll(ranked.Select(entry => UserRowAsync(db, entry.Element!, month, now)));
+        var totals = (await Task.WhenAll(totalsTasks)).Aggregate(default(Counters), (sum, bucket) => sum + Counters.From(bucket));
+        var userCount = (await Task.WhenAll(countTasks)).Sum();
         var projection = MonthProjection.Project(totals.Cost, month.Year, month.Month, now, budgetMicros: 0);
 
         return new CostReport(month.Key, Currency, now,
-            new ReportTotals(Usd(totals.Cost), totals.Input, totals.Cached, totals.Output, totals.Requests, await countTask, Usd(projection.MonthEndMicros)),
+            new ReportTotals(Usd(totals.Cost), totals.Input, totals.Cached, totals.Output, totals.Requests, userCount, Usd(projection.MonthEndMicros)),
             [.. rows.OfType<UserCostRow>().OrderByDescending(r => r.CostUsd).ThenBy(r => r.UserId, StringComparer.Ordinal)]);
     }
 
     /// <summary>One user's month with its daily series, or null when the user has no usage that month.</summary>
-    public async Task<UserCostDetail?> UserAsync(string userId, ReportMonth month)
+    public async Task<UserCostDetail?> UserAsync(string userId, LedgerMonth month)
     {
         var now = clock.GetUtcNow();
         var (row, daily) = await ReadUserAsync(redis.GetDatabase(), userId, month, now);
@@ -43,14 +48,14 @@ public sealed class CostReports(IConnectionMultiplexer redis, IOptions<BudgetOpt
             row.ProjectedBudgetExhaustedAt, row.Models, daily);
     }
 
-    private async Task<UserCostRow?> UserRowAsync(IDatabase db, string userId, ReportMonth month, DateTimeOffset now) =>
+    private async Task<UserCostRow?> UserRowAsync(IDatabase db, string userId, LedgerMonth month, DateTimeOffset now) =>
         (await ReadUserAsync(db, userId, month, now)).Row;
 
     /// <summary>Reads a user's month (one hash: totals, models, days, alert states) and budget together.</summary>
-    private async Task<(UserCostRow? Row, List<DailyCost> Daily)> ReadUserAsync(IDatabase db, string userId, ReportMonth month, DateTimeOffset now)
+    private async Task<(UserCostRow? Row, List<DailyCost> Daily)> ReadUserAsync(IDatabase db, string userId, LedgerMonth month, DateTimeOffset now)
     {
-        var entriesTask = db.HashGetAllAsync(LedgerKeys.UserMonth(userId, month.Key));
-        var budgetTask = db.StringGetAsync(LedgerKeys.UserBudget(userId));
+        var entriesTask = db.HashGetAllAsync(keys.UserMonth(userId, month.Key));
+        var budgetTask = db.StringGetAsync(keys.UserBudget(userId));
         await Task.WhenAll(entriesTask, budgetTask);
 
         var entries = await entriesTask;
@@ -114,6 +119,9 @@ public sealed class CostReports(IConnectionMultiplexer redis, IOptions<BudgetOpt
     {
         public static Counters From(HashEntry[] entries) =>
             entries.Aggregate(default(Counters), (c, e) => c.With(e.Name!, (long)e.Value));
+
+        public static Counters operator +(Counters a, Counters b) =>
+            new(a.Cost + b.Cost, a.Input + b.Input, a.Cached + b.Cached, a.Output + b.Output, a.Requests + b.Requests);
 
         public Counters With(string field, long value) => field switch
         {

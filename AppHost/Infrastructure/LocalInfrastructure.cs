@@ -10,23 +10,51 @@ internal static class LocalInfrastructure
     private const string InstallHint = "Install it with: sudo apt-get install -y redis-server rabbitmq-server " +
         "(or start a container runtime and set Infrastructure__Mode=container).";
 
+    /// <summary>One redis-server, or with <paramref name="shards"/> of 3 or more a Redis Cluster of that many
+    /// masters: the first is the resource <paramref name="name"/> (the one services reference, healthy once the
+    /// cluster is), the others <c>{name}-shard-1</c>, ...</summary>
     public static IResourceBuilder<LocalRedisResource> AddLocalRedis(
-        this IDistributedApplicationBuilder builder, string name, RunDataDirectory data)
+        this IDistributedApplicationBuilder builder, string name, RunDataDirectory data, int shards)
     {
         RequireBinary("redis-server", "/usr/bin/redis-server", "redis-server");
         var password = builder.AddParameter(
             $"{name}-password", new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true).Resource;
+        if (shards == 1)
+        {
+            var redis = builder.AddRedisServer(name, data.For(name), password, clusterBusPort: null);
+            var endpoint = redis.Resource.PrimaryEndpoint;
+            return redis.WithProbe(builder, $"{name}-ping", ct => ProtocolProbes.RedisAsync(endpoint, ct));
+        }
 
-        var directory = data.For(name);
+        RequireBinary("redis-cli", "/usr/bin/redis-cli", "redis-tools");
+        var nodes = Enumerable.Range(0, shards)
+            .Select(i => i == 0 ? name : $"{name}-shard-{i}")
+            .Select(node => builder.AddRedisServer(node, data.For(node), password, clusterBusPort: FreeLoopbackPort()))
+            .ToList();
+        nodes[0].Resource.Peers.AddRange(nodes.Skip(1).Select(n => n.Resource));
+        foreach (var node in nodes.Skip(1))
+        {
+            var endpoint = node.Resource.PrimaryEndpoint;
+            node.WithProbe(builder, $"{node.Resource.Name}-ping", ct => ProtocolProbes.RedisAsync(endpoint, ct));
+        }
+
+        var cluster = new RedisClusterBootstrap([.. nodes.Select(n => n.Resource.PrimaryEndpoint)], password);
+        return nodes[0].WithProbe(builder, $"{name}-cluster", cluster.CheckAsync);
+    }
+
+    private static IResourceBuilder<LocalRedisResource> AddRedisServer(
+        this IDistributedApplicationBuilder builder, string name, string directory, ParameterResource password, int? clusterBusPort)
+    {
         // Not proxied: the orchestrator's TCP proxy would copy every byte to and from Redis (about a third of a
-        // core under load, see BENCHMARKS.md). The port is chosen here instead, and stays the same across restarts.
+        // core under load, see BENCHMARKS.md), and cluster nodes announce their own ports to clients. The port is
+        // chosen here instead, and stays the same across restarts.
         var port = FreeLoopbackPort();
         var redis = builder.AddResource(new LocalRedisResource(name, directory, password))
             .WithEndpoint(name: LocalRedisResource.EndpointName, scheme: "tcp", port: port, targetPort: port, isProxied: false);
         var endpoint = redis.Resource.PrimaryEndpoint;
 
         // Append-only file in a folder the AppHost owns: stopping and starting the resource loses no totals.
-        redis.WithArgs(context =>
+        return redis.WithArgs(context =>
         {
             context.Args.Add("--bind");
             context.Args.Add("127.0.0.1");
@@ -48,11 +76,30 @@ internal static class LocalInfrastructure
             context.Args.Add("yes");
             context.Args.Add("--requirepass");
             context.Args.Add(password);
+            if (clusterBusPort is { } busPort)
+            {
+                // The node's cluster state (nodes.conf) lives beside its data, so a restarted node rejoins as itself.
+                // The bus port is chosen like the client port: the default (port + 10000) could land in the
+                // ephemeral range.
+                context.Args.Add("--cluster-enabled");
+                context.Args.Add("yes");
+                context.Args.Add("--cluster-config-file");
+                context.Args.Add(Path.Combine(directory, "nodes.conf"));
+                context.Args.Add("--cluster-port");
+                context.Args.Add(Invariant(busPort));
+                context.Args.Add("--masterauth");
+                context.Args.Add(password);
+            }
         });
+    }
 
-        var healthKey = $"{name}-ping";
-        builder.Services.AddHealthChecks().AddAsyncCheck(healthKey, ct => ProtocolProbes.RedisAsync(endpoint, ct));
-        return redis.WithHealthCheck(healthKey);
+    private static IResourceBuilder<T> WithProbe<T>(
+        this IResourceBuilder<T> resource, IDistributedApplicationBuilder builder, string key,
+        Func<CancellationToken, Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult>> probe)
+        where T : IResource
+    {
+        builder.Services.AddHealthChecks().AddAsyncCheck(key, probe);
+        return resource.WithHealthCheck(key);
     }
 
     public static IResourceBuilder<LocalRabbitMqResource> AddLocalRabbitMq(
@@ -88,12 +135,10 @@ internal static class LocalInfrastructure
             .WithEnvironment("RABBITMQ_ENABLED_PLUGINS_FILE", pluginsFile)
             .WithEnvironment("RABBITMQ_CONFIG_FILE", Path.Combine(directory, "rabbitmq"));
 
-        var healthKey = $"{name}-amqp";
-        builder.Services.AddHealthChecks().AddAsyncCheck(healthKey, ct => ProtocolProbes.AmqpAsync(endpoint, ct));
-        return rabbit.WithHealthCheck(healthKey);
+        return rabbit.WithProbe(builder, $"{name}-amqp", ct => ProtocolProbes.AmqpAsync(endpoint, ct));
     }
 
-    private static void RequireBinary(string what, string path, string package)
+    internal static void RequireBinary(string what, string path, string package)
     {
         if (!File.Exists(path))
         {
@@ -104,7 +149,7 @@ internal static class LocalInfrastructure
 
     /// <summary>A free loopback port below Linux's ephemeral range (32768 and up), so that no outgoing connection
     /// can take it between this check and the process binding it (the orchestrator picks its ports the same way).</summary>
-    private static int FreeLoopbackPort()
+    internal static int FreeLoopbackPort()
     {
         for (var attempt = 0; attempt < 200; attempt++)
         {

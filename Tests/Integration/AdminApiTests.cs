@@ -6,8 +6,7 @@ using LlmCostTracker.Contracts;
 
 namespace LlmCostTracker.Tests.Integration;
 
-[Collection(AppCollection.Name)]
-public sealed class AdminApiTests(AppFixture app)
+public abstract class AdminApiTests(AppFixture app)
 {
     private static readonly DateTimeOffset LastMonthEnd =
         new DateTimeOffset(DateTimeOffset.UtcNow.Year, DateTimeOffset.UtcNow.Month, 1, 0, 0, 0, TimeSpan.Zero).AddHours(-1);
@@ -174,7 +173,7 @@ public sealed class AdminApiTests(AppFixture app)
 
         await PutBudgetAsync(user, 20m); // $8.50 < $16: 80% re-armed
         await Eventually.ReturnsAsync(
-            () => app.Redis.GetDatabase().HashExistsAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.AlertField(80)),
+            () => app.Redis.GetDatabase().HashExistsAsync(app.Keys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.AlertField(80)),
             exists => !exists, because: "80% to be re-armed");
 
         await SpendAsync(user, 800_000, requests: 2); // $16.50 ≥ $16: 80% fires again
@@ -239,3 +238,9 @@ public sealed class AdminApiTests(AppFixture app)
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 }
+
+[Collection(AppCollection.Name)]
+public sealed class AdminApiOnOneRedisTests(AppFixture app) : AdminApiTests(app);
+
+[Collection(ShardedCollection.Name)]
+public sealed class AdminApiOnRedisClusterTests(ShardedAppFixture app) : AdminApiTests(app);

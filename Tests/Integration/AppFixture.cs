@@ -17,6 +17,9 @@ public class AppFixture : IAsyncLifetime
     public string AdminApiKey { get; private set; } = "";
     public IConnectionMultiplexer Redis { get; private set; } = null!;
 
+    /// <summary>The ledger's key layout, with the bucket count the services stored in Redis.</summary>
+    public LedgerKeys Keys { get; private set; } = null!;
+
     /// <summary>Arguments for the AppHost (configuration that decides which resources exist).</summary>
     protected virtual string[] AppHostArgs => [];
 
@@ -55,6 +58,8 @@ public class AppFixture : IAsyncLifetime
         Api = App.CreateHttpClient("apiservice", "http");
         Redis = await ConnectionMultiplexer.ConnectAsync(
             (await App.GetConnectionStringAsync("redis", cts.Token))! + ",abortConnect=false");
+        var buckets = await Redis.GetDatabase().StringGetAsync(LedgerKeys.LayoutKey);
+        Keys = new LedgerKeys((int)buckets);
     }
 
     public virtual async Task DisposeAsync()
@@ -152,14 +157,14 @@ public class AppFixture : IAsyncLifetime
     public async Task<Dictionary<string, long>> UserTotalsAsync(string userId, string? month = null)
     {
         RedisValue[] fields = [LedgerKeys.Cost, LedgerKeys.Input, LedgerKeys.Cached, LedgerKeys.Output, LedgerKeys.Requests];
-        var values = await Redis.GetDatabase().HashGetAsync(LedgerKeys.UserMonth(userId, month ?? CurrentMonth), fields);
+        var values = await Redis.GetDatabase().HashGetAsync(Keys.UserMonth(userId, month ?? CurrentMonth), fields);
         return fields.Zip(values).Where(f => f.Second.HasValue).ToDictionary(f => f.First.ToString(), f => (long)f.Second);
     }
 
     /// <summary>A user's alert states (<c>alert|{threshold}</c> fields of the user-month hash).</summary>
     public async Task<HashEntry[]> AlertStatesAsync(string userId, string? month = null)
     {
-        var entries = await Redis.GetDatabase().HashGetAllAsync(LedgerKeys.UserMonth(userId, month ?? CurrentMonth));
+        var entries = await Redis.GetDatabase().HashGetAllAsync(Keys.UserMonth(userId, month ?? CurrentMonth));
         return [.. entries.Where(e => e.Name.ToString().StartsWith(LedgerKeys.AlertPrefix, StringComparison.Ordinal))];
     }
 
@@ -169,6 +174,10 @@ public class AppFixture : IAsyncLifetime
             () => UserTotalsAsync(userId, month),
             totals => totals.GetValueOrDefault("requests") >= requests,
             because: $"{userId} to reach {requests} requests");
+
+    /// <summary>The user's score in their bucket's report index for a month.</summary>
+    public Task<double?> MonthScoreAsync(string userId, string? month = null) =>
+        Redis.GetDatabase().SortedSetScoreAsync(Keys.MonthUsers(Keys.BucketOf(userId), month ?? CurrentMonth), userId);
 
     public static string CurrentMonth => DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -5,8 +5,7 @@ using LlmCostTracker.Contracts;
 
 namespace LlmCostTracker.Tests.Integration;
 
-[Collection(AppCollection.Name)]
-public sealed class CostPipelineTests(AppFixture app)
+public abstract class CostPipelineTests(AppFixture app)
 {
     [Theory]
     [InlineData("gpt-4", 90_000)]                       // 1,000 × 30 + 1,000 × 60
@@ -33,7 +32,7 @@ public sealed class CostPipelineTests(AppFixture app)
         Assert.Equal(expectedMicros, totals["cost"]);
         Assert.Equal(1000, totals["input"]);
         Assert.Equal(1000, totals["output"]);
-        var perModel = await app.Redis.GetDatabase().HashGetAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.ModelField(model));
+        var perModel = await app.Redis.GetDatabase().HashGetAsync(app.Keys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.ModelField(model));
         Assert.Equal([expectedMicros, 1000, 0, 1000, 1], LedgerKeys.ParseModelCounters(perModel!));
     }
 
@@ -70,7 +69,7 @@ public sealed class CostPipelineTests(AppFixture app)
 
         Assert.Equal(2, totals["requests"]);
         Assert.Equal(12_500, totals["cost"]);
-        var monthScore = await app.Redis.GetDatabase().SortedSetScoreAsync(LedgerKeys.MonthUsers(AppFixture.CurrentMonth), user);
+        var monthScore = await app.MonthScoreAsync(user);
         Assert.Equal(12_500, monthScore);
     }
 
@@ -95,7 +94,7 @@ public sealed class CostPipelineTests(AppFixture app)
         var current = await app.WaitForRequestsAsync(user, 1);
         Assert.Equal(2_500, previous["cost"]);
         Assert.Equal(10_000, current["cost"]);
-        var daily = await app.Redis.GetDatabase().HashGetAsync(LedgerKeys.UserMonth(user, lastMonth), LedgerKeys.DayField(lastMonthEnd.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)));
+        var daily = await app.Redis.GetDatabase().HashGetAsync(app.Keys.UserMonth(user, lastMonth), LedgerKeys.DayField(lastMonthEnd.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)));
         Assert.Equal(2_500, (long)daily);
     }
 
@@ -111,8 +110,8 @@ public sealed class CostPipelineTests(AppFixture app)
         var db = app.Redis.GetDatabase();
         foreach (var key in new[]
         {
-            LedgerKeys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.MonthTotals(AppFixture.CurrentMonth),
-            LedgerKeys.MonthUsers(AppFixture.CurrentMonth), LedgerKeys.MonthEvents(AppFixture.CurrentMonth),
+            app.Keys.UserMonth(user, AppFixture.CurrentMonth), app.Keys.MonthTotals(app.Keys.BucketOf(user), AppFixture.CurrentMonth),
+            app.Keys.MonthUsers(app.Keys.BucketOf(user), AppFixture.CurrentMonth), app.Keys.MonthEvents(app.Keys.BucketOf(user), AppFixture.CurrentMonth),
         })
         {
             var ttl = await db.KeyTimeToLiveAsync(key);
@@ -234,3 +233,9 @@ public sealed class CostPipelineTests(AppFixture app)
         Assert.True(errors.TryGetProperty("inputTokens", out _));
     }
 }
+
+[Collection(AppCollection.Name)]
+public sealed class CostPipelineOnOneRedisTests(AppFixture app) : CostPipelineTests(app);
+
+[Collection(ShardedCollection.Name)]
+public sealed class CostPipelineOnRedisClusterTests(ShardedAppFixture app) : CostPipelineTests(app);

@@ -27,7 +27,7 @@ public static class FaultScenarios
         var totals = await app.WaitForRequestsAsync(user, events);
         Assert.Equal(events, totals["requests"]);
         Assert.Equal(events * MicrosPerEvent, totals["cost"]);
-        var score = await app.Redis.GetDatabase().SortedSetScoreAsync(LedgerKeys.MonthUsers(AppFixture.CurrentMonth), user);
+        var score = await app.MonthScoreAsync(user);
         Assert.Equal(events * MicrosPerEvent, score);
     }
 }

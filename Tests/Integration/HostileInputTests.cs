@@ -60,14 +60,16 @@ public sealed class HostileInputTests(AppFixture app)
         var db = app.Redis.GetDatabase();
         foreach (var user in new[] { "hostile-user", "hostile-a", "hostile-good-1", "hostile-good-2", "hostile-good-3" })
         {
-            Assert.False(await db.KeyExistsAsync(LedgerKeys.UserMonth(user, AppFixture.CurrentMonth)), user);
+            Assert.False(await db.KeyExistsAsync(app.Keys.UserMonth(user, AppFixture.CurrentMonth)), user);
         }
 
-        Assert.False(await db.KeyExistsAsync(LedgerKeys.UserBudget("hostile-b")));
-        var members = db.SortedSetScanAsync(LedgerKeys.MonthUsers(AppFixture.CurrentMonth), "hostile*");
-        await foreach (var member in members)
+        Assert.False(await db.KeyExistsAsync(app.Keys.UserBudget("hostile-b")));
+        for (var bucket = 0; bucket < app.Keys.Buckets; bucket++)
         {
-            Assert.Fail($"{member.Element} was counted");
+            await foreach (var member in db.SortedSetScanAsync(app.Keys.MonthUsers(bucket, AppFixture.CurrentMonth), "hostile*"))
+            {
+                Assert.Fail($"{member.Element} was counted");
+            }
         }
     }
 

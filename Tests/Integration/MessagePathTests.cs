@@ -17,7 +17,7 @@ public sealed class MessagePathTests(AppFixture fixture)
         var body = await response.Content.ReadFromJsonAsync<Dictionary<string, string>>();
         Assert.False(string.IsNullOrEmpty(body!["eventId"]));
 
-        var key = LlmCostTracker.Contracts.LedgerKeys.UserMonth(userId, AppFixture.CurrentMonth);
+        var key = fixture.Keys.UserMonth(userId, AppFixture.CurrentMonth);
         var requests = await Eventually.ReturnsAsync(
             () => fixture.Redis.GetDatabase().HashGetAsync(key, "requests"),
             value => value.HasValue);

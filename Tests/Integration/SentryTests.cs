@@ -68,15 +68,16 @@ public sealed class FakeSentry : IDisposable
     }
 }
 
-/// <summary>The app the fault tests stop and start parts of: two worker replicas, and both services' SENTRY_DSN
-/// pointing at <see cref="FakeSentry"/>.</summary>
+/// <summary>The app the fault tests stop and start parts of: two worker replicas, quorum queues, and both services'
+/// SENTRY_DSN pointing at <see cref="FakeSentry"/>.</summary>
 public sealed class FaultAppFixture : AppFixture
 {
     public const int WorkerReplicas = 2;
 
     public FakeSentry Sentry { get; } = new();
 
-    protected override string[] AppHostArgs => [$"WorkerService:Replicas={WorkerReplicas}"];
+    // Quorum queues here, classic in the main app: the broker restart and redelivery tests run on quorum queues.
+    protected override string[] AppHostArgs => [$"WorkerService:Replicas={WorkerReplicas}", "Messaging:QueueType=quorum"];
 
     protected override void Configure(IDistributedApplicationTestingBuilder appHost)
     {

@@ -1,4 +1,5 @@
 using LlmCostTracker.ApiService.Reporting;
+using LlmCostTracker.Contracts;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LlmCostTracker.Tests.Unit;
@@ -84,7 +85,7 @@ public sealed class MonthProjectionTests
         Assert.Equal(62 * Dollar, december.MonthEndMicros);
 
         clock.Advance(TimeSpan.FromDays(16)); // 2027-01-01T12:00
-        Assert.Equal(ReportMonth.Of(clock.GetUtcNow()), new ReportMonth(2027, 1));
+        Assert.Equal(LedgerMonth.Of(clock.GetUtcNow()), new LedgerMonth(2027, 1));
         Assert.Equal(31 * Dollar, MonthProjection.Project(31 * Dollar, 2026, 12, clock.GetUtcNow(), 0).MonthEndMicros);
         Assert.Equal(62 * Dollar, MonthProjection.Project(1 * Dollar, 2027, 1, clock.GetUtcNow(), 0).MonthEndMicros);
     }
@@ -98,5 +99,5 @@ public sealed class MonthProjectionTests
     [InlineData("+026-11", false)]
     [InlineData("2026/11", false)]
     public void Month_parameter_is_YYYY_MM(string value, bool valid) =>
-        Assert.Equal(valid, ReportMonth.TryParse(value, out _));
+        Assert.Equal(valid, LedgerMonth.TryParse(value, out _));
 }

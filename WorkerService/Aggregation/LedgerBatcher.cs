@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using LlmCostTracker.WorkerService.Budgets;
 using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.WorkerService.Aggregation;
@@ -139,24 +140,28 @@ public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions
             return;
         }
 
-        // An alert belongs to the message whose event crossed it; one handed back by a redelivery (no event)
-        // goes to the first message of this write that holds an event of that user's month. Alerts are rare, so
-        // each is looked up where it happens rather than indexing every write.
+        // An alert belongs to the message whose event crossed it, re-indexed to that message's events; one handed
+        // back by a redelivery (no event) goes to the first message of this write that holds an event of that
+        // user's month.
+        var starts = new int[batch.Count + 1];
+        for (var p = 0; p < batch.Count; p++)
+        {
+            starts[p + 1] = starts[p] + batch[p].Events.Count;
+        }
+
         var alerts = new List<CrossedThreshold>[batch.Count];
         foreach (var alert in result.Alerts)
         {
-            var p = batch.FindIndex(pending => pending.Events.Any(e => alert.Usage is not null
-                ? ReferenceEquals(e.Usage, alert.Usage)
-                : e.Usage.UserId == alert.UserId && CostLedger.MonthOf(e.Usage.OccurredAt) == alert.Month));
-            (alerts[p] ??= []).Add(alert);
+            var p = alert.EventIndex is { } index
+                ? Array.FindIndex(starts, 1, start => start > index) - 1
+                : batch.FindIndex(pending => pending.Events.Any(e =>
+                    e.Usage.UserId == alert.UserId && LedgerCalendar.DayOf(e.Usage.OccurredAt).Month.Key == alert.Month));
+            (alerts[p] ??= []).Add(alert with { EventIndex = alert.EventIndex - starts[p] });
         }
 
-        var offset = 0;
         for (var p = 0; p < batch.Count; p++)
         {
-            var count = batch[p].Events.Count;
-            batch[p].Done.TrySetResult(new LedgerResult(alerts[p] ?? [], result.Duplicate.AsSpan(offset, count).ToArray()));
-            offset += count;
+            batch[p].Done.TrySetResult(new LedgerResult(alerts[p] ?? [], result.Duplicate.AsSpan(starts[p], batch[p].Events.Count).ToArray()));
         }
     }
 

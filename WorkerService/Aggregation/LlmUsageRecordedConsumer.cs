@@ -74,7 +74,7 @@ public sealed class LlmUsageRecordedConsumer(
         {
             foreach (var alert in userAlerts)
             {
-                await alerts.PublishAsync(alert, context, context.CancellationToken);
+                await alerts.PublishAsync(alert, alert.EventIndex is { } index ? events[index] : null, context, context.CancellationToken);
             }
         }));
     }

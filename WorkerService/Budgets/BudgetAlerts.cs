@@ -1,19 +1,19 @@
 using System.Diagnostics;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
-using LlmCostTracker.WorkerService.Aggregation;
 using MassTransit;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.WorkerService.Budgets;
 
 /// <summary>Publishes a crossed threshold on Redis pub/sub (<c>alerts:cost:{userId}</c>) and as a MassTransit
-/// event, then marks it sent.</summary>
-public sealed class BudgetAlerts(IConnectionMultiplexer redis, CostLedger ledger, WorkerMetrics metrics, TimeProvider clock, ILogger<BudgetAlerts> logger)
+/// event, then marks it sent. <paramref name="crossing"/> in <see cref="PublishAsync"/> is the event that crossed the
+/// threshold, when one did: the alert takes its time and trace.</summary>
+public sealed class BudgetAlerts(IConnectionMultiplexer redis, AlertStates states, WorkerMetrics metrics, TimeProvider clock, ILogger<BudgetAlerts> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public async Task PublishAsync(CrossedThreshold crossed, IPublishEndpoint bus, CancellationToken ct)
+    public async Task PublishAsync(CrossedThreshold crossed, LlmUsage? crossing, IPublishEndpoint bus, CancellationToken ct)
     {
         var alert = new BudgetThresholdCrossed
         {
@@ -22,8 +22,8 @@ public sealed class BudgetAlerts(IConnectionMultiplexer redis, CostLedger ledger
             ThresholdPercent = crossed.ThresholdPercent,
             SpentUsd = BudgetOptions.ToUsd(crossed.SpentMicros),
             BudgetUsd = BudgetOptions.ToUsd(crossed.BudgetMicros),
-            OccurredAt = crossed.Usage?.OccurredAt ?? clock.GetUtcNow(),
-            TraceParent = crossed.Usage?.TraceParent,
+            OccurredAt = crossing?.OccurredAt ?? clock.GetUtcNow(),
+            TraceParent = crossing?.TraceParent,
         };
 
         // The alert belongs to the trace of the event that crossed the threshold, even inside a coalesced message.
@@ -40,7 +40,7 @@ public sealed class BudgetAlerts(IConnectionMultiplexer redis, CostLedger ledger
         }
 
         await bus.Publish(alert, ct);
-        await ledger.MarkAlertSentAsync(crossed);
+        await states.MarkSentAsync(crossed);
         metrics.AlertPublished(alert.ThresholdPercent);
         logger.LogInformation("Budget alert: {UserId} crossed {Threshold}% of {BudgetUsd} USD in {Month} (spent {SpentUsd} USD)",
             alert.UserId, alert.ThresholdPercent, alert.BudgetUsd, alert.Month, alert.SpentUsd);

@@ -1,17 +1,16 @@
 using LlmCostTracker.Contracts;
-using LlmCostTracker.WorkerService.Aggregation;
 using MassTransit;
 
 namespace LlmCostTracker.WorkerService.Budgets;
 
 /// <summary>After an admin changes a budget: re-arms thresholds now above the spend, publishes those now crossed.</summary>
-public sealed class UserBudgetChangedConsumer(CostLedger ledger, BudgetAlerts alerts) : IConsumer<UserBudgetChanged>
+public sealed class UserBudgetChangedConsumer(AlertStates states, BudgetAlerts alerts) : IConsumer<UserBudgetChanged>
 {
     public async Task Consume(ConsumeContext<UserBudgetChanged> context)
     {
-        foreach (var crossed in await ledger.ReevaluateBudgetAsync(context.Message.UserId, context.Message.Month))
+        foreach (var crossed in await states.ReevaluateAsync(context.Message.UserId, context.Message.Month))
         {
-            await alerts.PublishAsync(crossed, context, context.CancellationToken);
+            await alerts.PublishAsync(crossed, crossing: null, context, context.CancellationToken);
         }
     }
 }

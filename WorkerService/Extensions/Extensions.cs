@@ -38,7 +38,9 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        builder.Services.AddLedgerLayout();
         builder.Services.AddSingleton<CostLedger>();
+        builder.Services.AddSingleton<AlertStates>();
         builder.Services.AddSingleton<BudgetAlerts>();
         // Registered before the bus, so it stops after the bus has finished the messages it was consuming.
         builder.Services.AddSingleton<LedgerBatcher>();
@@ -47,8 +49,25 @@ public static class Extensions
         builder.AddMessaging();
     }
 
+    private static void AddLedgerLayout(this IServiceCollection services)
+    {
+        services.AddOptions<LedgerOptions>()
+            .BindConfiguration(LedgerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton(sp => new LedgerKeys(sp.GetRequiredService<IOptions<LedgerOptions>>().Value.Buckets));
+        // First of the hosted services: nothing consumes before the layout is known to match.
+        services.AddHostedService<LedgerLayoutCheck>();
+    }
+
     private static void AddMessaging(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<MessagingOptions>()
+            .BindConfiguration(MessagingOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        var quorum = builder.Configuration.GetSection(MessagingOptions.SectionName).Get<MessagingOptions>()?.IsQuorum ?? false;
+
         var connectionString = builder.Configuration.GetConnectionString("rabbitmq")
             ?? throw new InvalidOperationException("ConnectionStrings:rabbitmq is not set (the AppHost provides it).");
 
@@ -57,6 +76,18 @@ public static class Extensions
             bus.AddConsumer<LlmUsageRecordedConsumer, LlmUsageRecordedConsumerDefinition>();
             bus.AddConsumer<UserBudgetChangedConsumer, UserBudgetChangedConsumerDefinition>();
             bus.AddConsumer<ConsumerFaultReporter>();
+            if (quorum)
+            {
+                // Every endpoint here is a durable named queue, which is all a quorum queue can be.
+                bus.AddConfigureEndpointsCallback((_, _, endpoint) =>
+                {
+                    if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                    {
+                        rabbit.SetQuorumQueue();
+                    }
+                });
+            }
+
             bus.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(new Uri(connectionString));

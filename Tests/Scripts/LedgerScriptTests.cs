@@ -1,0 +1,180 @@
+using LlmCostTracker.Contracts;
+using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Budgets;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.Tests.Scripts;
+
+/// <summary>The ledger's scripts, through their codecs, against a bare cluster-mode redis-server.</summary>
+public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis>
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly IOptions<BudgetOptions> Budgets = Options.Create(new BudgetOptions { DefaultMonthlyBudgetUsd = 1m, ThresholdsPercent = [80, 100] });
+    private readonly LedgerKeys _keys = new(LedgerKeys.DefaultBuckets);
+
+    private CostLedger Ledger => new(redis.Connection, _keys, Budgets);
+
+    private static PricedUsage Event(string user, long micros, string? eventId = null, DateTimeOffset? at = null, string model = "gpt-4o") =>
+        new(new LlmUsage
+        {
+            EventId = eventId ?? Guid.NewGuid().ToString("N"), UserId = user, Model = model, InputTokens = 100, CachedInputTokens = 10,
+            OutputTokens = 50, OccurredAt = at ?? Now,
+        }, micros);
+
+    private static string NewUser() => $"script-{Guid.NewGuid():N}";
+
+    private async Task<long> CostAsync(string user, string month = "2026-12") =>
+        (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, month), LedgerKeys.Cost);
+
+    [Fact]
+    public async Task A_replayed_claim_counts_once()
+    {
+        var user = NewUser();
+        PricedUsage[] events = [Event(user, 1_000, "a"), Event(user, 2_000, "b"), Event(user, 3_000, "c")];
+
+        var first = await Ledger.ApplyAsync(events);
+        var replay = await Ledger.ApplyAsync([events[1], Event(user, 4_000, "d"), events[2], events[1]]);
+
+        Assert.Equal(3, first.Applied);
+        Assert.Equal([true, false, true, true], replay.Duplicate);
+        Assert.Equal(10_000, await CostAsync(user));
+        Assert.Equal(4, (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, "2026-12"), LedgerKeys.Requests));
+        Assert.Equal(10_000, await redis.Db.SortedSetScoreAsync(_keys.MonthUsers(_keys.BucketOf(user), "2026-12"), user));
+        var model = LedgerKeys.ParseModelCounters((await redis.Db.HashGetAsync(_keys.UserMonth(user, "2026-12"), LedgerKeys.ModelField("gpt-4o")))!);
+        Assert.Equal([10_000, 400, 40, 200, 4], model);
+    }
+
+    [Fact]
+    public async Task A_failed_write_consumes_no_claim()
+    {
+        var user = NewUser();
+        var other = NewUser();
+        // A user-month key of the wrong type makes the call fail on its reads, before any write.
+        await redis.Db.StringSetAsync(_keys.UserMonth(user, "2026-12"), "not a hash");
+        var events = new[] { Event(user, 1_000, "x") };
+
+        await Assert.ThrowsAsync<RedisServerException>(() => Ledger.ApplyAsync(events));
+
+        var claims = _keys.MonthEvents(_keys.BucketOf(user), "2026-12");
+        Assert.False(await redis.Db.SetContainsAsync(claims, $"{user}|x"));
+        Assert.True(await redis.Db.KeyDeleteAsync(_keys.UserMonth(user, "2026-12")));
+        var retried = await Ledger.ApplyAsync([.. events, Event(other, 5)]);
+        Assert.Equal(2, retried.Applied);
+        Assert.Equal(1_000, await CostAsync(user));
+        Assert.True(await redis.Db.SetContainsAsync(claims, $"{user}|x"));
+    }
+
+    [Fact]
+    public void Every_call_holds_the_keys_of_one_slot_only()
+    {
+        var events = Enumerable.Range(0, 3_000)
+            .Select(i => Event($"user-{i % 300}", 7, at: i % 3 == 0 ? Now.AddMonths(-1) : Now))
+            .ToArray();
+
+        var chunks = LedgerChunk.Plan(_keys, events, CostLedger.ChunkEvents);
+
+        Assert.True(chunks.Count >= 2 * _keys.Buckets, $"{chunks.Count} calls");
+        Assert.Equal(events.Length, chunks.Sum(c => c.EventCount));
+        foreach (var chunk in chunks)
+        {
+            var call = ApplyUsageCall.Encode(_keys, chunk, events, 1_000_000, [80, 100]);
+            Assert.Single(call.Keys.Select(k => redis.Connection.HashSlot(k)).Distinct());
+        }
+    }
+
+    [Fact]
+    public async Task A_write_across_buckets_and_months_lands_on_a_cluster_with_exact_totals()
+    {
+        var users = Enumerable.Range(0, 200).Select(_ => NewUser()).ToArray();
+        var events = Enumerable.Range(0, 5_000)
+            .Select(i => Event(users[i % users.Length], 3, at: i % 2 == 0 ? Now.AddMonths(-1) : Now))
+            .ToArray();
+        string[] months = ["2026-11", "2026-12"];
+        var before = await Task.WhenAll(months.Select(MonthCostAsync));
+
+        var result = await Ledger.ApplyAsync(events);
+
+        Assert.Equal(events.Length, result.Applied);
+        foreach (var user in users)
+        {
+            // 25 events a user, 3 µ$ each, split over the two months.
+            Assert.Equal(75, await CostAsync(user, "2026-11") + await CostAsync(user));
+        }
+
+        // The buckets' shares of each month add up to the whole.
+        var after = await Task.WhenAll(months.Select(MonthCostAsync));
+        Assert.Equal([2_500 * 3, 2_500 * 3], after.Zip(before, (a, b) => a - b));
+    }
+
+    private async Task<long> MonthCostAsync(string month)
+    {
+        var total = 0L;
+        for (var bucket = 0; bucket < _keys.Buckets; bucket++)
+        {
+            total += (long)await redis.Db.HashGetAsync(_keys.MonthTotals(bucket, month), LedgerKeys.Cost);
+        }
+
+        return total;
+    }
+
+    [Fact]
+    public async Task Thresholds_fire_once_at_the_event_that_crosses_them_and_a_redelivery_hands_back_the_pending_ones()
+    {
+        var user = NewUser();
+        // Budget $1 (1,000,000 µ$): 80% is crossed by the third event, 100% by the fourth.
+        PricedUsage[] events = [Event(user, 300_000), Event(user, 300_000), Event(user, 300_000), Event(user, 300_000)];
+
+        var result = await Ledger.ApplyAsync(events);
+
+        Assert.Equal([(80, 2, 900_000L), (100, 3, 1_200_000L)], result.Alerts.Select(a => (a.ThresholdPercent, a.EventIndex!.Value, a.SpentMicros)));
+        var again = await Ledger.ApplyAsync(events);
+        Assert.All(again.Duplicate, Assert.True);
+        // Neither alert was marked sent: the redelivery hands both back, with no crossing event.
+        Assert.Equal([(80, (int?)null), (100, null)], again.Alerts.Select(a => (a.ThresholdPercent, a.EventIndex)));
+
+        var states = new AlertStates(redis.Connection, _keys, Budgets);
+        await states.MarkSentAsync(again.Alerts[0]);
+        await states.MarkSentAsync(again.Alerts[1]);
+        Assert.Empty((await Ledger.ApplyAsync(events)).Alerts);
+        var state = (string)(await redis.Db.HashGetAsync(_keys.UserMonth(user, "2026-12"), LedgerKeys.AlertField(80)))!;
+        Assert.StartsWith($"{LedgerKeys.AlertSent}|{events[2].Usage.EventId}|900000", state);
+    }
+
+    [Fact]
+    public async Task A_budget_change_re_arms_thresholds_above_the_spend_and_fires_those_below()
+    {
+        var user = NewUser();
+        var states = new AlertStates(redis.Connection, _keys, Budgets);
+        await Ledger.ApplyAsync([Event(user, 500_000)]);
+
+        await redis.Db.StringSetAsync(_keys.UserBudget(user), 600_000);
+        var lowered = await states.ReevaluateAsync(user, "2026-12");
+        Assert.Equal([80], lowered.Select(a => a.ThresholdPercent));
+        Assert.Equal((500_000, 600_000), (lowered[0].SpentMicros, lowered[0].BudgetMicros));
+
+        await redis.Db.StringSetAsync(_keys.UserBudget(user), 10_000_000);
+        Assert.Empty(await states.ReevaluateAsync(user, "2026-12"));
+        Assert.False(await redis.Db.HashExistsAsync(_keys.UserMonth(user, "2026-12"), LedgerKeys.AlertField(80)));
+    }
+
+    [Fact]
+    public async Task A_ledger_written_with_another_bucket_count_is_refused_with_what_to_do()
+    {
+        var db = redis.Db;
+        await db.KeyDeleteAsync(LedgerKeys.LayoutKey);
+        var options = new LedgerOptions();
+        Task<string?> Claim(LedgerKeys keys) => db.StringSetAndGetAsync(LedgerKeys.LayoutKey, keys.Buckets, when: When.NotExists).ContinueWith(t => (string?)t.Result);
+
+        var sixteen = new LedgerKeys(16);
+        await sixteen.CheckStoredLayoutAsync(() => Claim(sixteen), _ => false, options, TimeProvider.System, default);
+        await sixteen.CheckStoredLayoutAsync(() => Claim(sixteen), _ => false, options, TimeProvider.System, default);
+        var other = new LedgerKeys(32);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => other.CheckStoredLayoutAsync(() => Claim(other), _ => false, options, TimeProvider.System, default));
+
+        Assert.Contains("Ledger:Buckets is 32", refused.Message);
+        Assert.Contains("set Ledger:Buckets=16", refused.Message);
+        Assert.Equal("16", (string?)await db.StringGetAsync(LedgerKeys.LayoutKey));
+    }
+}

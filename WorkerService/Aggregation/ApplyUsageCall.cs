@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using LlmCostTracker.Contracts;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.WorkerService.Aggregation;
+
+/// <summary>The arguments and reply of <c>Scripts/apply-usage.lua</c>, the one place that knows their order. Each
+/// user's events are summed per model and day (a group) here, so the script adds one group where it would add many
+/// events unless the user has a duplicate in the call.</summary>
+public static class ApplyUsageCall
+{
+    public static readonly RedisScript Script = RedisScript.Load("apply-usage.lua");
+
+    /// <summary>A threshold the call crossed: <see cref="EventPosition"/> is the crossing event's position in the
+    /// call (<see cref="LedgerChunk.EventOrder"/>), or null for an alert an earlier attempt claimed but did not
+    /// publish, handed back by a redelivery.</summary>
+    public readonly record struct Alert(int UserPosition, int ThresholdPercent, int? EventPosition, long SpentMicros, long BudgetMicros);
+
+    /// <summary>The alerts, and the positions of the events already counted (0-based, in the call's order).</summary>
+    public sealed record Reply(IReadOnlyList<Alert> Alerts, IReadOnlyList<int> DuplicatePositions);
+
+    public readonly record struct Call(RedisKey[] Keys, RedisValue[] Args);
+
+    private static readonly ConcurrentDictionary<string, string> ModelFields = new(StringComparer.Ordinal);
+    private const int MaxCachedModelFields = 4_096;
+
+    public static Call Encode(LedgerKeys keys, LedgerChunk chunk, IReadOnlyList<PricedUsage> events, long defaultBudgetMicros, int[] thresholds)
+    {
+        var redisKeys = new RedisKey[3 + chunk.Users.Count * 2];
+        redisKeys[0] = keys.MonthTotals(chunk.Bucket, chunk.Month.Key);
+        redisKeys[1] = keys.MonthUsers(chunk.Bucket, chunk.Month.Key);
+        redisKeys[2] = keys.MonthEvents(chunk.Bucket, chunk.Month.Key);
+        var k = 3;
+        foreach (var (userId, _) in chunk.Users)
+        {
+            redisKeys[k++] = keys.UserMonth(userId, chunk.Month.Key);
+            redisKeys[k++] = keys.UserBudget(userId);
+        }
+
+        // Groups of each user found by a linear scan (a user has a few), counted first so the arguments are one
+        // exact array.
+        var groups = new List<Group>();
+        var groupStart = new int[chunk.Users.Count + 1];
+        var eventGroup = new int[chunk.EventCount];
+        var n = 0;
+        for (var u = 0; u < chunk.Users.Count; u++)
+        {
+            var first = groupStart[u] = groups.Count;
+            foreach (var index in chunk.Users[u].Indexes)
+            {
+                var e = events[index];
+                var day = LedgerCalendar.DayOf(e.Usage.OccurredAt);
+                var g = first;
+                while (g < groups.Count && !groups[g].Holds(e.Usage.Model, day))
+                {
+                    g++;
+                }
+
+                if (g == groups.Count)
+                {
+                    groups.Add(new Group(e.Usage.Model, day));
+                }
+
+                groups[g].Add(e);
+                eventGroup[n++] = g - first + 1;
+            }
+        }
+
+        groupStart[chunk.Users.Count] = groups.Count;
+        var args = new RedisValue[11 + thresholds.Length + chunk.Users.Count * 3 + groups.Count * 7 + chunk.EventCount * 2];
+        var a = 0;
+        args[a++] = chunk.Month.ExpiresAt.ToUnixTimeSeconds();
+        args[a++] = defaultBudgetMicros;
+        foreach (var counter in LedgerKeys.Counters)
+        {
+            args[a++] = counter;
+        }
+
+        args[a++] = LedgerKeys.AlertPrefix;
+        args[a++] = LedgerKeys.AlertPending;
+        args[a++] = thresholds.Length;
+        foreach (var threshold in thresholds)
+        {
+            args[a++] = threshold;
+        }
+
+        args[a++] = chunk.Users.Count;
+        n = 0;
+        for (var u = 0; u < chunk.Users.Count; u++)
+        {
+            var (userId, indexes) = chunk.Users[u];
+            args[a++] = userId;
+            args[a++] = groupStart[u + 1] - groupStart[u];
+            args[a++] = indexes.Count;
+            for (var g = groupStart[u]; g < groupStart[u + 1]; g++)
+            {
+                var group = groups[g];
+                args[a++] = ModelFieldOf(group.Model);
+                args[a++] = group.Day.DayField;
+                args[a++] = group.Cost;
+                args[a++] = group.Input;
+                args[a++] = group.Cached;
+                args[a++] = group.Output;
+                args[a++] = group.Requests;
+            }
+
+            foreach (var index in indexes)
+            {
+                var e = events[index];
+                args[a++] = string.Concat(userId, "|", e.Usage.EventId);
+                args[a++] = string.Create(CultureInfo.InvariantCulture,
+                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},{eventGroup[n++]}");
+            }
+        }
+
+        return new Call(redisKeys, args);
+    }
+
+    public static Reply Decode(RedisResult result)
+    {
+        var reply = (RedisResult[])result!;
+        var alertCount = (int)reply[0];
+        var alerts = new Alert[alertCount];
+        var n = 1;
+        for (var i = 0; i < alertCount; i++, n += 5)
+        {
+            var eventIndex = (int)reply[n + 2];
+            alerts[i] = new Alert((int)reply[n] - 1, (int)reply[n + 1], eventIndex > 0 ? eventIndex - 1 : null, (long)reply[n + 3], (long)reply[n + 4]);
+        }
+
+        var duplicates = new int[reply.Length - n];
+        for (var d = 0; d < duplicates.Length; d++)
+        {
+            duplicates[d] = (int)reply[n + d] - 1;
+        }
+
+        return new Reply(alerts, duplicates);
+    }
+
+    /// <summary>Model ids seen, with their hash field (<c>model|gpt-4o</c>), so a field name is not built per event.</summary>
+    private static string ModelFieldOf(string model)
+    {
+        if (ModelFields.TryGetValue(model, out var field))
+        {
+            return field;
+        }
+
+        field = LedgerKeys.ModelField(model);
+        if (ModelFields.Count < MaxCachedModelFields)
+        {
+            ModelFields.TryAdd(model, field);
+        }
+
+        return field;
+    }
+
+    /// <summary>One user's events of one model and day in a call, summed.</summary>
+    private sealed class Group(string model, CalendarDay day)
+    {
+        public string Model { get; } = model;
+
+        public CalendarDay Day { get; } = day;
+
+        public long Cost { get; private set; }
+
+        public long Input { get; private set; }
+
+        public long Cached { get; private set; }
+
+        public long Output { get; private set; }
+
+        public long Requests { get; private set; }
+
+        public bool Holds(string model, CalendarDay day) => Day.Date == day.Date && string.Equals(Model, model, StringComparison.Ordinal);
+
+        public void Add(PricedUsage e)
+        {
+            Cost += e.CostMicros;
+            Input += e.Usage.InputTokens;
+            Cached += e.Usage.CachedInputTokens;
+            Output += e.Usage.OutputTokens;
+            Requests++;
+        }
+    }
+}

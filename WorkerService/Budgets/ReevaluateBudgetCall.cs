@@ -1,0 +1,25 @@
+using LlmCostTracker.Contracts;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.WorkerService.Budgets;
+
+/// <summary>The arguments and reply of <c>Scripts/reevaluate-budget.lua</c>.</summary>
+public static class ReevaluateBudgetCall
+{
+    public static readonly RedisScript Script = RedisScript.Load("reevaluate-budget.lua");
+
+    /// <summary>The budget and spend the script saw, and the thresholds it claimed for publishing.</summary>
+    public sealed record Reply(long BudgetMicros, long SpentMicros, IReadOnlyList<int> Fired);
+
+    public static (RedisKey[] Keys, RedisValue[] Args) Encode(LedgerKeys keys, string userId, LedgerMonth month, long defaultBudgetMicros, int[] thresholds)
+    {
+        RedisValue[] header = [month.ExpiresAt.ToUnixTimeSeconds(), defaultBudgetMicros, LedgerKeys.Cost, LedgerKeys.AlertPrefix, LedgerKeys.AlertPending];
+        return ([keys.UserMonth(userId, month.Key), keys.UserBudget(userId)], [.. header, .. thresholds.Select(t => (RedisValue)t)]);
+    }
+
+    public static Reply Decode(RedisResult result)
+    {
+        var reply = (RedisResult[])result!;
+        return new Reply((long)reply[0], (long)reply[1], [.. reply.Skip(2).Select(t => (int)t)]);
+    }
+}
