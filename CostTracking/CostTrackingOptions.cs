@@ -15,6 +15,14 @@ public sealed class CostTrackingOptions
     [Range(1, 1_000)]
     public int MaxBatchSize { get; set; } = 1_000;
 
+    /// <summary>The first pause before sending again while the sink is unavailable; pauses double (with jitter)
+    /// up to <see cref="MaxRetryDelay"/>, and sending is retried until it succeeds or the host stops.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The ingestion API's base address, for the HTTP sink (e.g. <c>http://apiservice</c> with service discovery).</summary>
     public Uri? Endpoint { get; set; }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Threading.Channels;
 using LlmCostTracker.Contracts;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,11 +17,10 @@ namespace LlmCostTracker.CostTracking;
 public sealed class UsageTracker : IHostedService, IDisposable
 {
     public const string MeterName = "LlmCostTracker";
-    private readonly Channel<LlmUsage> _buffer;
+    private readonly GroupCommit<LlmUsage> _buffer;
     private readonly IUsageSink _sink;
     private readonly TimeProvider _clock;
     private readonly ILogger<UsageTracker> _logger;
-    private readonly int _maxBatchSize;
     private readonly Meter _meter;
     private readonly Counter<long> _dropped;
     private readonly ResiliencePipeline _retry;
@@ -35,15 +33,15 @@ public sealed class UsageTracker : IHostedService, IDisposable
         _sink = sink;
         _clock = clock;
         _logger = logger;
-        _maxBatchSize = options.Value.MaxBatchSize;
-        _buffer = Channel.CreateBounded<LlmUsage>(new BoundedChannelOptions(options.Value.Capacity)
+        _buffer = new GroupCommit<LlmUsage>(new GroupCommitOptions<LlmUsage>
         {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
+            Commit = SendAsync,
+            MaxWeight = options.Value.MaxBatchSize,
+            Capacity = options.Value.Capacity,
         });
         _meter = meters.Create(MeterName);
         _dropped = _meter.CreateCounter<long>("llmcost.tracker.dropped", "{event}", "Tracked usage dropped: invalid, buffer full, or after shutdown.");
-        _meter.CreateObservableGauge("llmcost.tracker.buffer_depth", () => (long)_buffer.Reader.Count, "{event}", "Tracked usage waiting to be sent.");
+        _meter.CreateObservableGauge("llmcost.tracker.buffer_depth", () => (long)_buffer.WaitingEntries, "{event}", "Tracked usage waiting to be sent.");
         _retry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
@@ -51,14 +49,14 @@ public sealed class UsageTracker : IHostedService, IDisposable
                 MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(200),
-                MaxDelay = TimeSpan.FromSeconds(10),
+                Delay = options.Value.RetryDelay,
+                MaxDelay = options.Value.MaxRetryDelay,
             })
             .Build();
     }
 
     /// <summary>Events waiting to be sent.</summary>
-    public int BufferedCount => _buffer.Reader.Count;
+    public int BufferedCount => _buffer.WaitingEntries;
 
     /// <summary>Buffers one event. Returns false (and counts a drop) when the event is invalid, the buffer is full
     /// or shutdown began; never throws.</summary>
@@ -75,12 +73,12 @@ public sealed class UsageTracker : IHostedService, IDisposable
                 return false;
             }
 
-            if (_buffer.Writer.TryWrite(valid with { TraceParent = Activity.Current?.Id }))
+            if (_buffer.TryAdd(valid with { TraceParent = Activity.Current?.Id }))
             {
                 return true;
             }
 
-            Drop("buffer_full", $"{_buffer.Reader.Count} events are waiting");
+            Drop("buffer_full", $"{_buffer.WaitingEntries} events are waiting");
             return false;
         }
         catch (Exception ex)
@@ -92,21 +90,21 @@ public sealed class UsageTracker : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _loop = Task.Run(() => SendLoopAsync(_abort.Token), CancellationToken.None);
+        _loop = Task.Run(() => _buffer.RunAsync(_abort.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
     /// <summary>Stops accepting, then sends what is buffered until the host's shutdown timeout ends.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        _buffer.Writer.TryComplete();
+        _buffer.Complete();
         try
         {
             await _loop.WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
-            _logger.LogWarning("Shutdown timed out with {Count} tracked usage events unsent", _buffer.Reader.Count);
+            _logger.LogWarning("Shutdown timed out with {Count} tracked usage events unsent", _buffer.WaitingEntries);
         }
         finally
         {
@@ -120,33 +118,17 @@ public sealed class UsageTracker : IHostedService, IDisposable
         _meter.Dispose();
     }
 
-    private async Task SendLoopAsync(CancellationToken abort)
+    private async Task SendAsync(IReadOnlyList<LlmUsage> batch, long count, CancellationToken abort)
     {
-        var batch = new List<LlmUsage>(_maxBatchSize);
+        var events = batch.ToArray();
         try
         {
-            while (await _buffer.Reader.WaitToReadAsync(abort))
-            {
-                batch.Clear();
-                while (batch.Count < _maxBatchSize && _buffer.Reader.TryRead(out var usage))
-                {
-                    batch.Add(usage);
-                }
-
-                var events = batch.ToArray();
-                try
-                {
-                    await _retry.ExecuteAsync(async ct => await _sink.SendAsync(events, ct), abort);
-                }
-                catch (UsageRejectedException ex)
-                {
-                    _dropped.Add(events.Length, new KeyValuePair<string, object?>("reason", "rejected"));
-                    _logger.LogError(ex, "{Count} tracked usage events were rejected by the ingestion API", events.Length);
-                }
-            }
+            await _retry.ExecuteAsync(async ct => await _sink.SendAsync(events, ct), abort);
         }
-        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        catch (UsageRejectedException ex)
         {
+            _dropped.Add(events.Length, new KeyValuePair<string, object?>("reason", "rejected"));
+            _logger.LogError(ex, "{Count} tracked usage events were rejected by the ingestion API", events.Length);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using LlmCostTracker.Contracts;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -12,7 +11,7 @@ namespace LlmCostTracker.ApiService.Ingestion;
 /// lone request is published at once, so latency never waits for a batch to fill.</summary>
 public sealed class UsagePublisher : BackgroundService
 {
-    private readonly Channel<Pending> _queue;
+    private readonly GroupCommit<Pending> _messages;
     private readonly IBus _bus;
     private readonly IngestOptions _options;
     private readonly ILogger<UsagePublisher> _logger;
@@ -24,11 +23,13 @@ public sealed class UsagePublisher : BackgroundService
         _metrics = metrics;
         _options = options.Value;
         _logger = logger;
-        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.QueueCapacity)
+        _messages = new GroupCommit<Pending>(new GroupCommitOptions<Pending>
         {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = false,
-            SingleWriter = false,
+            Commit = PublishBatchAsync,
+            Weight = pending => pending.Events.Count,
+            MaxWeight = _options.MaxEventsPerMessage,
+            Concurrency = _options.PublishConcurrency,
+            Capacity = _options.QueueCapacity,
         });
     }
 
@@ -37,7 +38,7 @@ public sealed class UsagePublisher : BackgroundService
     public async Task PublishAsync(IReadOnlyList<LlmUsage> events, CancellationToken ct)
     {
         var pending = new Pending(events, Activity.Current);
-        if (!_queue.Writer.TryWrite(pending))
+        if (!_messages.TryAdd(pending))
         {
             throw new BrokerUnavailableException("Too many events are waiting for the broker.");
         }
@@ -52,36 +53,9 @@ public sealed class UsagePublisher : BackgroundService
         }
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, _options.PublishConcurrency).Select(_ => PumpAsync(stoppingToken)));
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _messages.RunAsync(stoppingToken);
 
-    private async Task PumpAsync(CancellationToken stoppingToken)
-    {
-        var batch = new List<Pending>();
-        try
-        {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
-            {
-                batch.Clear();
-                var count = 0;
-                while (count < _options.MaxEventsPerMessage && _queue.Reader.TryRead(out var pending))
-                {
-                    batch.Add(pending);
-                    count += pending.Events.Count;
-                }
-
-                if (batch.Count > 0)
-                {
-                    await PublishBatchAsync(batch, count, stoppingToken);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task PublishBatchAsync(List<Pending> batch, int count, CancellationToken stoppingToken)
+    private async Task PublishBatchAsync(IReadOnlyList<Pending> batch, long count, CancellationToken stoppingToken)
     {
         List<LlmUsage> events;
         if (batch.Count == 1)
@@ -90,7 +64,7 @@ public sealed class UsagePublisher : BackgroundService
         }
         else
         {
-            events = new List<LlmUsage>(count);
+            events = new List<LlmUsage>((int)count);
             foreach (var pending in batch)
             {
                 events.AddRange(pending.Events);

@@ -1,110 +1,99 @@
 using System.Diagnostics;
-using System.Threading.Channels;
+using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Budgets;
 using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.WorkerService.Aggregation;
 
-/// <summary>Group commit into the ledger. Messages being consumed at the same time hand their events here; each
-/// write takes everything waiting (up to <see cref="AggregationOptions.MaxEventsPerWrite"/>; under light load after
-/// waiting up to <see cref="AggregationOptions.MaxWriteDelay"/> for more) and applies it in
-/// one pass (<see cref="CostLedger.ApplyAsync"/>: one script call per month and 2,000 events, for all their users). Each message's consumer waits
+/// <summary>Group commit into the ledger (<see cref="GroupCommit{TEntry}"/>). Messages being consumed at the same time
+/// hand their events here; each write takes everything waiting (up to <see cref="AggregationOptions.MaxEventsPerWrite"/>;
+/// under light load after waiting up to <see cref="AggregationOptions.MaxWriteDelay"/> for more) and applies it in
+/// one pass (<see cref="CostLedger.ApplyAsync"/>: one script call per bucket, month and 2,000 events, for all their
+/// users). Each message's consumer waits
 /// for the write that holds its events, so a message is still acknowledged only once its events are in Redis.
 /// When a shared write fails, each message is retried on its own, so one bad message fails alone.</summary>
-public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions> options, ILogger<LedgerBatcher> logger) : BackgroundService
+public sealed class LedgerBatcher : BackgroundService
 {
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
     private const int MaxLinks = 64;
-    private readonly AggregationOptions _options = options.Value;
-    private long _waitingEvents;
-    private int _waitingMessages;
+    private readonly CostLedger _ledger;
+    private readonly AggregationOptions _options;
+    private readonly ILogger<LedgerBatcher> _logger;
+    private readonly GroupCommit<Pending> _writes;
+
+    public LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions> options, ILogger<LedgerBatcher> logger)
+    {
+        _ledger = ledger;
+        _options = options.Value;
+        _logger = logger;
+        _writes = new GroupCommit<Pending>(new GroupCommitOptions<Pending>
+        {
+            Commit = CommitAsync,
+            Weight = pending => pending.Events.Count,
+            MaxWeight = _options.MaxEventsPerWrite,
+            Concurrency = _options.ConcurrentWrites,
+            BeforeTake = WaitUnderLightLoadAsync,
+        });
+    }
 
     /// <summary>Applies <paramref name="events"/> together with whatever else is waiting; the result describes
     /// these events only.</summary>
     public async Task<LedgerResult> ApplyAsync(IReadOnlyList<PricedUsage> events, CancellationToken ct)
     {
         var pending = new Pending(events, Activity.Current);
-        Interlocked.Add(ref _waitingEvents, events.Count);
-        Interlocked.Increment(ref _waitingMessages);
-        if (!_queue.Writer.TryWrite(pending))
+        if (!_writes.TryAdd(pending))
         {
-            Interlocked.Add(ref _waitingEvents, -events.Count);
-            Interlocked.Decrement(ref _waitingMessages);
             throw new InvalidOperationException("The ledger writer has stopped.");
         }
 
         return await pending.Done.Task.WaitAsync(ct);
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, _options.ConcurrentWrites).Select(_ => PumpAsync(stoppingToken)));
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _writes.RunAsync(stoppingToken);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         // Stopped after the bus (registered before it), so nothing should still be waiting; anything that is
         // fails, its message stays unacknowledged and the broker redelivers it.
-        _queue.Writer.TryComplete();
+        _writes.Complete();
         await base.StopAsync(cancellationToken);
-        while (_queue.Reader.TryRead(out var pending))
+        while (_writes.TryTakeLeftOver(out var pending))
         {
             pending.Done.TrySetCanceled(CancellationToken.None);
         }
     }
 
-    private async Task PumpAsync(CancellationToken stoppingToken)
+    /// <summary>Under light load, waits a moment for more: a user's share of a script call is most of its cost, so
+    /// a write of a few events costs Redis and the worker several times what it costs in a full one (BENCHMARKS.md).
+    /// Not when half the messages the worker may hold are already waiting: then no more can arrive to join.</summary>
+    private async Task WaitUnderLightLoadAsync(GroupCommit<Pending> writes, CancellationToken stoppingToken)
     {
-        var batch = new List<Pending>();
-        try
+        if (_options.MaxWriteDelay > TimeSpan.Zero
+            && writes.WaitingWeight < _options.MaxEventsPerWrite / 4
+            && writes.WaitingEntries < _options.ConcurrentMessages / 2)
         {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
-            {
-                // Under light load, wait a moment for more: a user's share of a script call is most of its cost, so
-                // a write of a few events costs Redis and the worker several times what it costs in a full one
-                // (measured at 5,000 events/s: both together from ~47% of a core to ~27%). Not when half the
-                // messages the worker may hold are already waiting: then no more can arrive to join.
-                if (_options.MaxWriteDelay > TimeSpan.Zero
-                    && Volatile.Read(ref _waitingEvents) < _options.MaxEventsPerWrite / 4
-                    && Volatile.Read(ref _waitingMessages) < _options.ConcurrentMessages / 2)
-                {
-                    await Task.Delay(_options.MaxWriteDelay, stoppingToken);
-                }
-
-                batch.Clear();
-                var count = 0;
-                while (count < _options.MaxEventsPerWrite && _queue.Reader.TryRead(out var pending))
-                {
-                    batch.Add(pending);
-                    count += pending.Events.Count;
-                }
-
-                Interlocked.Add(ref _waitingEvents, -count);
-                Interlocked.Add(ref _waitingMessages, -batch.Count);
-
-                if (batch.Count > 0)
-                {
-                    try
-                    {
-                        await WriteAsync(batch, count);
-                    }
-                    catch (Exception ex)
-                    {
-                        // Whatever goes wrong, every waiting message gets an answer (its retry policy takes over)
-                        // and the pump keeps running.
-                        logger.LogError(ex, "A ledger write of {Messages} messages failed", batch.Count);
-                        foreach (var pending in batch)
-                        {
-                            pending.Done.TrySetException(ex);
-                        }
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
+            await Task.Delay(_options.MaxWriteDelay, stoppingToken);
         }
     }
 
-    private async Task WriteAsync(List<Pending> batch, int eventCount)
+    private async Task CommitAsync(IReadOnlyList<Pending> batch, long count, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await WriteAsync(batch, (int)count);
+        }
+        catch (Exception ex)
+        {
+            // Whatever goes wrong, every waiting message gets an answer (its retry policy takes over) and the pump
+            // keeps running.
+            _logger.LogError(ex, "A ledger write of {Messages} messages failed", batch.Count);
+            foreach (var pending in batch)
+            {
+                pending.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task WriteAsync(IReadOnlyList<Pending> batch, int eventCount)
     {
         if (batch.Count == 1)
         {
@@ -126,12 +115,12 @@ public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions
         LedgerResult result;
         try
         {
-            result = await ledger.ApplyAsync(events);
+            result = await _ledger.ApplyAsync(events);
         }
         catch (Exception ex)
         {
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            logger.LogWarning(ex, "A ledger write of {Messages} messages failed; writing each message alone", batch.Count);
+            _logger.LogWarning(ex, "A ledger write of {Messages} messages failed; writing each message alone", batch.Count);
             foreach (var pending in batch)
             {
                 await WriteAloneAsync(pending);
@@ -154,8 +143,8 @@ public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions
         {
             var p = alert.EventIndex is { } index
                 ? Array.FindIndex(starts, 1, start => start > index) - 1
-                : batch.FindIndex(pending => pending.Events.Any(e =>
-                    e.Usage.UserId == alert.UserId && LedgerCalendar.DayOf(e.Usage.OccurredAt).Month.Key == alert.Month));
+                : batch.Select((pending, p) => (pending, p)).First(m => m.pending.Events.Any(e =>
+                    e.Usage.UserId == alert.UserId && LedgerCalendar.DayOf(e.Usage.OccurredAt).Month.Key == alert.Month)).p;
             (alerts[p] ??= []).Add(alert with { EventIndex = alert.EventIndex - starts[p] });
         }
 
@@ -171,7 +160,7 @@ public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions
         Activity.Current = pending.Parent;
         try
         {
-            pending.Done.TrySetResult(await ledger.ApplyAsync(pending.Events));
+            pending.Done.TrySetResult(await _ledger.ApplyAsync(pending.Events));
         }
         catch (Exception ex)
         {
@@ -183,7 +172,7 @@ public sealed class LedgerBatcher(CostLedger ledger, IOptions<AggregationOptions
         }
     }
 
-    private static IEnumerable<ActivityLink>? LinksTo(List<Pending> batch)
+    private static IEnumerable<ActivityLink>? LinksTo(IReadOnlyList<Pending> batch)
     {
         if (!WorkerMetrics.ActivitySource.HasListeners())
         {

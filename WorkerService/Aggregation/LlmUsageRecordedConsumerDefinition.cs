@@ -8,10 +8,12 @@ namespace LlmCostTracker.WorkerService.Aggregation;
 public sealed class LlmUsageRecordedConsumerDefinition : ConsumerDefinition<LlmUsageRecordedConsumer>
 {
     private readonly AggregationOptions _options;
+    private readonly RetryOptions _retry;
 
-    public LlmUsageRecordedConsumerDefinition(IOptions<AggregationOptions> options)
+    public LlmUsageRecordedConsumerDefinition(IOptions<AggregationOptions> options, IOptions<RetryOptions> retry)
     {
         _options = options.Value;
+        _retry = retry.Value;
         EndpointName = QueueNames.UsageAggregation;
         // Messages consumed at once are the pool the ledger batcher coalesces into one write.
         ConcurrentMessageLimit = _options.ConcurrentMessages;
@@ -23,19 +25,19 @@ public sealed class LlmUsageRecordedConsumerDefinition : ConsumerDefinition<LlmU
         IRegistrationContext context)
     {
         endpointConfigurator.PrefetchCount = _options.ConcurrentMessages * 2;
-        // Redis unreachable is worth waiting out (about 5 minutes); anything else fails sooner. What still fails
+        // Redis unreachable is worth waiting out; anything else fails sooner. What still fails
         // goes to the llm-usage-aggregation_error queue, never dropped; the scripts make every retry safe.
         endpointConfigurator.UseMessageRetry(retry =>
         {
             retry.Handle<RedisConnectionException>();
             retry.Handle<RedisTimeoutException>();
-            retry.Exponential(40, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200));
+            retry.Exponential(_retry.RedisUnavailableRetries, _retry.MinDelay, _retry.MaxDelay, _retry.DelayStep);
         });
         endpointConfigurator.UseMessageRetry(retry =>
         {
             retry.Ignore<RedisConnectionException>();
             retry.Ignore<RedisTimeoutException>();
-            retry.Exponential(5, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200));
+            retry.Exponential(_retry.OtherFailureRetries, _retry.MinDelay, _retry.MaxDelay, _retry.DelayStep);
         });
     }
 }

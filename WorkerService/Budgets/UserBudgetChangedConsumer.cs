@@ -1,5 +1,6 @@
 using LlmCostTracker.Contracts;
 using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.WorkerService.Budgets;
 
@@ -17,8 +18,11 @@ public sealed class UserBudgetChangedConsumer(AlertStates states, BudgetAlerts a
 
 public sealed class UserBudgetChangedConsumerDefinition : ConsumerDefinition<UserBudgetChangedConsumer>
 {
-    public UserBudgetChangedConsumerDefinition()
+    private readonly RetryOptions _retry;
+
+    public UserBudgetChangedConsumerDefinition(IOptions<RetryOptions> retry)
     {
+        _retry = retry.Value;
         EndpointName = QueueNames.BudgetChanges;
         // One at a time: changes are rare, and applying them in the order they were made keeps the last one winning.
         ConcurrentMessageLimit = 1;
@@ -28,5 +32,5 @@ public sealed class UserBudgetChangedConsumerDefinition : ConsumerDefinition<Use
         IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<UserBudgetChangedConsumer> consumerConfigurator,
         IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(20, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200)));
+        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(_retry.BudgetChangeRetries, _retry.MinDelay, _retry.MaxDelay, _retry.DelayStep));
 }

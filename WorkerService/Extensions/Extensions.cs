@@ -33,6 +33,10 @@ public static class Extensions
             .ValidateOnStart();
 
         builder.Services.AddSingleton(sp => new UsagePricing(sp.GetRequiredService<IOptions<PricingOptions>>().Value));
+        builder.Services.AddOptions<RetryOptions>()
+            .BindConfiguration(RetryOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         builder.Services.AddOptions<AggregationOptions>()
             .BindConfiguration(AggregationOptions.SectionName)
             .ValidateDataAnnotations()

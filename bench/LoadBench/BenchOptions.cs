@@ -24,7 +24,10 @@ public sealed record BenchOptions
     /// instead of directly, as in a deployment.</summary>
     public bool Proxied { get; init; }
 
-    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --warm-up 20000 --warm-up-batches 200000 --quick --proxied</c></summary>
+    /// <summary><c>Infrastructure:RedisShards</c> for the app: 1 (one redis-server) or 3 to 6 (a Redis Cluster).</summary>
+    public int RedisShards { get; init; } = 1;
+
+    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --redis-shards 3</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -43,6 +46,7 @@ public sealed record BenchOptions
                 "--warm-up-batches" => options with { WarmUpBatchEvents = Next() },
                 "--quick" => options with { WarmUpEvents = 5_000, WarmUpBatchEvents = 20_000, SingleEvents = 10_000, BatchEvents = 50_000, PacedSeconds = 3, ReportUsers = [1_000, 10_000], ReportRequests = 50 },
                 "--proxied" => options with { Proxied = true },
+                "--redis-shards" => options with { RedisShards = Next() },
                 _ => throw new ArgumentException($"Unknown argument {args[i]}"),
             };
         }

@@ -13,7 +13,8 @@ using Microsoft.Extensions.DependencyInjection;
 // the admin totals match what was sent.
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"Starting the app (Redis, RabbitMQ, API, worker) ... {options}");
-var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>([], CancellationToken.None);
+var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+    [$"Infrastructure:RedisShards={options.RedisShards}"], CancellationToken.None);
 foreach (var project in new[] { "apiservice", "workerservice" })
 {
     // No dashboard runs here: exporting telemetry would only retry against a closed port. Spans are still made.

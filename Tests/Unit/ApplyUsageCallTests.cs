@@ -1,0 +1,81 @@
+using LlmCostTracker.Contracts;
+using LlmCostTracker.WorkerService.Aggregation;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.Tests.Unit;
+
+public sealed class ApplyUsageCallTests
+{
+    private static readonly LedgerKeys Keys = new(4);
+    private static readonly DateTimeOffset Day = new(2026, 12, 1, 9, 0, 0, TimeSpan.Zero);
+
+    private static PricedUsage Event(string id, string user, string model, long micros, DateTimeOffset at) =>
+        new(new LlmUsage { EventId = id, UserId = user, Model = model, InputTokens = 10, CachedInputTokens = 2, OutputTokens = 5, OccurredAt = at }, micros);
+
+    [Fact]
+    public void A_call_holds_its_header_then_each_users_groups_and_events_in_order()
+    {
+        PricedUsage[] events =
+        [
+            Event("e1", "ann", "gpt-4o", 100, Day),
+            Event("e2", "ann", "gpt-4o", 200, Day),
+            Event("e3", "ann", "o3", 300, Day.AddDays(1)),
+        ];
+        var chunk = Assert.Single(LedgerChunk.Plan(Keys, events, CostLedger.ChunkEvents));
+
+        var call = ApplyUsageCall.Encode(Keys, chunk, events, defaultBudgetMicros: 6_000_000, thresholds: [80, 100]);
+
+        var month = new LedgerMonth(2026, 12);
+        var bucket = Keys.BucketOf("ann");
+        Assert.Equal(
+            [Keys.MonthTotals(bucket, "2026-12"), Keys.MonthUsers(bucket, "2026-12"), Keys.MonthEvents(bucket, "2026-12"), Keys.UserMonth("ann", "2026-12"), Keys.UserBudget("ann")],
+            call.Keys.Select(k => k.ToString()));
+        Assert.Equal(
+            [
+                month.ExpiresAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), "6000000",
+                "cost", "input", "cached", "output", "requests", "alert|", "pending", "2", "80", "100",
+                "1", "ann", "2", "3",
+                "model|gpt-4o", "day|2026-12-01", "300", "20", "4", "10", "2",
+                "model|o3", "day|2026-12-02", "300", "10", "2", "5", "1",
+                "ann|e1", "100,10,2,5,1", "ann|e2", "200,10,2,5,1", "ann|e3", "300,10,2,5,2",
+            ],
+            call.Args.Select(a => a.ToString()));
+    }
+
+    [Fact]
+    public void A_write_splits_by_bucket_and_month_and_no_call_exceeds_its_event_limit()
+    {
+        var users = Enumerable.Range(0, 40).Select(i => $"user-{i}").ToArray();
+        var events = Enumerable.Range(0, 1_000)
+            .Select(i => Event($"e{i}", users[i % users.Length], "gpt-4o", 1, i % 2 == 0 ? Day : Day.AddMonths(-1)))
+            .ToArray();
+
+        var chunks = LedgerChunk.Plan(Keys, events, maxEvents: 100);
+
+        Assert.All(chunks, c => Assert.InRange(c.EventCount, 1, 100));
+        Assert.Equal(Enumerable.Range(0, events.Length), chunks.SelectMany(c => c.EventOrder()).Order());
+        Assert.All(chunks, c => Assert.All(c.EventOrder(), i =>
+        {
+            Assert.Equal(c.Bucket, Keys.BucketOf(events[i].Usage.UserId));
+            Assert.Equal(c.Month, LedgerMonth.Of(events[i].Usage.OccurredAt));
+        }));
+    }
+
+    [Fact]
+    public void The_reply_reads_alerts_and_duplicates_as_zero_based_positions()
+    {
+        var reply = RedisResult.Create([
+            RedisResult.Create(2),
+            RedisResult.Create(1), RedisResult.Create(80), RedisResult.Create(3), RedisResult.Create(4_800_000), RedisResult.Create(6_000_000),
+            RedisResult.Create(2), RedisResult.Create(100), RedisResult.Create(0), RedisResult.Create(6_100_000), RedisResult.Create(6_000_000),
+            RedisResult.Create(5), RedisResult.Create(7),
+        ]);
+
+        var decoded = ApplyUsageCall.Decode(reply);
+
+        Assert.Equal(
+            [new ApplyUsageCall.Alert(0, 80, 2, 4_800_000, 6_000_000), new ApplyUsageCall.Alert(1, 100, null, 6_100_000, 6_000_000)],
+            decoded.Alerts);
+        Assert.Equal([4, 6], decoded.DuplicatePositions);
+    }
+}
