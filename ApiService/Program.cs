@@ -18,6 +18,7 @@ app.UseAuthorization();
 app.MapApiDocumentation();
 app.MapUsageApi();
 app.MapAdminApi();
+app.MapPricingApi();
 app.MapDefaultEndpoints();
 
 app.Run();

@@ -27,8 +27,9 @@ else
 }
 
 // Settings both services must share: budgets (Budgets__DefaultMonthlyBudgetUsd, Budgets__ThresholdsPercent__0, ...),
-// the ledger's layout (Ledger__Buckets) and the broker's queue type (Messaging__QueueType).
-var sharedSettings = new[] { "Budgets", "Ledger", "Messaging" }
+// the ledger's layout (Ledger__Buckets), the broker's queue type (Messaging__QueueType) and configured prices
+// (Pricing__Models__<id>__Input, ...: the worker prices with them, the API's pricing endpoints show them).
+var sharedSettings = new[] { "Budgets", "Ledger", "Messaging", "Pricing" }
     .SelectMany(section => builder.Configuration.GetSection(section).AsEnumerable(makePathsRelative: false))
     .Where(setting => setting.Value is not null)
     .ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value!);

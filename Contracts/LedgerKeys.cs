@@ -18,6 +18,20 @@ public sealed class LedgerKeys
     /// <summary>String: the bucket count the ledger's data was written with.</summary>
     public const string LayoutKey = "{llmcost}:layout:buckets";
 
+    /// <summary>Hash: model id → that id's price overrides set through the admin API (a JSON array of entries).</summary>
+    public const string PricingOverridesKey = "{llmcost}:pricing:overrides";
+
+    /// <summary>String: a counter raised by every change of the overrides, so workers see a change with one GET.</summary>
+    public const string PricingVersionKey = "{llmcost}:pricing:version";
+
+    /// <summary>Hash: worker instance → <c>version|unixSeconds</c>, the overrides version it prices with and when it
+    /// last checked.</summary>
+    public const string PricingWorkersKey = "{llmcost}:pricing:workers";
+
+    /// <summary>Hash: the month's model ids priced at the fallback, <c>&lt;model&gt;|requests</c> and
+    /// <c>&lt;model&gt;|cost</c> (micro-USD).</summary>
+    public static string UnknownModels(string month) => $"{{llmcost}}:pricing:unknown:{month}";
+
     private readonly string[] _tags;
 
     public LedgerKeys(int buckets)
@@ -48,10 +62,10 @@ public sealed class LedgerKeys
     }
 
     /// <summary>Hash: everything about one user's month, so the worker reads it with one HMGET and writes it with
-    /// one HSET. Fields: the totals <see cref="Cost"/> (micro-USD), <see cref="Input"/>, <see cref="Cached"/>,
-    /// <see cref="Output"/>, <see cref="Requests"/>; per model <see cref="ModelField"/> (<c>model|gpt-4o</c>) → the
-    /// same five counters packed as <c>cost,input,cached,output,requests</c> (one field a model: the worker touches
-    /// a fifth as many fields, see <see cref="ParseModelCounters"/>); per day <see cref="DayField"/> → cost
+    /// one HSET. Fields: the totals <see cref="Counters"/> (cost in micro-USD, then token and request counts); per
+    /// model <see cref="ModelField"/> (<c>model|gpt-4o</c>) → the same counters packed as
+    /// <c>cost,input,cached,output,requests,cacheWrite,reasoning</c> (one field a model, see
+    /// <see cref="ParseModelCounters"/>); per day <see cref="DayField"/> → cost
     /// (micro-USD); per threshold <see cref="AlertField"/> → <c>pending|eventId|spent</c> until published, then
     /// <c>sent|eventId|spent</c>.</summary>
     public string UserMonth(string userId, string month) => string.Concat(_tags[BucketOf(userId)], "u:", userId, ":", month);
@@ -71,16 +85,23 @@ public sealed class LedgerKeys
     /// <summary><c>model|{model}</c>.</summary>
     public static string ModelField(string model) => $"{ModelPrefix}{model}";
 
-    /// <summary>Reads a <see cref="ModelField"/>'s value, <c>cost,input,cached,output,requests</c>, in that order.</summary>
+    /// <summary>Reads a <see cref="ModelField"/>'s value, the <see cref="Counters"/> in that order (a value of five
+    /// counters, written before cache writes and reasoning were counted, reads with those as 0).</summary>
     public static long[] ParseModelCounters(string value)
     {
         var parts = value.Split(',');
-        if (parts.Length != 5)
+        if (parts.Length != 5 && parts.Length != Counters.Length)
         {
-            throw new FormatException($"A model field holds five counters, not '{value}'.");
+            throw new FormatException($"A model field holds {Counters.Length} counters (or 5), not '{value}'.");
         }
 
-        return Array.ConvertAll(parts, p => long.Parse(p, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
+        var counters = new long[Counters.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            counters[i] = long.Parse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        }
+
+        return counters;
     }
 
     /// <summary><c>day|yyyy-MM-dd</c>.</summary>
@@ -104,9 +125,15 @@ public sealed class LedgerKeys
     public const string Cached = "cached";
     public const string Output = "output";
     public const string Requests = "requests";
+    public const string CacheWrite = "cacheWrite";
+    public const string Reasoning = "reasoning";
 
-    /// <summary>The total fields, in the order the scripts and the packed model fields use.</summary>
-    public static readonly string[] Counters = [Cost, Input, Cached, Output, Requests];
+    /// <summary>The total fields, in the order the scripts and the packed model fields use (cost first; the two
+    /// last came later, so a model field written before them holds five values).</summary>
+    public static readonly string[] Counters = [Cost, Input, Cached, Output, Requests, CacheWrite, Reasoning];
+
+    /// <summary>The position of <see cref="Requests"/> in <see cref="Counters"/>, 1-based as the scripts count.</summary>
+    public const int RequestsPosition = 5;
 
     /// <summary>Refuses a layout other than the one the data was written with.</summary>
     public void EnsureMatchesStored(string? stored)

@@ -1,7 +1,8 @@
 namespace LlmCostTracker.Contracts;
 
 /// <summary>One LLM call's token usage, as accepted by the API. Token fields follow the OpenTelemetry GenAI
-/// conventions: <see cref="InputTokens"/> includes <see cref="CachedInputTokens"/>.</summary>
+/// conventions: <see cref="InputTokens"/> includes <see cref="CachedInputTokens"/> and
+/// <see cref="CacheWriteInputTokens"/>, <see cref="OutputTokens"/> includes <see cref="ReasoningOutputTokens"/>.</summary>
 public sealed record LlmUsage
 {
     public required string EventId { get; init; }
@@ -11,6 +12,19 @@ public sealed record LlmUsage
     public required long CachedInputTokens { get; init; }
     public required long OutputTokens { get; init; }
     public required DateTimeOffset OccurredAt { get; init; }
+
+    /// <summary>Input tokens written to a provider's prompt cache (<c>gen_ai.usage.cache_creation.input_tokens</c>).</summary>
+    public long CacheWriteInputTokens { get; init; }
+
+    /// <summary>Output tokens spent on reasoning (<c>gen_ai.usage.reasoning.output_tokens</c>).</summary>
+    public long ReasoningOutputTokens { get; init; }
+
+    /// <summary>The provider's service tier (<see cref="Pricing.ServiceTiers"/>); null means standard.</summary>
+    public string? ServiceTier { get; init; }
+
+    /// <summary>A <c>gen_ai.provider.name</c> value (<c>openai</c>, <c>anthropic</c>, ...), used to pick a price when
+    /// a model id is listed by several providers.</summary>
+    public string? Provider { get; init; }
 
     /// <summary>W3C traceparent of the request that reported this usage, so the worker can continue its trace.</summary>
     public string? TraceParent { get; init; }

@@ -1,3 +1,5 @@
+using LlmCostTracker.Contracts.Pricing;
+
 namespace LlmCostTracker.Contracts;
 
 /// <summary>A usage event as a client sends it. Every field is nullable so that a missing one is reported by
@@ -9,7 +11,11 @@ public sealed record UsageEventRequest(
     long? InputTokens,
     long? OutputTokens,
     long? CachedInputTokens,
-    DateTimeOffset? OccurredAt);
+    DateTimeOffset? OccurredAt,
+    long? CacheWriteInputTokens = null,
+    long? ReasoningOutputTokens = null,
+    string? ServiceTier = null,
+    string? Provider = null);
 
 /// <summary>The ingestion rules, shared by the API and in-process trackers so that a tracker never sends what the
 /// API would refuse. Pure: the clock and a fresh id come in as arguments.</summary>
@@ -21,6 +27,12 @@ public static class UsageValidator
     public const int MaxBatchSize = 1_000;
     public static readonly TimeSpan MaxFutureSkew = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan Retention = TimeSpan.FromDays(35);
+
+    public const int MaxProviderLength = 64;
+
+    /// <summary>A <c>gen_ai.provider.name</c>: lowercase ASCII letters, digits and <c>._-</c>.</summary>
+    public static bool IsProviderName(string value) =>
+        value.Length is > 0 and <= MaxProviderLength && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_' or '-');
 
     /// <summary>Letters and digits (ASCII) and <c>._-@+:</c>: safe in Redis keys, URLs and logs.</summary>
     public static bool IsSafeId(string value)
@@ -63,9 +75,38 @@ public static class UsageValidator
         var input = CheckTokens(request.InputTokens, prefix + "inputTokens", required: true, errors);
         var output = CheckTokens(request.OutputTokens, prefix + "outputTokens", required: true, errors);
         var cached = CheckTokens(request.CachedInputTokens, prefix + "cachedInputTokens", required: false, errors);
-        if (cached > input && !errors.ContainsKey(prefix + "inputTokens"))
+        var cacheWrite = CheckTokens(request.CacheWriteInputTokens, prefix + "cacheWriteInputTokens", required: false, errors);
+        var reasoning = CheckTokens(request.ReasoningOutputTokens, prefix + "reasoningOutputTokens", required: false, errors);
+        if (!errors.ContainsKey(prefix + "inputTokens"))
         {
-            errors[prefix + "cachedInputTokens"] = ["cachedInputTokens must not exceed inputTokens (which includes cached tokens)."];
+            if (cached > input)
+            {
+                errors[prefix + "cachedInputTokens"] = ["cachedInputTokens must not exceed inputTokens (which includes cached tokens)."];
+            }
+            else if (cached + cacheWrite > input)
+            {
+                errors[prefix + "cacheWriteInputTokens"] = ["cachedInputTokens + cacheWriteInputTokens must not exceed inputTokens (which includes both)."];
+            }
+        }
+
+        if (reasoning > output && !errors.ContainsKey(prefix + "outputTokens"))
+        {
+            errors[prefix + "reasoningOutputTokens"] = ["reasoningOutputTokens must not exceed outputTokens (which includes reasoning tokens)."];
+        }
+
+        string? tier = null;
+        if (request.ServiceTier is not null)
+        {
+            tier = ServiceTiers.Normalize(request.ServiceTier);
+            if (tier is null)
+            {
+                errors[prefix + "serviceTier"] = [$"serviceTier must be one of {string.Join(", ", ServiceTiers.All)}."];
+            }
+        }
+
+        if (request.Provider is not null && !IsProviderName(request.Provider))
+        {
+            errors[prefix + "provider"] = [$"provider must be 1 to {MaxProviderLength} characters from lowercase letters, digits and ._- (a gen_ai.provider.name such as openai, anthropic, aws.bedrock)."];
         }
 
         var occurredAt = request.OccurredAt ?? now;
@@ -92,6 +133,11 @@ public static class UsageValidator
             CachedInputTokens = cached,
             OutputTokens = output,
             OccurredAt = occurredAt.ToUniversalTime(),
+            CacheWriteInputTokens = cacheWrite,
+            ReasoningOutputTokens = reasoning,
+            // Standard is the default and travels as null: the broker's form stays as short as before.
+            ServiceTier = tier == ServiceTiers.Standard ? null : tier,
+            Provider = request.Provider,
         };
     }
 

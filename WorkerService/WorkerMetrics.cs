@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using LlmCostTracker.Contracts;
 
 namespace LlmCostTracker.WorkerService;
 
@@ -16,6 +17,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> _aggregated;
     private readonly Counter<long> _deduplicated;
     private readonly Counter<long> _unknownModel;
+    private readonly Counter<long> _unpricedTier;
     private readonly Counter<long> _alerts;
     private readonly Histogram<long> _tokenUsage;
     private readonly Counter<double> _cost;
@@ -26,6 +28,7 @@ public sealed class WorkerMetrics
         _aggregated = meter.CreateCounter<long>("llmcost.events.aggregated", "{event}", "Usage events counted into the ledger.");
         _deduplicated = meter.CreateCounter<long>("llmcost.events.deduplicated", "{event}", "Usage events already counted (redelivered or re-posted).");
         _unknownModel = meter.CreateCounter<long>("llmcost.events.unknown_model", "{event}", "Usage events priced at the fallback price.");
+        _unpricedTier = meter.CreateCounter<long>("llmcost.events.unpriced_tier", "{event}", "Usage events of a service tier their model has no price for, priced at standard.");
         _alerts = meter.CreateCounter<long>("llmcost.alerts.published", "{alert}", "Budget alerts published.");
         _tokenUsage = meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "Tokens used per LLM call (OpenTelemetry GenAI).",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864] });
@@ -39,15 +42,36 @@ public sealed class WorkerMetrics
         _deduplicated.Add(duplicates);
     }
 
-    public void Priced(string modelFamily, long inputTokens, long outputTokens, long costMicros)
+    /// <summary>Records an event's tokens by <c>gen_ai.token.type</c>: <c>input</c> and <c>output</c> (all of them, as
+    /// the GenAI conventions count), and the parts billed apart when there are any: <c>cache_read</c>,
+    /// <c>cache_creation</c> (of the input) and <c>reasoning</c> (of the output).</summary>
+    public void Priced(string modelFamily, LlmUsage usage, long costMicros)
     {
         var model = new KeyValuePair<string, object?>("gen_ai.request.model", modelFamily);
-        _tokenUsage.Record(inputTokens, model, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
-        _tokenUsage.Record(outputTokens, model, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+        _tokenUsage.Record(usage.InputTokens, model, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
+        _tokenUsage.Record(usage.OutputTokens, model, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+        if (usage.CachedInputTokens > 0)
+        {
+            _tokenUsage.Record(usage.CachedInputTokens, model, new KeyValuePair<string, object?>("gen_ai.token.type", "cache_read"));
+        }
+
+        if (usage.CacheWriteInputTokens > 0)
+        {
+            _tokenUsage.Record(usage.CacheWriteInputTokens, model, new KeyValuePair<string, object?>("gen_ai.token.type", "cache_creation"));
+        }
+
+        if (usage.ReasoningOutputTokens > 0)
+        {
+            _tokenUsage.Record(usage.ReasoningOutputTokens, model, new KeyValuePair<string, object?>("gen_ai.token.type", "reasoning"));
+        }
+
         _cost.Add(costMicros / 1_000_000d, model);
     }
 
     public void UnknownModel() => _unknownModel.Add(1);
+
+    /// <summary>An event asked for a service tier its model has no price for, and was priced at standard.</summary>
+    public void UnpricedTier(string tier) => _unpricedTier.Add(1, new KeyValuePair<string, object?>("llmcost.service_tier", tier));
 
     /// <summary>A client span for a Redis step: one per pipelined group of calls. The worker turns off the
     /// per-command Redis instrumentation, which keeps every command of a trace in memory for up to 10 s and makes

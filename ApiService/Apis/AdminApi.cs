@@ -151,7 +151,7 @@ public static class AdminApi
         }
     }
 
-    private static LedgerMonth ParseMonth(string? month, TimeProvider clock, Dictionary<string, string[]> errors)
+    internal static LedgerMonth ParseMonth(string? month, TimeProvider clock, Dictionary<string, string[]> errors)
     {
         if (month is null)
         {

@@ -1,5 +1,7 @@
 using LlmCostTracker.ApiService.Budgets;
 using LlmCostTracker.ApiService.Ingestion;
+using LlmCostTracker.ApiService.Pricing;
+using LlmCostTracker.Contracts.Pricing;
 using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.ApiService.Security;
@@ -19,6 +21,7 @@ public static class Extensions
         {
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, IngestJsonContext.Default);
             options.SerializerOptions.TypeInfoResolverChain.Insert(1, AdminJsonContext.Default);
+            options.SerializerOptions.TypeInfoResolverChain.Insert(2, PricingJsonContext.Default);
         });
 
         builder.AddRedisClient("redis");
@@ -34,6 +37,12 @@ public static class Extensions
         builder.Services.AddSingleton(sp => new LedgerKeys(sp.GetRequiredService<IOptions<LedgerOptions>>().Value.Buckets));
         builder.Services.AddHostedService<LedgerLayoutCheck>();
         builder.Services.AddSingleton<CostReports>();
+        builder.Services.AddOptions<PricingOptions>()
+            .BindConfiguration(PricingOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateWith(o => o.Problems())
+            .ValidateOnStart();
+        builder.Services.AddSingleton<PriceAdmin>();
         builder.Services.AddSingleton<BudgetStore>();
 
         builder.Services.AddOptions<IngestOptions>()

@@ -29,7 +29,8 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
         var projection = MonthProjection.Project(totals.Cost, month.Year, month.Month, now, budgetMicros: 0);
 
         return new CostReport(month.Key, Currency, now,
-            new ReportTotals(Usd(totals.Cost), totals.Input, totals.Cached, totals.Output, totals.Requests, userCount, Usd(projection.MonthEndMicros)),
+            new ReportTotals(Usd(totals.Cost), totals.Input, totals.Cached, totals.Output, totals.Requests, userCount, Usd(projection.MonthEndMicros),
+                totals.CacheWrite, totals.Reasoning),
             [.. rows.OfType<UserCostRow>().OrderByDescending(r => r.CostUsd).ThenBy(r => r.UserId, StringComparer.Ordinal)]);
     }
 
@@ -45,7 +46,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
 
         return new UserCostDetail(month.Key, Currency, now, row.UserId, row.CostUsd, row.InputTokens, row.CachedInputTokens,
             row.OutputTokens, row.Requests, row.BudgetUsd, row.BudgetUsedPercent, row.ProjectedMonthEndCostUsd,
-            row.ProjectedBudgetExhaustedAt, row.Models, daily);
+            row.ProjectedBudgetExhaustedAt, row.Models, daily, row.CacheWriteInputTokens, row.ReasoningOutputTokens);
     }
 
     private async Task<UserCostRow?> UserRowAsync(IDatabase db, string userId, LedgerMonth month, DateTimeOffset now) =>
@@ -84,7 +85,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
             if (name.StartsWith(LedgerKeys.ModelPrefix, StringComparison.Ordinal))
             {
                 var c = LedgerKeys.ParseModelCounters(entry.Value.ToString());
-                models[name[LedgerKeys.ModelPrefix.Length..]] = new Counters(c[0], c[1], c[2], c[3], c[4]);
+                models[name[LedgerKeys.ModelPrefix.Length..]] = Counters.FromPacked(c);
                 continue;
             }
 
@@ -107,21 +108,27 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
             Usd(projection.MonthEndMicros),
             projection.BudgetExhaustedAt,
             [.. models
-                .Select(m => new ModelCostRow(m.Key, Usd(m.Value.Cost), m.Value.Input, m.Value.Cached, m.Value.Output, m.Value.Requests))
+                .Select(m => new ModelCostRow(m.Key, Usd(m.Value.Cost), m.Value.Input, m.Value.Cached, m.Value.Output, m.Value.Requests, m.Value.CacheWrite, m.Value.Reasoning))
                 .OrderByDescending(m => m.CostUsd)
-                .ThenBy(m => m.Model, StringComparer.Ordinal)]);
+                .ThenBy(m => m.Model, StringComparer.Ordinal)],
+            counters.CacheWrite,
+            counters.Reasoning);
         return (row, [.. daily.OrderBy(d => d.Date, StringComparer.Ordinal)]);
     }
 
     private static decimal Usd(long micros) => BudgetOptions.ToUsd(micros);
 
-    private readonly record struct Counters(long Cost, long Input, long Cached, long Output, long Requests)
+    private readonly record struct Counters(long Cost, long Input, long Cached, long Output, long Requests, long CacheWrite, long Reasoning)
     {
+        /// <summary>A model field's counters, in <see cref="LedgerKeys.Counters"/> order.</summary>
+        public static Counters FromPacked(long[] c) => new(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
+
         public static Counters From(HashEntry[] entries) =>
             entries.Aggregate(default(Counters), (c, e) => c.With(e.Name!, (long)e.Value));
 
         public static Counters operator +(Counters a, Counters b) =>
-            new(a.Cost + b.Cost, a.Input + b.Input, a.Cached + b.Cached, a.Output + b.Output, a.Requests + b.Requests);
+            new(a.Cost + b.Cost, a.Input + b.Input, a.Cached + b.Cached, a.Output + b.Output, a.Requests + b.Requests,
+                a.CacheWrite + b.CacheWrite, a.Reasoning + b.Reasoning);
 
         public Counters With(string field, long value) => field switch
         {
@@ -130,6 +137,8 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
             LedgerKeys.Cached => this with { Cached = value },
             LedgerKeys.Output => this with { Output = value },
             LedgerKeys.Requests => this with { Requests = value },
+            LedgerKeys.CacheWrite => this with { CacheWrite = value },
+            LedgerKeys.Reasoning => this with { Reasoning = value },
             _ => this,
         };
     }

@@ -3,9 +3,11 @@ namespace LlmCostTracker.ApiService.Reporting;
 public sealed record CostReport(string Month, string Currency, DateTimeOffset GeneratedAt, ReportTotals Totals, IReadOnlyList<UserCostRow> Users);
 
 public sealed record ReportTotals(
-    decimal CostUsd, long InputTokens, long CachedInputTokens, long OutputTokens, long Requests, long UserCount, decimal ProjectedMonthEndCostUsd);
+    decimal CostUsd, long InputTokens, long CachedInputTokens, long OutputTokens, long Requests, long UserCount, decimal ProjectedMonthEndCostUsd,
+    long CacheWriteInputTokens, long ReasoningOutputTokens);
 
-public sealed record ModelCostRow(string Model, decimal CostUsd, long InputTokens, long CachedInputTokens, long OutputTokens, long Requests);
+public sealed record ModelCostRow(
+    string Model, decimal CostUsd, long InputTokens, long CachedInputTokens, long OutputTokens, long Requests, long CacheWriteInputTokens, long ReasoningOutputTokens);
 
 public sealed record UserCostRow(
     string UserId,
@@ -18,7 +20,9 @@ public sealed record UserCostRow(
     decimal? BudgetUsedPercent,
     decimal ProjectedMonthEndCostUsd,
     DateTimeOffset? ProjectedBudgetExhaustedAt,
-    IReadOnlyList<ModelCostRow> Models);
+    IReadOnlyList<ModelCostRow> Models,
+    long CacheWriteInputTokens,
+    long ReasoningOutputTokens);
 
 public sealed record DailyCost(string Date, decimal CostUsd);
 
@@ -37,7 +41,9 @@ public sealed record UserCostDetail(
     decimal ProjectedMonthEndCostUsd,
     DateTimeOffset? ProjectedBudgetExhaustedAt,
     IReadOnlyList<ModelCostRow> Models,
-    IReadOnlyList<DailyCost> Daily);
+    IReadOnlyList<DailyCost> Daily,
+    long CacheWriteInputTokens,
+    long ReasoningOutputTokens);
 
 public sealed record UserBudget(string UserId, decimal MonthlyBudgetUsd, bool IsDefault);
 

@@ -21,6 +21,12 @@ public abstract class CostPipelineTests(AppFixture app)
     [InlineData("gpt-4o-2024-08-06", 12_500)]          // date suffix → gpt-4o
     [InlineData("gpt-4o-mini-2024-07-18", 750)]        // never priced as gpt-4o
     [InlineData("claude-3-haiku-20240307", 1_500)]
+    [InlineData("gpt-5", 11_250)]                      // 1,000 × 1.25 + 1,000 × 10
+    [InlineData("gpt-4.1", 10_000)]                    // never priced as gpt-4
+    [InlineData("o4-mini", 5_500)]
+    [InlineData("claude-sonnet-4-5-20250929", 18_000)]
+    [InlineData("us.anthropic.claude-haiku-4-5-20251001-v1:0", 6_000)]
+    [InlineData("gemini-2.5-pro", 11_250)]
     [InlineData("some-unknown-model", 40_000)]         // fallback 10 / 30, never $0
     public async Task Each_model_is_priced_at_its_list_price_in_micro_dollars(string model, long expectedMicros)
     {
@@ -33,7 +39,7 @@ public abstract class CostPipelineTests(AppFixture app)
         Assert.Equal(1000, totals["input"]);
         Assert.Equal(1000, totals["output"]);
         var perModel = await app.Redis.GetDatabase().HashGetAsync(app.Keys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.ModelField(model));
-        Assert.Equal([expectedMicros, 1000, 0, 1000, 1], LedgerKeys.ParseModelCounters(perModel!));
+        Assert.Equal([expectedMicros, 1000, 0, 1000, 1, 0, 0], LedgerKeys.ParseModelCounters(perModel!));
     }
 
     [Fact]

@@ -42,7 +42,7 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         Assert.Equal(4, (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, "2026-12"), LedgerKeys.Requests));
         Assert.Equal(10_000, await redis.Db.SortedSetScoreAsync(_keys.MonthUsers(_keys.BucketOf(user), "2026-12"), user));
         var model = LedgerKeys.ParseModelCounters((await redis.Db.HashGetAsync(_keys.UserMonth(user, "2026-12"), LedgerKeys.ModelField("gpt-4o")))!);
-        Assert.Equal([10_000, 400, 40, 200, 4], model);
+        Assert.Equal([10_000, 400, 40, 200, 4, 0, 0], model);
     }
 
     [Fact]

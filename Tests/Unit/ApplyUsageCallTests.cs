@@ -33,11 +33,11 @@ public sealed class ApplyUsageCallTests
         Assert.Equal(
             [
                 month.ExpiresAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), "6000000",
-                "cost", "input", "cached", "output", "requests", "alert|", "pending", "2", "80", "100",
+                "7", "cost", "input", "cached", "output", "requests", "cacheWrite", "reasoning", "5", "alert|", "pending", "2", "80", "100",
                 "1", "ann", "2", "3",
-                "model|gpt-4o", "day|2026-12-01", "300", "20", "4", "10", "2",
-                "model|o3", "day|2026-12-02", "300", "10", "2", "5", "1",
-                "ann|e1", "100,10,2,5,1", "ann|e2", "200,10,2,5,1", "ann|e3", "300,10,2,5,2",
+                "model|gpt-4o", "day|2026-12-01", "300", "20", "4", "10", "2", "0", "0",
+                "model|o3", "day|2026-12-02", "300", "10", "2", "5", "1", "0", "0",
+                "ann|e1", "100,10,2,5,1,0,0,1", "ann|e2", "200,10,2,5,1,0,0,1", "ann|e3", "300,10,2,5,1,0,0,2",
             ],
             call.Args.Select(a => a.ToString()));
     }

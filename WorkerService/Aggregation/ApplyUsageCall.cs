@@ -68,15 +68,18 @@ public static class ApplyUsageCall
         }
 
         groupStart[chunk.Users.Count] = groups.Count;
-        var args = new RedisValue[11 + thresholds.Length + chunk.Users.Count * 3 + groups.Count * 7 + chunk.EventCount * 2];
+        var counters = LedgerKeys.Counters.Length;
+        var args = new RedisValue[8 + counters + thresholds.Length + chunk.Users.Count * 3 + groups.Count * (2 + counters) + chunk.EventCount * 2];
         var a = 0;
         args[a++] = chunk.Month.ExpiresAt.ToUnixTimeSeconds();
         args[a++] = defaultBudgetMicros;
+        args[a++] = counters;
         foreach (var counter in LedgerKeys.Counters)
         {
             args[a++] = counter;
         }
 
+        args[a++] = LedgerKeys.RequestsPosition;
         args[a++] = LedgerKeys.AlertPrefix;
         args[a++] = LedgerKeys.AlertPending;
         args[a++] = thresholds.Length;
@@ -103,14 +106,17 @@ public static class ApplyUsageCall
                 args[a++] = group.Cached;
                 args[a++] = group.Output;
                 args[a++] = group.Requests;
+                args[a++] = group.CacheWrite;
+                args[a++] = group.Reasoning;
             }
 
             foreach (var index in indexes)
             {
                 var e = events[index];
                 args[a++] = string.Concat(userId, "|", e.Usage.EventId);
+                // Packed in the order of LedgerKeys.Counters, then the event's group.
                 args[a++] = string.Create(CultureInfo.InvariantCulture,
-                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},{eventGroup[n++]}");
+                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n++]}");
             }
         }
 
@@ -172,6 +178,10 @@ public static class ApplyUsageCall
 
         public long Requests { get; private set; }
 
+        public long CacheWrite { get; private set; }
+
+        public long Reasoning { get; private set; }
+
         public bool Holds(string model, CalendarDay day) => Day.Date == day.Date && string.Equals(Model, model, StringComparison.Ordinal);
 
         public void Add(PricedUsage e)
@@ -181,6 +191,8 @@ public static class ApplyUsageCall
             Cached += e.Usage.CachedInputTokens;
             Output += e.Usage.OutputTokens;
             Requests++;
+            CacheWrite += e.Usage.CacheWriteInputTokens;
+            Reasoning += e.Usage.ReasoningOutputTokens;
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Budgets;
+using LlmCostTracker.Contracts.Pricing;
 using LlmCostTracker.WorkerService.Pricing;
 using MassTransit;
 
@@ -10,11 +11,14 @@ namespace LlmCostTracker.WorkerService.Aggregation;
 /// <summary>Prices usage, counts it into the ledger exactly once (through the <see cref="LedgerBatcher"/>, which
 /// writes the events of all messages being consumed together), and publishes the thresholds it crossed.</summary>
 public sealed class LlmUsageRecordedConsumer(
-    UsagePricing pricing, LedgerBatcher ledger, BudgetAlerts alerts, WorkerMetrics metrics, ILogger<LlmUsageRecordedConsumer> logger)
+    PriceBookSource prices, LedgerBatcher ledger, BudgetAlerts alerts, UnknownModels unknownModels, WorkerMetrics metrics,
+    ILogger<LlmUsageRecordedConsumer> logger)
     : IConsumer<LlmUsageRecorded>
 {
     private const int MaxLinkedTraces = 32;
+    private const int MaxLoggedIds = 10_000;
     private static readonly ConcurrentDictionary<string, bool> UnknownModelsLogged = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<(string Model, string Tier), bool> UnpricedTiersLogged = new();
 
     public async Task Consume(ConsumeContext<LlmUsageRecorded> context)
     {
@@ -22,22 +26,31 @@ public sealed class LlmUsageRecordedConsumer(
         var priced = new List<PricedUsage>(events.Count);
         var families = new string[events.Count];
         long input = 0, output = 0, cost = 0;
+        var book = prices.Current;
         for (var i = 0; i < events.Count; i++)
         {
             var usage = events[i];
-            var resolution = pricing.Resolve(usage.Model);
-            if (resolution.KnownModel is null)
+            var quote = book.Quote(usage);
+            if (quote.Entry is null)
             {
                 metrics.UnknownModel();
-                if (UnknownModelsLogged.Count < 10_000 && UnknownModelsLogged.TryAdd(usage.Model, true))
+                if (UnknownModelsLogged.Count < MaxLoggedIds && UnknownModelsLogged.TryAdd(usage.Model, true))
                 {
                     logger.LogWarning("Unknown model {Model}: priced at the fallback price", usage.Model);
                 }
             }
+            else if (quote.TierUnpriced)
+            {
+                metrics.UnpricedTier(quote.Tier);
+                if (UnpricedTiersLogged.Count < MaxLoggedIds && UnpricedTiersLogged.TryAdd((quote.Entry.Id, quote.Tier), true))
+                {
+                    logger.LogWarning("Model {Model} has no {Tier} price: priced at standard", quote.Entry.Id, quote.Tier);
+                }
+            }
 
-            var micros = UsagePricing.CostMicros(resolution.Price, usage.InputTokens, usage.CachedInputTokens, usage.OutputTokens);
+            var micros = PriceBook.CostMicros(quote.Rates, usage);
             priced.Add(new PricedUsage(usage, micros));
-            families[i] = resolution.KnownModel ?? WorkerMetrics.OtherModel;
+            families[i] = quote.KnownModel ?? WorkerMetrics.OtherModel;
             input += usage.InputTokens;
             output += usage.OutputTokens;
             cost += micros;
@@ -60,12 +73,22 @@ public sealed class LlmUsageRecordedConsumer(
         metrics.Aggregated(result.Applied, result.Duplicates);
         activity?.SetTag("llmcost.events.deduplicated", result.Duplicates);
         // Token and cost metrics count each event once: the ones already counted (redelivered, re-posted) are skipped.
+        List<(LlmUsage, long)>? unknown = null;
         for (var i = 0; i < priced.Count; i++)
         {
             if (!result.Duplicate[i])
             {
-                metrics.Priced(families[i], priced[i].Usage.InputTokens, priced[i].Usage.OutputTokens, priced[i].CostMicros);
+                metrics.Priced(families[i], priced[i].Usage, priced[i].CostMicros);
+                if (ReferenceEquals(families[i], WorkerMetrics.OtherModel))
+                {
+                    (unknown ??= []).Add((priced[i].Usage, priced[i].CostMicros));
+                }
             }
+        }
+
+        if (unknown is not null)
+        {
+            await unknownModels.RecordAsync(unknown);
         }
 
         // Each user's alerts go out in the order crossed (80% before 100%); different users' go out together, so a

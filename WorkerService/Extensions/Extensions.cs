@@ -1,6 +1,7 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
 using LlmCostTracker.WorkerService.Budgets;
+using LlmCostTracker.Contracts.Pricing;
 using LlmCostTracker.WorkerService.Pricing;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -23,7 +24,7 @@ public static class Extensions
         builder.Services.AddOptions<PricingOptions>()
             .BindConfiguration(PricingOptions.SectionName)
             .ValidateDataAnnotations()
-            .Validate(o => o.Models.Count > 0, "Pricing:Models must list at least one model.")
+            .ValidateWith(o => o.Problems())
             .ValidateOnStart();
         builder.Services.AddOptions<BudgetOptions>()
             .BindConfiguration(BudgetOptions.SectionName)
@@ -32,7 +33,9 @@ public static class Extensions
             .Validate(o => o.ThresholdsPercent.All(t => t is > 0 and <= 1000), "Budgets:ThresholdsPercent must be between 1 and 1000.")
             .ValidateOnStart();
 
-        builder.Services.AddSingleton(sp => new UsagePricing(sp.GetRequiredService<IOptions<PricingOptions>>().Value));
+        builder.Services.AddSingleton<PriceBookSource>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PriceBookSource>());
+        builder.Services.AddSingleton<UnknownModels>();
         builder.Services.AddOptions<RetryOptions>()
             .BindConfiguration(RetryOptions.SectionName)
             .ValidateDataAnnotations()

@@ -2,11 +2,11 @@
 -- atomic step. ApplyUsageCall.cs builds the arguments and reads the reply; this comment names them only.
 --
 -- KEYS: month totals, month users (report index), month events (claims), then per user: user-month hash, budget.
--- ARGV, read in order: expireAt, defaultBudgetMicros, the five counter field names, the alert field prefix, the
--- pending state word, thresholdCount, thresholds..., userCount, then per user: userId, groupCount, eventCount, per
--- group (the user's events of one model and day, summed by the caller): model field, day field, cost, input, cached,
--- output, requests; then per event in order: member (userId|eventId) and its values packed as
--- cost,input,cached,output,group.
+-- ARGV, read in order: expireAt, defaultBudgetMicros, counterCount, the counter field names (cost first), the
+-- position of the requests counter, the alert field prefix, the pending state word, thresholdCount, thresholds...,
+-- userCount, then per user: userId, groupCount, eventCount, per group (the user's events of one model and day,
+-- summed by the caller): model field, day field, one value a counter; then per event in order: member
+-- (userId|eventId) and its counters and group packed as c1,...,cN,group.
 -- Returns { alertCount, alerts..., duplicateIndexes... }: each alert is userIndex, threshold, eventIndex (1-based in
 -- the call, 0 for an alert left pending by an earlier attempt), spentMicros, budgetMicros.
 --
@@ -24,7 +24,12 @@ end
 
 local expireAt = take()
 local defaultBudget = take()
-local counters = { take(), take(), take(), take(), take() }
+local counterCount = tonumber(take())
+local counters = {}
+for k = 1, counterCount do
+  counters[k] = take()
+end
+local requestsAt = tonumber(take())
 local alertPrefix = take()
 local pending = take() .. '|'
 local thresholdCount = tonumber(take())
@@ -40,7 +45,7 @@ local n = 0
 for u = 1, userCount do
   local id, groupCount, count = take(), tonumber(take()), tonumber(take())
   users[u] = { id = id, groups = p + 1, groupCount = groupCount, first = n + 1, last = n + count }
-  p = p + groupCount * 7
+  p = p + groupCount * (2 + counterCount)
   for _ = 1, count do
     n = n + 1
     members[n] = take()
@@ -121,7 +126,32 @@ for t = 1, thresholdCount do
   baseFields[#baseFields + 1] = alertPrefix .. thresholds[t]
 end
 
-local monthTotals = { 0, 0, 0, 0, 0 }
+local function zeros()
+  local z = {}
+  for k = 1, counterCount do
+    z[k] = 0
+  end
+  return z
+end
+-- Packed counters (a model field, an event's values) as numbers; counters a value lacks (written before they
+-- existed) are 0.
+local function unpackCounters(packed)
+  local values, k = zeros(), 0
+  for v in string.gmatch(packed, '-?%d+') do
+    k = k + 1
+    values[k] = tonumber(v)
+  end
+  return values, k
+end
+local function packCounters(values)
+  local text = {}
+  for k = 1, counterCount do
+    text[k] = string.format('%d', values[k])
+  end
+  return table.concat(text, ',')
+end
+
+local monthTotals = zeros()
 local ranked, rankedDelta = {}, {}
 for u = 1, userCount do
   local user = users[u]
@@ -146,9 +176,9 @@ for u = 1, userCount do
     parsed, live = {}, {}
     for j = user.first, user.last do
       if isFresh[j] then
-        local c, i, cached, o, g = string.match(ARGV[valuesAt[j]], '^(-?%d+),(-?%d+),(-?%d+),(-?%d+),(%d+)$')
-        g = tonumber(g)
-        parsed[#parsed + 1] = { tonumber(c), tonumber(i), tonumber(cached), tonumber(o), g }
+        local values, n = unpackCounters(ARGV[valuesAt[j]])
+        local g = values[n]
+        parsed[#parsed + 1] = { values = values, group = g }
         live[g] = true
       end
     end
@@ -158,13 +188,13 @@ for u = 1, userCount do
   local modelOf, dayOf = {}, {}
   for g = 1, user.groupCount do
     if duplicates == 0 or live[g] then
-      local q = user.groups + (g - 1) * 7
+      local q = user.groups + (g - 1) * (2 + counterCount)
       local name = ARGV[q]
       local f = slot[name]
       if f == nil then
         nf = nf + 1
         f = nf
-        fields[f], slot[name], deltas[f] = name, f, { 0, 0, 0, 0, 0 }
+        fields[f], slot[name], deltas[f] = name, f, zeros()
       end
       modelOf[g] = deltas[f]
       name = ARGV[q + 1]
@@ -177,21 +207,29 @@ for u = 1, userCount do
       dayOf[g] = f
     end
   end
-  local function add(g, c, i, cached, o, r)
+  -- Adds a group's sums (read from ARGV) or one event's counters to the user's totals, model and day.
+  local function add(g, values)
     local model = modelOf[g]
-    deltas[1], deltas[2], deltas[3], deltas[4], deltas[5] = deltas[1] + c, deltas[2] + i, deltas[3] + cached, deltas[4] + o, deltas[5] + r
-    model[1], model[2], model[3], model[4], model[5] = model[1] + c, model[2] + i, model[3] + cached, model[4] + o, model[5] + r
+    for k = 1, counterCount do
+      local v = values[k]
+      deltas[k] = deltas[k] + v
+      model[k] = model[k] + v
+    end
     local d = dayOf[g]
-    deltas[d] = deltas[d] + c
+    deltas[d] = deltas[d] + values[1]
   end
   if duplicates == 0 then
+    local sums = {}
     for g = 1, user.groupCount do
-      local q = user.groups + (g - 1) * 7
-      add(g, tonumber(ARGV[q + 2]), tonumber(ARGV[q + 3]), tonumber(ARGV[q + 4]), tonumber(ARGV[q + 5]), tonumber(ARGV[q + 6]))
+      local q = user.groups + (g - 1) * (2 + counterCount) + 1
+      for k = 1, counterCount do
+        sums[k] = tonumber(ARGV[q + k])
+      end
+      add(g, sums)
     end
   else
     for _, e in ipairs(parsed) do
-      add(e[5], e[1], e[2], e[3], e[4], 1)
+      add(e.group, e.values)
     end
   end
 
@@ -199,9 +237,9 @@ for u = 1, userCount do
   local spent = tonumber(current[1] or '0')
   local fired, firedNow = {}, {}
   for t = 1, thresholdCount do
-    fired[t] = current[5 + t] ~= false
+    fired[t] = current[counterCount + t] ~= false
   end
-  if deltas[5] > 0 then
+  if deltas[requestsAt] > 0 then
     -- Thresholds cross event by event, in order: walked only when the call crosses one.
     local crossing = false
     for t = 1, thresholdCount do
@@ -230,24 +268,23 @@ for u = 1, userCount do
     for f = 1, #fields do
       local delta = deltas[f]
       if type(delta) == 'table' then
-        local c, i, cached, o, r = 0, 0, 0, 0, 0
-        if current[f] then
-          c, i, cached, o, r = string.match(current[f], '^(-?%d+),(-?%d+),(-?%d+),(-?%d+),(-?%d+)$')
+        local sum = current[f] and unpackCounters(current[f]) or zeros()
+        for k = 1, counterCount do
+          sum[k] = sum[k] + delta[k]
         end
         changed[#changed + 1] = fields[f]
-        values[#values + 1] = string.format('%d,%d,%d,%d,%d', tonumber(c) + delta[1], tonumber(i) + delta[2],
-          tonumber(cached) + delta[3], tonumber(o) + delta[4], tonumber(r) + delta[5])
-      elseif f <= 5 or f > 5 + thresholdCount then
+        values[#values + 1] = packCounters(sum)
+      elseif f <= counterCount or f > counterCount + thresholdCount then
         changed[#changed + 1] = fields[f]
         values[#values + 1] = string.format('%d', tonumber(current[f] or '0') + delta)
       end
     end
     set(key, changed, values)
-    if not current[5] then
+    if not current[requestsAt] then
       -- This call creates the user's month: the hash gets its expiry once, not on every call.
       writes[#writes + 1] = { 'EXPIREAT', key, expireAt }
     end
-    for k = 1, 5 do
+    for k = 1, counterCount do
       monthTotals[k] = monthTotals[k] + deltas[k]
     end
     ranked[#ranked + 1] = user.id
@@ -257,7 +294,7 @@ for u = 1, userCount do
   -- A redelivery (duplicates seen) also hands back alerts an earlier attempt claimed but did not publish.
   if duplicates > 0 then
     for t = 1, thresholdCount do
-      local state = current[5 + t]
+      local state = current[counterCount + t]
       if state and not firedNow[t] and string.sub(state, 1, #pending) == pending then
         local spentAt = string.match(state, '|(%d+)$')
         alert(u, tonumber(thresholds[t]), 0, tonumber(spentAt), budget)
@@ -269,7 +306,7 @@ end
 if #fresh > 0 then
   local month = redis.call('HMGET', KEYS[1], unpack(counters))
   local values = {}
-  for k = 1, 5 do
+  for k = 1, counterCount do
     values[k] = string.format('%d', tonumber(month[k] or '0') + monthTotals[k])
   end
   set(KEYS[1], counters, values)
@@ -284,7 +321,7 @@ if #fresh > 0 then
     end
     writes[#writes + 1] = change
   end
-  if not month[5] then
+  if not month[requestsAt] then
     -- The bucket's first events of the month: its three keys are created by this call (after the writes above)
     -- and get their expiry once.
     for k = 1, 3 do

@@ -1,0 +1,13 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LlmCostTracker.Contracts.Pricing;
+
+namespace LlmCostTracker.ApiService.Pricing;
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, NumberHandling = JsonNumberHandling.Strict, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(PriceOverrideRequest))]
+[JsonSerializable(typeof(PriceEntry))]
+[JsonSerializable(typeof(PricingView))]
+[JsonSerializable(typeof(PriceResolution))]
+[JsonSerializable(typeof(UnknownModelsReport))]
+public sealed partial class PricingJsonContext : JsonSerializerContext;

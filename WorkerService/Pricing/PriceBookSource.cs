@@ -1,0 +1,70 @@
+using LlmCostTracker.Contracts;
+using LlmCostTracker.Contracts.Pricing;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.WorkerService.Pricing;
+
+/// <summary>The prices the worker prices events with: the catalog and configuration, plus the overrides stored
+/// through the admin API, looked for every <see cref="PricingOptions.RefreshInterval"/> (one GET of a version
+/// counter; the overrides themselves are read only when it moved). Each worker records the version it prices with
+/// under <see cref="LedgerKeys.PricingWorkersKey"/>, so an admin (and a test) can see when every replica has it.</summary>
+public sealed class PriceBookSource(
+    IConnectionMultiplexer redis, IOptions<PricingOptions> options, TimeProvider clock, ILogger<PriceBookSource> logger) : BackgroundService
+{
+    private readonly string _instance = $"{Environment.MachineName}:{Environment.ProcessId}";
+    private PriceBook _current = options.Value.Build();
+    private long _version = -1;
+
+    public PriceBook Current => Volatile.Read(ref _current);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.RefreshInterval, clock);
+        do
+        {
+            try
+            {
+                await RefreshAsync();
+            }
+            catch (Exception ex) when (ex is RedisException or PriceCatalogException or System.Text.Json.JsonException)
+            {
+                // The prices in force stay; the next tick tries again.
+                logger.LogWarning(ex, "Could not refresh price overrides; pricing with version {Version}", _version);
+            }
+        }
+        while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task RefreshAsync()
+    {
+        var db = redis.GetDatabase();
+        var version = (long?)await db.StringGetAsync(LedgerKeys.PricingVersionKey) ?? 0;
+        if (version != _version)
+        {
+            var stored = await db.HashValuesAsync(LedgerKeys.PricingOverridesKey);
+            var overrides = PriceOverrides.Read(stored.Select(v => v.ToString()));
+            Volatile.Write(ref _current, options.Value.Build(overrides));
+            if (_version >= 0)
+            {
+                logger.LogInformation("Price overrides version {Version} applied ({Count} entries)", version, overrides.Count);
+            }
+
+            _version = version;
+        }
+
+        await db.HashSetAsync(LedgerKeys.PricingWorkersKey, _instance, $"{version}|{clock.GetUtcNow().ToUnixTimeSeconds()}");
+    }
+}
