@@ -1,7 +1,8 @@
 namespace LlmCostTracker.CostTracking;
 
 /// <summary>Usage as code reports it (the original design's <c>track_llm_cost</c>). <see cref="InputTokens"/>
-/// includes <see cref="CachedInputTokens"/>.</summary>
+/// includes <see cref="CachedInputTokens"/> and <see cref="CacheWriteInputTokens"/>; <see cref="OutputTokens"/>
+/// includes <see cref="ReasoningOutputTokens"/>. <see cref="ServiceTier"/>: standard (null), batch, flex or priority.</summary>
 public sealed record TrackedUsage(
     string UserId,
     string Model,
@@ -9,4 +10,8 @@ public sealed record TrackedUsage(
     long OutputTokens,
     long CachedInputTokens = 0,
     string? EventId = null,
-    DateTimeOffset? OccurredAt = null);
+    DateTimeOffset? OccurredAt = null,
+    long CacheWriteInputTokens = 0,
+    long ReasoningOutputTokens = 0,
+    string? ServiceTier = null,
+    string? Provider = null);

@@ -65,7 +65,8 @@ public sealed class UsageTracker : IHostedService, IDisposable
         try
         {
             var errors = new Dictionary<string, string[]>();
-            var request = new UsageEventRequest(usage.EventId, usage.UserId, usage.Model, usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.OccurredAt);
+            var request = new UsageEventRequest(usage.EventId, usage.UserId, usage.Model, usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.OccurredAt,
+                usage.CacheWriteInputTokens, usage.ReasoningOutputTokens, usage.ServiceTier, usage.Provider);
             var valid = UsageValidator.Validate(request, _clock.GetUtcNow(), () => Guid.CreateVersion7().ToString("N"), "", errors);
             if (valid is null)
             {

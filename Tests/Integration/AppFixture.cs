@@ -156,7 +156,7 @@ public class AppFixture : IAsyncLifetime
     /// <summary>A user's month totals as stored in Redis (cost in micro-dollars, token and request counts).</summary>
     public async Task<Dictionary<string, long>> UserTotalsAsync(string userId, string? month = null)
     {
-        RedisValue[] fields = [LedgerKeys.Cost, LedgerKeys.Input, LedgerKeys.Cached, LedgerKeys.Output, LedgerKeys.Requests];
+        RedisValue[] fields = [.. LedgerKeys.Counters.Select(c => (RedisValue)c)];
         var values = await Redis.GetDatabase().HashGetAsync(Keys.UserMonth(userId, month ?? CurrentMonth), fields);
         return fields.Zip(values).Where(f => f.Second.HasValue).ToDictionary(f => f.First.ToString(), f => (long)f.Second);
     }

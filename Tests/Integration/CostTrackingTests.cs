@@ -62,6 +62,31 @@ public sealed class CostTrackingTests(AppFixture app)
     }
 
     [Fact]
+    public async Task The_middleware_records_cache_writes_reasoning_and_the_service_tier()
+    {
+        var user = AppFixture.NewUser("meai-billing");
+        var usage = new UsageDetails
+        {
+            InputTokenCount = 1_000, CachedInputTokenCount = 200, OutputTokenCount = 500, ReasoningTokenCount = 300,
+            AdditionalCounts = new() { ["cache_creation_input_tokens"] = 100 },
+        };
+        using var host = BuildClientHost(services => services.AddChatClient(new BillingChatClient(usage)).UseLlmCostTracking());
+        await host.StartAsync();
+        using (CostTrackingContext.ForUser(user))
+        {
+            Assert.Equal("ok", (await host.Services.GetRequiredService<IChatClient>().GetResponseAsync("hi")).Text);
+        }
+
+        await host.StopAsync();
+
+        // gpt-5 at flex (half): 700 × 0.625 + 200 × 0.0625 + 100 × 0.625 + 500 × 5 = 3,012.5 → 3,013 micro-dollars.
+        var totals = await app.WaitForRequestsAsync(user, 1);
+        Assert.Equal(3_013, totals["cost"]);
+        Assert.Equal(100, totals["cacheWrite"]);
+        Assert.Equal(300, totals["reasoning"]);
+    }
+
+    [Fact]
     public async Task Graceful_shutdown_drains_the_tracker_buffer()
     {
         var user = AppFixture.NewUser("drain");
@@ -93,6 +118,30 @@ public sealed class CostTrackingTests(AppFixture app)
         Assert.False(tracker.Track(new TrackedUsage("u", "gpt-4o", 1, 1, CachedInputTokens: 2)));
         Assert.False(tracker.Track(null!));
         Assert.Equal(0, tracker.BufferedCount);
+    }
+
+    /// <summary>A stand-in OpenAI model answering with the given usage, billed at the flex tier.</summary>
+    private sealed class BillingChatClient(UsageDetails usage) : IChatClient
+    {
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "ok"))
+            {
+                ModelId = "gpt-5-2025-08-07",
+                ResponseId = $"resp_{Guid.NewGuid():N}",
+                Usage = usage,
+                AdditionalProperties = new() { ["service_tier"] = "flex" },
+            });
+
+        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+            IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public object? GetService(Type serviceType, object? serviceKey = null) =>
+            serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("openai", null, "gpt-5") : null;
+
+        public void Dispose()
+        {
+        }
     }
 
     /// <summary>A stand-in model: fixed answers with provider-style usage, the streamed one ending with a usage update.</summary>
