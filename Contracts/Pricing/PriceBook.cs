@@ -33,9 +33,9 @@ public sealed class PriceBook
     private readonly Dictionary<string, PriceEntry[]> _byId;
     private readonly Dictionary<string, string> _aliases;
     private readonly Dictionary<string, string> _defaultProvider;
-    private readonly string[] _familiesLongestFirst;
     private readonly Dictionary<string, Dictionary<string, decimal>> _providerTiers;
     private readonly ConcurrentDictionary<(string Model, string? Provider), (PriceEntry[]? History, string Match)> _cache = new();
+    private int _cachedIds;
 
     /// <summary>Later entries win at the same date: pass the catalog's, then configuration's, then overrides.</summary>
     public PriceBook(IEnumerable<PriceEntry> entries, Dictionary<string, Dictionary<string, decimal>> providerTiers, TokenPrices fallback)
@@ -62,7 +62,6 @@ public sealed class PriceBook
             }
         }
 
-        _familiesLongestFirst = [.. _byId.Keys.OrderByDescending(k => k.Length)];
         _providerTiers = providerTiers;
         Fallback = fallback.ToRates();
     }
@@ -140,9 +139,10 @@ public sealed class PriceBook
             resolved.History = ForProvider(resolved.History, provider);
         }
 
-        if (_cache.Count < MaxCachedIds)
+        // ConcurrentDictionary.Count takes every lock: the bound is kept with a counter of its own.
+        if (Volatile.Read(ref _cachedIds) < MaxCachedIds && _cache.TryAdd(key, resolved))
         {
-            _cache.TryAdd(key, resolved);
+            Interlocked.Increment(ref _cachedIds);
         }
 
         return resolved;
@@ -162,13 +162,13 @@ public sealed class PriceBook
             return prefixed;
         }
 
-        foreach (var family in _familiesLongestFirst)
+        // The longest known id the id starts with, followed by a separator: one lookup a separator, from the end.
+        var byId = _byId.GetAlternateLookup<ReadOnlySpan<char>>();
+        for (var end = stripped.Length - 1; end > 0; end--)
         {
-            if (stripped.Length > family.Length
-                && stripped.StartsWith(family, StringComparison.OrdinalIgnoreCase)
-                && stripped[family.Length] is '-' or ':' or '@')
+            if (stripped[end] is '-' or ':' or '@' && byId.TryGetValue(stripped.AsSpan(0, end), out var family))
             {
-                return (_byId[family], MatchKinds.Family);
+                return (family, MatchKinds.Family);
             }
         }
 

@@ -34,7 +34,7 @@ public sealed class LlmUsageRecordedConsumer(
             if (quote.Entry is null)
             {
                 metrics.UnknownModel();
-                if (UnknownModelsLogged.Count < MaxLoggedIds && UnknownModelsLogged.TryAdd(usage.Model, true))
+                if (FirstSight(UnknownModelsLogged, usage.Model))
                 {
                     logger.LogWarning("Unknown model {Model}: priced at the fallback price", usage.Model);
                 }
@@ -42,7 +42,7 @@ public sealed class LlmUsageRecordedConsumer(
             else if (quote.TierUnpriced)
             {
                 metrics.UnpricedTier(quote.Tier);
-                if (UnpricedTiersLogged.Count < MaxLoggedIds && UnpricedTiersLogged.TryAdd((quote.Entry.Id, quote.Tier), true))
+                if (FirstSight(UnpricedTiersLogged, (quote.Entry.Id, quote.Tier)))
                 {
                     logger.LogWarning("Model {Model} has no {Tier} price: priced at standard", quote.Entry.Id, quote.Tier);
                 }
@@ -101,6 +101,12 @@ public sealed class LlmUsageRecordedConsumer(
             }
         }));
     }
+
+    /// <summary>True the first time a key is seen, up to a bound. ContainsKey first: ConcurrentDictionary.Count takes
+    /// every lock, too dear for each event of an unknown model.</summary>
+    private static bool FirstSight<TKey>(ConcurrentDictionary<TKey, bool> seen, TKey key)
+        where TKey : notnull =>
+        !seen.ContainsKey(key) && seen.Count < MaxLoggedIds && seen.TryAdd(key, true);
 
     private static IEnumerable<ActivityLink>? LinksTo(IReadOnlyList<LlmUsage> events)
     {
