@@ -31,6 +31,10 @@ public sealed class PricingOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How often a worker writes its counts of models priced at the fallback.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan UnknownModelsFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Everything wrong with the catalog and the configured prices, each naming its entry.</summary>
     public List<string> Problems()
     {

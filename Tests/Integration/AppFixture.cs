@@ -158,7 +158,10 @@ public class AppFixture : IAsyncLifetime
     {
         RedisValue[] fields = [.. LedgerKeys.Counters.Select(c => (RedisValue)c)];
         var values = await Redis.GetDatabase().HashGetAsync(Keys.UserMonth(userId, month ?? CurrentMonth), fields);
-        return fields.Zip(values).Where(f => f.Second.HasValue).ToDictionary(f => f.First.ToString(), f => (long)f.Second);
+        // The ledger leaves out totals that never moved (0); a user with no usage has no totals at all.
+        return values.Any(v => v.HasValue)
+            ? fields.Zip(values).ToDictionary(f => f.First.ToString(), f => f.Second.HasValue ? (long)f.Second : 0)
+            : [];
     }
 
     /// <summary>A user's alert states (<c>alert|{threshold}</c> fields of the user-month hash).</summary>

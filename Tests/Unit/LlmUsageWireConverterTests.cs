@@ -33,6 +33,20 @@ public sealed class LlmUsageWireConverterTests
     }
 
     [Fact]
+    public void Billing_details_follow_the_trace_parent_only_for_an_event_that_has_them()
+    {
+        var billed = Usage with { EventId = "evt-2", CacheWriteInputTokens = 50, ReasoningOutputTokens = 120, ServiceTier = "batch", Provider = "anthropic" };
+
+        var json = JsonSerializer.Serialize(new LlmUsageRecorded { Events = [Usage, billed] }, Wire);
+
+        // The second event shares the first's trace parent, but writes it: its billing details come after it.
+        Assert.EndsWith(
+            """["evt-2","user-\u0022quoted\u0022","gpt-4o",9007199254740993,200,350,"2026-11-27T13:14:15.678+02:00","00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",50,120,"batch","anthropic"]]}""",
+            json);
+        Assert.Equal([Usage, billed], JsonSerializer.Deserialize<LlmUsageRecorded>(json, Wire)!.Events);
+    }
+
+    [Fact]
     public void Events_that_share_a_trace_parent_write_it_once_and_read_it_back_on_each()
     {
         LlmUsage[] events = [Usage, Usage with { EventId = "evt-2" }, Usage with { EventId = "evt-3", TraceParent = null }, Usage with { EventId = "evt-4", TraceParent = null }];

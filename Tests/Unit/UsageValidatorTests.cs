@@ -62,6 +62,26 @@ public sealed class UsageValidatorTests
         Assert.Contains("cachedInputTokens", Validate(Valid with { InputTokens = 10, CachedInputTokens = 11 }).Errors.Keys);
 
     [Fact]
+    public void Billing_fields_are_accepted_and_the_tier_normalized()
+    {
+        var (usage, errors) = Validate(Valid with { CacheWriteInputTokens = 800, ReasoningOutputTokens = 500, ServiceTier = "Batch", Provider = "aws.bedrock" });
+
+        Assert.Empty(errors);
+        Assert.Equal((800L, 500L, "batch", "aws.bedrock"), (usage!.CacheWriteInputTokens, usage.ReasoningOutputTokens, usage.ServiceTier, usage.Provider));
+        Assert.Null(Validate(Valid with { ServiceTier = "standard" }).Usage!.ServiceTier);
+    }
+
+    [Theory]
+    [InlineData(801L, null, null, null, "cacheWriteInputTokens")]   // 200 cached + 801 written > 1,000 input
+    [InlineData(-1L, null, null, null, "cacheWriteInputTokens")]
+    [InlineData(null, 501L, null, null, "reasoningOutputTokens")]   // more than the 500 output tokens
+    [InlineData(null, null, "express", null, "serviceTier")]
+    [InlineData(null, null, null, "OpenAI", "provider")]
+    [InlineData(null, null, null, "", "provider")]
+    public void Inconsistent_billing_fields_are_named(long? cacheWrite, long? reasoning, string? tier, string? provider, string field) =>
+        Assert.Equal([field], Validate(Valid with { CacheWriteInputTokens = cacheWrite, ReasoningOutputTokens = reasoning, ServiceTier = tier, Provider = provider }).Errors.Keys);
+
+    [Fact]
     public void Missing_fields_are_each_named()
     {
         var errors = Validate(new UsageEventRequest(null, null, null, null, null, null, null)).Errors;

@@ -73,7 +73,6 @@ public sealed class LlmUsageRecordedConsumer(
         metrics.Aggregated(result.Applied, result.Duplicates);
         activity?.SetTag("llmcost.events.deduplicated", result.Duplicates);
         // Token and cost metrics count each event once: the ones already counted (redelivered, re-posted) are skipped.
-        List<(LlmUsage, long)>? unknown = null;
         for (var i = 0; i < priced.Count; i++)
         {
             if (!result.Duplicate[i])
@@ -81,14 +80,9 @@ public sealed class LlmUsageRecordedConsumer(
                 metrics.Priced(families[i], priced[i].Usage, priced[i].CostMicros);
                 if (ReferenceEquals(families[i], WorkerMetrics.OtherModel))
                 {
-                    (unknown ??= []).Add((priced[i].Usage, priced[i].CostMicros));
+                    unknownModels.Record(priced[i].Usage, priced[i].CostMicros);
                 }
             }
-        }
-
-        if (unknown is not null)
-        {
-            await unknownModels.RecordAsync(unknown);
         }
 
         // Each user's alerts go out in the order crossed (80% before 100%); different users' go out together, so a

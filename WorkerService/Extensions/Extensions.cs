@@ -36,6 +36,7 @@ public static class Extensions
         builder.Services.AddSingleton<PriceBookSource>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PriceBookSource>());
         builder.Services.AddSingleton<UnknownModels>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<UnknownModels>());
         builder.Services.AddOptions<RetryOptions>()
             .BindConfiguration(RetryOptions.SectionName)
             .ValidateDataAnnotations()

@@ -1,40 +1,92 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Contracts.Pricing;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.WorkerService.Pricing;
 
 /// <summary>Counts, per month, the model ids priced at the fallback (requests and cost charged), so an admin sees
-/// what to add (<c>GET /api/v1/admin/pricing/unknown-models</c>). Recorded after the ledger write, for events it
-/// counted (not duplicates): a worker that dies in between leaves those out, never counts them twice.</summary>
-public sealed class UnknownModels(IConnectionMultiplexer redis)
+/// what to add (<c>GET /api/v1/admin/pricing/unknown-models</c>). Counted in memory for the events the ledger
+/// counted (not duplicates) and written every <see cref="PricingOptions.UnknownModelsFlushInterval"/>: not on the
+/// message's path, where a Redis round trip would wait behind the next ledger write's scripts before the message
+/// could be acknowledged. A worker that dies loses at most one interval of this list (never of the totals).</summary>
+public sealed class UnknownModels(IConnectionMultiplexer redis, IOptions<PricingOptions> options, TimeProvider clock, ILogger<UnknownModels> logger)
+    : BackgroundService
 {
-    public async Task RecordAsync(IEnumerable<(LlmUsage Usage, long CostMicros)> counted)
-    {
-        var byMonth = counted
-            .GroupBy(e => LedgerMonth.Of(e.Usage.OccurredAt))
-            .Select(month => (month.Key, Models: month.GroupBy(e => e.Usage.Model, StringComparer.Ordinal)
-                .Select(m => (Model: m.Key, Requests: m.LongCount(), Cost: m.Sum(e => e.CostMicros))).ToList()))
-            .ToList();
-        if (byMonth.Count == 0)
-        {
-            return;
-        }
+    private readonly Lock _lock = new();
+    private Dictionary<(string Month, string Model), (long Requests, long Cost)> _pending = [];
 
-        var batch = redis.GetDatabase().CreateBatch();
-        var writes = new List<Task>();
-        foreach (var (month, models) in byMonth)
+    public void Record(LlmUsage usage, long costMicros)
+    {
+        var key = (LedgerMonth.Of(usage.OccurredAt).Key, usage.Model);
+        lock (_lock)
         {
-            var key = LedgerKeys.UnknownModels(month.Key);
-            foreach (var (model, requests, cost) in models)
+            var (requests, cost) = _pending.GetValueOrDefault(key);
+            _pending[key] = (requests + 1, cost + costMicros);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.UnknownModelsFlushInterval, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                writes.Add(batch.HashIncrementAsync(key, $"{model}|{LedgerKeys.Requests}", requests));
-                writes.Add(batch.HashIncrementAsync(key, $"{model}|{LedgerKeys.Cost}", cost));
+                await FlushAsync();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await FlushAsync();
+    }
+
+    private async Task FlushAsync()
+    {
+        Dictionary<(string Month, string Model), (long Requests, long Cost)> counts;
+        lock (_lock)
+        {
+            if (_pending.Count == 0)
+            {
+                return;
             }
 
-            writes.Add(batch.KeyExpireAsync(key, month.ExpiresAt.UtcDateTime));
+            (counts, _pending) = (_pending, []);
         }
 
-        batch.Execute();
-        await Task.WhenAll(writes);
+        try
+        {
+            var batch = redis.GetDatabase().CreateBatch();
+            var writes = new List<Task>();
+            foreach (var ((month, model), (requests, cost)) in counts)
+            {
+                var key = LedgerKeys.UnknownModels(month);
+                writes.Add(batch.HashIncrementAsync(key, $"{model}|{LedgerKeys.Requests}", requests));
+                writes.Add(batch.HashIncrementAsync(key, $"{model}|{LedgerKeys.Cost}", cost));
+                writes.Add(batch.KeyExpireAsync(key, LedgerMonth.Parse(month).ExpiresAt.UtcDateTime));
+            }
+
+            batch.Execute();
+            await Task.WhenAll(writes);
+        }
+        catch (RedisException ex)
+        {
+            // Statistics, not the ledger: put them back for the next flush.
+            logger.LogWarning(ex, "Could not record {Count} unknown-model counts; trying again at the next flush", counts.Count);
+            lock (_lock)
+            {
+                foreach (var (key, (requests, cost)) in counts)
+                {
+                    var (r, c) = _pending.GetValueOrDefault(key);
+                    _pending[key] = (r + requests, c + cost);
+                }
+            }
+        }
     }
 }

@@ -133,22 +133,41 @@ local function zeros()
   end
   return z
 end
--- Packed counters (a model field, an event's values) as numbers; counters a value lacks (written before they
--- existed) are 0.
-local function unpackCounters(packed)
-  local values, k = zeros(), 0
-  for v in string.gmatch(packed, '-?%d+') do
-    k = k + 1
-    values[k] = tonumber(v)
-  end
-  return values, k
+-- Packed counters as numbers: a model field (counterCount values; five if written before the last counters
+-- existed, which then read as 0) or an event (counterCount values and its group). One pattern match each, built
+-- once: the parse runs for every model field a call touches.
+-- (Redis runs Lua 5.1: string.rep takes no separator.)
+local function joined(part, count)
+  return string.rep(part .. ',', count - 1) .. part
 end
-local function packCounters(values)
-  local text = {}
-  for k = 1, counterCount do
-    text[k] = string.format('%d', values[k])
+local function patternOf(count)
+  return '^' .. joined('(-?%d+)', count) .. '$'
+end
+local fieldPattern, legacyPattern, eventPattern = patternOf(counterCount), patternOf(5), patternOf(counterCount + 1)
+local packFormat = joined('%d', counterCount)
+local function numbers(...)
+  local values = { ... }
+  for k = 1, #values do
+    values[k] = tonumber(values[k])
   end
-  return table.concat(text, ',')
+  return values
+end
+-- A model field plus a delta, packed again. It runs for every model field a call touches, so it works on seven
+-- locals (one match, one format) rather than a table: the packed layout is seven counters.
+if counterCount ~= 7 then
+  return redis.error_reply('apply-usage packs 7 counters, not ' .. counterCount)
+end
+local function addToField(packed, delta)
+  local c, i, cached, o, r, w, z = 0, 0, 0, 0, 0, 0, 0
+  if packed then
+    c, i, cached, o, r, w, z = string.match(packed, fieldPattern)
+    if not c then
+      c, i, cached, o, r = string.match(packed, legacyPattern)
+      w, z = 0, 0
+    end
+  end
+  return string.format(packFormat, tonumber(c) + delta[1], tonumber(i) + delta[2], tonumber(cached) + delta[3], tonumber(o) + delta[4],
+    tonumber(r) + delta[5], tonumber(w) + delta[6], tonumber(z) + delta[7])
 end
 
 local monthTotals = zeros()
@@ -176,8 +195,8 @@ for u = 1, userCount do
     parsed, live = {}, {}
     for j = user.first, user.last do
       if isFresh[j] then
-        local values, n = unpackCounters(ARGV[valuesAt[j]])
-        local g = values[n]
+        local values = numbers(string.match(ARGV[valuesAt[j]], eventPattern))
+        local g = values[counterCount + 1]
         parsed[#parsed + 1] = { values = values, group = g }
         live[g] = true
       end
@@ -219,13 +238,16 @@ for u = 1, userCount do
     deltas[d] = deltas[d] + values[1]
   end
   if duplicates == 0 then
-    local sums = {}
     for g = 1, user.groupCount do
       local q = user.groups + (g - 1) * (2 + counterCount) + 1
+      local model = modelOf[g]
       for k = 1, counterCount do
-        sums[k] = tonumber(ARGV[q + k])
+        local v = tonumber(ARGV[q + k])
+        deltas[k] = deltas[k] + v
+        model[k] = model[k] + v
       end
-      add(g, sums)
+      local d = dayOf[g]
+      deltas[d] = deltas[d] + tonumber(ARGV[q + 1])
     end
   else
     for _, e in ipairs(parsed) do
@@ -268,13 +290,10 @@ for u = 1, userCount do
     for f = 1, #fields do
       local delta = deltas[f]
       if type(delta) == 'table' then
-        local sum = current[f] and unpackCounters(current[f]) or zeros()
-        for k = 1, counterCount do
-          sum[k] = sum[k] + delta[k]
-        end
         changed[#changed + 1] = fields[f]
-        values[#values + 1] = packCounters(sum)
-      elseif f <= counterCount or f > counterCount + thresholdCount then
+        values[#values + 1] = addToField(current[f], delta)
+      elseif delta ~= 0 and (f <= counterCount or f > counterCount + thresholdCount) then
+        -- A total that does not move is not written (most events have no cache writes or reasoning).
         changed[#changed + 1] = fields[f]
         values[#values + 1] = string.format('%d', tonumber(current[f] or '0') + delta)
       end
