@@ -5,8 +5,8 @@ namespace LlmCostTracker.Contracts;
 
 /// <summary>The Redis key layout shared by the worker (writes) and the admin API (reads), for a ledger of
 /// <see cref="Buckets"/> buckets. A user belongs to one bucket (<see cref="BucketOf"/>), and every key of a bucket
-/// carries the bucket's hash tag <c>{llmcost:b&lt;n&gt;}</c>: a bucket's users, their month hashes and budgets, and
-/// the bucket's share of each month (totals, report index, idempotency claims) sit in one Redis Cluster slot, so one
+/// carries the bucket's hash tag <c>{llmcost:b&lt;n&gt;}</c>: a bucket's users, their month hashes and budgets, the
+/// bucket's share of each month (totals, report index) and its idempotency claims sit in one Redis Cluster slot, so one
 /// script call claims and applies a bucket's events atomically, while the buckets spread over the cluster's shards.
 /// The layout itself (the bucket count) is stored under <see cref="LayoutKey"/>, so a service configured with
 /// another count refuses to start instead of splitting users' months.</summary>
@@ -79,8 +79,9 @@ public sealed class LedgerKeys
     /// <summary>Sorted set: the bucket's userIds scored by the month's cost in micro-USD: the report index, no SCAN.</summary>
     public string MonthUsers(int bucket, string month) => string.Concat(_tags[bucket], "m:", month, ":users");
 
-    /// <summary>Set: <c>userId|eventId</c> of every event of the bucket the month has counted (the idempotency claims).</summary>
-    public string MonthEvents(int bucket, string month) => string.Concat(_tags[bucket], "m:", month, ":events");
+    /// <summary>Set: the claims (128-bit digests of <c>userId|eventId</c>) of the bucket's events that arrived in one
+    /// period of the dedup window (<see cref="ClaimWindow"/>), expiring a window after the period.</summary>
+    public string Claims(int bucket, string period) => string.Concat(_tags[bucket], "claims:", period);
 
     /// <summary><c>model|{model}</c>.</summary>
     public static string ModelField(string model) => $"{ModelPrefix}{model}";

@@ -13,6 +13,11 @@ public sealed class LedgerOptions
     [Range(1, LedgerKeys.MaxBuckets)]
     public int Buckets { get; set; } = LedgerKeys.DefaultBuckets;
 
+    /// <summary>How long an event counted is remembered, from its arrival: re-posted or redelivered within it, it
+    /// counts once; after it (and at most a quarter of it more), it counts again (<see cref="ClaimWindow"/>).</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "35.00:00:00")]
+    public TimeSpan DedupWindow { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>How long a starting service keeps trying to reach Redis to check the stored layout.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan StartupCheckTimeout { get; set; } = TimeSpan.FromSeconds(30);

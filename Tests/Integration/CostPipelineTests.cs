@@ -117,13 +117,20 @@ public abstract class CostPipelineTests(AppFixture app)
         foreach (var key in new[]
         {
             app.Keys.UserMonth(user, AppFixture.CurrentMonth), app.Keys.MonthTotals(app.Keys.BucketOf(user), AppFixture.CurrentMonth),
-            app.Keys.MonthUsers(app.Keys.BucketOf(user), AppFixture.CurrentMonth), app.Keys.MonthEvents(app.Keys.BucketOf(user), AppFixture.CurrentMonth),
+            app.Keys.MonthUsers(app.Keys.BucketOf(user), AppFixture.CurrentMonth),
         })
         {
             var ttl = await db.KeyTimeToLiveAsync(key);
             Assert.NotNull(ttl);
             Assert.InRange(ttl.Value, expected - TimeSpan.FromMinutes(2), expected + TimeSpan.FromMinutes(2));
         }
+
+        // The claims are kept for the dedup window (7 days by default) after their period, not for the month.
+        var claims = new ClaimWindow(new LedgerOptions().DedupWindow);
+        var period = claims.PeriodOf(now);
+        var claimsTtl = await db.KeyTimeToLiveAsync(app.Keys.Claims(app.Keys.BucketOf(user), claims.KeyPart(period)));
+        Assert.NotNull(claimsTtl);
+        Assert.InRange(claimsTtl.Value, claims.ExpiresAt(period) - now - TimeSpan.FromMinutes(2), claims.ExpiresAt(period) - now + TimeSpan.FromMinutes(2));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
 using LlmCostTracker.WorkerService.Budgets;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.Tests.Scripts;
@@ -9,11 +10,19 @@ namespace LlmCostTracker.Tests.Scripts;
 /// <summary>The ledger's scripts, through their codecs, against a bare cluster-mode redis-server.</summary>
 public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis>
 {
-    private static readonly DateTimeOffset Now = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+    // Real time: Redis expires keys by its own clock, so the months written must be current ones.
+    private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
+    private static readonly string ThisMonth = LedgerMonth.Of(Now).Key;
+    private static readonly string LastMonth = LedgerMonth.Of(Now.AddMonths(-1)).Key;
     private static readonly IOptions<BudgetOptions> Budgets = Options.Create(new BudgetOptions { DefaultMonthlyBudgetUsd = 1m, ThresholdsPercent = [80, 100] });
+    private static readonly TimeSpan Window = TimeSpan.FromHours(1);
     private readonly LedgerKeys _keys = new(LedgerKeys.DefaultBuckets);
+    private readonly ClaimWindow _claims = new(Window);
 
-    private CostLedger Ledger => new(redis.Connection, _keys, Budgets);
+    /// <summary>The worker's clock, moved by the window tests (arrival is the clock's now, not occurredAt).</summary>
+    private readonly FakeTimeProvider _clock = new(Now);
+
+    private CostLedger Ledger => new(redis.Connection, _keys, Budgets, Options.Create(new LedgerOptions { DedupWindow = Window }), _clock);
 
     private static PricedUsage Event(string user, long micros, string? eventId = null, DateTimeOffset? at = null, string model = "gpt-4o") =>
         new(new LlmUsage
@@ -24,8 +33,8 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
 
     private static string NewUser() => $"script-{Guid.NewGuid():N}";
 
-    private async Task<long> CostAsync(string user, string month = "2026-12") =>
-        (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, month), LedgerKeys.Cost);
+    private async Task<long> CostAsync(string user, string? month = null) =>
+        (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, month ?? ThisMonth), LedgerKeys.Cost);
 
     [Fact]
     public async Task A_replayed_claim_counts_once()
@@ -39,9 +48,9 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         Assert.Equal(3, first.Applied);
         Assert.Equal([true, false, true, true], replay.Duplicate);
         Assert.Equal(10_000, await CostAsync(user));
-        Assert.Equal(4, (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, "2026-12"), LedgerKeys.Requests));
-        Assert.Equal(10_000, await redis.Db.SortedSetScoreAsync(_keys.MonthUsers(_keys.BucketOf(user), "2026-12"), user));
-        var model = LedgerKeys.ParseModelCounters((await redis.Db.HashGetAsync(_keys.UserMonth(user, "2026-12"), LedgerKeys.ModelField("gpt-4o")))!);
+        Assert.Equal(4, (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, ThisMonth), LedgerKeys.Requests));
+        Assert.Equal(10_000, await redis.Db.SortedSetScoreAsync(_keys.MonthUsers(_keys.BucketOf(user), ThisMonth), user));
+        var model = LedgerKeys.ParseModelCounters((await redis.Db.HashGetAsync(_keys.UserMonth(user, ThisMonth), LedgerKeys.ModelField("gpt-4o")))!);
         Assert.Equal([10_000, 400, 40, 200, 4, 0, 0], model);
     }
 
@@ -51,18 +60,18 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         var user = NewUser();
         var other = NewUser();
         // A user-month key of the wrong type makes the call fail on its reads, before any write.
-        await redis.Db.StringSetAsync(_keys.UserMonth(user, "2026-12"), "not a hash");
+        await redis.Db.StringSetAsync(_keys.UserMonth(user, ThisMonth), "not a hash");
         var events = new[] { Event(user, 1_000, "x") };
 
         await Assert.ThrowsAsync<RedisServerException>(() => Ledger.ApplyAsync(events));
 
-        var claims = _keys.MonthEvents(_keys.BucketOf(user), "2026-12");
-        Assert.False(await redis.Db.SetContainsAsync(claims, $"{user}|x"));
-        Assert.True(await redis.Db.KeyDeleteAsync(_keys.UserMonth(user, "2026-12")));
+        var claims = _keys.Claims(_keys.BucketOf(user), _claims.KeyPart(_claims.PeriodOf(_clock.GetUtcNow())));
+        Assert.False(await redis.Db.SetContainsAsync(claims, ClaimWindow.Digest(user, "x")));
+        Assert.True(await redis.Db.KeyDeleteAsync(_keys.UserMonth(user, ThisMonth)));
         var retried = await Ledger.ApplyAsync([.. events, Event(other, 5)]);
         Assert.Equal(2, retried.Applied);
         Assert.Equal(1_000, await CostAsync(user));
-        Assert.True(await redis.Db.SetContainsAsync(claims, $"{user}|x"));
+        Assert.True(await redis.Db.SetContainsAsync(claims, ClaimWindow.Digest(user, "x")));
     }
 
     [Fact]
@@ -78,7 +87,7 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         Assert.Equal(events.Length, chunks.Sum(c => c.EventCount));
         foreach (var chunk in chunks)
         {
-            var call = ApplyUsageCall.Encode(_keys, chunk, events, 1_000_000, [80, 100]);
+            var call = ApplyUsageCall.Encode(_keys, chunk, events, 1_000_000, [80, 100], _claims, Now);
             Assert.Single(call.Keys.Select(k => redis.Connection.HashSlot(k)).Distinct());
         }
     }
@@ -90,7 +99,7 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         var events = Enumerable.Range(0, 5_000)
             .Select(i => Event(users[i % users.Length], 3, at: i % 2 == 0 ? Now.AddMonths(-1) : Now))
             .ToArray();
-        string[] months = ["2026-11", "2026-12"];
+        string[] months = [LastMonth, ThisMonth];
         var before = await Task.WhenAll(months.Select(MonthCostAsync));
 
         var result = await Ledger.ApplyAsync(events);
@@ -99,7 +108,7 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         foreach (var user in users)
         {
             // 25 events a user, 3 µ$ each, split over the two months.
-            Assert.Equal(75, await CostAsync(user, "2026-11") + await CostAsync(user));
+            Assert.Equal(75, await CostAsync(user, LastMonth) + await CostAsync(user));
         }
 
         // The buckets' shares of each month add up to the whole.
@@ -116,6 +125,53 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         }
 
         return total;
+    }
+
+    [Fact]
+    public async Task An_event_re_posted_inside_the_window_counts_once_and_just_after_it_counts_again()
+    {
+        var user = NewUser();
+        var events = new[] { Event(user, 1_000, "w") };
+        Assert.Equal(1, (await Ledger.ApplyAsync(events)).Applied);
+
+        _clock.Advance(Window - TimeSpan.FromSeconds(1));
+        Assert.Equal(1, (await Ledger.ApplyAsync(events)).Duplicates);
+
+        // Forgotten at the latest a period after the window: the set it was claimed in is no longer read.
+        _clock.Advance(_claims.Period + TimeSpan.FromSeconds(2));
+        Assert.Equal(1, (await Ledger.ApplyAsync(events)).Applied);
+        Assert.Equal(2_000, await CostAsync(user));
+    }
+
+    [Fact]
+    public async Task A_late_event_is_deduplicated_for_the_window_from_its_arrival()
+    {
+        var user = NewUser();
+        var late = new[] { Event(user, 1_000, "late", at: _clock.GetUtcNow().AddDays(-30)) };
+        var month = LedgerMonth.Of(late[0].Usage.OccurredAt).Key;
+        Assert.Equal(1, (await Ledger.ApplyAsync(late)).Applied);
+
+        _clock.Advance(Window - TimeSpan.FromMinutes(1));
+        Assert.Equal(1, (await Ledger.ApplyAsync(late)).Duplicates);
+        Assert.Equal(1_000, await CostAsync(user, month));
+    }
+
+    [Fact]
+    public async Task Claims_are_digests_in_sets_that_expire_a_window_after_their_period()
+    {
+        var user = NewUser();
+        await Ledger.ApplyAsync([Event(user, 1, "ttl")]);
+
+        var period = _claims.PeriodOf(_clock.GetUtcNow());
+        var key = _keys.Claims(_keys.BucketOf(user), _claims.KeyPart(period));
+        Assert.True(await redis.Db.SetContainsAsync(key, ClaimWindow.Digest(user, "ttl")));
+        Assert.Equal(16, ClaimWindow.Digest(user, "ttl").Length);
+        var ttl = await redis.Db.KeyTimeToLiveAsync(key);
+        Assert.NotNull(ttl);
+        // The window after the period ends: between one window and a window and a period from now.
+        var expected = _claims.ExpiresAt(period) - DateTimeOffset.UtcNow;
+        Assert.InRange(ttl.Value, expected - TimeSpan.FromSeconds(5), expected + TimeSpan.FromSeconds(1));
+        Assert.InRange(ttl.Value, Window - TimeSpan.FromSeconds(5), Window + _claims.Period);
     }
 
     [Fact]
@@ -137,7 +193,7 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         await states.MarkSentAsync(again.Alerts[0]);
         await states.MarkSentAsync(again.Alerts[1]);
         Assert.Empty((await Ledger.ApplyAsync(events)).Alerts);
-        var state = (string)(await redis.Db.HashGetAsync(_keys.UserMonth(user, "2026-12"), LedgerKeys.AlertField(80)))!;
+        var state = (string)(await redis.Db.HashGetAsync(_keys.UserMonth(user, ThisMonth), LedgerKeys.AlertField(80)))!;
         Assert.StartsWith($"{LedgerKeys.AlertSent}|{events[2].Usage.EventId}|900000", state);
     }
 
@@ -149,13 +205,13 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         await Ledger.ApplyAsync([Event(user, 500_000)]);
 
         await redis.Db.StringSetAsync(_keys.UserBudget(user), 600_000);
-        var lowered = await states.ReevaluateAsync(user, "2026-12");
+        var lowered = await states.ReevaluateAsync(user, ThisMonth);
         Assert.Equal([80], lowered.Select(a => a.ThresholdPercent));
         Assert.Equal((500_000, 600_000), (lowered[0].SpentMicros, lowered[0].BudgetMicros));
 
         await redis.Db.StringSetAsync(_keys.UserBudget(user), 10_000_000);
-        Assert.Empty(await states.ReevaluateAsync(user, "2026-12"));
-        Assert.False(await redis.Db.HashExistsAsync(_keys.UserMonth(user, "2026-12"), LedgerKeys.AlertField(80)));
+        Assert.Empty(await states.ReevaluateAsync(user, ThisMonth));
+        Assert.False(await redis.Db.HashExistsAsync(_keys.UserMonth(user, ThisMonth), LedgerKeys.AlertField(80)));
     }
 
     [Fact]

@@ -23,23 +23,30 @@ public sealed class ApplyUsageCallTests
         ];
         var chunk = Assert.Single(LedgerChunk.Plan(Keys, events, CostLedger.ChunkEvents));
 
-        var call = ApplyUsageCall.Encode(Keys, chunk, events, defaultBudgetMicros: 6_000_000, thresholds: [80, 100]);
+        var window = new ClaimWindow(TimeSpan.FromDays(7));
+        var call = ApplyUsageCall.Encode(Keys, chunk, events, defaultBudgetMicros: 6_000_000, thresholds: [80, 100], window, Day);
 
         var month = new LedgerMonth(2026, 12);
         var bucket = Keys.BucketOf("ann");
         Assert.Equal(
-            [Keys.MonthTotals(bucket, "2026-12"), Keys.MonthUsers(bucket, "2026-12"), Keys.MonthEvents(bucket, "2026-12"), Keys.UserMonth("ann", "2026-12"), Keys.UserBudget("ann")],
+            [Keys.MonthTotals(bucket, "2026-12"), Keys.MonthUsers(bucket, "2026-12"),
+             // Seven days in periods of 42 hours: the current period and the four before it.
+             .. Enumerable.Range(0, 5).Select(c => Keys.Claims(bucket, $"151200:{window.PeriodOf(Day) - c}")),
+             Keys.UserMonth("ann", "2026-12"), Keys.UserBudget("ann")],
             call.Keys.Select(k => k.ToString()));
         Assert.Equal(
             [
                 month.ExpiresAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), "6000000",
+                "5", window.ExpiresAt(window.PeriodOf(Day)).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "7", "cost", "input", "cached", "output", "requests", "cacheWrite", "reasoning", "5", "alert|", "pending", "2", "80", "100",
                 "1", "ann", "2", "3",
                 "model|gpt-4o", "day|2026-12-01", "300", "20", "4", "10", "2", "0", "0",
                 "model|o3", "day|2026-12-02", "300", "10", "2", "5", "1", "0", "0",
-                "ann|e1", "100,10,2,5,1,0,0,1", "ann|e2", "200,10,2,5,1,0,0,1", "ann|e3", "300,10,2,5,1,0,0,2",
+                Claim("e1"), "100,10,2,5,1,0,0,1,e1", Claim("e2"), "200,10,2,5,1,0,0,1,e2", Claim("e3"), "300,10,2,5,1,0,0,2,e3",
             ],
             call.Args.Select(a => a.ToString()));
+
+        static string Claim(string eventId) => ((RedisValue)ClaimWindow.Digest("ann", eventId)).ToString();
     }
 
     [Fact]

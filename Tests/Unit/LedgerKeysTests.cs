@@ -47,7 +47,7 @@ public sealed class LedgerBucketTests
         Assert.InRange(bucket, 0, 15);
         Assert.All(
             [keys.UserMonth("user-42", "2026-12"), keys.UserBudget("user-42"), keys.MonthTotals(bucket, "2026-12"),
-             keys.MonthUsers(bucket, "2026-12"), keys.MonthEvents(bucket, "2026-12")],
+             keys.MonthUsers(bucket, "2026-12"), keys.Claims(bucket, "151200:11712")],
             key => Assert.StartsWith(tag, key));
     }
 

@@ -25,13 +25,21 @@ public static class ApplyUsageCall
     private static readonly ConcurrentDictionary<string, string> ModelFields = new(StringComparer.Ordinal);
     private const int MaxCachedModelFields = 4_096;
 
-    public static Call Encode(LedgerKeys keys, LedgerChunk chunk, IReadOnlyList<PricedUsage> events, long defaultBudgetMicros, int[] thresholds)
+    /// <summary>The call for <paramref name="chunk"/>, its events arriving at <paramref name="now"/>.</summary>
+    public static Call Encode(
+        LedgerKeys keys, LedgerChunk chunk, IReadOnlyList<PricedUsage> events, long defaultBudgetMicros, int[] thresholds, ClaimWindow claims, DateTimeOffset now)
     {
-        var redisKeys = new RedisKey[3 + chunk.Users.Count * 2];
+        var claimSets = claims.PeriodsChecked;
+        var redisKeys = new RedisKey[2 + claimSets + chunk.Users.Count * 2];
         redisKeys[0] = keys.MonthTotals(chunk.Bucket, chunk.Month.Key);
         redisKeys[1] = keys.MonthUsers(chunk.Bucket, chunk.Month.Key);
-        redisKeys[2] = keys.MonthEvents(chunk.Bucket, chunk.Month.Key);
-        var k = 3;
+        var period = claims.PeriodOf(now);
+        for (var c = 0; c < claimSets; c++)
+        {
+            redisKeys[2 + c] = keys.Claims(chunk.Bucket, claims.KeyPart(period - c));
+        }
+
+        var k = 2 + claimSets;
         foreach (var (userId, _) in chunk.Users)
         {
             redisKeys[k++] = keys.UserMonth(userId, chunk.Month.Key);
@@ -69,10 +77,12 @@ public static class ApplyUsageCall
 
         groupStart[chunk.Users.Count] = groups.Count;
         var counters = LedgerKeys.Counters.Length;
-        var args = new RedisValue[8 + counters + thresholds.Length + chunk.Users.Count * 3 + groups.Count * (2 + counters) + chunk.EventCount * 2];
+        var args = new RedisValue[10 + counters + thresholds.Length + chunk.Users.Count * 3 + groups.Count * (2 + counters) + chunk.EventCount * 2];
         var a = 0;
         args[a++] = chunk.Month.ExpiresAt.ToUnixTimeSeconds();
         args[a++] = defaultBudgetMicros;
+        args[a++] = claimSets;
+        args[a++] = claims.ExpiresAt(period).ToUnixTimeSeconds();
         args[a++] = counters;
         foreach (var counter in LedgerKeys.Counters)
         {
@@ -113,10 +123,10 @@ public static class ApplyUsageCall
             foreach (var index in indexes)
             {
                 var e = events[index];
-                args[a++] = string.Concat(userId, "|", e.Usage.EventId);
-                // Packed in the order of LedgerKeys.Counters, then the event's group.
+                args[a++] = ClaimWindow.Digest(userId, e.Usage.EventId);
+                // Packed in the order of LedgerKeys.Counters, then the event's group and id (kept in alert states).
                 args[a++] = string.Create(CultureInfo.InvariantCulture,
-                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n++]}");
+                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n++]},{e.Usage.EventId}");
             }
         }
 

@@ -18,11 +18,14 @@ public sealed record LedgerResult(IReadOnlyList<CrossedThreshold> Alerts, bool[]
     public int Applied => Duplicate.Length - Duplicates;
 }
 
-/// <summary>Aggregates priced usage per user per month in Redis, exactly once per event id: one script call per
+/// <summary>Aggregates priced usage per user per month in Redis, exactly once per event id within the dedup window
+/// (<see cref="ClaimWindow"/>): one script call per
 /// ledger bucket, month and <see cref="ChunkEvents"/> events applies those users' and the bucket's month increments
 /// atomically; the calls are pipelined, and spread over the shards of a Redis Cluster.</summary>
-public sealed class CostLedger(IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets)
+public sealed class CostLedger(IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, IOptions<LedgerOptions> ledger, TimeProvider clock)
 {
+    private readonly ClaimWindow _claims = new(ledger.Value.DedupWindow);
+
     /// <summary>The most events one script call takes.</summary>
     public const int ChunkEvents = 2_000;
 
@@ -32,9 +35,11 @@ public sealed class CostLedger(IConnectionMultiplexer redis, LedgerKeys keys, IO
         var options = budgets.Value;
         var defaultBudget = BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd);
         var chunks = LedgerChunk.Plan(keys, events, ChunkEvents);
+        // The events' arrival: their claims are kept for the dedup window from now, whatever their occurredAt.
+        var now = clock.GetUtcNow();
         var calls = chunks.Select(chunk =>
         {
-            var call = ApplyUsageCall.Encode(keys, chunk, events, defaultBudget, options.ThresholdsPercent);
+            var call = ApplyUsageCall.Encode(keys, chunk, events, defaultBudget, options.ThresholdsPercent, _claims, now);
             return db.ScriptEvaluateAsync(ApplyUsageCall.Script.Text, call.Keys, call.Args);
         }).ToList();
         using (var span = WorkerMetrics.RedisSpan("EVALSHA", calls.Count))

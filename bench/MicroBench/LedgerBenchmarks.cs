@@ -38,7 +38,8 @@ public class LedgerBenchmarks
             RedirectStandardOutput = true,
         })!;
         _connection = ConnectWithRetry($"127.0.0.1:{port}");
-        _ledger = new CostLedger(_connection, new LedgerKeys(LedgerKeys.DefaultBuckets), Options.Create(new BudgetOptions { ThresholdsPercent = [80, 100] }));
+        _ledger = new CostLedger(_connection, new LedgerKeys(LedgerKeys.DefaultBuckets), Options.Create(new BudgetOptions { ThresholdsPercent = [80, 100] }),
+            Options.Create(new LedgerOptions()), TimeProvider.System);
     }
 
     [GlobalCleanup]

@@ -1,17 +1,19 @@
 -- Applies one ledger bucket's share of one month's usage, every user's and the bucket's month increments, in one
 -- atomic step. ApplyUsageCall.cs builds the arguments and reads the reply; this comment names them only.
 --
--- KEYS: month totals, month users (report index), month events (claims), then per user: user-month hash, budget.
--- ARGV, read in order: expireAt, defaultBudgetMicros, counterCount, the counter field names (cost first), the
+-- KEYS: month totals, month users (report index), the claim sets of the dedup window (the current period's first),
+-- then per user: user-month hash, budget.
+-- ARGV, read in order: expireAt, defaultBudgetMicros, claimSetCount, the current claim set's expireAt,
+-- counterCount, the counter field names (cost first), the
 -- position of the requests counter, the alert field prefix, the pending state word, thresholdCount, thresholds...,
 -- userCount, then per user: userId, groupCount, eventCount, per group (the user's events of one model and day,
--- summed by the caller): model field, day field, one value a counter; then per event in order: member
--- (userId|eventId) and its counters and group packed as c1,...,cN,group.
+-- summed by the caller): model field, day field, one value a counter; then per event in order: its claim (a digest
+-- of userId|eventId) and its counters, group and event id packed as c1,...,cN,group,eventId.
 -- Returns { alertCount, alerts..., duplicateIndexes... }: each alert is userIndex, threshold, eventIndex (1-based in
 -- the call, 0 for an alert left pending by an earlier attempt), spentMicros, budgetMicros.
 --
--- Each event's claim (SADD of its member) is taken in the same step as its increments, so a redelivered or re-posted
--- event counts once. A group's packed event values are read only for a user with a duplicate in the call (the sums
+-- Each event's claim (SADD into the current period's set) is taken in the same step as its increments, and checked
+-- against every set of the window, so an event re-posted or redelivered within the window counts once. A group's packed event values are read only for a user with a duplicate in the call (the sums
 -- then leave it out) or with a threshold to cross (crossed event by event, in order). Every read comes before every
 -- write, so a key of the wrong type fails the call before it changes anything, claims included. Sums are exact up to
 -- 2^53 (about 9 billion USD in micro-USD).
@@ -24,6 +26,9 @@ end
 
 local expireAt = take()
 local defaultBudget = take()
+local claimSets = tonumber(take())
+local claimsExpireAt = take()
+local userKeys = 2 + claimSets
 local counterCount = tonumber(take())
 local counters = {}
 for k = 1, counterCount do
@@ -57,10 +62,12 @@ end
 -- Lua's unpack takes at most 8,000 values: commands with many arguments are sent in slices.
 local slice = 4000
 local known = {}
-for from = 1, n, slice do
-  local part = redis.call('SMISMEMBER', KEYS[3], unpack(members, from, math.min(n, from + slice - 1)))
-  for k = 1, #part do
-    known[from + k - 1] = part[k] == 1
+for c = 3, 2 + claimSets do
+  for from = 1, n, slice do
+    local part = redis.call('SMISMEMBER', KEYS[c], unpack(members, from, math.min(n, from + slice - 1)))
+    for k = 1, #part do
+      known[from + k - 1] = known[from + k - 1] or part[k] == 1
+    end
   end
 end
 local fresh, seen, isFresh, duplicateAt = {}, {}, {}, {}
@@ -79,6 +86,9 @@ end
 local writes = {}
 for from = 1, #fresh, slice do
   writes[#writes + 1] = { 'SADD', KEYS[3], unpack(fresh, from, math.min(#fresh, from + slice - 1)) }
+end
+if #fresh > 0 then
+  writes[#writes + 1] = { 'EXPIREAT', KEYS[3], claimsExpireAt }
 end
 
 local fieldSlice = 1000
@@ -112,7 +122,7 @@ end
 
 local budgetKeys, budgets = {}, {}
 for u = 1, userCount do
-  budgetKeys[u] = KEYS[5 + (u - 1) * 2]
+  budgetKeys[u] = KEYS[userKeys + 2 + (u - 1) * 2]
 end
 for from = 1, userCount, fieldSlice do
   local part = redis.call('MGET', unpack(budgetKeys, from, math.min(userCount, from + fieldSlice - 1)))
@@ -143,7 +153,9 @@ end
 local function patternOf(count)
   return '^' .. joined('(-?%d+)', count) .. '$'
 end
-local fieldPattern, legacyPattern, eventPattern = patternOf(counterCount), patternOf(5), patternOf(counterCount + 1)
+local fieldPattern, legacyPattern = patternOf(counterCount), patternOf(5)
+local eventPattern = '^' .. joined('(-?%d+)', counterCount + 1) .. ','
+local eventIdPattern = '^' .. joined('%-?%d+', counterCount + 1) .. ',(.*)$'
 local packFormat = joined('%d', counterCount)
 local function numbers(...)
   local values = { ... }
@@ -174,7 +186,7 @@ local monthTotals = zeros()
 local ranked, rankedDelta = {}, {}
 for u = 1, userCount do
   local user = users[u]
-  local key = KEYS[4 + (u - 1) * 2]
+  local key = KEYS[userKeys + 1 + (u - 1) * 2]
   local budget = tonumber(budgets[u] or defaultBudget)
   -- The fields this user's new events touch: totals, alert states, then models and days in first-seen order.
   -- A model's delta is a table of its five counters (the field holds them packed), any other's a number.
@@ -278,7 +290,7 @@ for u = 1, userCount do
             if not fired[t] and spent * 100 >= budget * threshold then
               fired[t] = true
               firedNow[t] = true
-              local eventId = string.sub(members[j], #user.id + 2)
+              local eventId = string.match(ARGV[valuesAt[j]], eventIdPattern)
               writes[#writes + 1] = { 'HSET', key, alertPrefix .. thresholds[t], pending .. eventId .. '|' .. string.format('%d', spent) }
               alert(u, threshold, j, spent, budget)
             end
@@ -341,9 +353,9 @@ if #fresh > 0 then
     writes[#writes + 1] = change
   end
   if not month[requestsAt] then
-    -- The bucket's first events of the month: its three keys are created by this call (after the writes above)
-    -- and get their expiry once.
-    for k = 1, 3 do
+    -- The bucket's first events of the month: its two month keys are created by this call (after the writes
+    -- above) and get their expiry once.
+    for k = 1, 2 do
       writes[#writes + 1] = { 'EXPIREAT', KEYS[k], expireAt }
     end
   end
