@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using BenchmarkDotNet.Attributes;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
@@ -15,8 +12,7 @@ namespace LlmCostTracker.MicroBench;
 [MemoryDiagnoser]
 public class LedgerBenchmarks
 {
-    private Process _redis = null!;
-    private ConnectionMultiplexer _connection = null!;
+    private LocalRedisServer _redis = null!;
     private CostLedger _ledger = null!;
     private long _sequence;
 
@@ -29,25 +25,15 @@ public class LedgerBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        _redis = Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
-        {
-            RedirectStandardOutput = true,
-        })!;
-        _connection = ConnectWithRetry($"127.0.0.1:{port}");
-        _ledger = new CostLedger(_connection, new LedgerKeys(LedgerKeys.DefaultBuckets), Options.Create(new BudgetOptions { ThresholdsPercent = [80, 100] }),
+        _redis = new LocalRedisServer();
+        _ledger = new CostLedger(_redis.Connection, new LedgerKeys(LedgerKeys.DefaultBuckets), Options.Create(new BudgetOptions { ThresholdsPercent = [80, 100] }),
             Options.Create(new LedgerOptions()), TimeProvider.System);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _connection.Dispose();
-        _redis.Kill();
-        _redis.WaitForExit();
+        _redis.Dispose();
     }
 
     [Benchmark]
@@ -66,20 +52,5 @@ public class LedgerBenchmarks
         }
 
         return _ledger.ApplyAsync(events);
-    }
-
-    private static ConnectionMultiplexer ConnectWithRetry(string endpoint)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return ConnectionMultiplexer.Connect(endpoint);
-            }
-            catch (RedisConnectionException) when (attempt < 50)
-            {
-                Thread.Sleep(100);
-            }
-        }
     }
 }
