@@ -111,6 +111,11 @@ public sealed class LedgerKeys
     /// <summary><c>alert|{threshold}</c>.</summary>
     public static string AlertField(int thresholdPercent) => $"{AlertPrefix}{thresholdPercent}";
 
+    /// <summary><c>exhausted|{budgetMicros}</c>: when the user's spend crossed that budget (Unix milliseconds: the
+    /// crossing event's time, or the budget change's), recorded with the 100% alert.</summary>
+    public static string ExhaustedField(long budgetMicros) => string.Create(CultureInfo.InvariantCulture, $"{ExhaustedPrefix}{budgetMicros}");
+
+    public const string ExhaustedPrefix = "exhausted|";
     public const string ModelPrefix = "model|";
     public const string DayPrefix = "day|";
     public const string AlertPrefix = "alert|";

@@ -46,7 +46,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
 
         return new UserCostDetail(month.Key, Currency, now, row.UserId, row.CostUsd, row.InputTokens, row.CachedInputTokens,
             row.OutputTokens, row.Requests, row.BudgetUsd, row.BudgetUsedPercent, row.ProjectedMonthEndCostUsd,
-            row.ProjectedBudgetExhaustedAt, row.Models, daily, row.CacheWriteInputTokens, row.ReasoningOutputTokens);
+            row.ProjectedBudgetExhaustedAt, row.Models, daily, row.CacheWriteInputTokens, row.ReasoningOutputTokens, row.BudgetExhausted);
     }
 
     private async Task<UserCostRow?> UserRowAsync(IDatabase db, string userId, LedgerMonth month, DateTimeOffset now) =>
@@ -68,12 +68,19 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
         var counters = default(Counters);
         var models = new Dictionary<string, Counters>(StringComparer.Ordinal);
         var daily = new List<DailyCost>();
+        var exhausted = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
             var name = entry.Name.ToString();
             if (name.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal))
             {
                 daily.Add(new DailyCost(name[LedgerKeys.DayPrefix.Length..], Usd((long)entry.Value)));
+                continue;
+            }
+
+            if (name.StartsWith(LedgerKeys.ExhaustedPrefix, StringComparison.Ordinal))
+            {
+                exhausted[name] = DateTimeOffset.FromUnixTimeMilliseconds((long)entry.Value);
                 continue;
             }
 
@@ -95,6 +102,11 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
         var budgetValue = await budgetTask;
         var budget = budgetValue.HasValue ? (long)budgetValue : BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd);
         var projection = MonthProjection.Project(counters.Cost, month.Year, month.Month, now, budget);
+        var over = budget > 0 && counters.Cost >= budget;
+        var dailyOrdered = daily.OrderBy(d => d.Date, StringComparer.Ordinal).ToList();
+        var exhaustedAt = over
+            ? exhausted.TryGetValue(LedgerKeys.ExhaustedField(budget), out var crossedAt) ? crossedAt : CrossingDayEnd(dailyOrdered, budget, now)
+            : projection.BudgetExhaustedAt;
 
         var row = new UserCostRow(
             userId,
@@ -106,14 +118,35 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
             Usd(budget),
             budget > 0 ? decimal.Round(counters.Cost * 100m / budget, 2, MidpointRounding.AwayFromZero) : null,
             Usd(projection.MonthEndMicros),
-            projection.BudgetExhaustedAt,
+            exhaustedAt,
             [.. models
                 .Select(m => new ModelCostRow(m.Key, Usd(m.Value.Cost), m.Value.Input, m.Value.Cached, m.Value.Output, m.Value.Requests, m.Value.CacheWrite, m.Value.Reasoning))
                 .OrderByDescending(m => m.CostUsd)
                 .ThenBy(m => m.Model, StringComparer.Ordinal)],
             counters.CacheWrite,
-            counters.Reasoning);
-        return (row, [.. daily.OrderBy(d => d.Date, StringComparer.Ordinal)]);
+            counters.Reasoning,
+            over);
+        return (row, dailyOrdered);
+    }
+
+    /// <summary>Without a recorded crossing (no 100% threshold configured, or usage from before it was recorded):
+    /// the end of the day the daily series crosses the budget, or now if that is today. Day precision, but never
+    /// before the usage that crossed it, as extrapolating the run rate backwards would be.</summary>
+    private static DateTimeOffset? CrossingDayEnd(List<DailyCost> daily, long budgetMicros, DateTimeOffset now)
+    {
+        var spent = 0m;
+        foreach (var day in daily)
+        {
+            spent += day.CostUsd;
+            if (BudgetOptions.ToMicros(spent) >= budgetMicros)
+            {
+                var end = DateTimeOffset.ParseExact(day.Date, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AssumeUniversal).AddDays(1);
+                return end < now ? end : now;
+            }
+        }
+
+        return now;
     }
 
     private static decimal Usd(long micros) => BudgetOptions.ToUsd(micros);

@@ -22,7 +22,8 @@ public sealed record UserCostRow(
     DateTimeOffset? ProjectedBudgetExhaustedAt,
     IReadOnlyList<ModelCostRow> Models,
     long CacheWriteInputTokens,
-    long ReasoningOutputTokens);
+    long ReasoningOutputTokens,
+    bool BudgetExhausted);
 
 public sealed record DailyCost(string Date, decimal CostUsd);
 
@@ -43,7 +44,8 @@ public sealed record UserCostDetail(
     IReadOnlyList<ModelCostRow> Models,
     IReadOnlyList<DailyCost> Daily,
     long CacheWriteInputTokens,
-    long ReasoningOutputTokens);
+    long ReasoningOutputTokens,
+    bool BudgetExhausted);
 
 public sealed record UserBudget(string UserId, decimal MonthlyBudgetUsd, bool IsDefault);
 

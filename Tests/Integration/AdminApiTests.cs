@@ -106,7 +106,10 @@ public abstract class AdminApiTests(AppFixture app)
         Assert.Equal(6.00m, first.GetProperty("budgetUsd").GetDecimal());
         Assert.Equal(2500.12m, first.GetProperty("budgetUsedPercent").GetDecimal());
         Assert.Equal(150.00725m, first.GetProperty("projectedMonthEndCostUsd").GetDecimal());
-        Assert.Equal(JsonValueKind.Null, first.GetProperty("projectedBudgetExhaustedAt").ValueKind);
+        // Over budget in a past month: when it ran out (recorded with the 100% alert, or the end of the day the
+        // daily series crossed it), never before the usage.
+        Assert.True(first.GetProperty("budgetExhausted").GetBoolean());
+        Assert.InRange(first.GetProperty("projectedBudgetExhaustedAt").GetDateTimeOffset(), LastMonthEnd, new DateTimeOffset(LastMonthEnd.Date, TimeSpan.Zero).AddDays(1));
         var models = first.GetProperty("models").EnumerateArray().ToArray();
         Assert.Equal(["claude-3-opus", "gpt-4o"], models.Select(m => m.GetProperty("model").GetString()));
         Assert.Equal(0.00725m, models[1].GetProperty("costUsd").GetDecimal());
@@ -115,6 +118,28 @@ public abstract class AdminApiTests(AppFixture app)
         var topOne = await GetJsonAsync($"/api/v1/admin/llm-costs?month={LastMonth}&top=1");
         Assert.Equal([big], topOne.GetProperty("users").EnumerateArray().Select(u => u.GetProperty("userId").GetString()));
         Assert.True(topOne.GetProperty("totals").GetProperty("userCount").GetInt64() >= 3);
+    }
+
+    [Fact]
+    public async Task A_user_over_budget_shows_when_the_budget_ran_out_never_before_their_first_usage()
+    {
+        var user = AppFixture.NewUser("exhausted");
+        var now = DateTimeOffset.UtcNow;
+        var first = now.AddSeconds(-90);
+        var crossing = new DateTimeOffset(now.AddSeconds(-30).UtcDateTime.Ticks / TimeSpan.TicksPerMillisecond * TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
+        // $1 first, then $7.50 (claude-3-opus, 100,000 output tokens) crossing the default $6 budget: 80% and 100% at once.
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 100_000, occurredAt = first })).StatusCode);
+        await app.WaitForRequestsAsync(user, 1);
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostUsageAsync(new { userId = user, model = "claude-3-opus", inputTokens = 0, outputTokens = 100_000, occurredAt = crossing })).StatusCode);
+
+        var detail = await Eventually.ReturnsAsync(
+            async () => await (await app.Api.SendAsync(app.Admin(HttpMethod.Get, $"/api/v1/admin/llm-costs/{user}"))).Content.ReadFromJsonAsync<JsonElement>(),
+            d => d.TryGetProperty("budgetExhausted", out var over) && over.GetBoolean()
+                && d.GetProperty("projectedBudgetExhaustedAt").GetDateTimeOffset() == crossing,
+            because: "the recorded crossing of the budget");
+
+        Assert.Equal(8.5m, detail.GetProperty("costUsd").GetDecimal());
+        Assert.True(detail.GetProperty("projectedBudgetExhaustedAt").GetDateTimeOffset() >= first);
     }
 
     [Fact]

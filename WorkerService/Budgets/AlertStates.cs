@@ -19,6 +19,15 @@ public sealed class AlertStates(IConnectionMultiplexer redis, LedgerKeys keys, I
         return [.. reply.Fired.Select(t => new CrossedThreshold(userId, month, t, reply.SpentMicros, reply.BudgetMicros, EventIndex: null))];
     }
 
+    /// <summary>Records when the user's spend crossed the whole budget (first record wins: a redelivery keeps the
+    /// crossing's own time), so reports can say when it ran out rather than extrapolate.</summary>
+    public async Task RecordExhaustedAsync(CrossedThreshold alert, DateTimeOffset at)
+    {
+        using var span = WorkerMetrics.RedisSpan("HSETNX", 1);
+        await redis.GetDatabase().HashSetAsync(keys.UserMonth(alert.UserId, alert.Month), LedgerKeys.ExhaustedField(alert.BudgetMicros),
+            at.ToUnixTimeMilliseconds(), When.NotExists);
+    }
+
     /// <summary>Marks an alert published, so a later redelivery does not hand it back.</summary>
     public async Task MarkSentAsync(CrossedThreshold alert)
     {
