@@ -66,8 +66,8 @@ public sealed class LedgerKeys
     /// model <see cref="ModelField"/> (<c>model|gpt-4o</c>) → the same counters packed as
     /// <c>cost,input,cached,output,requests,cacheWrite,reasoning</c> (one field a model, see
     /// <see cref="ParseModelCounters"/>); per day <see cref="DayField"/> → cost
-    /// (micro-USD); per threshold <see cref="AlertField"/> → <c>pending|eventId|spent</c> until published, then
-    /// <c>sent|eventId|spent</c>.</summary>
+    /// (micro-USD); per threshold <see cref="AlertField"/> → <c>pending|eventId|spent|crossedAt</c> (Unix ms) until
+    /// published, then <c>sent|...</c>.</summary>
     public string UserMonth(string userId, string month) => string.Concat(_tags[BucketOf(userId)], "u:", userId, ":", month);
 
     /// <summary>String: the user's monthly budget override in micro-USD (no expiry).</summary>
@@ -111,11 +111,14 @@ public sealed class LedgerKeys
     /// <summary><c>alert|{threshold}</c>.</summary>
     public static string AlertField(int thresholdPercent) => $"{AlertPrefix}{thresholdPercent}";
 
-    /// <summary><c>exhausted|{budgetMicros}</c>: when the user's spend crossed that budget (Unix milliseconds: the
-    /// crossing event's time, or the budget change's), recorded with the 100% alert.</summary>
-    public static string ExhaustedField(long budgetMicros) => string.Create(CultureInfo.InvariantCulture, $"{ExhaustedPrefix}{budgetMicros}");
-
-    public const string ExhaustedPrefix = "exhausted|";
+    /// <summary>When an alert state says its threshold was crossed (Unix ms, its last of four fields), if it says.</summary>
+    public static DateTimeOffset? CrossedAt(string alertState)
+    {
+        var parts = alertState.Split('|');
+        return parts.Length >= 4 && long.TryParse(parts[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms > 0
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
+    }
     public const string ModelPrefix = "model|";
     public const string DayPrefix = "day|";
     public const string AlertPrefix = "alert|";

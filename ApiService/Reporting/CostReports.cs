@@ -68,7 +68,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
         var counters = default(Counters);
         var models = new Dictionary<string, Counters>(StringComparer.Ordinal);
         var daily = new List<DailyCost>();
-        var exhausted = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        string? exhaustedState = null;
         foreach (var entry in entries)
         {
             var name = entry.Name.ToString();
@@ -78,14 +78,13 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
                 continue;
             }
 
-            if (name.StartsWith(LedgerKeys.ExhaustedPrefix, StringComparison.Ordinal))
-            {
-                exhausted[name] = DateTimeOffset.FromUnixTimeMilliseconds((long)entry.Value);
-                continue;
-            }
-
             if (name.StartsWith(LedgerKeys.AlertPrefix, StringComparison.Ordinal))
             {
+                if (name == LedgerKeys.AlertField(100))
+                {
+                    exhaustedState = entry.Value.ToString();
+                }
+
                 continue;
             }
 
@@ -105,7 +104,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
         var over = budget > 0 && counters.Cost >= budget;
         var dailyOrdered = daily.OrderBy(d => d.Date, StringComparer.Ordinal).ToList();
         var exhaustedAt = over
-            ? exhausted.TryGetValue(LedgerKeys.ExhaustedField(budget), out var crossedAt) ? crossedAt : CrossingDayEnd(dailyOrdered, budget, now)
+            ? (exhaustedState is null ? null : LedgerKeys.CrossedAt(exhaustedState)) ?? CrossingDayEnd(dailyOrdered, budget, now)
             : projection.BudgetExhaustedAt;
 
         var row = new UserCostRow(

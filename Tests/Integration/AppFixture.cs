@@ -72,13 +72,13 @@ public class AppFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>Stops a resource through the AppHost and waits until it has exited. The command may report a
-    /// failure when the process takes longer than the orchestrator's check (about 15 s) to exit; the stop goes on,
-    /// so the state is what is waited for.</summary>
+    /// <summary>Stops a resource through the AppHost (as the dashboard's Stop button does), asserts that the command
+    /// succeeded, and waits until the resource has exited.</summary>
     public async Task StopResourceAsync(string name)
     {
         using var cts = new CancellationTokenSource(DefaultTimeout);
-        await App.ResourceCommands.ExecuteCommandAsync(name, KnownResourceCommands.StopCommand, cts.Token);
+        var result = await App.ResourceCommands.ExecuteCommandAsync(name, KnownResourceCommands.StopCommand, cts.Token);
+        Assert.True(result.Success, $"Stopping {name}: {result.Message}");
         // A stopped project resource may show "Unknown" rather than "Finished" (seen with Aspire 13.6.5): its process is gone.
         await WaitForAsync(name, e => e.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped" or "Unknown", cts.Token);
     }

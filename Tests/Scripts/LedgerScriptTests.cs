@@ -186,22 +186,24 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         Assert.Equal([(80, 2, 900_000L), (100, 3, 1_200_000L)], result.Alerts.Select(a => (a.ThresholdPercent, a.EventIndex!.Value, a.SpentMicros)));
         var again = await Ledger.ApplyAsync(events);
         Assert.All(again.Duplicate, Assert.True);
-        // Neither alert was marked sent: the redelivery hands both back, with no crossing event.
+        // Neither alert was marked sent: the redelivery hands both back, with no crossing event but its time.
         Assert.Equal([(80, (int?)null), (100, null)], again.Alerts.Select(a => (a.ThresholdPercent, a.EventIndex)));
+        Assert.All(again.Alerts, a => Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(Now.ToUnixTimeMilliseconds()), a.CrossedAt));
 
-        var states = new AlertStates(redis.Connection, _keys, Budgets);
+        var states = new AlertStates(redis.Connection, _keys, Budgets, _clock);
         await states.MarkSentAsync(again.Alerts[0]);
         await states.MarkSentAsync(again.Alerts[1]);
         Assert.Empty((await Ledger.ApplyAsync(events)).Alerts);
         var state = (string)(await redis.Db.HashGetAsync(_keys.UserMonth(user, ThisMonth), LedgerKeys.AlertField(80)))!;
-        Assert.StartsWith($"{LedgerKeys.AlertSent}|{events[2].Usage.EventId}|900000", state);
+        Assert.Equal($"{LedgerKeys.AlertSent}|{events[2].Usage.EventId}|900000|{Now.ToUnixTimeMilliseconds()}", state);
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(Now.ToUnixTimeMilliseconds()), LedgerKeys.CrossedAt(state));
     }
 
     [Fact]
     public async Task A_budget_change_re_arms_thresholds_above_the_spend_and_fires_those_below()
     {
         var user = NewUser();
-        var states = new AlertStates(redis.Connection, _keys, Budgets);
+        var states = new AlertStates(redis.Connection, _keys, Budgets, _clock);
         await Ledger.ApplyAsync([Event(user, 500_000)]);
 
         await redis.Db.StringSetAsync(_keys.UserBudget(user), 600_000);

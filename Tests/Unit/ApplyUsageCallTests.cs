@@ -42,11 +42,12 @@ public sealed class ApplyUsageCallTests
                 "1", "ann", "2", "3",
                 "model|gpt-4o", "day|2026-12-01", "300", "20", "4", "10", "2", "0", "0",
                 "model|o3", "day|2026-12-02", "300", "10", "2", "5", "1", "0", "0",
-                Claim("e1"), "100,10,2,5,1,0,0,1,e1", Claim("e2"), "200,10,2,5,1,0,0,1,e2", Claim("e3"), "300,10,2,5,1,0,0,2,e3",
+                Claim("e1"), $"100,10,2,5,1,0,0,1,{Ms(Day)},e1", Claim("e2"), $"200,10,2,5,1,0,0,1,{Ms(Day)},e2", Claim("e3"), $"300,10,2,5,1,0,0,2,{Ms(Day.AddDays(1))},e3",
             ],
             call.Args.Select(a => a.ToString()));
 
         static string Claim(string eventId) => ((RedisValue)ClaimWindow.Digest("ann", eventId)).ToString();
+        static long Ms(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
     }
 
     [Fact]
@@ -73,15 +74,16 @@ public sealed class ApplyUsageCallTests
     {
         var reply = RedisResult.Create([
             RedisResult.Create(2),
-            RedisResult.Create(1), RedisResult.Create(80), RedisResult.Create(3), RedisResult.Create(4_800_000), RedisResult.Create(6_000_000),
-            RedisResult.Create(2), RedisResult.Create(100), RedisResult.Create(0), RedisResult.Create(6_100_000), RedisResult.Create(6_000_000),
+            RedisResult.Create(1), RedisResult.Create(80), RedisResult.Create(3), RedisResult.Create(4_800_000), RedisResult.Create(6_000_000), RedisResult.Create(1_764_633_600_000),
+            RedisResult.Create(2), RedisResult.Create(100), RedisResult.Create(0), RedisResult.Create(6_100_000), RedisResult.Create(6_000_000), RedisResult.Create(0),
             RedisResult.Create(5), RedisResult.Create(7),
         ]);
 
         var decoded = ApplyUsageCall.Decode(reply);
 
         Assert.Equal(
-            [new ApplyUsageCall.Alert(0, 80, 2, 4_800_000, 6_000_000), new ApplyUsageCall.Alert(1, 100, null, 6_100_000, 6_000_000)],
+            [new ApplyUsageCall.Alert(0, 80, 2, 4_800_000, 6_000_000, DateTimeOffset.FromUnixTimeMilliseconds(1_764_633_600_000)),
+             new ApplyUsageCall.Alert(1, 100, null, 6_100_000, 6_000_000, null)],
             decoded.Alerts);
         Assert.Equal([4, 6], decoded.DuplicatePositions);
     }

@@ -15,7 +15,7 @@ public static class ApplyUsageCall
     /// <summary>A threshold the call crossed: <see cref="EventPosition"/> is the crossing event's position in the
     /// call (<see cref="LedgerChunk.EventOrder"/>), or null for an alert an earlier attempt claimed but did not
     /// publish, handed back by a redelivery.</summary>
-    public readonly record struct Alert(int UserPosition, int ThresholdPercent, int? EventPosition, long SpentMicros, long BudgetMicros);
+    public readonly record struct Alert(int UserPosition, int ThresholdPercent, int? EventPosition, long SpentMicros, long BudgetMicros, DateTimeOffset? CrossedAt);
 
     /// <summary>The alerts, and the positions of the events already counted (0-based, in the call's order).</summary>
     public sealed record Reply(IReadOnlyList<Alert> Alerts, IReadOnlyList<int> DuplicatePositions);
@@ -124,9 +124,10 @@ public static class ApplyUsageCall
             {
                 var e = events[index];
                 args[a++] = ClaimWindow.Digest(userId, e.Usage.EventId);
-                // Packed in the order of LedgerKeys.Counters, then the event's group and id (kept in alert states).
+                // Packed in the order of LedgerKeys.Counters, then the event's group, time and id (the last two kept in
+                // the alert state of a threshold it crosses).
                 args[a++] = string.Create(CultureInfo.InvariantCulture,
-                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n++]},{e.Usage.EventId}");
+                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n++]},{e.Usage.OccurredAt.ToUnixTimeMilliseconds()},{e.Usage.EventId}");
             }
         }
 
@@ -139,10 +140,12 @@ public static class ApplyUsageCall
         var alertCount = (int)reply[0];
         var alerts = new Alert[alertCount];
         var n = 1;
-        for (var i = 0; i < alertCount; i++, n += 5)
+        for (var i = 0; i < alertCount; i++, n += 6)
         {
             var eventIndex = (int)reply[n + 2];
-            alerts[i] = new Alert((int)reply[n] - 1, (int)reply[n + 1], eventIndex > 0 ? eventIndex - 1 : null, (long)reply[n + 3], (long)reply[n + 4]);
+            var crossedAt = (long)reply[n + 5];
+            alerts[i] = new Alert((int)reply[n] - 1, (int)reply[n + 1], eventIndex > 0 ? eventIndex - 1 : null, (long)reply[n + 3], (long)reply[n + 4],
+                crossedAt > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(crossedAt) : null);
         }
 
         var duplicates = new int[reply.Length - n];

@@ -58,7 +58,7 @@ public sealed class CostLedger(IConnectionMultiplexer redis, LedgerKeys keys, IO
             foreach (var alert in reply.Alerts)
             {
                 alerts.Add(new CrossedThreshold(chunk.Users[alert.UserPosition].UserId, chunk.Month.Key, alert.ThresholdPercent,
-                    alert.SpentMicros, alert.BudgetMicros, alert.EventPosition is { } position ? order[position] : null));
+                    alert.SpentMicros, alert.BudgetMicros, alert.EventPosition is { } position ? order[position] : null, alert.CrossedAt));
             }
 
             foreach (var position in reply.DuplicatePositions)

@@ -22,16 +22,11 @@ public sealed class BudgetAlerts(IConnectionMultiplexer redis, AlertStates state
             ThresholdPercent = crossed.ThresholdPercent,
             SpentUsd = BudgetOptions.ToUsd(crossed.SpentMicros),
             BudgetUsd = BudgetOptions.ToUsd(crossed.BudgetMicros),
-            OccurredAt = crossing?.OccurredAt ?? clock.GetUtcNow(),
+            OccurredAt = crossing?.OccurredAt ?? crossed.CrossedAt ?? clock.GetUtcNow(),
             TraceParent = crossing?.TraceParent,
         };
 
         // The alert belongs to the trace of the event that crossed the threshold, even inside a coalesced message.
-        if (crossed.ThresholdPercent == 100)
-        {
-            await states.RecordExhaustedAsync(crossed, alert.OccurredAt);
-        }
-
         using var activity = ActivityContext.TryParse(alert.TraceParent, null, out var parent)
             ? WorkerMetrics.ActivitySource.StartActivity("publish budget alert", ActivityKind.Producer, parent)
             : WorkerMetrics.ActivitySource.StartActivity("publish budget alert", ActivityKind.Producer);

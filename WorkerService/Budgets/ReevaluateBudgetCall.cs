@@ -11,9 +11,11 @@ public static class ReevaluateBudgetCall
     /// <summary>The budget and spend the script saw, and the thresholds it claimed for publishing.</summary>
     public sealed record Reply(long BudgetMicros, long SpentMicros, IReadOnlyList<int> Fired);
 
-    public static (RedisKey[] Keys, RedisValue[] Args) Encode(LedgerKeys keys, string userId, LedgerMonth month, long defaultBudgetMicros, int[] thresholds)
+    public static (RedisKey[] Keys, RedisValue[] Args) Encode(
+        LedgerKeys keys, string userId, LedgerMonth month, long defaultBudgetMicros, int[] thresholds, DateTimeOffset now)
     {
-        RedisValue[] header = [month.ExpiresAt.ToUnixTimeSeconds(), defaultBudgetMicros, LedgerKeys.Cost, LedgerKeys.AlertPrefix, LedgerKeys.AlertPending];
+        RedisValue[] header = [month.ExpiresAt.ToUnixTimeSeconds(), defaultBudgetMicros, LedgerKeys.Cost, LedgerKeys.AlertPrefix, LedgerKeys.AlertPending,
+            now.ToUnixTimeMilliseconds()];
         return ([keys.UserMonth(userId, month.Key), keys.UserBudget(userId)], [.. header, .. thresholds.Select(t => (RedisValue)t)]);
     }
 

@@ -4,19 +4,21 @@
 -- KEYS: month totals, month users (report index), the claim sets of the dedup window (the current period's first),
 -- then per user: user-month hash, budget.
 -- ARGV, read in order: expireAt, defaultBudgetMicros, claimSetCount, the current claim set's expireAt,
--- counterCount, the counter field names (cost first), the
--- position of the requests counter, the alert field prefix, the pending state word, thresholdCount, thresholds...,
--- userCount, then per user: userId, groupCount, eventCount, per group (the user's events of one model and day,
--- summed by the caller): model field, day field, one value a counter; then per event in order: its claim (a digest
--- of userId|eventId) and its counters, group and event id packed as c1,...,cN,group,eventId.
+-- counterCount, the counter field names (cost first), the position of the requests counter, the alert field
+-- prefix, the pending state word, thresholdCount, thresholds..., userCount, then per user: userId, groupCount,
+-- eventCount, per group (the user's events of one model and day, summed by the caller): model field, day field, one
+-- value a counter; then per event in order: its claim (a digest of userId|eventId) and its counters, group, time
+-- (Unix ms) and id packed as c1,...,cN,group,occurredAt,eventId.
 -- Returns { alertCount, alerts..., duplicateIndexes... }: each alert is userIndex, threshold, eventIndex (1-based in
--- the call, 0 for an alert left pending by an earlier attempt), spentMicros, budgetMicros.
+-- the call, 0 for an alert left pending by an earlier attempt), spentMicros, budgetMicros, crossedAt (Unix ms: the
+-- crossing event's occurredAt, kept in the alert state as pending|eventId|spent|crossedAt; 0 when unknown).
 --
 -- Each event's claim (SADD into the current period's set) is taken in the same step as its increments, and checked
--- against every set of the window, so an event re-posted or redelivered within the window counts once. A group's packed event values are read only for a user with a duplicate in the call (the sums
--- then leave it out) or with a threshold to cross (crossed event by event, in order). Every read comes before every
--- write, so a key of the wrong type fails the call before it changes anything, claims included. Sums are exact up to
--- 2^53 (about 9 billion USD in micro-USD).
+-- against every set of the window, so an event re-posted or redelivered within the window counts once. A group's
+-- packed event values are read only for a user with a duplicate in the call (the sums then leave it out) or with a
+-- threshold to cross (crossed event by event, in order). Every read comes before every write, so a key of the wrong
+-- type fails the call before it changes anything, claims included. Sums are exact up to 2^53 (about 9 billion USD
+-- in micro-USD).
 
 local p = 0
 local function take()
@@ -155,7 +157,7 @@ local function patternOf(count)
 end
 local fieldPattern, legacyPattern = patternOf(counterCount), patternOf(5)
 local eventPattern = '^' .. joined('(-?%d+)', counterCount + 1) .. ','
-local eventIdPattern = '^' .. joined('%-?%d+', counterCount + 1) .. ',(.*)$'
+local crossingPattern = '^' .. joined('%-?%d+', counterCount + 1) .. ',(%-?%d+),(.*)$'
 local packFormat = joined('%d', counterCount)
 local function numbers(...)
   local values = { ... }
@@ -290,9 +292,9 @@ for u = 1, userCount do
             if not fired[t] and spent * 100 >= budget * threshold then
               fired[t] = true
               firedNow[t] = true
-              local eventId = string.match(ARGV[valuesAt[j]], eventIdPattern)
-              writes[#writes + 1] = { 'HSET', key, alertPrefix .. thresholds[t], pending .. eventId .. '|' .. string.format('%d', spent) }
-              alert(u, threshold, j, spent, budget)
+              local at, eventId = string.match(ARGV[valuesAt[j]], crossingPattern)
+              writes[#writes + 1] = { 'HSET', key, alertPrefix .. thresholds[t], pending .. eventId .. '|' .. string.format('%d', spent) .. '|' .. at }
+              alert(u, threshold, j, spent, budget, tonumber(at))
             end
           end
         end
@@ -327,8 +329,12 @@ for u = 1, userCount do
     for t = 1, thresholdCount do
       local state = current[counterCount + t]
       if state and not firedNow[t] and string.sub(state, 1, #pending) == pending then
-        local spentAt = string.match(state, '|(%d+)$')
-        alert(u, tonumber(thresholds[t]), 0, tonumber(spentAt), budget)
+        -- ...|spent|crossedAt (states written before the time was kept end with the spend).
+        local spentAt, at = string.match(state, '|(%-?%d+)|(%-?%d+)$')
+        if not spentAt then
+          spentAt, at = string.match(state, '|(%-?%d+)$'), 0
+        end
+        alert(u, tonumber(thresholds[t]), 0, tonumber(spentAt), budget, tonumber(at))
       end
     end
   end
@@ -365,7 +371,7 @@ for _, w in ipairs(writes) do
   redis.call(unpack(w))
 end
 
-local result = { #alerts / 5 }
+local result = { #alerts / 6 }
 for _, v in ipairs(alerts) do
   result[#result + 1] = v
 end

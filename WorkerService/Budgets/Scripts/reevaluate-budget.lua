@@ -1,20 +1,20 @@
 -- Re-evaluates one user's month after a budget change, in one atomic step with the ledger's writes to it.
 -- BudgetScripts.cs builds the arguments and reads the reply.
 -- KEYS: user-month hash, budget. ARGV: expireAt, defaultBudgetMicros, the cost field name, the alert field prefix,
--- the pending state word, then the thresholds.
+-- the pending state word, the change's time (Unix ms), then the thresholds.
 -- Thresholds now above the spend are re-armed (their state removed); thresholds now crossed and never fired are
 -- claimed (pending) and returned, for the caller to publish. Returns { budgetMicros, spentMicros, thresholds... }.
-local expireAt, defaultBudget, costField, alertPrefix, pending = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local expireAt, defaultBudget, costField, alertPrefix, pending, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local budget = tonumber(redis.call('GET', KEYS[2]) or defaultBudget)
 local spent = tonumber(redis.call('HGET', KEYS[1], costField) or '0')
 local result = { budget, spent }
-for t = 6, #ARGV do
+for t = 7, #ARGV do
   local threshold = tonumber(ARGV[t])
   local field = alertPrefix .. ARGV[t]
   local state = redis.call('HGET', KEYS[1], field)
   if budget > 0 and spent * 100 >= budget * threshold then
     if not state then
-      redis.call('HSET', KEYS[1], field, pending .. '|budget-change|' .. string.format('%d', spent))
+      redis.call('HSET', KEYS[1], field, pending .. '|budget-change|' .. string.format('%d', spent) .. '|' .. now)
       redis.call('EXPIREAT', KEYS[1], expireAt)
       result[#result + 1] = threshold
     end
