@@ -107,11 +107,20 @@ public sealed class LedgerBatcher : BackgroundService
             events.AddRange(pending.Events);
         }
 
-        // The write links to every message it holds; their own spans stay in their traces.
+        // The write is part of the first message's trace and links the others; each message's span links the write,
+        // so whoever follows one event finds where, when and whether its write happened.
+        var first = batch.FirstOrDefault(p => p.Parent is not null)?.Parent;
         using var activity = WorkerMetrics.ActivitySource.StartActivity(
-            "write ledger", ActivityKind.Internal, parentContext: default, links: LinksTo(batch));
+            "write ledger", ActivityKind.Internal, parentContext: first?.Context ?? default, links: LinksTo(batch, first));
         activity?.SetTag("llmcost.events", eventCount);
         activity?.SetTag("llmcost.messages", batch.Count);
+        if (activity is not null)
+        {
+            foreach (var pending in batch)
+            {
+                pending.Parent?.AddLink(new ActivityLink(activity.Context));
+            }
+        }
         LedgerResult result;
         try
         {
@@ -172,14 +181,14 @@ public sealed class LedgerBatcher : BackgroundService
         }
     }
 
-    private static IEnumerable<ActivityLink>? LinksTo(IReadOnlyList<Pending> batch)
+    private static IEnumerable<ActivityLink>? LinksTo(IReadOnlyList<Pending> batch, Activity? parent)
     {
         if (!WorkerMetrics.ActivitySource.HasListeners())
         {
             return null;
         }
 
-        return batch.Where(p => p.Parent is not null).Take(MaxLinks).Select(p => new ActivityLink(p.Parent!.Context)).ToList();
+        return batch.Where(p => p.Parent is not null && p.Parent != parent).Take(MaxLinks).Select(p => new ActivityLink(p.Parent!.Context)).ToList();
     }
 
     private sealed record Pending(IReadOnlyList<PricedUsage> Events, Activity? Parent)
