@@ -54,13 +54,18 @@ public sealed class LedgerBatcherTraceTests(BareRedis redis) : IClassFixture<Bar
             }
 
             await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(30));
-            Activity write;
-            lock (stopped)
-            {
-                write = Assert.Single(stopped, s => s.DisplayName == "write ledger");
-            }
+            // The write's span ends just after it answers the messages.
+            var write = await Integration.Eventually.ReturnsAsync(
+                () =>
+                {
+                    lock (stopped)
+                    {
+                        return Task.FromResult(stopped.SingleOrDefault(s => s.DisplayName == "write ledger"));
+                    }
+                },
+                found => found is not null, TimeSpan.FromSeconds(10), "the write's span to end");
 
-            Assert.Equal(a.TraceId, write.TraceId);
+            Assert.Equal(a.TraceId, write!.TraceId);
             Assert.Equal(a.SpanId, write.ParentSpanId);
             Assert.Equal([b.Context], write.Links.Select(l => l.Context));
             Assert.Contains(a.Links, l => l.Context == write.Context);
