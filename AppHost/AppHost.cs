@@ -1,4 +1,5 @@
 using LlmCostTracker.AppHost.Infrastructure;
+using LlmCostTracker.Contracts;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
@@ -45,7 +46,18 @@ var worker = builder.AddProject<Projects.WorkerService>("workerservice")
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReplicas(builder.Configuration.GetValue("WorkerService:Replicas", 1))
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    // In the dashboard's menu of the worker: moves usage messages that exhausted their retries back to their queue.
+    .WithCommand("replay-failed-usage", "Replay failed usage messages", async context =>
+    {
+        var connectionString = await rabbitmq.Resource.ConnectionStringExpression.GetValueAsync(context.CancellationToken);
+        var moved = await DeadLetters.ReplayAsync(connectionString!, QueueNames.UsageAggregation, context.CancellationToken);
+        return new ExecuteCommandResult { Success = true, Message = $"{moved} failed usage messages moved back to {QueueNames.UsageAggregation}." };
+    }, new CommandOptions
+    {
+        Description = "Moves the messages in llm-usage-aggregation_error back to llm-usage-aggregation; each event still counts once.",
+        IconName = "ArrowRepeatAll",
+    });
 
 // Sentry stays off unless the AppHost is given a DSN (environment SENTRY_DSN); then both services report to it.
 if (builder.Configuration["SENTRY_DSN"] is { Length: > 0 } sentryDsn)

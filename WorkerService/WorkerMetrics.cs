@@ -22,9 +22,11 @@ public sealed class WorkerMetrics
     private readonly Histogram<long> _tokenUsage;
     private readonly Counter<double> _cost;
 
-    public WorkerMetrics(IMeterFactory meterFactory)
+    public WorkerMetrics(IMeterFactory meterFactory, DeadLetterMonitor deadLetters)
     {
         var meter = meterFactory.Create(MeterName);
+        meter.CreateObservableGauge("llmcost.messages.dead_lettered", () => deadLetters.Count, "{message}",
+            "Usage messages in llm-usage-aggregation_error: retries exhausted, waiting for a replay.");
         _aggregated = meter.CreateCounter<long>("llmcost.events.aggregated", "{event}", "Usage events counted into the ledger.");
         _deduplicated = meter.CreateCounter<long>("llmcost.events.deduplicated", "{event}", "Usage events already counted (redelivered or re-posted).");
         _unknownModel = meter.CreateCounter<long>("llmcost.events.unknown_model", "{event}", "Usage events priced at the fallback price.");

@@ -27,4 +27,8 @@ public sealed class AggregationOptions
     /// write at once). Totals lag by up to this much more under light load.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
     public TimeSpan MaxWriteDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How often the worker counts the usage messages in <c>llm-usage-aggregation_error</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan DeadLetterPollInterval { get; set; } = TimeSpan.FromSeconds(10);
 }

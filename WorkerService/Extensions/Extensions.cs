@@ -54,6 +54,9 @@ public static class Extensions
         builder.Services.AddSingleton<LedgerBatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerBatcher>());
 
+        builder.Services.AddSingleton<DeadLetterMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeadLetterMonitor>());
+
         builder.AddMessaging();
     }
 

@@ -1,0 +1,78 @@
+using LlmCostTracker.Contracts;
+using RabbitMQ.Client;
+
+namespace LlmCostTracker.Tests.Integration;
+
+/// <summary>Usage messages that exhausted their retries, replayed with the worker's resource command (the
+/// dashboard's "Replay failed usage messages").</summary>
+[Collection(AppCollection.Name)]
+public sealed class DeadLetterTests(AppFixture app)
+{
+    private const string ReplayCommand = "replay-failed-usage";
+
+    [Fact]
+    public async Task Failed_messages_are_replayed_by_the_resource_command_and_count_once_however_often_replayed()
+    {
+        // A key of the wrong type fails the user's writes on every retry: the message ends in the error queue.
+        var user = AppFixture.NewUser("deadletter");
+        var key = app.Keys.UserMonth(user, AppFixture.CurrentMonth);
+        Assert.True(await app.Redis.GetDatabase().StringSetAsync(key, "not a hash"));
+        await using (var bus = await TestBus.StartAsync(app.App))
+        {
+            await bus.Publish(new LlmUsageRecorded { Events = [Usage(user)] });
+        }
+
+        await Eventually.ReturnsAsync(() => ErrorQueueHoldsAsync(user), found => found, because: "the message to exhaust its retries");
+
+        // Repaired, then replayed: counted once.
+        Assert.True(await app.Redis.GetDatabase().KeyDeleteAsync(key));
+        var replay = await app.App.ResourceCommands.ExecuteCommandAsync("workerservice", ReplayCommand);
+        Assert.True(replay.Success, replay.Message);
+        Assert.Matches("^[1-9][0-9]* failed usage messages moved back", replay.Message);
+        await FaultScenarios.AssertExactTotalsAsync(app, user, 1);
+
+        // Replayed again (nothing of this user is left there; a copy would still be a duplicate): still once.
+        var again = await app.App.ResourceCommands.ExecuteCommandAsync("workerservice", ReplayCommand);
+        Assert.True(again.Success, again.Message);
+        Assert.False(await ErrorQueueHoldsAsync(user));
+        await app.PostUsageAsync(FaultScenarios.Event(user));
+        await FaultScenarios.AssertExactTotalsAsync(app, user, 2);
+    }
+
+    private static LlmUsage Usage(string user) => new()
+    {
+        EventId = Guid.NewGuid().ToString("N"), UserId = user, Model = "gpt-4o", InputTokens = 100, CachedInputTokens = 0, OutputTokens = 100,
+        OccurredAt = DateTimeOffset.UtcNow,
+    };
+
+    /// <summary>Whether a message in the error queue holds an event of the user (browsed: fetched and requeued).</summary>
+    private async Task<bool> ErrorQueueHoldsAsync(string user)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            await channel.QueueDeclarePassiveAsync($"{QueueNames.UsageAggregation}_error");
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return false;
+        }
+
+        var found = false;
+        var fetched = new List<ulong>();
+        while (await channel.BasicGetAsync($"{QueueNames.UsageAggregation}_error", autoAck: false) is { } message)
+        {
+            fetched.Add(message.DeliveryTag);
+            found |= System.Text.Encoding.UTF8.GetString(message.Body.Span).Contains(user, StringComparison.Ordinal);
+        }
+
+        foreach (var tag in fetched)
+        {
+            await channel.BasicNackAsync(tag, multiple: false, requeue: true);
+        }
+
+        return found;
+    }
+}
