@@ -97,4 +97,45 @@ public sealed class ShutdownTests(AppFixture app)
         Assert.All(await Task.WhenAll(posts), r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
         await FaultScenarios.AssertExactTotalsAsync(app, user, 40 * 250);
     }
+
+    [Fact]
+    public async Task The_API_stops_on_command_with_requests_waiting_for_a_broker_that_is_down()
+    {
+        var user = AppFixture.NewUser("api-stop");
+        List<Task<HttpStatusCode?>> waiting;
+        using var plain = new HttpClient { BaseAddress = app.App.GetEndpoint("apiservice", "http") };
+        await app.StopResourceAsync("rabbitmq");
+        try
+        {
+            // Requests waiting for the broker's confirm (up to Ingest:PublishTimeout) while the API is told to stop,
+            // from a client without the tests' retry handler: a retry after the restart would find the broker back.
+            waiting = [.. Enumerable.Range(0, 20).Select(_ => Outcome(plain.SendAsync(app.Ingest("/api/v1/llm-usage", FaultScenarios.Event(user)))))];
+            var clock = Stopwatch.StartNew();
+            await app.StopResourceAsync("apiservice");
+            Assert.True(clock.Elapsed < StopBound, $"the stop took {clock.Elapsed}");
+        }
+        finally
+        {
+            // The API waits for the broker to start: broker first.
+            await app.StartResourceAsync("rabbitmq");
+            await app.StartResourceAsync("apiservice");
+        }
+
+        // Each was refused (503, nothing recorded) or cut off by the stop; none was accepted without a broker.
+        Assert.All(await Task.WhenAll(waiting), outcome => Assert.NotEqual(HttpStatusCode.Accepted, outcome));
+        Assert.Empty(await app.UserTotalsAsync(user));
+    }
+
+    /// <summary>A request's status, or null when the connection was cut (the API stopping under it).</summary>
+    private static async Task<HttpStatusCode?> Outcome(Task<HttpResponseMessage> request)
+    {
+        try
+        {
+            return (await request).StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
 }
