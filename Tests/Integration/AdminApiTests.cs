@@ -182,7 +182,7 @@ public abstract class AdminApiTests(AppFixture app)
     public async Task Budget_override_rearms_fires_once_and_resets()
     {
         var user = AppFixture.NewUser("budget");
-        await using var listener = await AlertListener.StartAsync(app.Redis, user);
+        await using var listener = await AlertListener.StartAsync(app.AlertSubscriber, user);
         var received = listener.Received;
         var initial = await GetJsonAsync($"/api/v1/admin/budgets/{user}");
         Assert.Equal(6.00m, initial.GetProperty("monthlyBudgetUsd").GetDecimal());

@@ -17,6 +17,11 @@ public class AppFixture : IAsyncLifetime
     public string AdminApiKey { get; private set; } = "";
     public IConnectionMultiplexer Redis { get; private set; } = null!;
 
+    /// <summary>A plain connection to one Redis node for the alert channels. Classic pub/sub is broadcast to every
+    /// node of a cluster, so one node sees each alert once; a cluster-aware client's subscriptions were seen
+    /// delivering an alert once a master in one CI run.</summary>
+    public IConnectionMultiplexer AlertSubscriber { get; private set; } = null!;
+
     /// <summary>The ledger's key layout, with the bucket count the services stored in Redis.</summary>
     public LedgerKeys Keys { get; private set; } = null!;
 
@@ -58,6 +63,15 @@ public class AppFixture : IAsyncLifetime
         Api = App.CreateHttpClient("apiservice", "http");
         Redis = await ConnectionMultiplexer.ConnectAsync(
             (await App.GetConnectionStringAsync("redis", cts.Token))! + ",abortConnect=false");
+        var single = ConfigurationOptions.Parse((await App.GetConnectionStringAsync("redis", cts.Token))!);
+        while (single.EndPoints.Count > 1)
+        {
+            single.EndPoints.RemoveAt(single.EndPoints.Count - 1);
+        }
+
+        single.AbortOnConnectFail = false;
+        single.CommandMap = CommandMap.Create(["CLUSTER"], available: false);
+        AlertSubscriber = await ConnectionMultiplexer.ConnectAsync(single);
         var buckets = await Redis.GetDatabase().StringGetAsync(LedgerKeys.LayoutKey);
         Keys = new LedgerKeys((int)buckets);
     }
@@ -65,6 +79,7 @@ public class AppFixture : IAsyncLifetime
     public virtual async Task DisposeAsync()
     {
         Redis?.Dispose();
+        AlertSubscriber?.Dispose();
         Api?.Dispose();
         if (App is not null)
         {

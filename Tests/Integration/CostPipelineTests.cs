@@ -137,7 +137,7 @@ public abstract class CostPipelineTests(AppFixture app)
     public async Task Many_concurrent_events_crossing_the_budget_publish_exactly_one_alert_per_threshold()
     {
         var user = AppFixture.NewUser("alert");
-        await using var listener = await AlertListener.StartAsync(app.Redis, user);
+        await using var listener = await AlertListener.StartAsync(app.AlertSubscriber, user);
         var received = listener.Received;
         // 40 events of $0.25 (gpt-4o, 25,000 output tokens) = $10 against the $6 default budget.
         var posts = Enumerable.Range(0, 40).Select(_ =>

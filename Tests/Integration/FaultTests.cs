@@ -150,7 +150,7 @@ public sealed class FaultTests(FaultAppFixture app)
     {
         var user = AppFixture.NewUser("replicas");
         await app.HealthyReplicasAsync("workerservice", FaultAppFixture.WorkerReplicas);
-        await using var listener = await AlertListener.StartAsync(app.Redis, user);
+        await using var listener = await AlertListener.StartAsync(app.AlertSubscriber, user);
         var received = listener.Received;
         // 200 events of $0.05 ($10 in all) in batches of 10 and singles, all at once, against a $6 budget.
         var batches = Enumerable.Range(0, 10).Select(_ => app.PostBatchAsync(new

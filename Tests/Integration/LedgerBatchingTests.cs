@@ -118,7 +118,7 @@ public abstract class LedgerBatchingTests(AppFixture app)
         // Five users, each crossing 80% ($5.00 of $6) and then 100% ($6.00) within the same message: their alerts
         // go out together across users, in order within each user.
         var users = Enumerable.Range(0, 5).Select(i => AppFixture.NewUser($"batch-alerts-{i}")).ToArray();
-        var listeners = await Task.WhenAll(users.Select(u => AlertListener.StartAsync(app.Redis, u)));
+        var listeners = await Task.WhenAll(users.Select(u => AlertListener.StartAsync(app.AlertSubscriber, u)));
         await using var bus = await TestBus.StartAsync(app.App);
         try
         {

@@ -10,7 +10,7 @@ public sealed class TraceTests(AppFixture app)
     public async Task The_alert_carries_the_trace_of_the_request_whose_event_crossed_the_threshold()
     {
         var user = AppFixture.NewUser("trace");
-        await using var listener = await AlertListener.StartAsync(app.Redis, user);
+        await using var listener = await AlertListener.StartAsync(app.AlertSubscriber, user);
         var received = listener.Received;
         // $6.00 at once: crosses 80% and 100% of the default budget in this one event.
         var response = await app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 600_000 });
