@@ -3,6 +3,7 @@ using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Pricing;
 using LlmCostTracker.Contracts.Pricing;
 using LlmCostTracker.ApiService.Reporting;
+using LlmCostTracker.Ledger;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.ApiService.Security;
 using MassTransit;

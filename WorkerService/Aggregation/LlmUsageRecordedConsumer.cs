@@ -3,6 +3,7 @@ using System.Diagnostics;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Budgets;
 using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Ledger.Pricing;
 using LlmCostTracker.WorkerService.Pricing;
 using MassTransit;
 

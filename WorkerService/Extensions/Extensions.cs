@@ -2,6 +2,8 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
 using LlmCostTracker.WorkerService.Budgets;
 using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Ledger;
+using LlmCostTracker.Ledger.Pricing;
 using LlmCostTracker.WorkerService.Pricing;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -33,7 +35,7 @@ public static class Extensions
             .Validate(o => o.ThresholdsPercent.All(t => t is > 0 and <= 1000), "Budgets:ThresholdsPercent must be between 1 and 1000.")
             .ValidateOnStart();
 
-        builder.Services.AddSingleton<PriceBookSource>();
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PriceBookSource>(sp, true));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PriceBookSource>());
         builder.Services.AddSingleton<UnknownModels>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<UnknownModels>());

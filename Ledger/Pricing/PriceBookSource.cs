@@ -1,16 +1,19 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Contracts.Pricing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace LlmCostTracker.WorkerService.Pricing;
+namespace LlmCostTracker.Ledger.Pricing;
 
-/// <summary>The prices the worker prices events with: the catalog and configuration, plus the overrides stored
-/// through the admin API, looked for every <see cref="PricingOptions.RefreshInterval"/> (one GET of a version
-/// counter; the overrides themselves are read only when it moved). Each worker records the version it prices with
-/// under <see cref="LedgerKeys.PricingWorkersKey"/>, so an admin (and a test) can see when every replica has it.</summary>
+/// <summary>The prices in force: the catalog and configuration, plus the overrides stored through the admin API,
+/// looked for every <see cref="PricingOptions.RefreshInterval"/> (one GET of a version counter; the overrides
+/// themselves are read only when it moved). The worker prices events with it and the API budget holds. A source
+/// that <paramref name="reportsVersion"/> (each worker) records the version it prices with under
+/// <see cref="LedgerKeys.PricingWorkersKey"/>, so an admin (and a test) can see when every replica has it.</summary>
 public sealed class PriceBookSource(
-    IConnectionMultiplexer redis, IOptions<PricingOptions> options, TimeProvider clock, ILogger<PriceBookSource> logger) : BackgroundService
+    IConnectionMultiplexer redis, IOptions<PricingOptions> options, TimeProvider clock, ILogger<PriceBookSource> logger, bool reportsVersion) : BackgroundService
 {
     private readonly string _instance = $"{Environment.MachineName}:{Environment.ProcessId}";
     private PriceBook _current = options.Value.Build();
@@ -65,6 +68,9 @@ public sealed class PriceBookSource(
             _version = version;
         }
 
-        await db.HashSetAsync(LedgerKeys.PricingWorkersKey, _instance, $"{version}|{clock.GetUtcNow().ToUnixTimeSeconds()}");
+        if (reportsVersion)
+        {
+            await db.HashSetAsync(LedgerKeys.PricingWorkersKey, _instance, $"{version}|{clock.GetUtcNow().ToUnixTimeSeconds()}");
+        }
     }
 }

@@ -1,8 +1,9 @@
+using Microsoft.Extensions.Hosting;
 using LlmCostTracker.Contracts;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace LlmCostTracker.ApiService.Reporting;
+namespace LlmCostTracker.Ledger;
 
 /// <summary>Refuses to start on a ledger written with another bucket count (see <see cref="LedgerKeys.CheckStoredLayoutAsync"/>).</summary>
 public sealed class LedgerLayoutCheck(IConnectionMultiplexer redis, LedgerKeys keys, IOptions<LedgerOptions> options, TimeProvider clock) : IHostedService

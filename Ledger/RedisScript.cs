@@ -1,6 +1,8 @@
-namespace LlmCostTracker.WorkerService;
+using System.Reflection;
 
-/// <summary>A Lua script embedded in this assembly (a <c>Scripts/*.lua</c> file), read once. StackExchange.Redis
+namespace LlmCostTracker.Ledger;
+
+/// <summary>A Lua script embedded in a service's assembly (a <c>Scripts/*.lua</c> file), read once. StackExchange.Redis
 /// sends it by its SHA1 (EVALSHA) to a server that has it, and the text again where a server lost it (restarted,
 /// or a new cluster node).</summary>
 public sealed class RedisScript
@@ -15,10 +17,10 @@ public sealed class RedisScript
 
     public string Text { get; }
 
-    public static RedisScript Load(string fileName)
+    public static RedisScript Load(Assembly assembly, string fileName)
     {
-        using var stream = typeof(RedisScript).Assembly.GetManifestResourceStream(fileName)
-            ?? throw new InvalidOperationException($"The script {fileName} is not embedded in {typeof(RedisScript).Assembly.GetName().Name}.");
+        using var stream = assembly.GetManifestResourceStream(fileName)
+            ?? throw new InvalidOperationException($"The script {fileName} is not embedded in {assembly.GetName().Name}.");
         using var reader = new StreamReader(stream);
         return new RedisScript(fileName, reader.ReadToEnd());
     }
