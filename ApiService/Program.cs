@@ -17,6 +17,7 @@ app.UseAuthorization();
 
 app.MapApiDocumentation();
 app.MapUsageApi();
+app.MapBudgetHoldsApi();
 app.MapAdminApi();
 app.MapPricingApi();
 app.MapDefaultEndpoints();

@@ -40,6 +40,9 @@ var api = builder.AddProject<Projects.ApiService>("apiservice")
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithEnvironment("Ingest__ApiKey", ingestApiKey)
     .WithEnvironment("Admin__ApiKey", adminApiKey)
+    // Replicas share nothing but Redis and the broker (budget holds are one atomic script each), so any number can
+    // serve behind the orchestrator's proxy.
+    .WithReplicas(builder.Configuration.GetValue("ApiService:Replicas", 1))
     .WithHttpHealthCheck("/health");
 
 var worker = builder.AddProject<Projects.WorkerService>("workerservice")

@@ -11,6 +11,10 @@ public sealed class BudgetOptions
     [Range(typeof(decimal), "0", "1000000000")]
     public decimal DefaultMonthlyBudgetUsd { get; set; } = 6.00m;
 
+    /// <summary>Whether a user without their own setting has their budget enforced: budget holds
+    /// (<c>POST /api/v1/budget-holds</c>) past it are refused with 402. Off by default: alerts only.</summary>
+    public bool Enforce { get; set; }
+
     /// <summary>Percentages of the budget that publish an alert once per user and month when crossed. Empty in
     /// configuration means <see cref="DefaultThresholdsPercent"/> (an array initialiser here would be appended to
     /// by the configuration binder, not replaced).</summary>

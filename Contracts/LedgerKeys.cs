@@ -73,6 +73,27 @@ public sealed class LedgerKeys
     /// <summary>String: the user's monthly budget override in micro-USD (no expiry).</summary>
     public string UserBudget(string userId) => string.Concat(_tags[BucketOf(userId)], "u:", userId, ":budget");
 
+    /// <summary>String: <c>1</c> or <c>0</c>, whether the user's budget is enforced (budget holds refused past it);
+    /// absent means <see cref="BudgetOptions.Enforce"/>. Each suffix after the userId is one segment without a colon,
+    /// so no user's keys can collide with another's (a userId may hold colons).</summary>
+    public string UserEnforce(string userId) => string.Concat(_tags[BucketOf(userId)], "u:", userId, ":enforce");
+
+    /// <summary>Sorted set: the user's budget holds, holdId → expiry (Unix ms). Lives until the last one expires.</summary>
+    public string UserHolds(string userId) => string.Concat(_tags[BucketOf(userId)], "u:", userId, ":holds");
+
+    /// <summary>Hash: the user's budget holds, holdId → <c>amount|expiresAt|state</c> (micro-USD, Unix ms; state
+    /// <see cref="HoldActive"/>, <c>settled</c> or <c>released</c>), and <see cref="HeldField"/> → the sum of the
+    /// active amounts. Next to the month hash in the user's bucket, so a grant checks spend + held atomically and the
+    /// worker settles a hold in the same step as it counts its event.</summary>
+    public string UserHoldData(string userId) => string.Concat(_tags[BucketOf(userId)], "u:", userId, ":holddata");
+
+    /// <summary>String: the user a holdId was granted to (so <c>DELETE /api/v1/budget-holds/{holdId}</c> finds it),
+    /// in the bucket of the holdId, expiring with the hold.</summary>
+    public string HoldOwner(string holdId) => string.Concat(_tags[BucketOf(holdId)], "hold:", holdId);
+
+    public const string HeldField = "#held";
+    public const string HoldActive = "active";
+
     /// <summary>Hash: the bucket's share of the month's totals, the total fields of <see cref="UserMonth"/>.</summary>
     public string MonthTotals(int bucket, string month) => string.Concat(_tags[bucket], "m:", month, ":totals");
 

@@ -26,6 +26,10 @@ public sealed record LlmUsage
     /// a model id is listed by several providers.</summary>
     public string? Provider { get; init; }
 
+    /// <summary>The budget hold this call was made under (<c>POST /api/v1/budget-holds</c>): counting the event
+    /// settles it, releasing the hold in the same step as its real cost is added.</summary>
+    public string? HoldId { get; init; }
+
     /// <summary>W3C traceparent of the request that reported this usage, so the worker can continue its trace.</summary>
     public string? TraceParent { get; init; }
 }

@@ -15,7 +15,8 @@ public sealed record UsageEventRequest(
     long? CacheWriteInputTokens = null,
     long? ReasoningOutputTokens = null,
     string? ServiceTier = null,
-    string? Provider = null);
+    string? Provider = null,
+    string? HoldId = null);
 
 /// <summary>The ingestion rules, shared by the API and in-process trackers so that a tracker never sends what the
 /// API would refuse. Pure: the clock and a fresh id come in as arguments.</summary>
@@ -63,14 +64,8 @@ public static class UsageValidator
         var userId = CheckId(request.UserId, prefix + "userId", required: true, errors);
         var eventId = CheckId(request.EventId, prefix + "eventId", required: false, errors) ?? newEventId();
 
-        if (string.IsNullOrEmpty(request.Model))
-        {
-            errors[prefix + "model"] = ["model is required."];
-        }
-        else if (request.Model.Length > MaxModelLength || request.Model.Any(char.IsControl) || string.IsNullOrWhiteSpace(request.Model))
-        {
-            errors[prefix + "model"] = [$"model must be 1 to {MaxModelLength} printable characters."];
-        }
+        CheckModel(request.Model, prefix + "model", errors);
+        var holdId = CheckId(request.HoldId, prefix + "holdId", required: false, errors);
 
         var input = CheckTokens(request.InputTokens, prefix + "inputTokens", required: true, errors);
         var output = CheckTokens(request.OutputTokens, prefix + "outputTokens", required: true, errors);
@@ -94,20 +89,8 @@ public static class UsageValidator
             errors[prefix + "reasoningOutputTokens"] = ["reasoningOutputTokens must not exceed outputTokens (which includes reasoning tokens)."];
         }
 
-        string? tier = null;
-        if (request.ServiceTier is not null)
-        {
-            tier = ServiceTiers.Normalize(request.ServiceTier);
-            if (tier is null)
-            {
-                errors[prefix + "serviceTier"] = [$"serviceTier must be one of {string.Join(", ", ServiceTiers.All)}."];
-            }
-        }
-
-        if (request.Provider is not null && !IsProviderName(request.Provider))
-        {
-            errors[prefix + "provider"] = [$"provider must be 1 to {MaxProviderLength} characters from lowercase letters, digits and ._- (a gen_ai.provider.name such as openai, anthropic, aws.bedrock)."];
-        }
+        var tier = CheckTier(request.ServiceTier, prefix + "serviceTier", errors);
+        CheckProvider(request.Provider, prefix + "provider", errors);
 
         var occurredAt = request.OccurredAt ?? now;
         if (occurredAt > now + MaxFutureSkew)
@@ -138,10 +121,48 @@ public static class UsageValidator
             // Standard is the default and travels as null: the broker's form stays as short as before.
             ServiceTier = tier == ServiceTiers.Standard ? null : tier,
             Provider = request.Provider,
+            HoldId = holdId,
         };
     }
 
-    private static string? CheckId(string? value, string field, bool required, IDictionary<string, string[]> errors)
+    internal static void CheckModel(string? model, string field, IDictionary<string, string[]> errors)
+    {
+        if (string.IsNullOrEmpty(model))
+        {
+            errors[field] = ["model is required."];
+        }
+        else if (model.Length > MaxModelLength || model.Any(char.IsControl) || string.IsNullOrWhiteSpace(model))
+        {
+            errors[field] = [$"model must be 1 to {MaxModelLength} printable characters."];
+        }
+    }
+
+    /// <summary>The tier's canonical name, or null (none given, or refused).</summary>
+    internal static string? CheckTier(string? serviceTier, string field, IDictionary<string, string[]> errors)
+    {
+        if (serviceTier is null)
+        {
+            return null;
+        }
+
+        var tier = ServiceTiers.Normalize(serviceTier);
+        if (tier is null)
+        {
+            errors[field] = [$"serviceTier must be one of {string.Join(", ", ServiceTiers.All)}."];
+        }
+
+        return tier;
+    }
+
+    internal static void CheckProvider(string? provider, string field, IDictionary<string, string[]> errors)
+    {
+        if (provider is not null && !IsProviderName(provider))
+        {
+            errors[field] = [$"provider must be 1 to {MaxProviderLength} characters from lowercase letters, digits and ._- (a gen_ai.provider.name such as openai, anthropic, aws.bedrock)."];
+        }
+    }
+
+    internal static string? CheckId(string? value, string field, bool required, IDictionary<string, string[]> errors)
     {
         if (value is null)
         {
@@ -162,7 +183,7 @@ public static class UsageValidator
         return value;
     }
 
-    private static long CheckTokens(long? value, string field, bool required, IDictionary<string, string[]> errors)
+    internal static long CheckTokens(long? value, string field, bool required, IDictionary<string, string[]> errors)
     {
         if (value is null)
         {

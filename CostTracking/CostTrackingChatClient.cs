@@ -18,12 +18,38 @@ public sealed class CostTrackingChatOptions
     /// <summary>The service tier the calls are billed at (null: standard), unless the response names one in its
     /// <c>AdditionalProperties</c> (<see cref="CostTrackingChatClient.ServiceTierKeys"/>).</summary>
     public string? ServiceTier { get; set; }
+
+    /// <summary>Ask for a budget hold before each call: a user whose enforced budget has no room gets a
+    /// <see cref="BudgetExceededException"/> and the inner client is never called. Off by default.</summary>
+    public bool EnforceBudget { get; set; }
+
+    /// <summary>The output bound of a call whose <see cref="ChatOptions.MaxOutputTokens"/> is not set (the hold
+    /// reserves this many output tokens).</summary>
+    public int DefaultMaxOutputTokens { get; set; } = 4_096;
+
+    /// <summary>How long the call waits for the hold before going on without one (<see cref="FailOpen"/>) or
+    /// failing.</summary>
+    public TimeSpan HoldTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>When no hold can be had in time: true (default) makes the call anyway, counted in
+    /// <c>llmcost.tracker.holds</c> as failed_open; false throws <see cref="BudgetHoldUnavailableException"/>.</summary>
+    public bool FailOpen { get; set; } = true;
+
+    /// <summary>How long a hold lives unsettled (null: the API's default, 600 s).</summary>
+    public TimeSpan? HoldTtl { get; set; }
+
+    /// <summary>Estimates the call's input tokens for its hold (default: characters / 4).</summary>
+    public IInputTokenEstimator InputTokenEstimator { get; set; } = CharacterInputTokenEstimator.Instance;
 }
 
 /// <summary>Records each response's <see cref="UsageDetails"/> (for streaming, the usage update at the end) with
-/// the <see cref="UsageTracker"/>. It only buffers: no network round trip is added to the call, and nothing it does
-/// can throw into the caller.</summary>
-public sealed class CostTrackingChatClient(IChatClient inner, UsageTracker tracker, CostTrackingChatOptions options, ILogger? logger = null)
+/// the <see cref="UsageTracker"/>. Recording only buffers: no network round trip is added to the call, and nothing it
+/// does can throw into the caller. With <see cref="CostTrackingChatOptions.EnforceBudget"/> it first asks for a
+/// budget hold (one round trip, bounded by <see cref="CostTrackingChatOptions.HoldTimeout"/>): refused, the call is
+/// not made (<see cref="BudgetExceededException"/>); granted, the usage carries the hold's id and settles it; the call
+/// failing releases it.</summary>
+public sealed class CostTrackingChatClient(
+    IChatClient inner, UsageTracker tracker, CostTrackingChatOptions options, ILogger? logger = null, IBudgetHoldClient? holds = null, BudgetHoldMetrics? metrics = null)
     : DelegatingChatClient(inner)
 {
     /// <summary>Keys of <see cref="UsageDetails.AdditionalCounts"/> read as cache writes (MEAI has no field for them),
@@ -36,51 +62,163 @@ public sealed class CostTrackingChatClient(IChatClient inner, UsageTracker track
     public override async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, CancellationToken cancellationToken = default)
     {
-        var response = await base.GetResponseAsync(messages, chatOptions, cancellationToken);
-        Record(response.Usage, response.ModelId, response.ResponseId, chatOptions, response.AdditionalProperties);
+        var holdId = await HoldAsync(messages, chatOptions, cancellationToken);
+        ChatResponse response;
+        try
+        {
+            response = await base.GetResponseAsync(messages, chatOptions, cancellationToken);
+        }
+        catch
+        {
+            await ReleaseAsync(holdId);
+            throw;
+        }
+
+        if (!Record(response.Usage, response.ModelId, response.ResponseId, chatOptions, response.AdditionalProperties, holdId))
+        {
+            await ReleaseAsync(holdId);
+        }
+
         return response;
     }
 
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        UsageDetails? usage = null;
-        string? modelId = null, responseId = null;
-        AdditionalPropertiesDictionary? properties = null;
-        await foreach (var update in base.GetStreamingResponseAsync(messages, chatOptions, cancellationToken))
+        var holdId = await HoldAsync(messages, chatOptions, cancellationToken);
+        var settled = false;
+        try
         {
-            modelId ??= update.ModelId;
-            responseId ??= update.ResponseId;
-            properties ??= update.AdditionalProperties;
-            foreach (var content in update.Contents)
+            UsageDetails? usage = null;
+            string? modelId = null, responseId = null;
+            AdditionalPropertiesDictionary? properties = null;
+            await foreach (var update in base.GetStreamingResponseAsync(messages, chatOptions, cancellationToken))
             {
-                if (content is UsageContent { Details: { } details })
+                modelId ??= update.ModelId;
+                responseId ??= update.ResponseId;
+                properties ??= update.AdditionalProperties;
+                foreach (var content in update.Contents)
                 {
-                    usage ??= new UsageDetails();
-                    usage.Add(details);
+                    if (content is UsageContent { Details: { } details })
+                    {
+                        usage ??= new UsageDetails();
+                        usage.Add(details);
+                    }
                 }
+
+                yield return update;
             }
 
-            yield return update;
+            settled = Record(usage, modelId, responseId, chatOptions, properties, holdId);
         }
-
-        Record(usage, modelId, responseId, chatOptions, properties);
+        finally
+        {
+            // Failed, abandoned by the caller, or without usage: nothing will settle the hold.
+            if (!settled)
+            {
+                await ReleaseAsync(holdId);
+            }
+        }
     }
 
-    private void Record(UsageDetails? usage, string? modelId, string? responseId, ChatOptions? chatOptions, AdditionalPropertiesDictionary? properties)
+    private string? UserOf(ChatOptions? chatOptions) =>
+        options.UserIdSelector?.Invoke(chatOptions) ?? CostTrackingContext.CurrentUserId ?? options.DefaultUserId;
+
+    /// <summary>The hold for this call, or null (enforcement off, no user, or none to be had in time and failing
+    /// open). Throws <see cref="BudgetExceededException"/> or, failing closed, <see cref="BudgetHoldUnavailableException"/>.</summary>
+    private async Task<string?> HoldAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, CancellationToken ct)
+    {
+        if (!options.EnforceBudget)
+        {
+            return null;
+        }
+
+        if (holds is null)
+        {
+            throw new InvalidOperationException("EnforceBudget needs an IBudgetHoldClient (AddLlmCostTracking registers one).");
+        }
+
+        if (UserOf(chatOptions) is not { } userId)
+        {
+            logger?.LogWarning("No budget hold asked: no user id (set CostTrackingContext.ForUser or DefaultUserId)");
+            return null;
+        }
+
+        var metadata = InnerClient.GetService<ChatClientMetadata>();
+        var request = new BudgetHoldRequest(
+            Guid.CreateVersion7().ToString("N"),
+            userId,
+            chatOptions?.ModelId ?? metadata?.DefaultModelId ?? "unknown",
+            options.InputTokenEstimator.Estimate(messages, chatOptions),
+            chatOptions?.MaxOutputTokens ?? options.DefaultMaxOutputTokens,
+            options.ServiceTier,
+            ProviderOf(metadata),
+            options.HoldTtl is { } ttl ? (int)Math.Ceiling(ttl.TotalSeconds) : null);
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(options.HoldTimeout);
+        try
+        {
+            var hold = await holds.HoldAsync(request, bound.Token);
+            metrics?.Hold("granted");
+            return hold.HoldId;
+        }
+        catch (BudgetExceededException)
+        {
+            metrics?.Hold("refused");
+            throw;
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && ex is OperationCanceledException or BudgetHoldUnavailableException)
+        {
+            if (!options.FailOpen)
+            {
+                metrics?.Hold("failed_closed");
+                throw ex as BudgetHoldUnavailableException ?? new BudgetHoldUnavailableException($"No budget hold within {options.HoldTimeout.TotalMilliseconds} ms.", ex);
+            }
+
+            metrics?.Hold("failed_open");
+            logger?.LogWarning(ex, "No budget hold for {UserId} within {Timeout}; the call goes ahead (fail open)", userId, options.HoldTimeout);
+            return null;
+        }
+    }
+
+    /// <summary>Releases a hold nothing will settle; a failure is only logged (the hold expires anyway).</summary>
+    private async Task ReleaseAsync(string? holdId)
+    {
+        if (holdId is null || holds is null)
+        {
+            return;
+        }
+
+        try
+        {
+            using var bound = new CancellationTokenSource(options.HoldTimeout);
+            await holds.ReleaseAsync(holdId, bound.Token);
+        }
+        catch (Exception ex)
+        {
+            logger?.LogWarning(ex, "Budget hold {HoldId} not released; it expires by itself", holdId);
+        }
+    }
+
+    private static string? ProviderOf(ChatClientMetadata? metadata) =>
+        metadata?.ProviderName?.ToLowerInvariant() is { } provider && UsageValidator.IsProviderName(provider) ? provider : null;
+
+    /// <summary>Tracks the usage (with the hold, which the worker settles when it counts it); false when nothing was
+    /// tracked.</summary>
+    private bool Record(UsageDetails? usage, string? modelId, string? responseId, ChatOptions? chatOptions, AdditionalPropertiesDictionary? properties, string? holdId)
     {
         try
         {
             if (usage is null)
             {
-                return;
+                return false;
             }
 
-            var userId = options.UserIdSelector?.Invoke(chatOptions) ?? CostTrackingContext.CurrentUserId ?? options.DefaultUserId;
+            var userId = UserOf(chatOptions);
             if (userId is null)
             {
                 logger?.LogWarning("LLM usage not tracked: no user id (set CostTrackingContext.ForUser or DefaultUserId)");
-                return;
+                return false;
             }
 
             var model = modelId ?? chatOptions?.ModelId ?? InnerClient.GetService<ChatClientMetadata>()?.DefaultModelId ?? "unknown";
@@ -92,8 +230,8 @@ public sealed class CostTrackingChatClient(IChatClient inner, UsageTracker track
             var input = Math.Max(usage.InputTokenCount ?? 0, cached + cacheWrite);
             var output = usage.OutputTokenCount ?? 0;
             var tier = ServiceTierKeys.Select(k => properties?.TryGetValue(k, out var v) == true ? v?.ToString() : null).FirstOrDefault(v => v is not null) ?? options.ServiceTier;
-            var provider = InnerClient.GetService<ChatClientMetadata>()?.ProviderName?.ToLowerInvariant();
-            tracker.Track(new TrackedUsage(
+            var provider = ProviderOf(InnerClient.GetService<ChatClientMetadata>());
+            return tracker.Track(new TrackedUsage(
                 userId,
                 model,
                 input,
@@ -103,11 +241,28 @@ public sealed class CostTrackingChatClient(IChatClient inner, UsageTracker track
                 CacheWriteInputTokens: cacheWrite,
                 ReasoningOutputTokens: Math.Min(usage.ReasoningTokenCount ?? 0, output),
                 ServiceTier: tier is not null && ServiceTiers.Normalize(tier) is { } known && known != ServiceTiers.Standard ? known : null,
-                Provider: provider is not null && UsageValidator.IsProviderName(provider) ? provider : null));
+                Provider: provider,
+                HoldId: holdId));
         }
         catch (Exception ex)
         {
             logger?.LogWarning(ex, "LLM usage not tracked");
+            return false;
         }
     }
+}
+
+/// <summary>The middleware's budget hold outcomes (<c>llmcost.tracker.holds</c>: granted, refused, failed_open,
+/// failed_closed) on the tracker's meter.</summary>
+public sealed class BudgetHoldMetrics
+{
+    private readonly System.Diagnostics.Metrics.Counter<long> _holds;
+
+    public BudgetHoldMetrics(System.Diagnostics.Metrics.IMeterFactory meters)
+    {
+        _holds = meters.Create(new System.Diagnostics.Metrics.MeterOptions(UsageTracker.MeterName)).CreateCounter<long>("llmcost.tracker.holds", "{hold}",
+            "Budget holds the chat client middleware asked for, by outcome.");
+    }
+
+    public void Hold(string outcome) => _holds.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 }

@@ -2,7 +2,8 @@ namespace LlmCostTracker.CostTracking;
 
 /// <summary>Usage as code reports it (the original design's <c>track_llm_cost</c>). <see cref="InputTokens"/>
 /// includes <see cref="CachedInputTokens"/> and <see cref="CacheWriteInputTokens"/>; <see cref="OutputTokens"/>
-/// includes <see cref="ReasoningOutputTokens"/>. <see cref="ServiceTier"/>: standard (null), batch, flex or priority.</summary>
+/// includes <see cref="ReasoningOutputTokens"/>. <see cref="ServiceTier"/>: standard (null), batch, flex or priority.
+/// <see cref="HoldId"/>: the budget hold the call was made under, settled when this usage is counted.</summary>
 public sealed record TrackedUsage(
     string UserId,
     string Model,
@@ -14,4 +15,5 @@ public sealed record TrackedUsage(
     long CacheWriteInputTokens = 0,
     long ReasoningOutputTokens = 0,
     string? ServiceTier = null,
-    string? Provider = null);
+    string? Provider = null,
+    string? HoldId = null);

@@ -66,7 +66,7 @@ public sealed class UsageTracker : IHostedService, IDisposable
         {
             var errors = new Dictionary<string, string[]>();
             var request = new UsageEventRequest(usage.EventId, usage.UserId, usage.Model, usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.OccurredAt,
-                usage.CacheWriteInputTokens, usage.ReasoningOutputTokens, usage.ServiceTier, usage.Provider);
+                usage.CacheWriteInputTokens, usage.ReasoningOutputTokens, usage.ServiceTier, usage.Provider, usage.HoldId);
             var valid = UsageValidator.Validate(request, _clock.GetUtcNow(), () => Guid.CreateVersion7().ToString("N"), "", errors);
             if (valid is null)
             {

@@ -37,8 +37,9 @@ public static class AdminApi
 
         admin.MapPut("/budgets/{userId}", SetBudget)
             .WithName("SetBudget")
-            .WithSummary("Override a user's monthly budget")
-            .WithDescription("Raising the budget above the spend re-arms the thresholds now above it; lowering it below the spend fires what it crosses, once.")
+            .WithSummary("Override a user's monthly budget, and whether it is enforced")
+            .WithDescription("Raising the budget above the spend re-arms the thresholds now above it; lowering it below the spend fires what it crosses, once. " +
+                "enforce (optional; left out: unchanged) refuses budget holds past the budget with 402.")
             .Accepts<SetBudgetRequest>("application/json")
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxBudgetBodyBytes))
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -47,7 +48,7 @@ public static class AdminApi
 
         admin.MapDelete("/budgets/{userId}", ResetBudget)
             .WithName("ResetBudget")
-            .WithSummary("Return a user to the default budget")
+            .WithSummary("Return a user to the default budget and enforcement")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         return app;
@@ -121,7 +122,7 @@ public static class AdminApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        return await BrokerGuard(request.HttpContext, () => budgets.SetAsync(userId, amount!.Value, ct));
+        return await BrokerGuard(request.HttpContext, () => budgets.SetAsync(userId, amount!.Value, body.Enforce, ct));
     }
 
     public static async Task<Results<Ok<UserBudget>, ValidationProblem, ProblemHttpResult>> ResetBudget(

@@ -15,24 +15,38 @@ public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, I
 
     public async Task<UserBudget> GetAsync(string userId)
     {
-        var value = await redis.GetDatabase().StringGetAsync(keys.UserBudget(userId));
-        return value.HasValue
-            ? new UserBudget(userId, BudgetOptions.ToUsd((long)value), IsDefault: false)
-            : new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true);
+        var db = redis.GetDatabase();
+        var value = db.StringGetAsync(keys.UserBudget(userId));
+        var enforce = db.StringGetAsync(keys.UserEnforce(userId));
+        await Task.WhenAll(value, enforce);
+        var enforced = (await enforce).HasValue ? (await enforce) == "1" : budgets.Value.Enforce;
+        return (await value).HasValue
+            ? new UserBudget(userId, BudgetOptions.ToUsd((long)await value), IsDefault: false, enforced)
+            : new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true, enforced);
     }
 
-    public async Task<UserBudget> SetAsync(string userId, decimal monthlyBudgetUsd, CancellationToken ct)
+    /// <summary>Sets the amount and, when given, the enforcement (left out: unchanged).</summary>
+    public async Task<UserBudget> SetAsync(string userId, decimal monthlyBudgetUsd, bool? enforce, CancellationToken ct)
     {
-        await redis.GetDatabase().StringSetAsync(keys.UserBudget(userId), BudgetOptions.ToMicros(monthlyBudgetUsd));
+        var db = redis.GetDatabase();
+        var change = db.CreateTransaction();
+        _ = change.StringSetAsync(keys.UserBudget(userId), BudgetOptions.ToMicros(monthlyBudgetUsd));
+        if (enforce is { } on)
+        {
+            _ = change.StringSetAsync(keys.UserEnforce(userId), on ? "1" : "0");
+        }
+
+        await change.ExecuteAsync();
         await AnnounceAsync(userId, ct);
-        return new UserBudget(userId, monthlyBudgetUsd, IsDefault: false);
+        return await GetAsync(userId);
     }
 
+    /// <summary>Back to the defaults: <c>Budgets:DefaultMonthlyBudgetUsd</c> and <c>Budgets:Enforce</c>.</summary>
     public async Task<UserBudget> ResetAsync(string userId, CancellationToken ct)
     {
-        await redis.GetDatabase().KeyDeleteAsync(keys.UserBudget(userId));
+        await redis.GetDatabase().KeyDeleteAsync([keys.UserBudget(userId), keys.UserEnforce(userId)]);
         await AnnounceAsync(userId, ct);
-        return new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true);
+        return new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true, budgets.Value.Enforce);
     }
 
     private async Task AnnounceAsync(string userId, CancellationToken ct)

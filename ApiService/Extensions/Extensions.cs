@@ -4,6 +4,8 @@ using LlmCostTracker.ApiService.Pricing;
 using LlmCostTracker.Contracts.Pricing;
 using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.Ledger;
+using LlmCostTracker.Ledger.Pricing;
+using LlmCostTracker.ApiService.Holds;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.ApiService.Security;
 using MassTransit;
@@ -45,6 +47,10 @@ public static class Extensions
             .ValidateOnStart();
         builder.Services.AddSingleton<PriceAdmin>();
         builder.Services.AddSingleton<BudgetStore>();
+        // The prices in force for budget holds; it does not report a version (the admin API lists workers').
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PriceBookSource>(sp, false));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PriceBookSource>());
+        builder.Services.AddSingleton<BudgetHolds>();
 
         builder.Services.AddOptions<IngestOptions>()
             .BindConfiguration(IngestOptions.SectionName)

@@ -9,4 +9,6 @@ namespace LlmCostTracker.ApiService.Ingestion;
 [JsonSerializable(typeof(UsageBatchRequest))]
 [JsonSerializable(typeof(UsageAccepted))]
 [JsonSerializable(typeof(UsageBatchAccepted))]
+[JsonSerializable(typeof(BudgetHoldRequest))]
+[JsonSerializable(typeof(BudgetHold))]
 public sealed partial class IngestJsonContext : JsonSerializerContext;

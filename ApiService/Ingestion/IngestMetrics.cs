@@ -9,6 +9,7 @@ public sealed class IngestMetrics
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _rejected;
     private readonly Histogram<double> _publishDuration;
+    private readonly Counter<long> _holds;
 
     public IngestMetrics(IMeterFactory meterFactory)
     {
@@ -17,11 +18,14 @@ public sealed class IngestMetrics
         _rejected = meter.CreateCounter<long>("llmcost.events.rejected", "{event}", "Usage events refused by validation.");
         _publishDuration = meter.CreateHistogram<double>("llmcost.broker.publish.duration", "s",
             "Time from publishing a message of usage events to the broker's confirm: what every ingestion request waits for.");
+        _holds = meter.CreateCounter<long>("llmcost.holds", "{hold}", "Budget hold requests by outcome (granted, existing, refused, conflict, invalid, unavailable).");
     }
 
     public void Accepted(int count) => _accepted.Add(count);
 
     public void Rejected(int count) => _rejected.Add(count);
+
+    public void Hold(string outcome) => _holds.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void Published(TimeSpan duration) => _publishDuration.Record(duration.TotalSeconds);
 }

@@ -1,4 +1,5 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.ApiService.Holds;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -8,7 +9,7 @@ namespace LlmCostTracker.ApiService.Reporting;
 /// index, a sorted set) is read together; the month's totals are their sum, and the top users are merged from each
 /// bucket's top <c>top</c>. Each row is then a handful of reads of the user's own bucket, issued together. Work
 /// grows with buckets × <c>top</c>, never with the number of users, and nothing scans keys.</summary>
-public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, TimeProvider clock)
+public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, BudgetHolds holds, TimeProvider clock)
 {
     public const string Currency = "USD";
 
@@ -46,18 +47,20 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
 
         return new UserCostDetail(month.Key, Currency, now, row.UserId, row.CostUsd, row.InputTokens, row.CachedInputTokens,
             row.OutputTokens, row.Requests, row.BudgetUsd, row.BudgetUsedPercent, row.ProjectedMonthEndCostUsd,
-            row.ProjectedBudgetExhaustedAt, row.Models, daily, row.CacheWriteInputTokens, row.ReasoningOutputTokens, row.BudgetExhausted);
+            row.ProjectedBudgetExhaustedAt, row.Models, daily, row.CacheWriteInputTokens, row.ReasoningOutputTokens, row.BudgetExhausted, row.HeldUsd);
     }
 
     private async Task<UserCostRow?> UserRowAsync(IDatabase db, string userId, LedgerMonth month, DateTimeOffset now) =>
         (await ReadUserAsync(db, userId, month, now)).Row;
 
-    /// <summary>Reads a user's month (one hash: totals, models, days, alert states) and budget together.</summary>
+    /// <summary>Reads a user's month (one hash: totals, models, days, alert states), budget and, for the current
+    /// month, what the user holds now (holds are not kept per month: a past month shows none), together.</summary>
     private async Task<(UserCostRow? Row, List<DailyCost> Daily)> ReadUserAsync(IDatabase db, string userId, LedgerMonth month, DateTimeOffset now)
     {
         var entriesTask = db.HashGetAllAsync(keys.UserMonth(userId, month.Key));
         var budgetTask = db.StringGetAsync(keys.UserBudget(userId));
-        await Task.WhenAll(entriesTask, budgetTask);
+        var heldTask = month == LedgerMonth.Of(now) ? holds.HeldMicrosAsync(db, userId) : Task.FromResult(0L);
+        await Task.WhenAll(entriesTask, budgetTask, heldTask);
 
         var entries = await entriesTask;
         if (entries.Length == 0)
@@ -124,7 +127,8 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
                 .ThenBy(m => m.Model, StringComparer.Ordinal)],
             counters.CacheWrite,
             counters.Reasoning,
-            over);
+            over,
+            Usd(await heldTask));
         return (row, dailyOrdered);
     }
 

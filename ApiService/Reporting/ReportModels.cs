@@ -23,7 +23,8 @@ public sealed record UserCostRow(
     IReadOnlyList<ModelCostRow> Models,
     long CacheWriteInputTokens,
     long ReasoningOutputTokens,
-    bool BudgetExhausted);
+    bool BudgetExhausted,
+    decimal HeldUsd);
 
 public sealed record DailyCost(string Date, decimal CostUsd);
 
@@ -45,8 +46,13 @@ public sealed record UserCostDetail(
     IReadOnlyList<DailyCost> Daily,
     long CacheWriteInputTokens,
     long ReasoningOutputTokens,
-    bool BudgetExhausted);
+    bool BudgetExhausted,
+    decimal HeldUsd);
 
-public sealed record UserBudget(string UserId, decimal MonthlyBudgetUsd, bool IsDefault);
+/// <summary>A user's budget; <see cref="Enforce"/>: budget holds past it are refused (402), the user's own setting or
+/// <c>Budgets:Enforce</c>.</summary>
+public sealed record UserBudget(string UserId, decimal MonthlyBudgetUsd, bool IsDefault, bool Enforce);
 
-public sealed record SetBudgetRequest(decimal? MonthlyBudgetUsd);
+/// <summary><see cref="Enforce"/> left out keeps the user's current setting (a client that only sets amounts never
+/// turns enforcement off by accident).</summary>
+public sealed record SetBudgetRequest(decimal? MonthlyBudgetUsd, bool? Enforce = null);

@@ -201,6 +201,19 @@ public class AppFixture : IAsyncLifetime
 
     public static string NewUser(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
+    /// <summary>Gives the user an enforced budget through the admin API (budget holds past it get 402).</summary>
+    public async Task EnforceBudgetAsync(string userId, decimal budgetUsd)
+    {
+        using var response = await Api.SendAsync(Admin(HttpMethod.Put, $"/api/v1/admin/budgets/{userId}", new { monthlyBudgetUsd = budgetUsd, enforce = true }));
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var budget = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.True(budget.GetProperty("enforce").GetBoolean());
+    }
+
+    /// <summary>The user's held sum as stored (micro-USD).</summary>
+    public async Task<long> HeldMicrosAsync(string userId) =>
+        (long)await Redis.GetDatabase().HashGetAsync(Keys.UserHoldData(userId), LedgerKeys.HeldField);
+
     public HttpRequestMessage Admin(HttpMethod method, string path, object? body = null)
     {
         var request = new HttpRequestMessage(method, path);

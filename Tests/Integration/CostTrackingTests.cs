@@ -12,10 +12,10 @@ namespace LlmCostTracker.Tests.Integration;
 [Collection(AppCollection.Name)]
 public sealed class CostTrackingTests(AppFixture app)
 {
-    private IHost BuildClientHost(Action<IServiceCollection>? configure = null)
+    private IHost BuildClientHost(Action<IServiceCollection>? configure = null, Uri? endpoint = null)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Configuration["CostTracking:Endpoint"] = app.App.GetEndpoint("apiservice", "http").ToString();
+        builder.Configuration["CostTracking:Endpoint"] = (endpoint ?? app.App.GetEndpoint("apiservice", "http")).ToString();
         builder.Configuration["CostTracking:ApiKey"] = app.IngestApiKey;
         builder.AddLlmCostTracking();
         configure?.Invoke(builder.Services);
@@ -110,6 +110,112 @@ public sealed class CostTrackingTests(AppFixture app)
     }
 
     [Fact]
+    public async Task Enforcing_the_middleware_holds_before_each_call_settles_with_the_usage_and_refuses_without_calling_the_model()
+    {
+        var user = AppFixture.NewUser("meai-enforce");
+        await app.EnforceBudgetAsync(user, 0.01m);
+        var model = new ScriptedChatClient();
+        using var host = BuildClientHost(services => services.AddChatClient(model).UseLlmCostTracking(o => o.EnforceBudget = true));
+        await host.StartAsync();
+        var chat = host.Services.GetRequiredService<IChatClient>();
+
+        using (CostTrackingContext.ForUser(user))
+        {
+            // gpt-4o-mini's worst case at the default 4,096 output tokens is about $0.0025: it fits in $0.01.
+            Assert.Equal("plain answer", (await chat.GetResponseAsync("How much?", new ChatOptions { ModelId = "gpt-4o-mini" })).Text);
+            var streamed = new List<string>();
+            await foreach (var update in chat.GetStreamingResponseAsync("And streaming?", new ChatOptions { ModelId = "claude-3-haiku-20240307" }))
+            {
+                streamed.Add(update.Text);
+            }
+
+            Assert.Equal("streamed answer", string.Concat(streamed));
+            Assert.Equal(2, model.Calls);
+
+            // 100,000 output tokens of gpt-4o-mini ($0.06) do not fit: refused before the model is called, both ways.
+            var large = new ChatOptions { ModelId = "gpt-4o-mini", MaxOutputTokens = 100_000 };
+            var refused = await Assert.ThrowsAsync<BudgetExceededException>(() => chat.GetResponseAsync("Too much", large));
+            Assert.Equal(user, refused.UserId);
+            Assert.NotNull(refused.RemainingUsd);
+            await Assert.ThrowsAsync<BudgetExceededException>(async () =>
+            {
+                await foreach (var _ in chat.GetStreamingResponseAsync("Too much", large))
+                {
+                }
+            });
+            Assert.Equal(2, model.Calls);
+        }
+
+        await host.StopAsync();
+
+        // Both calls' usage (1,060 µ$, as in the plain test) is counted and their holds settled with it.
+        var totals = await app.WaitForRequestsAsync(user, 2);
+        Assert.Equal(1_060, totals["cost"]);
+        await Eventually.ReturnsAsync(() => app.HeldMicrosAsync(user), held => held == 0, because: "both holds to be settled");
+    }
+
+    [Fact]
+    public async Task A_failed_call_releases_its_hold()
+    {
+        var user = AppFixture.NewUser("meai-release");
+        await app.EnforceBudgetAsync(user, 1m);
+        using var host = BuildClientHost(services => services.AddChatClient(new FailingChatClient()).UseLlmCostTracking(o => o.EnforceBudget = true));
+        await host.StartAsync();
+        var chat = host.Services.GetRequiredService<IChatClient>();
+
+        using (CostTrackingContext.ForUser(user))
+        {
+            await Assert.ThrowsAsync<HttpRequestException>(() => chat.GetResponseAsync("hi", new ChatOptions { ModelId = "gpt-4o" }));
+            await Assert.ThrowsAsync<HttpRequestException>(async () =>
+            {
+                await foreach (var _ in chat.GetStreamingResponseAsync("hi", new ChatOptions { ModelId = "gpt-4o" }))
+                {
+                }
+            });
+        }
+
+        await host.StopAsync();
+        // Each call held $0.04096 (4,096 output tokens of gpt-4o) and released it when the model failed.
+        Assert.True(await app.Redis.GetDatabase().KeyExistsAsync(app.Keys.UserHoldData(user)));
+        Assert.Equal(0, await app.HeldMicrosAsync(user));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_tracker_API_that_does_not_answer_in_time_fails_open_or_closed_as_configured(bool failOpen)
+    {
+        // A port that accepts connections and never answers.
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start(backlog: 16);
+        var endpoint = new Uri($"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/");
+        var model = new ScriptedChatClient();
+        using var host = BuildClientHost(
+            services => services.AddChatClient(model).UseLlmCostTracking(o =>
+            {
+                o.EnforceBudget = true;
+                o.FailOpen = failOpen;
+                o.HoldTimeout = TimeSpan.FromMilliseconds(100);
+            }),
+            endpoint);
+        var chat = host.Services.GetRequiredService<IChatClient>();
+
+        using (CostTrackingContext.ForUser(AppFixture.NewUser("meai-silent")))
+        {
+            if (failOpen)
+            {
+                Assert.Equal("plain answer", (await chat.GetResponseAsync("hi")).Text);
+                Assert.Equal(1, model.Calls);
+            }
+            else
+            {
+                await Assert.ThrowsAsync<BudgetHoldUnavailableException>(() => chat.GetResponseAsync("hi"));
+                Assert.Equal(0, model.Calls);
+            }
+        }
+    }
+
+    [Fact]
     public void Track_never_throws_and_refuses_what_the_API_would_refuse()
     {
         using var host = BuildClientHost();
@@ -144,20 +250,50 @@ public sealed class CostTrackingTests(AppFixture app)
         }
     }
 
-    /// <summary>A stand-in model: fixed answers with provider-style usage, the streamed one ending with a usage update.</summary>
-    private sealed class ScriptedChatClient : IChatClient
+    /// <summary>A model that is down: every call fails after it started.</summary>
+    private sealed class FailingChatClient : IChatClient
     {
         public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "plain answer"))
+            throw new HttpRequestException("model unavailable");
+
+        public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+            IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            await Task.Yield();
+            yield return new ChatResponseUpdate(ChatRole.Assistant, "partial");
+            throw new HttpRequestException("model unavailable mid-stream");
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>A stand-in model: fixed answers with provider-style usage, the streamed one ending with a usage update.
+    /// <see cref="Calls"/> counts the calls that reached it.</summary>
+    private sealed class ScriptedChatClient : IChatClient
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _calls);
+            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "plain answer"))
             {
                 ModelId = "gpt-4o-mini-2024-07-18",
                 ResponseId = $"chatcmpl-{Guid.NewGuid():N}",
                 Usage = new UsageDetails { InputTokenCount = 1000, CachedInputTokenCount = 200, OutputTokenCount = 500 },
             });
+        }
 
         public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
             IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
+            Interlocked.Increment(ref _calls);
             var id = $"msg_{Guid.NewGuid():N}";
             foreach (var text in new[] { "streamed ", "answer" })
             {

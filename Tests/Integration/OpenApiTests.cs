@@ -16,7 +16,7 @@ public sealed class OpenApiTests(AppFixture app)
             .SelectMany(path => path.Value.EnumerateObject().Select(op => (Path: path.Name, Method: op.Name, Op: op.Value)))
             .ToList();
 
-        Assert.Equal(12, operations.Count);
+        Assert.Equal(14, operations.Count);
         Assert.All(operations, o => Assert.True(o.Op.GetProperty("responses").TryGetProperty("401", out _), $"{o.Method} {o.Path} lists 401"));
         // Every operation that takes input (parameters or a body) lists its 400.
         Assert.All(operations.Where(o => o.Op.TryGetProperty("parameters", out _) || o.Op.TryGetProperty("requestBody", out _)),
@@ -30,6 +30,12 @@ public sealed class OpenApiTests(AppFixture app)
 
         var example = record.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("example");
         Assert.Equal("alice@example.com", example.GetProperty("userId").GetString());
+        var hold = paths.GetProperty("/api/v1/budget-holds").GetProperty("post");
+        foreach (var status in new[] { "201", "402", "409", "503" })
+        {
+            Assert.True(hold.GetProperty("responses").TryGetProperty(status, out _), status);
+        }
+
         Assert.True(paths.GetProperty("/api/v1/admin/llm-costs/{userId}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
     }
 

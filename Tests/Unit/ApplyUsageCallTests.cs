@@ -9,8 +9,8 @@ public sealed class ApplyUsageCallTests
     private static readonly LedgerKeys Keys = new(4);
     private static readonly DateTimeOffset Day = new(2026, 12, 1, 9, 0, 0, TimeSpan.Zero);
 
-    private static PricedUsage Event(string id, string user, string model, long micros, DateTimeOffset at) =>
-        new(new LlmUsage { EventId = id, UserId = user, Model = model, InputTokens = 10, CachedInputTokens = 2, OutputTokens = 5, OccurredAt = at }, micros);
+    private static PricedUsage Event(string id, string user, string model, long micros, DateTimeOffset at, string? holdId = null) =>
+        new(new LlmUsage { EventId = id, UserId = user, Model = model, InputTokens = 10, CachedInputTokens = 2, OutputTokens = 5, OccurredAt = at, HoldId = holdId }, micros);
 
     [Fact]
     public void A_call_holds_its_header_then_each_users_groups_and_events_in_order()
@@ -18,7 +18,7 @@ public sealed class ApplyUsageCallTests
         PricedUsage[] events =
         [
             Event("e1", "ann", "gpt-4o", 100, Day),
-            Event("e2", "ann", "gpt-4o", 200, Day),
+            Event("e2", "ann", "gpt-4o", 200, Day, holdId: "hold-1"),
             Event("e3", "ann", "o3", 300, Day.AddDays(1)),
         ];
         var chunk = Assert.Single(LedgerChunk.Plan(Keys, events, CostLedger.ChunkEvents));
@@ -32,17 +32,19 @@ public sealed class ApplyUsageCallTests
             [Keys.MonthTotals(bucket, "2026-12"), Keys.MonthUsers(bucket, "2026-12"),
              // Seven days in periods of 42 hours: the current period and the four before it.
              .. Enumerable.Range(0, 5).Select(c => Keys.Claims(bucket, $"151200:{window.PeriodOf(Day) - c}")),
-             Keys.UserMonth("ann", "2026-12"), Keys.UserBudget("ann")],
+             Keys.UserMonth("ann", "2026-12"), Keys.UserBudget("ann"), Keys.UserHoldData("ann")],
             call.Keys.Select(k => k.ToString()));
         Assert.Equal(
             [
                 month.ExpiresAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), "6000000",
                 "5", window.ExpiresAt(window.PeriodOf(Day)).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "7", "cost", "input", "cached", "output", "requests", "cacheWrite", "reasoning", "5", "alert|", "pending", "2", "80", "100",
-                "1", "ann", "2", "3",
+                "7", "cost", "input", "cached", "output", "requests", "cacheWrite", "reasoning", "5", "alert|", "pending", "#held", "2", "80", "100",
+                "1", "ann", "2", "3", "1",
                 "model|gpt-4o", "day|2026-12-01", "300", "20", "4", "10", "2", "0", "0",
                 "model|o3", "day|2026-12-02", "300", "10", "2", "5", "1", "0", "0",
                 Claim("e1"), $"100,10,2,5,1,0,0,1,{Ms(Day)},e1", Claim("e2"), $"200,10,2,5,1,0,0,1,{Ms(Day)},e2", Claim("e3"), $"300,10,2,5,1,0,0,2,{Ms(Day.AddDays(1))},e3",
+                // The event carrying a budget hold: its position among ann's events, and the holdId.
+                "2", "hold-1",
             ],
             call.Args.Select(a => a.ToString()));
 

@@ -47,6 +47,17 @@ public sealed class LlmUsageWireConverterTests
     }
 
     [Fact]
+    public void A_budget_hold_id_follows_the_billing_details_and_reads_back()
+    {
+        var held = Usage with { EventId = "evt-3", HoldId = "hold-7" };
+
+        var json = JsonSerializer.Serialize(new LlmUsageRecorded { Events = [held] }, Wire);
+
+        Assert.EndsWith(""",0,0,null,null,"hold-7"]]}""", json);
+        Assert.Equal([held], JsonSerializer.Deserialize<LlmUsageRecorded>(json, Wire)!.Events);
+    }
+
+    [Fact]
     public void Events_that_share_a_trace_parent_write_it_once_and_read_it_back_on_each()
     {
         LlmUsage[] events = [Usage, Usage with { EventId = "evt-2" }, Usage with { EventId = "evt-3", TraceParent = null }, Usage with { EventId = "evt-4", TraceParent = null }];

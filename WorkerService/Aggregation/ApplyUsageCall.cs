@@ -1,3 +1,4 @@
+using LlmCostTracker.Ledger;
 using System.Collections.Concurrent;
 using System.Globalization;
 using LlmCostTracker.Contracts;
@@ -10,7 +11,7 @@ namespace LlmCostTracker.WorkerService.Aggregation;
 /// events unless the user has a duplicate in the call.</summary>
 public static class ApplyUsageCall
 {
-    public static readonly RedisScript Script = RedisScript.Load("apply-usage.lua");
+    public static readonly RedisScript Script = RedisScript.Load(typeof(ApplyUsageCall).Assembly, "apply-usage.lua");
 
     /// <summary>A threshold the call crossed: <see cref="EventPosition"/> is the crossing event's position in the
     /// call (<see cref="LedgerChunk.EventOrder"/>), or null for an alert an earlier attempt claimed but did not
@@ -30,7 +31,7 @@ public static class ApplyUsageCall
         LedgerKeys keys, LedgerChunk chunk, IReadOnlyList<PricedUsage> events, long defaultBudgetMicros, int[] thresholds, ClaimWindow claims, DateTimeOffset now)
     {
         var claimSets = claims.PeriodsChecked;
-        var redisKeys = new RedisKey[2 + claimSets + chunk.Users.Count * 2];
+        var redisKeys = new RedisKey[2 + claimSets + chunk.Users.Count * 3];
         redisKeys[0] = keys.MonthTotals(chunk.Bucket, chunk.Month.Key);
         redisKeys[1] = keys.MonthUsers(chunk.Bucket, chunk.Month.Key);
         var period = claims.PeriodOf(now);
@@ -44,6 +45,7 @@ public static class ApplyUsageCall
         {
             redisKeys[k++] = keys.UserMonth(userId, chunk.Month.Key);
             redisKeys[k++] = keys.UserBudget(userId);
+            redisKeys[k++] = keys.UserHoldData(userId);
         }
 
         // Groups of each user found by a linear scan (a user has a few), counted first so the arguments are one
@@ -51,6 +53,7 @@ public static class ApplyUsageCall
         var groups = new List<Group>();
         var groupStart = new int[chunk.Users.Count + 1];
         var eventGroup = new int[chunk.EventCount];
+        var holds = 0;
         var n = 0;
         for (var u = 0; u < chunk.Users.Count; u++)
         {
@@ -58,6 +61,11 @@ public static class ApplyUsageCall
             foreach (var index in chunk.Users[u].Indexes)
             {
                 var e = events[index];
+                if (e.Usage.HoldId is not null)
+                {
+                    holds++;
+                }
+
                 var day = LedgerCalendar.DayOf(e.Usage.OccurredAt);
                 var g = first;
                 while (g < groups.Count && !groups[g].Holds(e.Usage.Model, day))
@@ -77,7 +85,7 @@ public static class ApplyUsageCall
 
         groupStart[chunk.Users.Count] = groups.Count;
         var counters = LedgerKeys.Counters.Length;
-        var args = new RedisValue[10 + counters + thresholds.Length + chunk.Users.Count * 3 + groups.Count * (2 + counters) + chunk.EventCount * 2];
+        var args = new RedisValue[11 + counters + thresholds.Length + chunk.Users.Count * 4 + groups.Count * (2 + counters) + chunk.EventCount * 2 + holds * 2];
         var a = 0;
         args[a++] = chunk.Month.ExpiresAt.ToUnixTimeSeconds();
         args[a++] = defaultBudgetMicros;
@@ -92,6 +100,7 @@ public static class ApplyUsageCall
         args[a++] = LedgerKeys.RequestsPosition;
         args[a++] = LedgerKeys.AlertPrefix;
         args[a++] = LedgerKeys.AlertPending;
+        args[a++] = LedgerKeys.HeldField;
         args[a++] = thresholds.Length;
         foreach (var threshold in thresholds)
         {
@@ -106,6 +115,7 @@ public static class ApplyUsageCall
             args[a++] = userId;
             args[a++] = groupStart[u + 1] - groupStart[u];
             args[a++] = indexes.Count;
+            args[a++] = indexes.Count(i => events[i].Usage.HoldId is not null);
             for (var g = groupStart[u]; g < groupStart[u + 1]; g++)
             {
                 var group = groups[g];
@@ -128,6 +138,15 @@ public static class ApplyUsageCall
                 // the alert state of a threshold it crosses).
                 args[a++] = string.Create(CultureInfo.InvariantCulture,
                     $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n++]},{e.Usage.OccurredAt.ToUnixTimeMilliseconds()},{e.Usage.EventId}");
+            }
+
+            for (var position = 0; position < indexes.Count; position++)
+            {
+                if (events[indexes[position]].Usage.HoldId is { } holdId)
+                {
+                    args[a++] = position + 1;
+                    args[a++] = holdId;
+                }
             }
         }
 

@@ -24,10 +24,16 @@ public sealed record BenchOptions
     /// instead of directly, as in a deployment.</summary>
     public bool Proxied { get; init; }
 
+    /// <summary>Run only the budget hold phase (after the warm-up): <see cref="HoldRate"/> holds a second, each
+    /// granted one settled by its usage event.</summary>
+    public bool HoldsOnly { get; init; }
+
+    public int HoldRate { get; init; } = 2_000;
+
     /// <summary><c>Infrastructure:RedisShards</c> for the app: 1 (one redis-server) or 3 to 6 (a Redis Cluster).</summary>
     public int RedisShards { get; init; } = 1;
 
-    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --redis-shards 3</c></summary>
+    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --redis-shards 3 --holds --hold-rate 2000</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -47,6 +53,8 @@ public sealed record BenchOptions
                 "--quick" => options with { WarmUpEvents = 5_000, WarmUpBatchEvents = 20_000, SingleEvents = 10_000, BatchEvents = 50_000, PacedSeconds = 3, ReportUsers = [1_000, 10_000], ReportRequests = 50 },
                 "--proxied" => options with { Proxied = true },
                 "--redis-shards" => options with { RedisShards = Next() },
+                "--holds" => options with { HoldsOnly = true, PacedSeconds = 30 },
+                "--hold-rate" => options with { HoldRate = Next() },
                 _ => throw new ArgumentException($"Unknown argument {args[i]}"),
             };
         }

@@ -18,6 +18,13 @@ public sealed record Latency(double P50, double P95, double P99, int Count)
     public override string ToString() => $"p50 {P50:N2} ms, p95 {P95:N2} ms, p99 {P99:N2} ms ({Count:N0} requests)";
 }
 
+/// <summary>A hold phase: <see cref="HeldAfterUsd"/> is what the top users still hold once every event is counted
+/// (0: every hold settled).</summary>
+public sealed record HoldsResult(long Granted, long Refused, TimeSpan Elapsed, Latency Latency, double MaxMilliseconds, decimal HeldAfterUsd)
+{
+    public double HoldsPerSecond => (Granted + Refused) / Elapsed.TotalSeconds;
+}
+
 public sealed record PhaseResult(long Unique, long Duplicates, TimeSpan Elapsed, Latency Latency)
 {
     public double EventsPerSecond => Unique / Elapsed.TotalSeconds;
@@ -161,6 +168,84 @@ public sealed class LoadDriver
         await WaitForTotalsAsync();
         TotalSent += total;
         return new PhaseResult(total, 0, sending, Latency.Of(latencies));
+    }
+
+    /// <summary>Open loop at <see cref="BenchOptions.HoldRate"/> budget holds a second for
+    /// <see cref="BenchOptions.PacedSeconds"/>: each granted hold is followed, as a caller would, by its call's usage
+    /// event carrying the holdId (so the worker settles holds while new ones are asked for). A tenth of the users
+    /// have an enforced budget small enough to be refused after a few holds; the rest an enforced one that fits.
+    /// Then waits for the totals and checks that nothing stays held.</summary>
+    public async Task<HoldsResult> PacedHoldsAsync()
+    {
+        var users = Enumerable.Range(0, _options.Users).Select(i => $"bench-{_run}-hold{i}").ToArray();
+        for (var i = 0; i < users.Length; i++)
+        {
+            await SetBudgetAsync(users[i], i % 10 == 0 ? 0.02m : 1_000m);
+        }
+
+        var total = _options.HoldRate * _options.PacedSeconds;
+        var latencies = new double[total];
+        var inFlight = new List<Task>(total);
+        long granted = 0, refused = 0;
+        var random = new Random(11);
+        var clock = Stopwatch.StartNew();
+        var sent = 0;
+        while (sent < total)
+        {
+            var due = Math.Min(total, (int)(clock.Elapsed.TotalSeconds * _options.HoldRate));
+            for (; sent < due; sent++)
+            {
+                var index = sent;
+                var user = users[random.Next(users.Length)];
+                var input = random.Next(50, 4_000);
+                var maxOutput = random.Next(100, 2_000);
+                var hold = JsonSerializer.SerializeToUtf8Bytes(new { userId = user, model = "gpt-4o", inputTokens = input, maxOutputTokens = maxOutput }, JsonOptions);
+                inFlight.Add(Task.Run(async () =>
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    var (status, body) = await _raw.PostAsync("api/v1/budget-holds", hold);
+                    latencies[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    if (status == (int)HttpStatusCode.PaymentRequired)
+                    {
+                        Interlocked.Increment(ref refused);
+                        return;
+                    }
+
+                    if (status != (int)HttpStatusCode.Created)
+                    {
+                        throw new InvalidOperationException($"A hold answered {status}: {body}");
+                    }
+
+                    Interlocked.Increment(ref granted);
+                    var holdId = JsonDocument.Parse(body).RootElement.GetProperty("holdId").GetString();
+                    await PostUntilAcceptedAsync("api/v1/llm-usage", new
+                    {
+                        eventId = $"{_run}-{Guid.NewGuid():N}", userId = user, model = "gpt-4o", inputTokens = input, outputTokens = maxOutput / 2, holdId,
+                    });
+                }));
+            }
+
+            await Task.Delay(1);
+        }
+
+        await Task.WhenAll(inFlight);
+        var sending = clock.Elapsed;
+        _expectedRequests += granted;
+        TotalSent += granted;
+        await WaitForTotalsAsync();
+        var held = (await ReportAsync()).GetProperty("users").EnumerateArray().Sum(u => u.GetProperty("heldUsd").GetDecimal());
+        return new HoldsResult(granted, refused, sending, Latency.Of(latencies), latencies.Max(), held);
+    }
+
+    private async Task SetBudgetAsync(string user, decimal usd)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"api/v1/admin/budgets/{user}")
+        {
+            Content = JsonContent.Create(new { monthlyBudgetUsd = usd, enforce = true }),
+        };
+        request.Headers.Add("X-Admin-Key", _adminKey);
+        using var response = await _http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
     }
 
     /// <summary>Brings the month to <paramref name="users"/> users, then times the report (top=100).</summary>

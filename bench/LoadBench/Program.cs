@@ -76,6 +76,20 @@ for (var pass = 1; pass <= 2; pass++)
 
 var baseline = memory.Current();
 
+if (options.HoldsOnly)
+{
+    Console.WriteLine($"phase: budget holds at {options.HoldRate:N0}/s for {options.PacedSeconds} s");
+    var holds = await bench.PacedHoldsAsync();
+    Console.WriteLine();
+    Console.WriteLine($"| measure ({Environment.ProcessorCount} cores, load generator on the same machine, API {(options.Proxied ? "through the development proxy" : "direct")}) | result |");
+    Console.WriteLine("| --- | --- |");
+    Console.WriteLine($"| budget hold latency at {options.HoldRate:N0} holds/s, each granted hold settled by its usage event | {holds.Latency}, max {holds.MaxMilliseconds:N2} ms (achieved {holds.HoldsPerSecond:N0} holds/s over {holds.Elapsed.TotalSeconds:N0} s) |");
+    Console.WriteLine($"| holds granted / refused (402) | {holds.Granted:N0} / {holds.Refused:N0} |");
+    Console.WriteLine($"| held by the top 100 users once every event was counted | {holds.HeldAfterUsd} USD |");
+    memory.Stop();
+    return;
+}
+
 Console.WriteLine("phase: single events");
 var single = await bench.SingleEventsAsync();
 results.Add(("single events, end to end", $"{single.EventsPerSecond:N0} events/s ({single.Unique:N0} events, {single.Duplicates:N0} duplicates re-posted, {options.Concurrency} clients, totals exact after {single.Elapsed.TotalSeconds:N1} s)"));

@@ -2,13 +2,14 @@
 -- atomic step. ApplyUsageCall.cs builds the arguments and reads the reply; this comment names them only.
 --
 -- KEYS: month totals, month users (report index), the claim sets of the dedup window (the current period's first),
--- then per user: user-month hash, budget.
+-- then per user: user-month hash, budget, hold data (budget-holds.lua in the API).
 -- ARGV, read in order: expireAt, defaultBudgetMicros, claimSetCount, the current claim set's expireAt,
 -- counterCount, the counter field names (cost first), the position of the requests counter, the alert field
--- prefix, the pending state word, thresholdCount, thresholds..., userCount, then per user: userId, groupCount,
--- eventCount, per group (the user's events of one model and day, summed by the caller): model field, day field, one
--- value a counter; then per event in order: its claim (a digest of userId|eventId) and its counters, group, time
--- (Unix ms) and id packed as c1,...,cN,group,occurredAt,eventId.
+-- prefix, the pending state word, the held field of the hold data, thresholdCount, thresholds..., userCount, then
+-- per user: userId, groupCount, eventCount, holdCount, per group (the user's events of one model and day, summed by
+-- the caller): model field, day field, one value a counter; then per event in order: its claim (a digest of
+-- userId|eventId) and its counters, group, time (Unix ms) and id packed as c1,...,cN,group,occurredAt,eventId; then
+-- per event carrying a budget hold: its position among the user's events (1-based) and the holdId.
 -- Returns { alertCount, alerts..., duplicateIndexes... }: each alert is userIndex, threshold, eventIndex (1-based in
 -- the call, 0 for an alert left pending by an earlier attempt), spentMicros, budgetMicros, crossedAt (Unix ms: the
 -- crossing event's occurredAt, kept in the alert state as pending|eventId|spent|crossedAt; 0 when unknown).
@@ -19,6 +20,11 @@
 -- threshold to cross (crossed event by event, in order). Every read comes before every write, so a key of the wrong
 -- type fails the call before it changes anything, claims included. Sums are exact up to 2^53 (about 9 billion USD
 -- in micro-USD).
+--
+-- An event that counts and carries a budget hold settles it in the same step: an active hold becomes settled and its
+-- amount leaves the held sum as the event's real cost joins the spend, so the reservation is never counted twice nor
+-- dropped before its cost is in. A redelivered event counts nothing and settles nothing; a settled, released or
+-- expired hold is left as it is (the event's cost still counts once).
 
 local p = 0
 local function take()
@@ -31,6 +37,8 @@ local defaultBudget = take()
 local claimSets = tonumber(take())
 local claimsExpireAt = take()
 local userKeys = 2 + claimSets
+-- Keys per user: month hash, budget, hold data.
+local stride = 3
 local counterCount = tonumber(take())
 local counters = {}
 for k = 1, counterCount do
@@ -39,6 +47,7 @@ end
 local requestsAt = tonumber(take())
 local alertPrefix = take()
 local pending = take() .. '|'
+local heldField = take()
 local thresholdCount = tonumber(take())
 local thresholds = {}
 for t = 1, thresholdCount do
@@ -50,8 +59,8 @@ local userCount = tonumber(take())
 local users, members, valuesAt = {}, {}, {}
 local n = 0
 for u = 1, userCount do
-  local id, groupCount, count = take(), tonumber(take()), tonumber(take())
-  users[u] = { id = id, groups = p + 1, groupCount = groupCount, first = n + 1, last = n + count }
+  local id, groupCount, count, holdCount = take(), tonumber(take()), tonumber(take()), tonumber(take())
+  users[u] = { id = id, groups = p + 1, groupCount = groupCount, first = n + 1, last = n + count, holdCount = holdCount }
   p = p + groupCount * (2 + counterCount)
   for _ = 1, count do
     n = n + 1
@@ -59,6 +68,8 @@ for u = 1, userCount do
     valuesAt[n] = p + 1
     p = p + 1
   end
+  users[u].holdsAt = p + 1
+  p = p + 2 * holdCount
 end
 
 -- Lua's unpack takes at most 8,000 values: commands with many arguments are sent in slices.
@@ -124,7 +135,7 @@ end
 
 local budgetKeys, budgets = {}, {}
 for u = 1, userCount do
-  budgetKeys[u] = KEYS[userKeys + 2 + (u - 1) * 2]
+  budgetKeys[u] = KEYS[userKeys + 2 + (u - 1) * stride]
 end
 for from = 1, userCount, fieldSlice do
   local part = redis.call('MGET', unpack(budgetKeys, from, math.min(userCount, from + fieldSlice - 1)))
@@ -188,7 +199,7 @@ local monthTotals = zeros()
 local ranked, rankedDelta = {}, {}
 for u = 1, userCount do
   local user = users[u]
-  local key = KEYS[userKeys + 1 + (u - 1) * 2]
+  local key = KEYS[userKeys + 1 + (u - 1) * stride]
   local budget = tonumber(budgets[u] or defaultBudget)
   -- The fields this user's new events touch: totals, alert states, then models and days in first-seen order.
   -- A model's delta is a table of its five counters (the field holds them packed), any other's a number.
@@ -322,6 +333,35 @@ for u = 1, userCount do
     end
     ranked[#ranked + 1] = user.id
     rankedDelta[#ranked] = deltas[1]
+  end
+
+  -- The holds of the user's events that count are settled (read now, written with the rest).
+  if user.holdCount > 0 then
+    local ids = {}
+    for h = 0, user.holdCount - 1 do
+      local q = user.holdsAt + 2 * h
+      if isFresh[user.first - 1 + tonumber(ARGV[q])] then
+        ids[#ids + 1] = ARGV[q + 1]
+      end
+    end
+    if #ids > 0 then
+      local holdKey = KEYS[userKeys + 3 + (u - 1) * stride]
+      local entries = redis.call('HMGET', holdKey, unpack(ids))
+      local freed, settled = 0, {}
+      for k = 1, #ids do
+        if entries[k] and not settled[ids[k]] then
+          local amount, expiresAt, state = string.match(entries[k], '^(%d+)|(%d+)|(%a+)$')
+          if state == 'active' then
+            settled[ids[k]] = true
+            freed = freed + tonumber(amount)
+            writes[#writes + 1] = { 'HSET', holdKey, ids[k], amount .. '|' .. expiresAt .. '|settled' }
+          end
+        end
+      end
+      if freed > 0 then
+        writes[#writes + 1] = { 'HINCRBY', holdKey, heldField, -freed }
+      end
+    end
   end
 
   -- A redelivery (duplicates seen) also hands back alerts an earlier attempt claimed but did not publish.

@@ -1,0 +1,92 @@
+using LlmCostTracker.Contracts;
+using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Ledger.Pricing;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.ApiService.Holds;
+
+/// <summary>What a hold request came to.</summary>
+public abstract record HoldOutcome
+{
+    /// <summary>Granted now (<see cref="IsNew"/>), or found: the same holdId was granted before.</summary>
+    public sealed record Held(BudgetHold Hold, bool IsNew) : HoldOutcome;
+
+    /// <summary>Refused: the user's budget is enforced and the hold does not fit.</summary>
+    public sealed record Refused(string UserId, decimal RequestedUsd, decimal RemainingUsd, decimal BudgetUsd) : HoldOutcome;
+
+    /// <summary>The holdId is held by another user.</summary>
+    public sealed record Conflict(string HoldId) : HoldOutcome;
+}
+
+/// <summary>Budget holds: the worst-case cost of a call reserved against the user's month before it is made, in one
+/// atomic script in the user's ledger bucket (spent + held + this ≤ budget, so concurrent requests on any number of
+/// API replicas cannot over-admit), settled by the worker when the call's usage event arrives with the holdId, or
+/// released, or expired.</summary>
+public sealed class BudgetHolds(IConnectionMultiplexer redis, LedgerKeys keys, PriceBookSource prices, IOptions<BudgetOptions> budgets, TimeProvider clock)
+{
+    /// <summary>The worst case: every input token uncached, every allowed output token (at the reasoning price where
+    /// that is higher), at the price in force now. A prompt written to a provider's cache costs more than plain input
+    /// (Anthropic: ×1.25), so such a call can settle above its hold: the hold bounds what is admitted, the event's
+    /// real cost is what is counted.</summary>
+    public long WorstCaseMicros(ValidHoldRequest request, DateTimeOffset now)
+    {
+        var rates = prices.Current.Quote(request.Model, request.Provider, request.ServiceTier, request.InputTokens, now).Rates;
+        var output = request.MaxOutputTokens;
+        return PriceBook.CostMicros(rates, request.InputTokens, cached: 0, cacheWrite: 0, output, reasoning: rates.Reasoning > rates.Output ? output : 0);
+    }
+
+    public async Task<HoldOutcome> HoldAsync(ValidHoldRequest request)
+    {
+        var db = redis.GetDatabase();
+        var now = clock.GetUtcNow();
+        var expiresAt = now + request.Ttl;
+        // The holdId's owner first, so a DELETE (which names only the holdId) finds the user, and no two users share
+        // a holdId. It outlives the hold by nothing: both expire together.
+        var owner = await db.StringSetAndGetAsync(keys.HoldOwner(request.HoldId), request.UserId, expiry: request.Ttl, when: When.NotExists);
+        if (owner.HasValue && owner != request.UserId)
+        {
+            return new HoldOutcome.Conflict(request.HoldId);
+        }
+
+        var options = budgets.Value;
+        var amount = WorstCaseMicros(request, now);
+        var call = BudgetHoldCall.Hold(keys, request.UserId, LedgerMonth.Of(now).Key, request.HoldId, amount, expiresAt,
+            BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd), options.Enforce, now);
+        var reply = BudgetHoldCall.DecodeHold(await BudgetHoldCall.RunAsync(db, call));
+        if (reply.Outcome == BudgetHoldCall.Refused)
+        {
+            return new HoldOutcome.Refused(request.UserId, BudgetOptions.ToUsd(amount), Remaining(reply.BudgetMicros, reply.SpentMicros, reply.HeldMicros, enforced: true) ?? 0m,
+                BudgetOptions.ToUsd(reply.BudgetMicros));
+        }
+
+        return new HoldOutcome.Held(
+            new BudgetHold(request.HoldId, request.UserId, BudgetOptions.ToUsd(reply.AmountMicros), Remaining(reply.BudgetMicros, reply.SpentMicros, reply.HeldMicros, reply.Enforced),
+                reply.ExpiresAt, reply.State, reply.Enforced),
+            IsNew: reply.Outcome == BudgetHoldCall.Granted);
+    }
+
+    /// <summary>Releases a hold whose call failed: released (or already released), settled (its usage was counted:
+    /// nothing to release), or unknown (never granted, or expired).</summary>
+    public async Task<string> ReleaseAsync(string holdId)
+    {
+        var db = redis.GetDatabase();
+        var owner = await db.StringGetAsync(keys.HoldOwner(holdId));
+        if (!owner.HasValue)
+        {
+            return BudgetHoldCall.Unknown;
+        }
+
+        var (outcome, _) = BudgetHoldCall.DecodeRelease(await BudgetHoldCall.RunAsync(db, BudgetHoldCall.Release(keys, owner!, holdId, clock.GetUtcNow())));
+        return outcome;
+    }
+
+    /// <summary>What the user holds now (expired holds freed first), in micro-USD.</summary>
+    public async Task<long> HeldMicrosAsync(IDatabaseAsync db, string userId) =>
+        BudgetHoldCall.DecodePeek(await BudgetHoldCall.RunAsync(db, BudgetHoldCall.Peek(keys, userId, clock.GetUtcNow())));
+
+    /// <summary>budget − spent − held, never below 0; null for a user without a budget (0) who is not enforced (an
+    /// enforced budget of 0 admits nothing that costs).</summary>
+    private static decimal? Remaining(long budget, long spent, long held, bool enforced) =>
+        budget == 0 && !enforced ? null : BudgetOptions.ToUsd(Math.Max(0, budget - spent - held));
+}
