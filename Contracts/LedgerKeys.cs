@@ -94,7 +94,8 @@ public sealed class LedgerKeys
     public const string HeldField = "#held";
     public const string HoldActive = "active";
 
-    /// <summary>Hash: the bucket's share of the month's totals, the total fields of <see cref="UserMonth"/>.</summary>
+    /// <summary>Hash: the bucket's share of the month: the total fields of <see cref="UserMonth"/>, and its model
+    /// (<see cref="ModelField"/>, packed) and day (<see cref="DayField"/>) fields summed over the bucket's users.</summary>
     public string MonthTotals(int bucket, string month) => string.Concat(_tags[bucket], "m:", month, ":totals");
 
     /// <summary>Sorted set: the bucket's userIds scored by the month's cost in micro-USD: the report index, no SCAN.</summary>

@@ -1,3 +1,4 @@
+using LlmCostTracker.Contracts.Reporting;
 using System.Globalization;
 using LlmCostTracker.ApiService.Budgets;
 using LlmCostTracker.ApiService.Ingestion;

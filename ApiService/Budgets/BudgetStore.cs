@@ -1,3 +1,4 @@
+using LlmCostTracker.Contracts.Reporting;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.Contracts;

@@ -1,3 +1,4 @@
+using LlmCostTracker.Contracts.Reporting;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 

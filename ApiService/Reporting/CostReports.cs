@@ -1,3 +1,4 @@
+using LlmCostTracker.Contracts.Reporting;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.ApiService.Holds;
 using Microsoft.Extensions.Options;
@@ -25,15 +26,59 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
             .OrderByDescending(e => e.Score).ThenBy(e => e.Element.ToString(), StringComparer.Ordinal).Take(top);
 
         var rows = await Task.WhenAll(ranked.Select(entry => UserRowAsync(db, entry.Element!, month, now)));
-        var totals = (await Task.WhenAll(totalsTasks)).Aggregate(default(Counters), (sum, bucket) => sum + Counters.From(bucket));
+        var totals = default(Counters);
+        var models = new Dictionary<string, Counters>(StringComparer.Ordinal);
+        var days = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var bucket in await Task.WhenAll(totalsTasks))
+        {
+            totals += Read(bucket, models, days);
+        }
+
         var userCount = (await Task.WhenAll(countTasks)).Sum();
         var projection = MonthProjection.Project(totals.Cost, month.Year, month.Month, now, budgetMicros: 0);
 
         return new CostReport(month.Key, Currency, now,
             new ReportTotals(Usd(totals.Cost), totals.Input, totals.Cached, totals.Output, totals.Requests, userCount, Usd(projection.MonthEndMicros),
                 totals.CacheWrite, totals.Reasoning),
-            [.. rows.OfType<UserCostRow>().OrderByDescending(r => r.CostUsd).ThenBy(r => r.UserId, StringComparer.Ordinal)]);
+            [.. rows.OfType<UserCostRow>().OrderByDescending(r => r.CostUsd).ThenBy(r => r.UserId, StringComparer.Ordinal)],
+            ModelRows(models),
+            [.. days.Select(d => new DailyCost(d.Key, Usd(d.Value)))]);
     }
+
+    /// <summary>A month hash (a user's or a bucket's): the totals returned, models and days added to the maps.</summary>
+    private static Counters Read(HashEntry[] entries, Dictionary<string, Counters> models, IDictionary<string, long> days)
+    {
+        var counters = default(Counters);
+        foreach (var entry in entries)
+        {
+            var name = entry.Name.ToString();
+            if (name.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal))
+            {
+                var day = name[LedgerKeys.DayPrefix.Length..];
+                days[day] = days.TryGetValue(day, out var sum) ? sum + (long)entry.Value : (long)entry.Value;
+            }
+            else if (name.StartsWith(LedgerKeys.ModelPrefix, StringComparison.Ordinal))
+            {
+                var model = name[LedgerKeys.ModelPrefix.Length..];
+                var c = Counters.FromPacked(LedgerKeys.ParseModelCounters(entry.Value.ToString()));
+                models[model] = models.TryGetValue(model, out var sum) ? sum + c : c;
+            }
+            else if (!name.StartsWith(LedgerKeys.AlertPrefix, StringComparison.Ordinal))
+            {
+                counters = counters.With(name, (long)entry.Value);
+            }
+        }
+
+        return counters;
+    }
+
+    private static ModelCostRow[] ModelRows(Dictionary<string, Counters> models) =>
+    [
+        .. models
+            .Select(m => new ModelCostRow(m.Key, Usd(m.Value.Cost), m.Value.Input, m.Value.Cached, m.Value.Output, m.Value.Requests, m.Value.CacheWrite, m.Value.Reasoning))
+            .OrderByDescending(m => m.CostUsd)
+            .ThenBy(m => m.Model, StringComparer.Ordinal),
+    ];
 
     /// <summary>One user's month with its daily series, or null when the user has no usage that month.</summary>
     public async Task<UserCostDetail?> UserAsync(string userId, LedgerMonth month)
@@ -68,44 +113,16 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
             return (null, []);
         }
 
-        var counters = default(Counters);
         var models = new Dictionary<string, Counters>(StringComparer.Ordinal);
-        var daily = new List<DailyCost>();
-        string? exhaustedState = null;
-        foreach (var entry in entries)
-        {
-            var name = entry.Name.ToString();
-            if (name.StartsWith(LedgerKeys.DayPrefix, StringComparison.Ordinal))
-            {
-                daily.Add(new DailyCost(name[LedgerKeys.DayPrefix.Length..], Usd((long)entry.Value)));
-                continue;
-            }
-
-            if (name.StartsWith(LedgerKeys.AlertPrefix, StringComparison.Ordinal))
-            {
-                if (name == LedgerKeys.AlertField(100))
-                {
-                    exhaustedState = entry.Value.ToString();
-                }
-
-                continue;
-            }
-
-            if (name.StartsWith(LedgerKeys.ModelPrefix, StringComparison.Ordinal))
-            {
-                var c = LedgerKeys.ParseModelCounters(entry.Value.ToString());
-                models[name[LedgerKeys.ModelPrefix.Length..]] = Counters.FromPacked(c);
-                continue;
-            }
-
-            counters = counters.With(name, (long)entry.Value);
-        }
+        var days = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var counters = Read(entries, models, days);
+        var exhaustedState = entries.FirstOrDefault(e => e.Name == LedgerKeys.AlertField(100)).Value is { HasValue: true } state ? state.ToString() : null;
 
         var budgetValue = await budgetTask;
         var budget = budgetValue.HasValue ? (long)budgetValue : BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd);
         var projection = MonthProjection.Project(counters.Cost, month.Year, month.Month, now, budget);
         var over = budget > 0 && counters.Cost >= budget;
-        var dailyOrdered = daily.OrderBy(d => d.Date, StringComparer.Ordinal).ToList();
+        var dailyOrdered = days.Select(d => new DailyCost(d.Key, Usd(d.Value))).ToList();
         var exhaustedAt = over
             ? (exhaustedState is null ? null : LedgerKeys.CrossedAt(exhaustedState)) ?? CrossingDayEnd(dailyOrdered, budget, now)
             : projection.BudgetExhaustedAt;
@@ -121,10 +138,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
             budget > 0 ? decimal.Round(counters.Cost * 100m / budget, 2, MidpointRounding.AwayFromZero) : null,
             Usd(projection.MonthEndMicros),
             exhaustedAt,
-            [.. models
-                .Select(m => new ModelCostRow(m.Key, Usd(m.Value.Cost), m.Value.Input, m.Value.Cached, m.Value.Output, m.Value.Requests, m.Value.CacheWrite, m.Value.Reasoning))
-                .OrderByDescending(m => m.CostUsd)
-                .ThenBy(m => m.Model, StringComparer.Ordinal)],
+            ModelRows(models),
             counters.CacheWrite,
             counters.Reasoning,
             over,
@@ -158,9 +172,6 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
     {
         /// <summary>A model field's counters, in <see cref="LedgerKeys.Counters"/> order.</summary>
         public static Counters FromPacked(long[] c) => new(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
-
-        public static Counters From(HashEntry[] entries) =>
-            entries.Aggregate(default(Counters), (c, e) => c.With(e.Name!, (long)e.Value));
 
         public static Counters operator +(Counters a, Counters b) =>
             new(a.Cost + b.Cost, a.Input + b.Input, a.Cached + b.Cached, a.Output + b.Output, a.Requests + b.Requests,

@@ -92,6 +92,13 @@ public abstract class AdminApiTests(AppFixture app)
 
         Assert.Equal(totals.GetProperty("costUsd").GetDecimal(), totals.GetProperty("projectedMonthEndCostUsd").GetDecimal());
 
+        // Over every user (not the top 3): the month's models and days each add up to its total, to the micro-dollar.
+        var monthCost = totals.GetProperty("costUsd").GetDecimal();
+        Assert.Equal(monthCost, report.GetProperty("models").EnumerateArray().Sum(m => m.GetProperty("costUsd").GetDecimal()));
+        Assert.Equal(monthCost, report.GetProperty("daily").EnumerateArray().Sum(d => d.GetProperty("costUsd").GetDecimal()));
+        Assert.Equal(totals.GetProperty("requests").GetInt64(), report.GetProperty("models").EnumerateArray().Sum(m => m.GetProperty("requests").GetInt64()));
+        Assert.Contains(report.GetProperty("daily").EnumerateArray(), d => d.GetProperty("date").GetString() == LastMonthEnd.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+
         var users = report.GetProperty("users").EnumerateArray().ToArray();
         Assert.Equal(3, users.Length);
         Assert.Equal([big, mid, small], users.Select(u => u.GetProperty("userId").GetString()));

@@ -196,6 +196,9 @@ local function addToField(packed, delta)
 end
 
 local monthTotals = zeros()
+-- The bucket's month also keeps per model and per day what its users' fields get (the month report's model split
+-- and daily series), summed over the call's users: model field → a delta table, day field → a number.
+local monthFields, monthDeltas, monthSlot = {}, {}, {}
 local ranked, rankedDelta = {}, {}
 for u = 1, userCount do
   local user = users[u]
@@ -314,6 +317,22 @@ for u = 1, userCount do
     local changed, values = {}, {}
     for f = 1, #fields do
       local delta = deltas[f]
+      if f > counterCount + thresholdCount then
+        local name = fields[f]
+        local m = monthSlot[name]
+        if m == nil then
+          m = #monthFields + 1
+          monthFields[m], monthSlot[name] = name, m
+          monthDeltas[m] = type(delta) == 'table' and zeros() or 0
+        end
+        if type(delta) == 'table' then
+          for k = 1, counterCount do
+            monthDeltas[m][k] = monthDeltas[m][k] + delta[k]
+          end
+        else
+          monthDeltas[m] = monthDeltas[m] + delta
+        end
+      end
       if type(delta) == 'table' then
         changed[#changed + 1] = fields[f]
         values[#values + 1] = addToField(current[f], delta)
@@ -381,12 +400,24 @@ for u = 1, userCount do
 end
 
 if #fresh > 0 then
-  local month = redis.call('HMGET', KEYS[1], unpack(counters))
+  local names = { unpack(counters) }
+  for m = 1, #monthFields do
+    names[counterCount + m] = monthFields[m]
+  end
+  local month = read(KEYS[1], names)
   local values = {}
   for k = 1, counterCount do
     values[k] = string.format('%d', tonumber(month[k] or '0') + monthTotals[k])
   end
-  set(KEYS[1], counters, values)
+  for m = 1, #monthFields do
+    local delta = monthDeltas[m]
+    if type(delta) == 'table' then
+      values[counterCount + m] = addToField(month[counterCount + m], delta)
+    else
+      values[counterCount + m] = string.format('%d', tonumber(month[counterCount + m] or '0') + delta)
+    end
+  end
+  set(KEYS[1], names, values)
   local rankSlice = 2000
   for from = 1, #ranked, rankSlice do
     local to = math.min(#ranked, from + rankSlice - 1)

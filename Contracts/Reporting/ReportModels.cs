@@ -1,6 +1,9 @@
-namespace LlmCostTracker.ApiService.Reporting;
+namespace LlmCostTracker.Contracts.Reporting;
 
-public sealed record CostReport(string Month, string Currency, DateTimeOffset GeneratedAt, ReportTotals Totals, IReadOnlyList<UserCostRow> Users);
+/// <summary>A month: totals, the top users, and (over every user) the spend per model and per day.</summary>
+public sealed record CostReport(
+    string Month, string Currency, DateTimeOffset GeneratedAt, ReportTotals Totals, IReadOnlyList<UserCostRow> Users, IReadOnlyList<ModelCostRow> Models,
+    IReadOnlyList<DailyCost> Daily);
 
 public sealed record ReportTotals(
     decimal CostUsd, long InputTokens, long CachedInputTokens, long OutputTokens, long Requests, long UserCount, decimal ProjectedMonthEndCostUsd,
