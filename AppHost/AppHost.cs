@@ -62,6 +62,14 @@ var worker = builder.AddProject<Projects.WorkerService>("workerservice")
         IconName = "ArrowRepeatAll",
     });
 
+// The admins' web page: reads the admin API through service discovery with the admin key, which stays on the
+// server (the admin signs in with it and gets a session cookie).
+var dashboard = builder.AddProject<Projects.CostDashboard>("costdashboard")
+    .WithReference(api).WaitFor(api)
+    .WithEnvironment("Admin__ApiKey", adminApiKey)
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health");
+
 // Sentry stays off unless the AppHost is given a DSN (environment SENTRY_DSN); then both services report to it.
 if (builder.Configuration["SENTRY_DSN"] is { Length: > 0 } sentryDsn)
 {
@@ -72,6 +80,8 @@ foreach (var (key, value) in sharedSettings)
 {
     api.WithEnvironment(key, value);
     worker.WithEnvironment(key, value);
+    // Budgets (the thresholds marked on a user's budget bar) and Sentry; the rest is harmless there.
+    dashboard.WithEnvironment(key, value);
 }
 
 builder.Build().Run();

@@ -41,19 +41,29 @@ public sealed class BudgetHolds(IConnectionMultiplexer redis, LedgerKeys keys, P
         var db = redis.GetDatabase();
         var now = clock.GetUtcNow();
         var expiresAt = now + request.Ttl;
-        // The holdId's owner first, so a DELETE (which names only the holdId) finds the user, and no two users share
-        // a holdId. It outlives the hold by nothing: both expire together.
-        var owner = await db.StringSetAndGetAsync(keys.HoldOwner(request.HoldId), request.UserId, expiry: request.Ttl, when: When.NotExists);
-        if (owner.HasValue && owner != request.UserId)
-        {
-            return new HoldOutcome.Conflict(request.HoldId);
-        }
-
         var options = budgets.Value;
         var amount = WorstCaseMicros(request, now);
         var call = BudgetHoldCall.Hold(keys, request.UserId, LedgerMonth.Of(now).Key, request.HoldId, amount, expiresAt,
             BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd), options.Enforce, now);
-        var reply = BudgetHoldCall.DecodeHold(await BudgetHoldCall.RunAsync(db, call));
+        // The holdId's owner, so a DELETE (which names only the holdId) finds the user, and no two users share a
+        // holdId. It lives in the holdId's bucket, not the user's, so it cannot be set in the script: it is sent
+        // with it instead of before it (one round trip on the caller's hot path, not two), and a grant under an
+        // id another user holds is taken back.
+        var ownerTask = db.StringSetAndGetAsync(keys.HoldOwner(request.HoldId), request.UserId, expiry: request.Ttl, when: When.NotExists);
+        var replyTask = BudgetHoldCall.RunAsync(db, call);
+        await Task.WhenAll(ownerTask, replyTask);
+        var owner = await ownerTask;
+        var reply = BudgetHoldCall.DecodeHold(await replyTask);
+        if (owner.HasValue && owner != request.UserId)
+        {
+            if (reply.Outcome == BudgetHoldCall.Granted)
+            {
+                await BudgetHoldCall.RunAsync(db, BudgetHoldCall.Release(keys, request.UserId, request.HoldId, now));
+            }
+
+            return new HoldOutcome.Conflict(request.HoldId);
+        }
+
         if (reply.Outcome == BudgetHoldCall.Refused)
         {
             return new HoldOutcome.Refused(request.UserId, BudgetOptions.ToUsd(amount), Remaining(reply.BudgetMicros, reply.SpentMicros, reply.HeldMicros, enforced: true) ?? 0m,

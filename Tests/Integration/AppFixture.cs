@@ -46,7 +46,7 @@ public class AppFixture : IAsyncLifetime
             options.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(90);
         }));
         // No dashboard runs under the testing builder: exporting telemetry would only retry against a closed port.
-        foreach (var project in new[] { "apiservice", "workerservice" })
+        foreach (var project in new[] { "apiservice", "workerservice", "costdashboard" })
         {
             appHost.CreateResourceBuilder<ProjectResource>(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
         }

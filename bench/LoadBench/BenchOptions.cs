@@ -30,10 +30,13 @@ public sealed record BenchOptions
 
     public int HoldRate { get; init; } = 2_000;
 
+    /// <summary>The share (percent) of granted holds followed by their call's usage event, which settles them.</summary>
+    public int HoldSettlePercent { get; init; } = 100;
+
     /// <summary><c>Infrastructure:RedisShards</c> for the app: 1 (one redis-server) or 3 to 6 (a Redis Cluster).</summary>
     public int RedisShards { get; init; } = 1;
 
-    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --redis-shards 3 --holds --hold-rate 2000</c></summary>
+    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -55,6 +58,7 @@ public sealed record BenchOptions
                 "--redis-shards" => options with { RedisShards = Next() },
                 "--holds" => options with { HoldsOnly = true, PacedSeconds = 30 },
                 "--hold-rate" => options with { HoldRate = Next() },
+                "--hold-settle" => options with { HoldSettlePercent = Next() },
                 _ => throw new ArgumentException($"Unknown argument {args[i]}"),
             };
         }

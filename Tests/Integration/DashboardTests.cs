@@ -1,0 +1,212 @@
+using System.Net;
+using Deque.AxeCore.Commons;
+using Deque.AxeCore.Playwright;
+using Microsoft.Playwright;
+
+namespace LlmCostTracker.Tests.Integration;
+
+/// <summary>The cost dashboard in a real browser: Playwright driving Debian's chromium against the running app.
+/// Each test saves a screenshot of what it checked (under the test output's <c>screenshots/</c>).</summary>
+[Collection(AppCollection.Name)]
+public sealed class DashboardTests(AppFixture app) : IAsyncLifetime
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+    private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    private Uri Dashboard => app.App.GetEndpoint("costdashboard", "http");
+
+    public async Task InitializeAsync()
+    {
+        using var healthy = new CancellationTokenSource(AppFixture.DefaultTimeout);
+        await app.App.ResourceNotifications.WaitForResourceHealthyAsync("costdashboard", healthy.Token);
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Args = ["--no-sandbox"], Headless = true });
+        Directory.CreateDirectory(Screenshots);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+    }
+
+    private async Task<IPage> NewPageAsync()
+    {
+        var context = await _browser.NewContextAsync(new() { BaseURL = Dashboard.ToString(), ViewportSize = new() { Width = 1280, Height = 1000 } });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        return page;
+    }
+
+    private static Task ShotAsync(IPage page, string name) =>
+        page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, $"{name}.png"), FullPage = true });
+
+    private async Task SignInAsync(IPage page, string key)
+    {
+        var response = await page.GotoAsync("/signin");
+        Assert.Equal((int)HttpStatusCode.OK, response!.Status);
+        await page.GetByLabel("Admin key").FillAsync(key);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+    }
+
+    /// <summary>Waits for the page's circuit (before it, clicks on interactive parts would be lost).</summary>
+    private static Task InteractiveAsync(IPage page) =>
+        page.Locator("[data-testid=ready][data-interactive=true]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+
+    private static async Task AssertAccessibleAsync(IPage page)
+    {
+        var results = await page.RunAxe();
+        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
+        Assert.True(serious.Count == 0, string.Join("\n", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Select(n => n.Html))}")));
+    }
+
+    [Fact]
+    public async Task Signing_in_refuses_a_wrong_key_and_signing_out_ends_the_session()
+    {
+        var page = await NewPageAsync();
+
+        var start = await page.GotoAsync("/");
+        Assert.Equal((int)HttpStatusCode.OK, start!.Status);
+        Assert.Contains("/signin", page.Url, StringComparison.Ordinal);
+
+        await SignInAsync(page, "not-the-admin-key");
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("not valid");
+        Assert.DoesNotContain(await page.Context.CookiesAsync(), c => c.Name == "llmcost-dashboard");
+        await AssertAccessibleAsync(page);
+        await ShotAsync(page, "signin-refused");
+
+        await SignInAsync(page, app.AdminApiKey);
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Month overview" })).ToBeVisibleAsync();
+        var session = Assert.Single(await page.Context.CookiesAsync(), c => c.Name == "llmcost-dashboard");
+        Assert.True(session.HttpOnly);
+        Assert.Equal(SameSiteAttribute.Strict, session.SameSite);
+        Assert.True(session.Expires > 0, "the session cookie has a bounded lifetime");
+        Assert.DoesNotContain(app.AdminApiKey, await page.ContentAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(app.AdminApiKey, session.Value, StringComparison.Ordinal);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.WaitForURLAsync("**/signin**");
+        var after = await page.GotoAsync("/");
+        Assert.Equal((int)HttpStatusCode.OK, after!.Status);
+        Assert.Contains("/signin", page.Url, StringComparison.Ordinal);
+        await ShotAsync(page, "signed-out");
+    }
+
+    [Fact]
+    public async Task The_overview_shows_seeded_users_in_order_with_their_amounts_and_marks_budgets()
+    {
+        // gpt-4o output at $10 per million: 100M tokens cost $1,000 an event. Far above any other test's users.
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var (top, second, third) = ($"dash-a-{run}", $"dash-b-{run}", $"dash-c-{run}");
+        foreach (var (user, events, budget) in new[] { (top, 3, 2_500m), (second, 2, 2_400m), (third, 1, 10_000m) })
+        {
+            using var set = await app.Api.SendAsync(app.Admin(HttpMethod.Put, $"/api/v1/admin/budgets/{user}", new { monthlyBudgetUsd = budget }));
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+            using var posted = await app.PostBatchAsync(new
+            {
+                events = Enumerable.Range(0, events).Select(_ => new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 100_000_000 }).ToArray(),
+            });
+            Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        }
+
+        await app.WaitForRequestsAsync(third, 1);
+        await app.WaitForRequestsAsync(top, 3);
+        await app.WaitForRequestsAsync(second, 2);
+
+        var page = await NewPageAsync();
+        await SignInAsync(page, app.AdminApiKey);
+        await InteractiveAsync(page);
+        var rows = page.Locator("[data-testid=users] tbody tr");
+        await Assertions.Expect(rows.Nth(2)).ToContainTextAsync(third);
+        Assert.Equal([top, second, third], [.. (await rows.EvaluateAllAsync<string[]>("rs => rs.slice(0, 3).map(r => r.getAttribute('data-user'))"))]);
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("$3,000.00");
+        await Assertions.Expect(rows.Nth(1)).ToContainTextAsync("$2,000.00");
+        await Assertions.Expect(rows.Nth(2)).ToContainTextAsync("$1,000.00");
+        await Assertions.Expect(rows.Nth(0)).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("over-budget"));
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("over budget");
+        await Assertions.Expect(rows.Nth(1)).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("near-budget"));
+        await Assertions.Expect(rows.Nth(2)).Not.ToContainTextAsync("budget");
+        await Assertions.Expect(page.Locator("[data-testid=models]")).ToContainTextAsync("gpt-4o");
+        await AssertAccessibleAsync(page);
+        await ShotAsync(page, "overview");
+
+        // Sorted by spend ascending, the three come in the other order.
+        await page.Locator("[data-testid=users]").GetByRole(AriaRole.Columnheader, new() { Name = "Spend" }).ClickAsync();
+        await Assertions.Expect(rows.Nth(0)).Not.ToContainTextAsync(top);
+        var order = await rows.EvaluateAllAsync<string[]>("rs => rs.map(r => r.getAttribute('data-user'))");
+        Assert.True(Array.IndexOf(order, third) < Array.IndexOf(order, second) && Array.IndexOf(order, second) < Array.IndexOf(order, top), string.Join(",", order));
+    }
+
+    [Fact]
+    public async Task A_user_page_shows_the_budget_validates_a_change_inline_and_applies_it()
+    {
+        var user = AppFixture.NewUser("dash-user");
+        using (var posted = await app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 300_000 }))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        }
+
+        await app.WaitForRequestsAsync(user, 1);
+        var page = await NewPageAsync();
+        await SignInAsync(page, app.AdminApiKey);
+        await page.GotoAsync($"/users/{user}");
+        await InteractiveAsync(page);
+        await Assertions.Expect(page.Locator("[data-testid=user-spend]")).ToHaveTextAsync("$3.00");
+        await Assertions.Expect(page.Locator("[data-testid=budget-used]")).ToContainTextAsync("$3.00 of $6.00 (50%)");
+        await Assertions.Expect(page.Locator("[data-testid=user-models]")).ToContainTextAsync("gpt-4o");
+
+        var amount = page.GetByLabel("Budget (USD a month)");
+        await amount.FillAsync("-5");
+        await page.Locator("[data-testid=save-budget]").ClickAsync();
+        await Assertions.Expect(page.Locator(".validation-message")).ToContainTextAsync("from 0 to 1,000,000,000");
+        await ShotAsync(page, "user-invalid-budget");
+
+        await amount.FillAsync("4");
+        await page.Locator("#budget-enforce").CheckAsync();
+        await page.Locator("[data-testid=save-budget]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=budget-message]")).ToHaveTextAsync("Budget saved.");
+        await Assertions.Expect(page.Locator("[data-testid=budget-used]")).ToContainTextAsync("$3.00 of $4.00 (75%)");
+        using (var stored = await app.Api.SendAsync(app.Admin(HttpMethod.Get, $"/api/v1/admin/budgets/{user}")))
+        {
+            Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
+            var budget = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(stored.Content);
+            Assert.Equal(4m, budget.GetProperty("monthlyBudgetUsd").GetDecimal());
+            Assert.True(budget.GetProperty("enforce").GetBoolean());
+        }
+
+        await AssertAccessibleAsync(page);
+        await ShotAsync(page, "user-budget-saved");
+
+        await page.Locator("[data-testid=reset-budget]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=budget-message]")).ToHaveTextAsync("Budget reset to the default.");
+        await Assertions.Expect(page.Locator("[data-testid=budget-current]")).ToContainTextAsync("(the default)");
+    }
+
+    [Fact]
+    public async Task An_unknown_user_and_an_API_that_is_down_each_get_a_clear_message()
+    {
+        var page = await NewPageAsync();
+        await SignInAsync(page, app.AdminApiKey);
+        await page.GotoAsync($"/users/{AppFixture.NewUser("nobody")}");
+        await Assertions.Expect(page.Locator("[data-testid=unknown-user]")).ToContainTextAsync("has no usage");
+        await AssertAccessibleAsync(page);
+        await ShotAsync(page, "unknown-user");
+
+        await app.StopResourceAsync("apiservice");
+        try
+        {
+            await page.GotoAsync("/");
+            await Assertions.Expect(page.Locator("[data-testid=api-down]")).ToContainTextAsync("not answering");
+            await ShotAsync(page, "api-down");
+        }
+        finally
+        {
+            await app.StartResourceAsync("apiservice");
+        }
+
+        // Live: the open overview recovers by itself once the API is back.
+        await Assertions.Expect(page.Locator("[data-testid=total-spend]")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+    }
+}
