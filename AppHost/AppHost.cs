@@ -50,6 +50,8 @@ var worker = builder.AddProject<Projects.WorkerService>("workerservice")
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReplicas(builder.Configuration.GetValue("WorkerService:Replicas", 1))
     .WithHttpHealthCheck("/health")
+    // In the worker's health details in the dashboard: how many usage messages exhausted their retries.
+    .WithHealthCheck(DeadLetterHealth.Name)
     // In the dashboard's menu of the worker: moves usage messages that exhausted their retries back to their queue.
     .WithCommand("replay-failed-usage", "Replay failed usage messages", async context =>
     {
@@ -61,6 +63,10 @@ var worker = builder.AddProject<Projects.WorkerService>("workerservice")
         Description = "Moves the messages in llm-usage-aggregation_error back to llm-usage-aggregation; each event still counts once.",
         IconName = "ArrowRepeatAll",
     });
+
+var deadLetterCountInterval = builder.Configuration.GetValue("WorkerService:DeadLetterCountInterval", DeadLetterHealth.DefaultInterval);
+builder.Services.AddHealthChecks().AddAsyncCheck(DeadLetterHealth.Name, async ct =>
+    await DeadLetterHealth.CheckAsync((await rabbitmq.Resource.ConnectionStringExpression.GetValueAsync(ct))!, deadLetterCountInterval, ct));
 
 // The admins' web page: reads the admin API through service discovery with the admin key, which stays on the
 // server (the admin signs in with it and gets a session cookie).

@@ -11,6 +11,23 @@ internal static class DeadLetters
 {
     public static string ErrorQueueOf(string queue) => $"{queue}_error";
 
+    /// <summary>How many messages wait in the error queue (0 when none has failed yet: MassTransit declares the queue
+    /// with the first).</summary>
+    public static async Task<uint> CountAsync(string connectionString, string queue, CancellationToken ct)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(connectionString) };
+        await using var connection = await factory.CreateConnectionAsync(ct);
+        await using var probe = await connection.CreateChannelAsync(cancellationToken: ct);
+        try
+        {
+            return (await probe.QueueDeclarePassiveAsync(ErrorQueueOf(queue), ct)).MessageCount;
+        }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Moves what the error queue holds when the replay starts (a message that fails again while the replay
     /// runs comes back to it, and waits for the next replay rather than looping); returns how many.</summary>
     public static async Task<int> ReplayAsync(string connectionString, string queue, CancellationToken ct)

@@ -26,7 +26,7 @@ public class AppFixture : IAsyncLifetime
     public LedgerKeys Keys { get; private set; } = null!;
 
     /// <summary>Arguments for the AppHost (configuration that decides which resources exist).</summary>
-    protected virtual string[] AppHostArgs => [];
+    protected virtual string[] AppHostArgs => ["WorkerService:DeadLetterCountInterval=00:00:02"];
 
     /// <summary>Changes to the model before it is built, e.g. extra environment for a service.</summary>
     protected virtual void Configure(IDistributedApplicationTestingBuilder appHost)

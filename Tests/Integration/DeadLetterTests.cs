@@ -23,6 +23,11 @@ public sealed class DeadLetterTests(AppFixture app)
         }
 
         await Eventually.ReturnsAsync(() => ErrorQueueHoldsAsync(user), found => found, because: "the message to exhaust its retries");
+        // The worker's health details in the dashboard count it.
+        var report = await Eventually.ReturnsAsync(
+            DeadLetterReportAsync, description => description?.Contains("failed usage messages wait in", StringComparison.Ordinal) == true,
+            because: "the worker's health details to count the dead letter");
+        Assert.Matches("^[1-9][0-9]* failed usage messages wait in llm-usage-aggregation_error", report);
 
         // Repaired, then replayed: counted once.
         Assert.True(await app.Redis.GetDatabase().KeyDeleteAsync(key));
@@ -37,6 +42,21 @@ public sealed class DeadLetterTests(AppFixture app)
         Assert.False(await ErrorQueueHoldsAsync(user));
         await app.PostUsageAsync(FaultScenarios.Event(user));
         await FaultScenarios.AssertExactTotalsAsync(app, user, 2);
+    }
+
+    /// <summary>The description of the worker's dead-letter health report, as the Aspire dashboard shows it.</summary>
+    private async Task<string?> DeadLetterReportAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await foreach (var e in app.App.ResourceNotifications.WatchAsync(timeout.Token))
+        {
+            if (e.Resource.Name == "workerservice" && e.Snapshot.HealthReports.FirstOrDefault(r => r.Name == "workerservice-dead-letters") is { } health)
+            {
+                return health.Description;
+            }
+        }
+
+        return null;
     }
 
     private static LlmUsage Usage(string user) => new()

@@ -126,6 +126,80 @@ public sealed class ShutdownTests(AppFixture app)
         Assert.Empty(await app.UserTotalsAsync(user));
     }
 
+    /// <summary>Every service in the states the tests above do not cover (they cover the worker after a broker
+    /// restart, with Redis down and mid-batch, and the API with requests waiting for a broker that is down).</summary>
+    public static TheoryData<string, string> States => new()
+    {
+        { "workerservice", "idle" },
+        { "workerservice", "broker down" },
+        { "apiservice", "idle" },
+        { "apiservice", "under load" },
+        { "apiservice", "broker just restarted" },
+        { "apiservice", "Redis down" },
+        { "costdashboard", "idle" },
+        { "costdashboard", "Redis down" },
+    };
+
+    [Theory]
+    [MemberData(nameof(States))]
+    public async Task Each_service_stops_on_command_in_each_state_and_loses_nothing_it_acknowledged(string service, string state)
+    {
+        var user = AppFixture.NewUser("stop-state");
+        using var plain = new HttpClient { BaseAddress = app.App.GetEndpoint("apiservice", "http") };
+        var infrastructure = state switch
+        {
+            "broker down" => "rabbitmq",
+            "Redis down" => "redis",
+            _ => null,
+        };
+        List<Task<HttpStatusCode?>> load = [];
+        if (state == "broker just restarted")
+        {
+            await app.StopResourceAsync("rabbitmq");
+            await app.StartResourceAsync("rabbitmq");
+        }
+
+        if (infrastructure is not null)
+        {
+            await app.StopResourceAsync(infrastructure);
+        }
+
+        try
+        {
+            if (state == "under load")
+            {
+                // Batches in flight (from a client without the tests' retry handler) while the API is told to stop.
+                load = [.. Enumerable.Range(0, 30).Select(_ => Outcome(plain.SendAsync(app.Ingest("/api/v1/llm-usage/batch",
+                    new { events = Enumerable.Range(0, 100).Select(_ => FaultScenarios.Event(user)).ToArray() }))))];
+            }
+
+            var clock = Stopwatch.StartNew();
+            await app.StopResourceAsync(service);
+            Assert.True(clock.Elapsed < StopBound, $"stopping {service} ({state}) took {clock.Elapsed}");
+        }
+        finally
+        {
+            // What the service waits for first, then the service.
+            if (infrastructure is not null)
+            {
+                await app.StartResourceAsync(infrastructure);
+            }
+
+            await app.StartResourceAsync(service);
+        }
+
+        // Every batch the API acknowledged before it stopped is counted, once; the others were refused or cut off.
+        var accepted = (await Task.WhenAll(load)).Count(outcome => outcome == HttpStatusCode.Accepted) * 100;
+        if (accepted > 0)
+        {
+            await FaultScenarios.AssertExactTotalsAsync(app, user, accepted);
+        }
+        else
+        {
+            Assert.Empty(await app.UserTotalsAsync(user));
+        }
+    }
+
     /// <summary>A request's status, or null when the connection was cut (the API stopping under it).</summary>
     private static async Task<HttpStatusCode?> Outcome(Task<HttpResponseMessage> request)
     {

@@ -33,10 +33,33 @@ public sealed record BenchOptions
     /// <summary>The share (percent) of granted holds followed by their call's usage event, which settles them.</summary>
     public int HoldSettlePercent { get; init; } = 100;
 
+    /// <summary>Run the fault drill instead of the load phases (<see cref="FaultDrill"/>).</summary>
+    public bool Drill { get; init; }
+
+    public int DrillRounds { get; init; } = 3;
+
+    /// <summary>Worker replicas in the drill's app (one of them is stopped and started each round).</summary>
+    public int DrillWorkers { get; init; } = 2;
+
+    /// <summary>Clients posting single events, each pausing <see cref="DrillClientPause"/> between posts.</summary>
+    public int DrillClients { get; init; } = 8;
+
+    public TimeSpan DrillClientPause { get; init; } = TimeSpan.FromMilliseconds(20);
+
+    public int DrillBatchSize { get; init; } = 200;
+
+    public TimeSpan DrillBatchPause { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Normal running before each fault (and after the last).</summary>
+    public TimeSpan DrillSteady { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long each fault lasts before the resource is started again.</summary>
+    public TimeSpan DrillDown { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary><c>Infrastructure:RedisShards</c> for the app: 1 (one redis-server) or 3 to 6 (a Redis Cluster).</summary>
     public int RedisShards { get; init; } = 1;
 
-    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100</c></summary>
+    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -59,6 +82,8 @@ public sealed record BenchOptions
                 "--holds" => options with { HoldsOnly = true, PacedSeconds = 30 },
                 "--hold-rate" => options with { HoldRate = Next() },
                 "--hold-settle" => options with { HoldSettlePercent = Next() },
+                "--drill" => options with { Drill = true },
+                "--drill-rounds" => options with { DrillRounds = Next() },
                 _ => throw new ArgumentException($"Unknown argument {args[i]}"),
             };
         }

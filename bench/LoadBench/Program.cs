@@ -13,8 +13,10 @@ using Microsoft.Extensions.DependencyInjection;
 // the admin totals match what was sent.
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"Starting the app (Redis, RabbitMQ, API, worker) ... {options}");
-var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-    [$"Infrastructure:RedisShards={options.RedisShards}"], CancellationToken.None);
+string[] appHostArgs = options.Drill
+    ? [$"Infrastructure:RedisShards={options.RedisShards}", $"WorkerService:Replicas={options.DrillWorkers}"]
+    : [$"Infrastructure:RedisShards={options.RedisShards}"];
+var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(appHostArgs, CancellationToken.None);
 foreach (var project in new[] { "apiservice", "workerservice", "costdashboard" })
 {
     // No dashboard runs here: exporting telemetry would only retry against a closed port. Spans are still made.
@@ -45,6 +47,22 @@ using (var start = new CancellationTokenSource(TimeSpan.FromMinutes(3)))
 var model = app.Services.GetRequiredService<DistributedApplicationModel>();
 async Task<string> Parameter(string name) => (await model.Resources.OfType<ParameterResource>().Single(p => p.Name == name).GetValueAsync(default))!;
 var endpoint = app.GetEndpoint("apiservice", "http");
+if (options.Drill)
+{
+    Console.WriteLine($"fault drill: {options.DrillRounds} rounds of broker, Redis and one of {options.DrillWorkers} worker replicas down for {options.DrillDown.TotalSeconds:N0} s");
+    var drill = await new FaultDrill(app, endpoint, await Parameter("ingest-api-key"), await Parameter("admin-api-key"), options).RunAsync();
+    Console.WriteLine();
+    Console.WriteLine("| fault drill | result |");
+    Console.WriteLine("| --- | --- |");
+    Console.WriteLine($"| rounds (each: broker, Redis, a worker replica down {options.DrillDown.TotalSeconds:N0} s) | {drill.Rounds}, {drill.Elapsed.TotalSeconds:N0} s in all |");
+    Console.WriteLine($"| events sent / acknowledged (202) | {drill.Sent:N0} / {drill.Acknowledged:N0} |");
+    Console.WriteLine($"| refusals (503) / of them without Retry-After | {drill.Refused:N0} / {drill.RefusedWithoutRetryAfter:N0} |");
+    Console.WriteLine($"| events accepted on a retry after a refusal / never accepted | {drill.AcceptedAfterRefusal:N0} / {drill.Unaccepted:N0} |");
+    Console.WriteLine($"| counted requests / acknowledged | {drill.CountedRequests:N0} / {drill.Acknowledged:N0} (lost {Math.Max(0, drill.Acknowledged - drill.CountedRequests):N0}, double-counted {Math.Max(0, drill.CountedRequests - drill.Acknowledged):N0}) |");
+    Console.WriteLine($"| counted cost / expected (acknowledged × 7,500 µ$) | {drill.CountedMicros:N0} µ$ / {drill.ExpectedMicros:N0} µ$ (difference {drill.CountedMicros - drill.ExpectedMicros:N0} µ$) |");
+    return drill.CountedRequests == drill.Acknowledged && drill.CountedMicros == drill.ExpectedMicros && drill.RefusedWithoutRetryAfter == 0 && drill.Unaccepted == 0 ? 0 : 1;
+}
+
 var bench = new LoadDriver(endpoint, await Parameter("ingest-api-key"), await Parameter("admin-api-key"), options);
 var memory = new WorkingSetSampler(["LlmCostTracker.ApiService", "LlmCostTracker.WorkerService", "redis-server", "beam.smp"]);
 memory.Start();
@@ -87,7 +105,7 @@ if (options.HoldsOnly)
     Console.WriteLine($"| holds granted / refused (402) / settled | {holds.Granted:N0} / {holds.Refused:N0} / {holds.Settled:N0} |");
     Console.WriteLine($"| held by the top 100 users once every event was counted | {holds.HeldAfterUsd} USD |");
     memory.Stop();
-    return;
+    return 0;
 }
 
 Console.WriteLine("phase: single events");
@@ -141,6 +159,8 @@ foreach (var (name, value) in results)
 {
     Console.WriteLine($"| {name} | {value} |");
 }
+
+return 0;
 
 static int FreeLoopbackPort()
 {
