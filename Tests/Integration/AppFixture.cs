@@ -25,6 +25,13 @@ public class AppFixture : IAsyncLifetime
     /// <summary>The ledger's key layout, with the bucket count the services stored in Redis.</summary>
     public LedgerKeys Keys { get; private set; } = null!;
 
+    /// <summary>Where the services export their telemetry, in place of the Aspire dashboard (main app only; null
+    /// elsewhere, where nothing is exported).</summary>
+    public OtlpCollector? Telemetry { get; private set; }
+
+    /// <summary>Whether this app's services export to <see cref="Telemetry"/>.</summary>
+    protected virtual bool CollectsTelemetry => GetType() == typeof(AppFixture);
+
     /// <summary>Arguments for the AppHost (configuration that decides which resources exist).</summary>
     protected virtual string[] AppHostArgs => ["WorkerService:DeadLetterCountInterval=00:00:02"];
 
@@ -43,12 +50,24 @@ public class AppFixture : IAsyncLifetime
             options.Retry.ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is HttpRequestException);
             options.AttemptTimeout.Timeout = TimeSpan.FromSeconds(30);
             options.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(60);
+            // Never open: tests stop and start the API, and the stale pooled connections that fail (and are retried)
+            // right after must not turn every later request of the suite away.
+            options.CircuitBreaker.ShouldHandle = _ => ValueTask.FromResult(false);
             options.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(90);
         }));
-        // No dashboard runs under the testing builder: exporting telemetry would only retry against a closed port.
+        // No dashboard runs under the testing builder: the main app exports to a collector in this process (what
+        // the dashboard would show, for the trace tests); the others export nothing (it would only retry against a
+        // closed port).
+        Telemetry = CollectsTelemetry ? new OtlpCollector() : null;
         foreach (var project in new[] { "apiservice", "workerservice", "costdashboard" })
         {
-            appHost.CreateResourceBuilder<ProjectResource>(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+            var resource = appHost.CreateResourceBuilder<ProjectResource>(project)
+                .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", Telemetry?.Endpoint.ToString().TrimEnd('/') ?? "");
+            if (Telemetry is not null)
+            {
+                resource.WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+                    .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "200");
+            }
         }
 
         Configure(appHost);
@@ -84,6 +103,11 @@ public class AppFixture : IAsyncLifetime
         if (App is not null)
         {
             await App.DisposeAsync();
+        }
+
+        if (Telemetry is not null)
+        {
+            await Telemetry.DisposeAsync();
         }
     }
 

@@ -28,6 +28,54 @@ public sealed class TraceTests(AppFixture app)
     }
 
     [Fact]
+    public async Task The_ledger_write_that_served_each_request_is_reached_from_its_trace_in_the_exported_telemetry()
+    {
+        // Posted at once, so some messages share a ledger write (a "write ledger" span) and some may be written alone.
+        var user = AppFixture.NewUser("otlp");
+        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => app.PostUsageAsync(FaultScenarios.Event(user))));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        var traceIds = responses.Select(r => Assert.Single(r.Headers.GetValues("traceresponse")).Split('-')[1]).ToArray();
+        await app.WaitForRequestsAsync(user, 10);
+        var telemetry = app.Telemetry ?? throw new InvalidOperationException("The main app exports to the test's collector.");
+
+        // As someone following a request in the dashboard would: its trace, the worker's span for its message (in that
+        // trace or linking it), and from there the Redis call that counted it, under the message's span or under the
+        // shared write (which is in the first message's trace, links the others, and is linked from each message's span).
+        foreach (var traceId in traceIds)
+        {
+            // Each service exports on its own schedule: wait for the request's root span as well as the worker's.
+            var (aggregate, write, redis) = await Eventually.ReturnsAsync(
+                () => Task.FromResult(Follow(telemetry.Spans, traceId)),
+                found => found.Redis is not null && telemetry.Spans.Any(s => s.TraceId == traceId && s.ParentSpanId.Length == 0),
+                because: $"the spans of request {traceId}, its message and its write to be exported");
+            Assert.True(aggregate!.TraceId == traceId || aggregate.Links.Any(l => l.TraceId == traceId));
+            if (write is not null)
+            {
+                Assert.True(write.ParentSpanId == aggregate.SpanId || write.Links.Any(l => l.SpanId == aggregate.SpanId),
+                    "a shared write is in the first message's trace or links the message");
+            }
+
+            Assert.Equal(write?.TraceId ?? aggregate.TraceId, redis!.TraceId);
+        }
+
+        Assert.Equal(0, telemetry.Unreadable);
+    }
+
+    private static (OtlpCollector.Span? Aggregate, OtlpCollector.Span? Write, OtlpCollector.Span? Redis) Follow(
+        IReadOnlyList<OtlpCollector.Span> spans, string traceId)
+    {
+        var aggregate = spans.FirstOrDefault(s => s.Name == "aggregate llm usage" && (s.TraceId == traceId || s.Links.Any(l => l.TraceId == traceId)));
+        if (aggregate is null)
+        {
+            return (null, null, null);
+        }
+
+        var write = spans.FirstOrDefault(s => s.Name == "write ledger" && (s.ParentSpanId == aggregate.SpanId || aggregate.Links.Any(l => l.SpanId == s.SpanId)));
+        var redis = spans.FirstOrDefault(s => s.Name == "EVALSHA" && s.ParentSpanId == (write?.SpanId ?? aggregate.SpanId));
+        return (aggregate, write, redis);
+    }
+
+    [Fact]
     public async Task Every_response_names_its_trace_even_an_error()
     {
         var response = await app.Api.GetAsync("/api/v1/admin/llm-costs");
