@@ -21,11 +21,19 @@ public static partial class Extensions
 
     private static readonly string[] OtlpExporterClients = ["OtlpTraceExporter", "OtlpMetricExporter", "OtlpLogExporter"];
 
+    /// <summary><c>Shutdown:Timeout</c> (5 s): the bound on a service's stop.</summary>
+    public static TimeSpan ShutdownTimeout(this IConfiguration configuration) => configuration.GetValue("Shutdown:Timeout", TimeSpan.FromSeconds(5));
+
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
         builder.AddSentryWhenConfigured();
+
+        // Every service stops within this bound (Shutdown:Timeout, 5 s) in any state: what is still running then
+        // (a Redis call waiting for its timeout, a message being retried) is abandoned; nothing acknowledged depends
+        // on it (unacknowledged messages are redelivered, a request cut off was not answered 202).
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = builder.Configuration.ShutdownTimeout());
 
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>

@@ -122,7 +122,14 @@ public static class Extensions
                 cfg.ConfigureEndpoints(context);
             });
         });
-        builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = false);
+        builder.Services.Configure<MassTransitHostOptions>(options =>
+        {
+            options.WaitUntilStarted = false;
+            // The bus's stop (which waits for the broker when it is down) inside the service's stop bound, with a
+            // second left for the rest.
+            var bound = builder.Configuration.ShutdownTimeout() - TimeSpan.FromSeconds(1);
+            options.StopTimeout = bound > TimeSpan.FromSeconds(1) ? bound : TimeSpan.FromSeconds(1);
+        });
     }
 
     private static void QueueType(IRabbitMqQueueBindingConfigurator queue, bool quorum)

@@ -28,7 +28,13 @@ public sealed class PriceBookSource(
         {
             try
             {
-                await RefreshAsync();
+                // Not waited for past shutdown: with Redis down a call waits for its timeout, which would hold the
+                // host's stop for that long.
+                await RefreshAsync().WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
             }
             catch (Exception ex) when (ex is RedisException or PriceCatalogException or System.Text.Json.JsonException)
             {

@@ -8,7 +8,7 @@ namespace LlmCostTracker.Tests.Integration;
 [Collection(AppCollection.Name)]
 public sealed class ShutdownTests(AppFixture app)
 {
-    /// <summary>The worker's own bound is 5 s (HostOptions.ShutdownTimeout); this leaves room for the orchestrator.</summary>
+    /// <summary>Each service's own bound is 5 s (Shutdown:Timeout); this leaves room for the orchestrator.</summary>
     private static readonly TimeSpan StopBound = TimeSpan.FromSeconds(10);
 
     /// <summary>Stops the worker with the resource command (asserting its result) and asserts it took less than

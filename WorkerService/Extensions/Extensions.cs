@@ -18,9 +18,9 @@ public static class Extensions
         builder.AddRedisClient("redis", settings => settings.DisableTracing = true);
         builder.Services.AddSingleton(TimeProvider.System);
 
-        // A message still being retried at shutdown is not waited for: unacknowledged, the broker redelivers it
-        // (to another replica or after restart) and the ledger's claims make that safe.
-        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        // The stop bound (Shutdown:Timeout, ServiceDefaults): a message still being retried at shutdown is not waited
+        // for; unacknowledged, the broker redelivers it (to another replica or after restart) and the ledger's claims
+        // make that safe.
         builder.Services.AddSingleton<WorkerMetrics>();
 
         builder.Services.AddOptions<PricingOptions>()
@@ -111,6 +111,13 @@ public static class Extensions
                 cfg.ConfigureEndpoints(context);
             });
         });
-        builder.Services.Configure<MassTransitHostOptions>(options => options.WaitUntilStarted = false);
+        builder.Services.Configure<MassTransitHostOptions>(options =>
+        {
+            options.WaitUntilStarted = false;
+            // The bus's stop (which waits for the broker when it is down) inside the service's stop bound, with a
+            // second left for the rest.
+            var bound = builder.Configuration.ShutdownTimeout() - TimeSpan.FromSeconds(1);
+            options.StopTimeout = bound > TimeSpan.FromSeconds(1) ? bound : TimeSpan.FromSeconds(1);
+        });
     }
 }

@@ -33,6 +33,10 @@ public sealed record BenchOptions
     /// <summary>The share (percent) of granted holds followed by their call's usage event, which settles them.</summary>
     public int HoldSettlePercent { get; init; } = 100;
 
+    /// <summary>Only the report phases (at <see cref="ReportUsers"/>, default 10,000 here) and the cost dashboard's
+    /// overview page load at each.</summary>
+    public bool DashboardOnly { get; init; }
+
     /// <summary>Run the fault drill instead of the load phases (<see cref="FaultDrill"/>).</summary>
     public bool Drill { get; init; }
 
@@ -59,7 +63,7 @@ public sealed record BenchOptions
     /// <summary><c>Infrastructure:RedisShards</c> for the app: 1 (one redis-server) or 3 to 6 (a Redis Cluster).</summary>
     public int RedisShards { get; init; } = 1;
 
-    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3</c></summary>
+    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --dashboard</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -83,6 +87,7 @@ public sealed record BenchOptions
                 "--hold-rate" => options with { HoldRate = Next() },
                 "--hold-settle" => options with { HoldSettlePercent = Next() },
                 "--drill" => options with { Drill = true },
+                "--dashboard" => options with { DashboardOnly = true, ReportUsers = [10_000], ReportRequests = 50 },
                 "--drill-rounds" => options with { DrillRounds = Next() },
                 _ => throw new ArgumentException($"Unknown argument {args[i]}"),
             };

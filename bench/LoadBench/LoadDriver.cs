@@ -326,6 +326,9 @@ public sealed partial class LoadDriver
         }
     }
 
+    /// <summary>The month's top user, as the admin report lists it.</summary>
+    public async Task<string> TopUserAsync() => (await ReportAsync()).GetProperty("users")[0].GetProperty("userId").GetString()!;
+
     private async Task<JsonElement> ReportAsync()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "api/v1/admin/llm-costs?top=100");

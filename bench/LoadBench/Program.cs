@@ -25,6 +25,20 @@ foreach (var project in new[] { "apiservice", "workerservice", "costdashboard" }
         .WithEnvironment("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "0");
 }
 
+// Experiments on one service's runtime without a rebuild: BENCH_API_<name>=<value> (or BENCH_WORKER_...) in this
+// process's environment becomes <name>=<value> in that service's, e.g. BENCH_API_DOTNET_GCDynamicAdaptationMode=0.
+foreach (var (prefix, project) in new[] { ("BENCH_API_", "apiservice"), ("BENCH_WORKER_", "workerservice") })
+{
+    foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+    {
+        if (variable.Key is string name && name.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            appHost.CreateResourceBuilder<ProjectResource>(project).WithEnvironment(name[prefix.Length..], variable.Value?.ToString() ?? "");
+            Console.WriteLine($"{project}: {name[prefix.Length..]}={variable.Value}");
+        }
+    }
+}
+
 if (!options.Proxied)
 {
     // As deployed: clients talk to the API's own port, not through the development proxy (DCP forwards every
@@ -104,6 +118,30 @@ if (options.HoldsOnly)
     Console.WriteLine($"| budget hold latency at {options.HoldRate:N0} holds/s, {options.HoldSettlePercent}% of granted holds settled by their usage event | {holds.Latency}, max {holds.MaxMilliseconds:N2} ms (achieved {holds.HoldsPerSecond:N0} holds/s over {holds.Elapsed.TotalSeconds:N0} s) |");
     Console.WriteLine($"| holds granted / refused (402) / settled | {holds.Granted:N0} / {holds.Refused:N0} / {holds.Settled:N0} |");
     Console.WriteLine($"| held by the top 100 users once every event was counted | {holds.HeldAfterUsd} USD |");
+    memory.Stop();
+    return 0;
+}
+
+if (options.DashboardOnly)
+{
+    var page = new DashboardBench(app.GetEndpoint("costdashboard", "http"), await Parameter("admin-api-key"), options);
+    foreach (var users in options.ReportUsers)
+    {
+        Console.WriteLine($"phase: report and dashboard at {users:N0} users");
+        var report = await bench.ReportLatencyAsync(users);
+        results.Add(($"admin report (top=100) at {users:N0} users", report.ToString()));
+        var overview = await page.OverviewAsync(await bench.TopUserAsync());
+        results.Add(($"cost dashboard overview page (signed in, whole server-rendered page with the top 50) at {users:N0} users", overview.ToString()));
+    }
+
+    Console.WriteLine();
+    Console.WriteLine("| measure | result |");
+    Console.WriteLine("| --- | --- |");
+    foreach (var (name, value) in results)
+    {
+        Console.WriteLine($"| {name} | {value} |");
+    }
+
     memory.Stop();
     return 0;
 }
