@@ -66,12 +66,12 @@ public sealed class BudgetHolds(IConnectionMultiplexer redis, LedgerKeys keys, P
 
         if (reply.Outcome == BudgetHoldCall.Refused)
         {
-            return new HoldOutcome.Refused(request.UserId, BudgetOptions.ToUsd(amount), Remaining(reply.BudgetMicros, reply.SpentMicros, reply.HeldMicros, enforced: true) ?? 0m,
+            return new HoldOutcome.Refused(request.UserId, BudgetOptions.ToUsd(amount), Left(reply.BudgetMicros, reply.SpentMicros, reply.HeldMicros),
                 BudgetOptions.ToUsd(reply.BudgetMicros));
         }
 
         return new HoldOutcome.Held(
-            new BudgetHold(request.HoldId, request.UserId, BudgetOptions.ToUsd(reply.AmountMicros), Remaining(reply.BudgetMicros, reply.SpentMicros, reply.HeldMicros, reply.Enforced),
+            new BudgetHold(request.HoldId, request.UserId, BudgetOptions.ToUsd(reply.AmountMicros), reply.BudgetMicros == 0 && !reply.Enforced ? null : Left(reply.BudgetMicros, reply.SpentMicros, reply.HeldMicros),
                 reply.ExpiresAt, reply.State, reply.Enforced),
             IsNew: reply.Outcome == BudgetHoldCall.Granted);
     }
@@ -95,8 +95,7 @@ public sealed class BudgetHolds(IConnectionMultiplexer redis, LedgerKeys keys, P
     public async Task<long> HeldMicrosAsync(IDatabaseAsync db, string userId) =>
         BudgetHoldCall.DecodePeek(await BudgetHoldCall.RunAsync(db, BudgetHoldCall.Peek(keys, userId, clock.GetUtcNow())));
 
-    /// <summary>budget − spent − held, never below 0; null for a user without a budget (0) who is not enforced (an
-    /// enforced budget of 0 admits nothing that costs).</summary>
-    private static decimal? Remaining(long budget, long spent, long held, bool enforced) =>
-        budget == 0 && !enforced ? null : BudgetOptions.ToUsd(Math.Max(0, budget - spent - held));
+    /// <summary>budget − spent − held, never below 0. A granted hold reports none (null) for a user without a budget
+    /// (0) who is not enforced; an enforced budget of 0 admits nothing that costs.</summary>
+    private static decimal Left(long budget, long spent, long held) => BudgetOptions.ToUsd(Math.Max(0, budget - spent - held));
 }
