@@ -198,7 +198,8 @@ public sealed class DashboardTests(AppFixture app) : IAsyncLifetime
         try
         {
             await page.GotoAsync("/");
-            await Assertions.Expect(page.Locator("[data-testid=api-down]")).ToContainTextAsync("not answering");
+            // The page waits up to Dashboard:ApiTimeout (5 s) for the API before it says so: the bound is above it.
+            await Assertions.Expect(page.Locator("[data-testid=api-down]")).ToContainTextAsync("not answering", new() { Timeout = 30_000 });
             await ShotAsync(page, "api-down");
         }
         finally
