@@ -36,9 +36,11 @@ public sealed class PriceBookSource(
             {
                 return;
             }
-            catch (Exception ex) when (ex is RedisException or PriceCatalogException or System.Text.Json.JsonException)
+            catch (Exception ex)
             {
-                // The prices in force stay; the next tick tries again.
+                // Whatever failed (a Redis timeout is a TimeoutException, not a RedisException), the prices in force
+                // stay and the next tick tries again: an exception let out of a background service stops the host,
+                // so a Redis stall longer than its timeout used to take the whole API or worker down.
                 logger.LogWarning(ex, "Could not refresh price overrides; pricing with version {Version}", _version);
             }
         }

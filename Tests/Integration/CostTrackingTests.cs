@@ -109,13 +109,23 @@ public sealed class CostTrackingTests(AppFixture app)
         Assert.Equal(2_500 * 125, totals["cost"]); // 10 × 2.50 + 10 × 10 = 125 micro-dollars each
     }
 
+    /// <summary>Enforcing, failing closed with a bound no loaded test machine reaches: a slow hold then fails the
+    /// test loudly instead of letting the call through (the default 250 ms, failing open, did once in a full run).
+    /// The bound itself is tested below.</summary>
+    private static void Enforcing(CostTrackingChatOptions options)
+    {
+        options.EnforceBudget = true;
+        options.FailOpen = false;
+        options.HoldTimeout = TimeSpan.FromSeconds(30);
+    }
+
     [Fact]
     public async Task Enforcing_the_middleware_holds_before_each_call_settles_with_the_usage_and_refuses_without_calling_the_model()
     {
         var user = AppFixture.NewUser("meai-enforce");
         await app.EnforceBudgetAsync(user, 0.01m);
         var model = new ScriptedChatClient();
-        using var host = BuildClientHost(services => services.AddChatClient(model).UseLlmCostTracking(o => o.EnforceBudget = true));
+        using var host = BuildClientHost(services => services.AddChatClient(model).UseLlmCostTracking(Enforcing));
         await host.StartAsync();
         var chat = host.Services.GetRequiredService<IChatClient>();
 
@@ -159,7 +169,7 @@ public sealed class CostTrackingTests(AppFixture app)
     {
         var user = AppFixture.NewUser("meai-release");
         await app.EnforceBudgetAsync(user, 1m);
-        using var host = BuildClientHost(services => services.AddChatClient(new FailingChatClient()).UseLlmCostTracking(o => o.EnforceBudget = true));
+        using var host = BuildClientHost(services => services.AddChatClient(new FailingChatClient()).UseLlmCostTracking(Enforcing));
         await host.StartAsync();
         var chat = host.Services.GetRequiredService<IChatClient>();
 

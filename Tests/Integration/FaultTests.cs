@@ -122,6 +122,64 @@ public sealed class FaultTests(FaultAppFixture app)
         await AssertExactTotalsAsync(user, 30);
     }
 
+    /// <summary>Longer than the services' Redis timeout (StackExchange.Redis's default, 5 s), so their calls time
+    /// out during it.</summary>
+    private static readonly TimeSpan RedisStall = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task A_Redis_stall_past_the_client_timeout_leaves_every_service_running_and_counts_everything_once()
+    {
+        var user = AppFixture.NewUser("redisstall");
+        await PostAcceptedAsync(user, 10);
+        await AssertExactTotalsAsync(user, 10);
+
+        // Any service that exits from here on (a Redis timeout let out of a background loop used to stop the host).
+        using var watching = new CancellationTokenSource();
+        var exits = WatchExitsAsync(["apiservice", "workerservice"], watching.Token);
+
+        // Commands of every client wait while Redis is paused, then run: the worker's timed-out writes are applied
+        // late and retried as well, and must count once.
+        var options = StackExchange.Redis.ConfigurationOptions.Parse((await app.App.GetConnectionStringAsync("redis"))!);
+        options.AllowAdmin = true;
+        options.AsyncTimeout = options.SyncTimeout = (int)(RedisStall * 3).TotalMilliseconds;
+        using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options))
+        {
+            var server = admin.GetServer(admin.GetEndPoints().Single());
+            Assert.Equal("OK", (await server.ExecuteAsync("CLIENT", "PAUSE", (long)RedisStall.TotalMilliseconds, "ALL")).ToString());
+            // Accepting an event needs only the broker.
+            await PostAcceptedAsync(user, 20);
+            // Answered once the pause is over.
+            await admin.GetDatabase().PingAsync();
+        }
+
+        await AssertExactTotalsAsync(user, 30);
+        var budget = await app.Api.SendAsync(app.Admin(HttpMethod.Get, $"/api/v1/admin/budgets/{user}"));
+        Assert.Equal(HttpStatusCode.OK, budget.StatusCode);
+        await watching.CancelAsync();
+        Assert.Empty(await exits);
+    }
+
+    /// <summary>The resources (by id) of these names that reached a terminal state until cancelled.</summary>
+    private async Task<List<string>> WatchExitsAsync(string[] names, CancellationToken ct)
+    {
+        var exited = new List<string>();
+        try
+        {
+            await foreach (var e in app.App.ResourceNotifications.WatchAsync(ct))
+            {
+                if (names.Contains(e.Resource.Name) && e.Snapshot.State?.Text is "Exited" or "Finished" or "FailedToStart")
+                {
+                    exited.Add($"{e.ResourceId}: {e.Snapshot.State?.Text} (exit code {e.Snapshot.ExitCode})");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+
+        return exited;
+    }
+
     [Fact]
     public async Task A_redelivered_message_counts_once()
     {

@@ -121,9 +121,12 @@ public sealed class ShutdownTests(AppFixture app)
             await app.StartResourceAsync("apiservice");
         }
 
-        // Each was refused (503, nothing recorded) or cut off by the stop; none was accepted without a broker.
-        Assert.All(await Task.WhenAll(waiting), outcome => Assert.NotEqual(HttpStatusCode.Accepted, outcome));
-        Assert.Empty(await app.UserTotalsAsync(user));
+        // Those that reached the stopping API were refused (503, nothing recorded) or cut off by the stop. One still
+        // on its way when the API stopped may be answered by the restarted API, with the broker back: accepted, and
+        // then counted, once (seen in a CI run: 1 of 20).
+        var outcomes = await Task.WhenAll(waiting);
+        Assert.Contains(outcomes, outcome => outcome != HttpStatusCode.Accepted);
+        await AssertAcceptedCountedOnceAsync(user, outcomes, eventsPerRequest: 1);
     }
 
     /// <summary>Every service in the states the tests above do not cover (they cover the worker after a broker
@@ -189,7 +192,14 @@ public sealed class ShutdownTests(AppFixture app)
         }
 
         // Every batch the API acknowledged before it stopped is counted, once; the others were refused or cut off.
-        var accepted = (await Task.WhenAll(load)).Count(outcome => outcome == HttpStatusCode.Accepted) * 100;
+        await AssertAcceptedCountedOnceAsync(user, await Task.WhenAll(load), eventsPerRequest: 100);
+    }
+
+    /// <summary>Asserts that the user's month holds exactly the events of the accepted requests (none when no
+    /// request was accepted).</summary>
+    private async Task AssertAcceptedCountedOnceAsync(string user, HttpStatusCode?[] outcomes, int eventsPerRequest)
+    {
+        var accepted = outcomes.Count(outcome => outcome == HttpStatusCode.Accepted) * eventsPerRequest;
         if (accepted > 0)
         {
             await FaultScenarios.AssertExactTotalsAsync(app, user, accepted);
