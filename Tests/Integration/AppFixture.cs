@@ -29,6 +29,9 @@ public class AppFixture : IAsyncLifetime
     /// elsewhere, where nothing is exported).</summary>
     public OtlpCollector? Telemetry { get; private set; }
 
+    /// <summary>Fails the tests' requests at once after a service exited that no test stopped.</summary>
+    public ServiceExitGuard ExitGuard { get; } = new();
+
     /// <summary>Whether this app's services export to <see cref="Telemetry"/>.</summary>
     protected virtual bool CollectsTelemetry => GetType() == typeof(AppFixture);
 
@@ -44,7 +47,7 @@ public class AppFixture : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(AppHostArgs, cts.Token);
-        appHost.Services.ConfigureHttpClientDefaults(http => http.AddStandardResilienceHandler(options =>
+        appHost.Services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler(ExitGuard.Handler).AddStandardResilienceHandler(options =>
         {
             // Tests assert on status codes: retry only transport failures, never a 4xx/5xx answer.
             options.Retry.ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is HttpRequestException);
@@ -74,6 +77,7 @@ public class AppFixture : IAsyncLifetime
 
         App = await appHost.BuildAsync(cts.Token);
         await App.StartAsync(cts.Token);
+        ExitGuard.Start(App);
         await App.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", cts.Token);
         await App.ResourceNotifications.WaitForResourceHealthyAsync("workerservice", cts.Token);
 
@@ -97,6 +101,7 @@ public class AppFixture : IAsyncLifetime
 
     public virtual async Task DisposeAsync()
     {
+        await ExitGuard.DisposeAsync();
         Redis?.Dispose();
         AlertSubscriber?.Dispose();
         Api?.Dispose();
@@ -116,6 +121,7 @@ public class AppFixture : IAsyncLifetime
     public async Task StopResourceAsync(string name)
     {
         using var cts = new CancellationTokenSource(DefaultTimeout);
+        ExitGuard.Stopping(name);
         var result = await App.ResourceCommands.ExecuteCommandAsync(name, KnownResourceCommands.StopCommand, cts.Token);
         Assert.True(result.Success, $"Stopping {name}: {result.Message}");
         // A stopped project resource may show "Unknown" rather than "Finished" (seen with Aspire 13.6.5): its process is gone.
@@ -172,6 +178,7 @@ public class AppFixture : IAsyncLifetime
         var result = await App.ResourceCommands.ExecuteCommandAsync(name, KnownResourceCommands.StartCommand, cts.Token);
         Assert.True(result.Success, result.Message);
         await WaitForAsync(name, e => e.Snapshot.State?.Text == "Running" && e.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, cts.Token);
+        ExitGuard.Started(name);
     }
 
     public async Task<string> ParameterValueAsync(string name, CancellationToken ct)
