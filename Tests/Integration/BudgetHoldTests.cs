@@ -149,6 +149,31 @@ public sealed class BudgetHoldTests(ShardedAppFixture app)
     }
 
     [Fact]
+    public async Task The_user_detail_shows_a_live_hold_and_not_one_that_expired()
+    {
+        var user = AppFixture.NewUser("holds-report");
+        await app.EnforceBudgetAsync(user, 1.00m);
+        using (var posted = await app.PostUsageAsync(FaultScenarios.Event(user)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        }
+
+        await app.WaitForRequestsAsync(user, 1);
+        // 3 s: long enough for the read right after the grant on a loaded machine, short for the wait after it.
+        using (var granted = await HoldAsync(Hold(user, TenCents, ttlSeconds: 3)))
+        {
+            Assert.Equal(HttpStatusCode.Created, granted.StatusCode);
+        }
+
+        // Live: the stored sum, read without the script. Expired: the report frees it (through the script) first.
+        Assert.Equal(0.10m, (await DetailAsync(user)).GetProperty("heldUsd").GetDecimal());
+        await Eventually.ReturnsAsync(
+            async () => (await DetailAsync(user)).GetProperty("heldUsd").GetDecimal(),
+            held => held == 0m, TimeSpan.FromSeconds(15), "the expired hold to leave the report");
+        Assert.Equal(0m, await HeldAsync(user));
+    }
+
+    [Fact]
     public async Task A_released_hold_frees_its_amount_and_a_repeated_hold_id_answers_the_same_hold()
     {
         var user = AppFixture.NewUser("holds-release");
