@@ -45,7 +45,14 @@ public sealed class UsageTracker : IHostedService, IDisposable
         _retry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<UsageSinkUnavailableException>().Handle<HttpRequestException>(),
+                // A timeout is an API that did not answer in time, worth another try like one that answered 503:
+                // HttpClient's own throws TaskCanceledException, a resilience handler's TimeoutRejectedException.
+                // Cancellation by our own shutdown is not retried.
+                ShouldHandle = new PredicateBuilder()
+                    .Handle<UsageSinkUnavailableException>()
+                    .Handle<HttpRequestException>()
+                    .Handle<Polly.Timeout.TimeoutRejectedException>()
+                    .Handle<OperationCanceledException>(_ => !_abort.IsCancellationRequested),
                 MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -130,6 +137,13 @@ public sealed class UsageTracker : IHostedService, IDisposable
         {
             _dropped.Add(events.Length, new KeyValuePair<string, object?>("reason", "rejected"));
             _logger.LogError(ex, "{Count} tracked usage events were rejected by the ingestion API", events.Length);
+        }
+        catch (Exception ex) when (!abort.IsCancellationRequested)
+        {
+            // Whatever else a sink throws, the loop goes on (an exception let out of it would end the loop, and every
+            // later event would wait in the buffer until it was full, then be dropped). These are dropped, counted.
+            _dropped.Add(events.Length, new KeyValuePair<string, object?>("reason", "error"));
+            _logger.LogError(ex, "{Count} tracked usage events could not be sent", events.Length);
         }
     }
 

@@ -87,6 +87,41 @@ public sealed class CostTrackingTests(AppFixture app)
     }
 
     [Fact]
+    public async Task The_tracker_retries_sends_that_time_out_and_keeps_sending()
+    {
+        var user = AppFixture.NewUser("timeout");
+        var timeouts = new TimingOutFirst(2);
+        // The tracker's own HttpClient (a typed client is named after its interface) times out twice, as
+        // HttpClient.Timeout does, before the real API answers.
+        using var host = BuildClientHost(services => services.AddHttpClient(nameof(IUsageSink)).AddHttpMessageHandler(() => timeouts));
+        await host.StartAsync();
+        var tracker = host.Services.GetRequiredService<UsageTracker>();
+        Assert.True(tracker.Track(new TrackedUsage(user, "gpt-4o", 10, 10)));
+        await app.WaitForRequestsAsync(user, 1);
+
+        // The loop is still sending after the timeouts (an exception let out of it used to end it).
+        Assert.True(tracker.Track(new TrackedUsage(user, "gpt-4o", 10, 10)));
+        var totals = await app.WaitForRequestsAsync(user, 2);
+        await host.StopAsync();
+        Assert.Equal(2, totals["requests"]);
+        Assert.Equal(2 * 125, totals["cost"]);
+        Assert.Equal(2, timeouts.TimedOut);
+    }
+
+    /// <summary>Fails the first sends the way HttpClient.Timeout does, then passes requests on.</summary>
+    private sealed class TimingOutFirst(int count) : DelegatingHandler
+    {
+        private int _sends;
+
+        public int TimedOut => Math.Min(Volatile.Read(ref _sends), count);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _sends) <= count
+                ? throw new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout.", new TimeoutException())
+                : base.SendAsync(request, cancellationToken);
+    }
+
+    [Fact]
     public async Task Graceful_shutdown_drains_the_tracker_buffer()
     {
         var user = AppFixture.NewUser("drain");
