@@ -40,9 +40,11 @@ public sealed class DeadLetterMonitor(IConfiguration configuration, IOptions<Agg
                 {
                     Interlocked.Exchange(ref _count, 0);
                 }
-                catch (Exception ex) when (ex is BrokerUnreachableException or AlreadyClosedException or IOException)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
-                    // The broker is away: the last count stands until it is back.
+                    // The broker is away or slow (unreachable, closed, timed out...): the last count stands until the
+                    // next look. Any exception: one let out of this background service would stop the worker.
+                    logger.LogDebug(ex, "Could not count {Queue}", ErrorQueue);
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));

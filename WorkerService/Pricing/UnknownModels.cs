@@ -75,9 +75,10 @@ public sealed class UnknownModels(IConnectionMultiplexer redis, IOptions<Pricing
             batch.Execute();
             await Task.WhenAll(writes);
         }
-        catch (RedisException ex)
+        catch (Exception ex)
         {
-            // Statistics, not the ledger: put them back for the next flush.
+            // Statistics, not the ledger: put them back for the next flush. Any exception (a Redis timeout is a
+            // TimeoutException, not a RedisException): one let out of this background service would stop the worker.
             logger.LogWarning(ex, "Could not record {Count} unknown-model counts; trying again at the next flush", counts.Count);
             lock (_lock)
             {
