@@ -102,8 +102,37 @@ public static partial class Extensions
     {
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        // A check without a timeout (the Redis client's has none, and its ping takes no cancellation token) waits
+        // as long as its client does when the server hangs: 5 s with Redis paused or behind the orchestrator's proxy
+        // while it is down. /health then answered after 5 s, and a stop waited that long for the request in flight.
+        // Every check gets HealthChecks:Timeout, and is no longer waited for past it.
+        var timeout = builder.Configuration.HealthCheckTimeout();
+        builder.Services.PostConfigure<HealthCheckServiceOptions>(options =>
+        {
+            foreach (var registration in options.Registrations)
+            {
+                if (registration.Timeout == Timeout.InfiniteTimeSpan || registration.Timeout > timeout)
+                {
+                    registration.Timeout = timeout;
+                }
+
+                var factory = registration.Factory;
+                registration.Factory = services => new BoundedHealthCheck(factory(services));
+            }
+        });
         return builder;
     }
+
+    /// <summary>Stops waiting for a check when its token is cancelled (the health check service's timeout), which
+    /// the service then reports as a timeout (unhealthy).</summary>
+    private sealed class BoundedHealthCheck(IHealthCheck check) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            check.CheckHealthAsync(context, cancellationToken).WaitAsync(cancellationToken);
+    }
+
+    /// <summary><c>HealthChecks:Timeout</c> (2 s): the longest any health check runs; it is unhealthy after that.</summary>
+    public static TimeSpan HealthCheckTimeout(this IConfiguration configuration) => configuration.GetValue("HealthChecks:Timeout", TimeSpan.FromSeconds(2));
 
     /// <summary>/health (every check: ready to serve) and /alive (the process answers). Both answer only
     /// "Healthy"/"Unhealthy": no check names, exceptions or connection details leave the process.</summary>
