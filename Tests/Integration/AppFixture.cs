@@ -202,6 +202,7 @@ public class AppFixture : IAsyncLifetime
     /// <summary>A user's month totals as stored in Redis (cost in micro-dollars, token and request counts).</summary>
     public async Task<Dictionary<string, long>> UserTotalsAsync(string userId, string? month = null)
     {
+        ExitGuard.ThrowIfExited();
         RedisValue[] fields = [.. LedgerKeys.Counters.Select(c => (RedisValue)c)];
         var values = await Redis.GetDatabase().HashGetAsync(Keys.UserMonth(userId, month ?? CurrentMonth), fields);
         // The ledger leaves out totals that never moved (0); a user with no usage has no totals at all.

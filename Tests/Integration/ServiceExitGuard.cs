@@ -3,9 +3,10 @@ using System.Collections.Concurrent;
 namespace LlmCostTracker.Tests.Integration;
 
 /// <summary>Notices a service of the app that exits without a test having stopped it, and from then on fails the
-/// tests' requests to the app at once, saying which service exited and how. Without it, a dead service behind the
-/// orchestrator's proxy holds each request until its timeout (the proxy accepts and never answers): one CI run
-/// spent 80 minutes on 157 such timeouts and printed nothing about the cause.</summary>
+/// tests' requests to the app and their waits on the ledger at once, saying which service exited and how. Without
+/// it, a dead service behind the orchestrator's proxy holds each request until its timeout (the proxy accepts and
+/// never answers), and a dead worker each wait until its bound: one CI run spent 80 minutes on 157 such timeouts
+/// and printed nothing about the cause.</summary>
 public sealed class ServiceExitGuard : IAsyncDisposable
 {
     private static readonly string[] Services = ["apiservice", "workerservice", "costdashboard"];
@@ -24,6 +25,16 @@ public sealed class ServiceExitGuard : IAsyncDisposable
     public void Stopping(string name) => _stopping.AddOrUpdate(name, 1, (_, n) => n + 1);
 
     public void Started(string name) => _stopping.AddOrUpdate(name, 0, (_, n) => Math.Max(0, n - 1));
+
+    /// <summary>Throws once a service exited that no test stopped (for waits on the ledger, which a dead worker would
+    /// hold until their bound).</summary>
+    public void ThrowIfExited()
+    {
+        if (!_exits.IsEmpty)
+        {
+            throw new InvalidOperationException($"A service of the app exited without a test stopping it: {string.Join("; ", _exits)}");
+        }
+    }
 
     /// <summary>A handler for the tests' HTTP clients that refuses to send once a service exited unexpectedly.</summary>
     public DelegatingHandler Handler() => new Guard(this);
@@ -57,9 +68,10 @@ public sealed class ServiceExitGuard : IAsyncDisposable
 
     private sealed class Guard(ServiceExitGuard guard) : DelegatingHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            guard._exits.IsEmpty
-                ? base.SendAsync(request, cancellationToken)
-                : throw new InvalidOperationException($"Not sent: a service of the app exited without a test stopping it: {string.Join("; ", guard._exits)}");
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            guard.ThrowIfExited();
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }
