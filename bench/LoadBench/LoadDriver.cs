@@ -196,63 +196,100 @@ public sealed partial class LoadDriver
     {
         var total = _options.HoldRate * seconds;
         var latencies = new double[total];
-        var inFlight = new List<Task>(total);
         long granted = 0, refused = 0, settled = 0;
+        // Drawn in order before the loop (Random is not thread-safe): the same requests on every run.
         var random = new Random(11);
+        var requests = Enumerable.Range(0, total).Select(_ => (User: users[random.Next(users.Length)], Input: random.Next(50, 4_000), MaxOutput: random.Next(100, 2_000))).ToArray();
+        var sending = await OpenLoopAsync(total, _options.HoldRate, async index =>
+        {
+            var (user, input, maxOutput) = requests[index];
+            var hold = JsonSerializer.SerializeToUtf8Bytes(new { userId = user, model = "gpt-4o", inputTokens = input, maxOutputTokens = maxOutput }, JsonOptions);
+            var started = Stopwatch.GetTimestamp();
+            var (status, body) = await _raw.PostAsync("api/v1/budget-holds", hold);
+            latencies[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (status == (int)HttpStatusCode.PaymentRequired)
+            {
+                Interlocked.Increment(ref refused);
+                return;
+            }
+
+            if (status != (int)HttpStatusCode.Created)
+            {
+                throw new InvalidOperationException($"A hold answered {status}: {body}");
+            }
+
+            Interlocked.Increment(ref granted);
+            if (index % 100 >= _options.HoldSettlePercent)
+            {
+                return;
+            }
+
+            Interlocked.Increment(ref settled);
+            // The raw client hands back the body as sent (chunked framing included): the id is read by pattern.
+            var holdId = HoldIdPattern().Match(body).Groups[1].Value;
+            await PostUntilAcceptedAsync("api/v1/llm-usage", new
+            {
+                eventId = $"{_run}-{label}-{Guid.NewGuid():N}", userId = user, model = "gpt-4o", inputTokens = input, outputTokens = maxOutput / 2, holdId,
+            });
+        });
+
+        _expectedRequests += settled;
+        TotalSent += settled;
+        await WaitForTotalsAsync();
+        var held = (await ReportAsync()).GetProperty("users").EnumerateArray().Sum(u => u.GetProperty("heldUsd").GetDecimal());
+        return new HoldsResult(granted, refused, settled, sending, Latency.Of(latencies), latencies.Max(), held);
+    }
+
+    /// <summary>The floor under a hold's latency on this box: the same request at the same rate, with a token count
+    /// the API refuses (400), so it does everything a hold does (connection, key, JSON, validation, an answer)
+    /// except the price and the Redis round trip.</summary>
+    public async Task<(Latency Latency, double MaxMilliseconds)> PacedRefusedHoldsAsync()
+    {
+        // Warmed as the holds are: a third of the phase first, not measured (the refusal's own code path).
+        await RefusedHoldPhaseAsync(Math.Max(1, _options.PacedSeconds / 3));
+        return await RefusedHoldPhaseAsync(_options.PacedSeconds);
+    }
+
+    private async Task<(Latency Latency, double MaxMilliseconds)> RefusedHoldPhaseAsync(int seconds)
+    {
+        var total = _options.HoldRate * seconds;
+        var latencies = new double[total];
+        var refused = JsonSerializer.SerializeToUtf8Bytes(new { userId = $"bench-{_run}-floor", model = "gpt-4o", inputTokens = -1, maxOutputTokens = 100 }, JsonOptions);
+        await OpenLoopAsync(total, _options.HoldRate, async index =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var (status, body) = await _raw.PostAsync("api/v1/budget-holds", refused);
+            latencies[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (status != (int)HttpStatusCode.BadRequest)
+            {
+                throw new InvalidOperationException($"A refused hold answered {status}: {body}");
+            }
+        });
+        return (Latency.Of(latencies), latencies.Max());
+    }
+
+    /// <summary>Starts <paramref name="total"/> requests at <paramref name="rate"/> a second on schedule, whatever
+    /// the answers (an open loop: a slow answer does not slow the next send), and waits for them all; returns how
+    /// long that took.</summary>
+    private static async Task<TimeSpan> OpenLoopAsync(int total, int rate, Func<int, Task> send)
+    {
+        var inFlight = new List<Task>(total);
         var clock = Stopwatch.StartNew();
         var sent = 0;
         while (sent < total)
         {
-            var due = Math.Min(total, (int)(clock.Elapsed.TotalSeconds * _options.HoldRate));
+            var due = Math.Min(total, (int)(clock.Elapsed.TotalSeconds * rate));
             for (; sent < due; sent++)
             {
                 var index = sent;
-                var user = users[random.Next(users.Length)];
-                var input = random.Next(50, 4_000);
-                var maxOutput = random.Next(100, 2_000);
-                var hold = JsonSerializer.SerializeToUtf8Bytes(new { userId = user, model = "gpt-4o", inputTokens = input, maxOutputTokens = maxOutput }, JsonOptions);
-                inFlight.Add(Task.Run(async () =>
-                {
-                    var started = Stopwatch.GetTimestamp();
-                    var (status, body) = await _raw.PostAsync("api/v1/budget-holds", hold);
-                    latencies[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                    if (status == (int)HttpStatusCode.PaymentRequired)
-                    {
-                        Interlocked.Increment(ref refused);
-                        return;
-                    }
-
-                    if (status != (int)HttpStatusCode.Created)
-                    {
-                        throw new InvalidOperationException($"A hold answered {status}: {body}");
-                    }
-
-                    Interlocked.Increment(ref granted);
-                    if (index % 100 >= _options.HoldSettlePercent)
-                    {
-                        return;
-                    }
-
-                    Interlocked.Increment(ref settled);
-                    // The raw client hands back the body as sent (chunked framing included): the id is read by pattern.
-                    var holdId = HoldIdPattern().Match(body).Groups[1].Value;
-                    await PostUntilAcceptedAsync("api/v1/llm-usage", new
-                    {
-                        eventId = $"{_run}-{label}-{Guid.NewGuid():N}", userId = user, model = "gpt-4o", inputTokens = input, outputTokens = maxOutput / 2, holdId,
-                    });
-                }));
+                inFlight.Add(Task.Run(() => send(index)));
             }
 
             await Task.Delay(1);
         }
 
         await Task.WhenAll(inFlight);
-        var sending = clock.Elapsed;
-        _expectedRequests += settled;
-        TotalSent += settled;
-        await WaitForTotalsAsync();
-        var held = (await ReportAsync()).GetProperty("users").EnumerateArray().Sum(u => u.GetProperty("heldUsd").GetDecimal());
-        return new HoldsResult(granted, refused, settled, sending, Latency.Of(latencies), latencies.Max(), held);
+        return clock.Elapsed;
     }
 
     private async Task SetBudgetAsync(string user, decimal usd)

@@ -112,12 +112,15 @@ if (options.HoldsOnly)
 {
     Console.WriteLine($"phase: budget holds at {options.HoldRate:N0}/s for {options.PacedSeconds} s");
     var holds = await bench.PacedHoldsAsync();
+    Console.WriteLine($"phase: refused holds (the floor) at {options.HoldRate:N0}/s for {options.PacedSeconds} s");
+    var floor = await bench.PacedRefusedHoldsAsync();
     Console.WriteLine();
     Console.WriteLine($"| measure ({Environment.ProcessorCount} cores, load generator on the same machine, API {(options.Proxied ? "through the development proxy" : "direct")}) | result |");
     Console.WriteLine("| --- | --- |");
     Console.WriteLine($"| budget hold latency at {options.HoldRate:N0} holds/s, {options.HoldSettlePercent}% of granted holds settled by their usage event | {holds.Latency}, max {holds.MaxMilliseconds:N2} ms (achieved {holds.HoldsPerSecond:N0} holds/s over {holds.Elapsed.TotalSeconds:N0} s) |");
     Console.WriteLine($"| holds granted / refused (402) / settled | {holds.Granted:N0} / {holds.Refused:N0} / {holds.Settled:N0} |");
     Console.WriteLine($"| held by the top 100 users once every event was counted | {holds.HeldAfterUsd} USD |");
+    Console.WriteLine($"| floor: the same request refused (400, no price, no Redis) at {options.HoldRate:N0}/s | {floor.Latency}, max {floor.MaxMilliseconds:N2} ms |");
     memory.Stop();
     return 0;
 }
