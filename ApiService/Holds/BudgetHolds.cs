@@ -93,7 +93,8 @@ public sealed class BudgetHolds(IConnectionMultiplexer redis, LedgerKeys keys, P
 
     /// <summary>What the user holds now (expired holds left out), in micro-USD. Read for every row of a report: the
     /// stored sum is exact while no hold has expired unfreed, which two plain reads tell; only then does it take
-    /// the script, which frees them first (a script call a row cost the report more than its other reads).</summary>
+    /// the script, which frees them first. So a report reads without writing (the figures were the same either way,
+    /// within noise: BENCHMARKS.md).</summary>
     public async Task<long> HeldMicrosAsync(IDatabaseAsync db, string userId)
     {
         var now = clock.GetUtcNow();

@@ -148,25 +148,11 @@ public sealed partial class LoadDriver
     private async Task<PhaseResult> PacedSingleEventsAsync(int total)
     {
         var latencies = new double[total];
-        var inFlight = new List<Task>(total);
+        // Drawn in order before the loop (Random is not thread-safe): the same events on every run.
         var random = new Random(7);
-        var clock = Stopwatch.StartNew();
-        var sent = 0;
-        while (sent < total)
-        {
-            var due = Math.Min(total, (int)(clock.Elapsed.TotalSeconds * _options.PacedRate));
-            for (; sent < due; sent++)
-            {
-                var index = sent;
-                var usage = NewEvent(random);
-                inFlight.Add(Task.Run(async () => latencies[index] = await PostUntilAcceptedAsync("api/v1/llm-usage", usage)));
-            }
-
-            await Task.Delay(1);
-        }
-
-        await Task.WhenAll(inFlight);
-        var sending = clock.Elapsed;
+        var events = Enumerable.Range(0, total).Select(_ => NewEvent(random)).ToArray();
+        var sending = await OpenLoopAsync(total, _options.PacedRate,
+            async index => latencies[index] = await PostUntilAcceptedAsync("api/v1/llm-usage", events[index]));
         _expectedRequests += total;
         await WaitForTotalsAsync();
         TotalSent += total;
