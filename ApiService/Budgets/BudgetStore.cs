@@ -10,7 +10,7 @@ namespace LlmCostTracker.ApiService.Budgets;
 
 /// <summary>Per-user monthly budget overrides. A change is stored first, then announced to the worker, which
 /// re-arms or fires the user's thresholds for the current month in one atomic step with the ledger.</summary>
-public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, IBus bus, IOptions<BudgetOptions> budgets, IOptions<IngestOptions> ingest, TimeProvider clock)
+public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, IBus bus, IOptions<BudgetOptions> budgets, IOptions<IngestOptions> ingest, BrokerWaitLimit limit, TimeProvider clock)
 {
     public const decimal MaxBudgetUsd = 1_000_000_000m;
 
@@ -52,7 +52,7 @@ public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, I
 
     private async Task AnnounceAsync(string userId, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, limit.Stopped);
         timeout.CancelAfter(ingest.Value.PublishTimeout);
         try
         {

@@ -62,6 +62,7 @@ public static class Extensions
         builder.AddMessaging();
         builder.AddApiDocumentation();
 
+        builder.Services.AddSingleton<BrokerWaitLimit>();
         builder.Services.AddSingleton<UsagePublisher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<UsagePublisher>());
 

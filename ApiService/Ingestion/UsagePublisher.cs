@@ -16,10 +16,12 @@ public sealed class UsagePublisher : BackgroundService
     private readonly IngestOptions _options;
     private readonly ILogger<UsagePublisher> _logger;
     private readonly IngestMetrics _metrics;
+    private readonly BrokerWaitLimit _limit;
 
-    public UsagePublisher(IBus bus, IOptions<IngestOptions> options, IngestMetrics metrics, ILogger<UsagePublisher> logger)
+    public UsagePublisher(IBus bus, IOptions<IngestOptions> options, IngestMetrics metrics, BrokerWaitLimit limit, ILogger<UsagePublisher> logger)
     {
         _bus = bus;
+        _limit = limit;
         _metrics = metrics;
         _options = options.Value;
         _logger = logger;
@@ -34,7 +36,8 @@ public sealed class UsagePublisher : BackgroundService
     }
 
     /// <summary>Completes when the broker confirmed the events; throws <see cref="BrokerUnavailableException"/>
-    /// when it did not within <see cref="IngestOptions.PublishTimeout"/>.</summary>
+    /// when it did not within <see cref="IngestOptions.PublishTimeout"/>, or the service is stopping
+    /// (<see cref="BrokerWaitLimit"/>).</summary>
     public async Task PublishAsync(IReadOnlyList<LlmUsage> events, CancellationToken ct)
     {
         var pending = new Pending(events, Activity.Current);
@@ -45,11 +48,15 @@ public sealed class UsagePublisher : BackgroundService
 
         try
         {
-            await pending.Confirmed.Task.WaitAsync(_options.PublishTimeout, ct);
+            await pending.Confirmed.Task.WaitAsync(_options.PublishTimeout, _limit.Stopped).WaitAsync(ct);
         }
         catch (TimeoutException ex)
         {
             throw new BrokerUnavailableException("The broker did not confirm in time.", ex);
+        }
+        catch (OperationCanceledException ex) when (_limit.Stopped.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new BrokerUnavailableException("The service is stopping and the broker did not confirm in time.", ex);
         }
     }
 
@@ -74,7 +81,7 @@ public sealed class UsagePublisher : BackgroundService
         // A lone request's publish joins that request's trace; every event also carries its own traceparent.
         var previous = Activity.Current;
         Activity.Current = batch.Count == 1 ? batch[0].Parent : null;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _limit.Stopped);
         timeout.CancelAfter(_options.PublishTimeout);
         try
         {
