@@ -4,8 +4,8 @@ namespace LlmCostTracker.ApiService.Ingestion;
 
 /// <summary>Ends every wait for the broker <see cref="IngestOptions.StopGrace"/> after the service is told to stop.
 /// The server drains requests before it stops the hosted services, so without this a request waiting for a broker
-/// that is down held the whole stop for its <see cref="IngestOptions.PublishTimeout"/> (and a CI machine then took
-/// 10 s to stop). With the broker up a confirm takes milliseconds and lands inside the grace: 202 as usual; with it
+/// that is down held the whole stop for its <see cref="IngestOptions.PublishTimeout"/>, past the service's stop
+/// bound. With the broker up a confirm takes milliseconds and lands inside the grace: 202 as usual; with it
 /// down the request gets its 503 (nothing acknowledged, the client retries), and the service stops within its bound.</summary>
 public sealed class BrokerWaitLimit : IDisposable
 {
