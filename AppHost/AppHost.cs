@@ -29,8 +29,10 @@ else
 
 // Settings both services must share: budgets (Budgets__DefaultMonthlyBudgetUsd, Budgets__ThresholdsPercent__0, ...),
 // the ledger's layout (Ledger__Buckets), the broker's queue type (Messaging__QueueType) and configured prices
-// (Pricing__Models__<id>__Input, ...: the worker prices with them, the API's pricing endpoints show them).
-var sharedSettings = new[] { "Budgets", "Ledger", "Messaging", "Pricing" }
+// (Pricing__Models__<id>__Input, ...: the worker prices with them, the API's pricing endpoints show them) and the
+// tag dimensions (Attribution__Dimensions__0, Attribution__MaxValuesPerDimension: the API validates and reports, the
+// worker aggregates and caps).
+var sharedSettings = new[] { "Attribution", "Budgets", "Ledger", "Messaging", "Pricing" }
     .SelectMany(section => builder.Configuration.GetSection(section).AsEnumerable(makePathsRelative: false))
     .Where(setting => setting.Value is not null)
     .ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value!);

@@ -9,4 +9,7 @@ public static class AlertChannels
     public const string Pattern = Prefix + "*";
 
     public static string ForUser(string userId) => Prefix + userId;
+
+    /// <summary><c>alerts:cost:{dimension}={value}</c>: <c>=</c> is outside the userId set, so no tag's channel is a user's.</summary>
+    public static string ForTag(string dimension, string value) => $"{Prefix}{dimension}={value}";
 }

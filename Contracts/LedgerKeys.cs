@@ -105,6 +105,32 @@ public sealed class LedgerKeys
     /// period of the dedup window (<see cref="ClaimWindow"/>), expiring a window after the period.</summary>
     public string Claims(int bucket, string period) => string.Concat(_tags[bucket], "claims:", period);
 
+    /// <summary>Sorted set: the bucket's share of a dimension's month, each value scored by its cost in micro-USD (the
+    /// per-dimension report index, no SCAN). Tag keys name the dimension and month before the value, the value last,
+    /// each after its own word (<c>tv:</c>, <c>tu:</c>), so a value holding colons cannot collide with another key.</summary>
+    public string TagIndex(int bucket, string dimension, string month) => string.Concat(_tags[bucket], "t:", dimension, ":", month, ":index");
+
+    /// <summary>Hash: the bucket's share of one tag value's month, with the fields of <see cref="MonthTotals"/>
+    /// (totals, packed model fields, day fields).</summary>
+    public string TagValue(int bucket, string dimension, string month, string value) => string.Concat(_tags[bucket], "t:", dimension, ":", month, ":tv:", value);
+
+    /// <summary>Sorted set: the bucket's users of one tag value's month, scored by their cost under it (micro-USD).</summary>
+    public string TagUsers(int bucket, string dimension, string month, string value) => string.Concat(_tags[bucket], "t:", dimension, ":", month, ":tu:", value);
+
+    /// <summary>Set: a dimension's values admitted in a month, at most <see cref="AttributionOptions.MaxValuesPerDimension"/>
+    /// (one key for the whole ledger: the guard counts values over every bucket).</summary>
+    public static string TagRegistry(string dimension, string month) => $"{{llmcost}}:t:{dimension}:{month}:registry";
+
+    /// <summary>String: set once when a dimension's month first refuses a value (so its log line is written once).</summary>
+    public static string TagOverflow(string dimension, string month) => $"{{llmcost}}:t:{dimension}:{month}:overflow";
+
+    /// <summary>String: a tag value's monthly budget in micro-USD (no expiry).</summary>
+    public static string TagBudget(string dimension, string value) => $"{{llmcost}}:tb:{dimension}:{value}";
+
+    /// <summary>String: a tag value's threshold alert of a month, claimed once (SET NX) as <c>spent|crossedAt</c>.</summary>
+    public static string TagAlert(string dimension, string month, int thresholdPercent, string value) =>
+        string.Create(CultureInfo.InvariantCulture, $"{{llmcost}}:t:{dimension}:{month}:ta:{thresholdPercent}:{value}");
+
     /// <summary><c>model|{model}</c>.</summary>
     public static string ModelField(string model) => $"{ModelPrefix}{model}";
 

@@ -30,6 +30,9 @@ public sealed record LlmUsage
     /// settles it, releasing the hold in the same step as its real cost is added.</summary>
     public string? HoldId { get; init; }
 
+    /// <summary>Cost attribution tags, dimension → value (<see cref="TagValidator"/>), e.g. <c>team</c> → <c>search</c>.</summary>
+    public IReadOnlyDictionary<string, string>? Tags { get; init; }
+
     /// <summary>W3C traceparent of the request that reported this usage, so the worker can continue its trace.</summary>
     public string? TraceParent { get; init; }
 }

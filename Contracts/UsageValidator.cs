@@ -16,7 +16,8 @@ public sealed record UsageEventRequest(
     long? ReasoningOutputTokens = null,
     string? ServiceTier = null,
     string? Provider = null,
-    string? HoldId = null);
+    string? HoldId = null,
+    Dictionary<string, string?>? Tags = null);
 
 /// <summary>The ingestion rules, shared by the API and in-process trackers so that a tracker never sends what the
 /// API would refuse. Pure: the clock and a fresh id come in as arguments.</summary>
@@ -51,8 +52,11 @@ public static class UsageValidator
 
     /// <summary>Checks one event; adds each problem to <paramref name="errors"/> under <paramref name="prefix"/>
     /// + the field name, and returns the accepted event only when there was none.</summary>
+    /// <remarks><paramref name="dimensions"/>: the configured tag dimensions (<see cref="AttributionOptions.Dimensions"/>),
+    /// or null to accept any well-formed one (an in-process tracker, which does not know the API's configuration).</remarks>
     public static LlmUsage? Validate(
-        UsageEventRequest? request, DateTimeOffset now, Func<string> newEventId, string prefix, IDictionary<string, string[]> errors)
+        UsageEventRequest? request, DateTimeOffset now, Func<string> newEventId, string prefix, IDictionary<string, string[]> errors,
+        IReadOnlyCollection<string>? dimensions = null)
     {
         if (request is null)
         {
@@ -89,6 +93,7 @@ public static class UsageValidator
             errors[prefix + "reasoningOutputTokens"] = ["reasoningOutputTokens must not exceed outputTokens (which includes reasoning tokens)."];
         }
 
+        var tags = TagValidator.Check(request.Tags, dimensions, prefix + "tags", errors);
         var tier = CheckTier(request.ServiceTier, prefix + "serviceTier", errors);
         CheckProvider(request.Provider, prefix + "provider", errors);
 
@@ -122,6 +127,7 @@ public static class UsageValidator
             ServiceTier = tier == ServiceTiers.Standard ? null : tier,
             Provider = request.Provider,
             HoldId = holdId,
+            Tags = tags,
         };
     }
 

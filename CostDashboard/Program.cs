@@ -21,6 +21,11 @@ builder.Services.AddOptions<BudgetOptions>()
     .PostConfigure(o => o.Normalize())
     .ValidateDataAnnotations()
     .ValidateOnStart();
+// The tag dimensions the "By tag" pages offer (the AppHost hands the dashboard the services' Attribution section).
+builder.Services.AddOptions<AttributionOptions>()
+    .BindConfiguration(AttributionOptions.SectionName)
+    .PostConfigure(o => o.Normalize())
+    .ValidateDataAnnotations();
 builder.Services.AddSingleton<AdminKey>();
 builder.Services.AddSingleton(TimeProvider.System);
 

@@ -19,6 +19,10 @@ public sealed class CostTrackingChatOptions
     /// <c>AdditionalProperties</c> (<see cref="CostTrackingChatClient.ServiceTierKeys"/>).</summary>
     public string? ServiceTier { get; set; }
 
+    /// <summary>Tags put on the usage of this pipeline's calls (e.g. <c>feature</c>), above the tracker's
+    /// configured tags and below the ambient <see cref="CostTrackingContext.Tag"/> scopes.</summary>
+    public Dictionary<string, string> Tags { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Ask for a budget hold before each call: a user whose enforced budget has no room gets a
     /// <see cref="BudgetExceededException"/> and the inner client is never called. Off by default.</summary>
     public bool EnforceBudget { get; set; }
@@ -200,6 +204,17 @@ public sealed class CostTrackingChatClient(
         }
     }
 
+    private static Dictionary<string, string> Layered(IEnumerable<KeyValuePair<string, string>> lower, IEnumerable<KeyValuePair<string, string>> upper)
+    {
+        var tags = new Dictionary<string, string>(lower, StringComparer.Ordinal);
+        foreach (var (dimension, value) in upper)
+        {
+            tags[dimension] = value;
+        }
+
+        return tags;
+    }
+
     private static string? ProviderOf(ChatClientMetadata? metadata) =>
         metadata?.ProviderName?.ToLowerInvariant() is { } provider && UsageValidator.IsProviderName(provider) ? provider : null;
 
@@ -242,7 +257,10 @@ public sealed class CostTrackingChatClient(
                 ReasoningOutputTokens: Math.Min(usage.ReasoningTokenCount ?? 0, output),
                 ServiceTier: tier is not null && ServiceTiers.Normalize(tier) is { } known && known != ServiceTiers.Standard ? known : null,
                 Provider: provider,
-                HoldId: holdId));
+                HoldId: holdId,
+                // The ambient scopes are repeated above the options here, as the tracker puts the event's own tags
+                // above its ambient ones: innermost wins, this pipeline's options below every scope.
+                Tags: options.Tags.Count == 0 ? null : Layered(options.Tags, CostTrackingContext.CurrentTags)));
         }
         catch (Exception ex)
         {

@@ -23,6 +23,15 @@ public sealed class CostTrackingOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Tags put on every event this service tracks (e.g. <c>environment</c>), below the ambient
+    /// <see cref="CostTrackingContext.Tag"/> scopes and an event's own tags.</summary>
+    public Dictionary<string, string> Tags { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The tag dimensions the ingestion API accepts (its <c>Attribution:Dimensions</c>); empty means its
+    /// default, <c>environment</c>, <c>feature</c>, <c>team</c>. A tag of another dimension is left off the event
+    /// (logged), since the API would refuse the event and its whole batch.</summary>
+    public string[] Dimensions { get; set; } = [];
+
     /// <summary>The ingestion API's base address, for the HTTP sink (e.g. <c>http://apiservice</c> with service discovery).</summary>
     public Uri? Endpoint { get; set; }
 

@@ -23,16 +23,22 @@ public sealed class UsageTracker : IHostedService, IDisposable
     private readonly ILogger<UsageTracker> _logger;
     private readonly Meter _meter;
     private readonly Counter<long> _dropped;
+    private readonly Counter<long> _tagsLeftOff;
     private readonly ResiliencePipeline _retry;
     private readonly CancellationTokenSource _abort = new();
     private Task _loop = Task.CompletedTask;
     private long _lastDropLog = long.MinValue;
+    private long _lastTagLog = long.MinValue;
+    private readonly CostTrackingOptions _options;
+    private readonly string[] _dimensions;
 
     public UsageTracker(IUsageSink sink, TimeProvider clock, IOptions<CostTrackingOptions> options, IMeterFactory meters, ILogger<UsageTracker> logger)
     {
         _sink = sink;
         _clock = clock;
         _logger = logger;
+        _options = options.Value;
+        _dimensions = _options.Dimensions.Length == 0 ? AttributionOptions.DefaultDimensions : _options.Dimensions;
         _buffer = new GroupCommit<LlmUsage>(new GroupCommitOptions<LlmUsage>
         {
             Commit = SendAsync,
@@ -41,6 +47,7 @@ public sealed class UsageTracker : IHostedService, IDisposable
         });
         _meter = meters.Create(MeterName);
         _dropped = _meter.CreateCounter<long>("llmcost.tracker.dropped", "{event}", "Tracked usage dropped: invalid, buffer full, or after shutdown.");
+        _tagsLeftOff = _meter.CreateCounter<long>("llmcost.tracker.tags_left_off", "{tag}", "Tags left off tracked usage (the usage is still counted): unknown dimension, bad value or too many.");
         _meter.CreateObservableGauge("llmcost.tracker.buffer_depth", () => (long)_buffer.WaitingEntries, "{event}", "Tracked usage waiting to be sent.");
         _retry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
@@ -72,8 +79,15 @@ public sealed class UsageTracker : IHostedService, IDisposable
         try
         {
             var errors = new Dictionary<string, string[]>();
+            var tags = TagMerge.Merge(_dimensions, out var leftOff, _options.Tags, CostTrackingContext.CurrentTags, usage.Tags);
+            if (leftOff > 0)
+            {
+                TagsLeftOff(leftOff);
+            }
+
             var request = new UsageEventRequest(usage.EventId, usage.UserId, usage.Model, usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.OccurredAt,
-                usage.CacheWriteInputTokens, usage.ReasoningOutputTokens, usage.ServiceTier, usage.Provider, usage.HoldId);
+                usage.CacheWriteInputTokens, usage.ReasoningOutputTokens, usage.ServiceTier, usage.Provider, usage.HoldId,
+                tags?.ToDictionary(t => t.Key, string? (t) => t.Value, StringComparer.Ordinal));
             var valid = UsageValidator.Validate(request, _clock.GetUtcNow(), () => Guid.CreateVersion7().ToString("N"), "", errors);
             if (valid is null)
             {
@@ -144,6 +158,18 @@ public sealed class UsageTracker : IHostedService, IDisposable
             // later event would wait in the buffer until it was full, then be dropped). These are dropped, counted.
             _dropped.Add(events.Length, new KeyValuePair<string, object?>("reason", "error"));
             _logger.LogError(ex, "{Count} tracked usage events could not be sent", events.Length);
+        }
+    }
+
+    private void TagsLeftOff(int count)
+    {
+        _tagsLeftOff.Add(count);
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastTagLog);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _lastTagLog, now, last) == last)
+        {
+            _logger.LogWarning("Tags left off tracked usage: a dimension not in {Dimensions}, a value outside 1 to {Max} characters of the userId set, or more than {MaxTags} tags",
+                string.Join(", ", _dimensions), TagValidator.MaxValueLength, AttributionOptions.MaxTagsPerEvent);
         }
     }
 

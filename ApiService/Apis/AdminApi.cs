@@ -6,6 +6,7 @@ using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.ApiService.Security;
 using LlmCostTracker.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.ApiService.Apis;
 
@@ -30,6 +31,38 @@ public static class AdminApi
         admin.MapGet("/llm-costs/{userId}", GetUserCosts)
             .WithName("GetUserCosts")
             .WithSummary("One user's month: totals, models, projection and daily costs")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        admin.MapGet("/llm-costs/by/{dimension}", GetCostsByTag)
+            .WithName("GetCostsByTag")
+            .WithSummary("Costs per value of a tag dimension (e.g. team) for a month, highest first")
+            .WithDescription("month defaults to the current UTC month; top (1 to 1,000) to 100. Each value with totals, per-model split, projection and budget use. 404 for a dimension not in Attribution:Dimensions.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        admin.MapGet("/llm-costs/by/{dimension}/{value}", GetTagValueCosts)
+            .WithName("GetTagValueCosts")
+            .WithSummary("One tag value's month: totals, models, projection, daily costs and top users")
+            .WithDescription("top (1 to 1,000, default 100) bounds the users listed. (other) is the value usage past Attribution:MaxValuesPerDimension is counted under.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        admin.MapGet("/budgets/by/{dimension}/{value}", GetTagBudget)
+            .WithName("GetTagBudget")
+            .WithSummary("A tag value's monthly budget (monthlyBudgetUsd null: none)")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        admin.MapPut("/budgets/by/{dimension}/{value}", SetTagBudget)
+            .WithName("SetTagBudget")
+            .WithSummary("Set a tag value's monthly budget")
+            .WithDescription("Threshold alerts (Budgets:ThresholdsPercent) fire once per value, month and threshold, on Redis channel alerts:cost:{dimension}={value} and as a TagBudgetThresholdCrossed event. 0 turns them off.")
+            .Accepts<SetTagBudgetRequest>("application/json")
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxBudgetBodyBytes))
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        admin.MapDelete("/budgets/by/{dimension}/{value}", DeleteTagBudget)
+            .WithName("DeleteTagBudget")
+            .WithSummary("Remove a tag value's budget")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         admin.MapGet("/budgets/{userId}", GetBudget)
@@ -60,12 +93,7 @@ public static class AdminApi
     {
         var errors = new Dictionary<string, string[]>();
         var reportMonth = ParseMonth(month, clock, errors);
-        var count = DefaultTop;
-        if (top is not null && (!int.TryParse(top, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxTop))
-        {
-            errors["top"] = [$"top must be an integer from 1 to {MaxTop:N0}."];
-        }
-
+        var count = ParseTop(top, errors);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
@@ -91,6 +119,125 @@ public static class AdminApi
                 detail: $"User '{userId}' has no usage in {reportMonth.Key}.");
     }
 
+    public static async Task<Results<Ok<TagCostReport>, ValidationProblem, ProblemHttpResult>> GetCostsByTag(
+        string dimension, string? month, string? top, TagReports reports, IOptions<AttributionOptions> attribution, TimeProvider clock)
+    {
+        if (UnknownDimension(dimension, attribution.Value) is { } unknown)
+        {
+            return unknown;
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        var reportMonth = ParseMonth(month, clock, errors);
+        var count = ParseTop(top, errors);
+        return errors.Count > 0
+            ? TypedResults.ValidationProblem(errors)
+            : TypedResults.Ok(await reports.DimensionAsync(dimension, reportMonth, count));
+    }
+
+    public static async Task<Results<Ok<TagCostDetail>, ValidationProblem, ProblemHttpResult>> GetTagValueCosts(
+        string dimension, string value, string? month, string? top, TagReports reports, IOptions<AttributionOptions> attribution, TimeProvider clock)
+    {
+        if (UnknownDimension(dimension, attribution.Value) is { } unknown)
+        {
+            return unknown;
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        var reportMonth = ParseMonth(month, clock, errors);
+        var count = ParseTop(top, errors);
+        CheckTagValue(value, errors, allowOther: true);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        return await reports.ValueAsync(dimension, value, reportMonth, count) is { } detail
+            ? TypedResults.Ok(detail)
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No usage",
+                detail: $"{dimension} '{value}' has no usage in {reportMonth.Key}.");
+    }
+
+    public static Task<Results<Ok<TagBudget>, ValidationProblem, ProblemHttpResult>> GetTagBudget(
+        string dimension, string value, TagBudgetStore budgets, IOptions<AttributionOptions> attribution) =>
+        OnTagBudgetAsync(dimension, value, attribution.Value, () => budgets.GetAsync(dimension, value));
+
+    public static async Task<Results<Ok<TagBudget>, ValidationProblem, ProblemHttpResult>> SetTagBudget(
+        string dimension, string value, HttpRequest request, TagBudgetStore budgets, IOptions<AttributionOptions> attribution, CancellationToken ct)
+    {
+        if (UnknownDimension(dimension, attribution.Value) is { } unknown)
+        {
+            return unknown;
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        CheckTagValue(value, errors, allowOther: false);
+        var (body, problem) = await JsonBody.ReadAsync(request, AdminJsonContext.Default.SetTagBudgetRequest, ct);
+        switch (problem)
+        {
+            case ValidationProblem validation:
+                return validation;
+            case ProblemHttpResult other:
+                return other;
+        }
+
+        var amount = body!.MonthlyBudgetUsd;
+        CheckAmount(amount, errors);
+        return errors.Count > 0 ? TypedResults.ValidationProblem(errors) : TypedResults.Ok(await budgets.SetAsync(dimension, value, amount!.Value));
+    }
+
+    public static Task<Results<Ok<TagBudget>, ValidationProblem, ProblemHttpResult>> DeleteTagBudget(
+        string dimension, string value, TagBudgetStore budgets, IOptions<AttributionOptions> attribution) =>
+        OnTagBudgetAsync(dimension, value, attribution.Value, () => budgets.DeleteAsync(dimension, value));
+
+    /// <summary>A budget read or removal of a configured dimension's value (404 for another dimension, 400 for a bad
+    /// value, <c>(other)</c> included: it takes no budget).</summary>
+    private static async Task<Results<Ok<TagBudget>, ValidationProblem, ProblemHttpResult>> OnTagBudgetAsync(
+        string dimension, string value, AttributionOptions attribution, Func<Task<TagBudget>> action)
+    {
+        if (UnknownDimension(dimension, attribution) is { } unknown)
+        {
+            return unknown;
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        CheckTagValue(value, errors, allowOther: false);
+        return errors.Count > 0 ? TypedResults.ValidationProblem(errors) : TypedResults.Ok(await action());
+    }
+
+    private static ProblemHttpResult? UnknownDimension(string dimension, AttributionOptions attribution) =>
+        Array.IndexOf(attribution.Dimensions, dimension) >= 0
+            ? null
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown tag dimension",
+                detail: $"'{(TagValidator.IsDimensionName(dimension) ? dimension : "(not a dimension name)")}' is not configured; the dimensions are {string.Join(", ", attribution.Dimensions)} (Attribution:Dimensions).");
+
+    private static void CheckTagValue(string value, Dictionary<string, string[]> errors, bool allowOther)
+    {
+        if (!TagValidator.IsValue(value) && !(allowOther && value == TagValidator.OtherValue))
+        {
+            errors["value"] = [$"value must be 1 to {TagValidator.MaxValueLength} characters from letters, digits and ._-@+:"];
+        }
+    }
+
+    private static int ParseTop(string? top, Dictionary<string, string[]> errors)
+    {
+        var count = DefaultTop;
+        if (top is not null && (!int.TryParse(top, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxTop))
+        {
+            errors["top"] = [$"top must be an integer from 1 to {MaxTop:N0}."];
+        }
+
+        return count;
+    }
+
+    private static void CheckAmount(decimal? amount, Dictionary<string, string[]> errors)
+    {
+        if (amount is null || amount < 0 || amount > BudgetStore.MaxBudgetUsd || decimal.Round(amount.Value, 6) != amount)
+        {
+            errors["monthlyBudgetUsd"] = ["monthlyBudgetUsd must be a number of USD from 0 to 1,000,000,000 with at most 6 decimals (0 turns alerts off)."];
+        }
+    }
+
     public static async Task<Results<Ok<UserBudget>, ValidationProblem>> GetBudget(string userId, BudgetStore budgets)
     {
         var errors = new Dictionary<string, string[]>();
@@ -113,11 +260,7 @@ public static class AdminApi
         }
 
         var amount = body!.MonthlyBudgetUsd;
-        if (amount is null || amount < 0 || amount > BudgetStore.MaxBudgetUsd || decimal.Round(amount.Value, 6) != amount)
-        {
-            errors["monthlyBudgetUsd"] = ["monthlyBudgetUsd must be a number of USD from 0 to 1,000,000,000 with at most 6 decimals (0 turns alerts off)."];
-        }
-
+        CheckAmount(amount, errors);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);

@@ -4,6 +4,7 @@ using LlmCostTracker.ApiService.Security;
 using LlmCostTracker.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.ApiService.Apis;
 
@@ -44,7 +45,7 @@ public static class UsageApi
     }
 
     public static async Task<Results<Accepted<UsageAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsage(
-        HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, CancellationToken ct)
+        HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync(request, IngestJsonContext.Default.UsageEventRequest, ct);
         if (problem is not null)
@@ -54,7 +55,7 @@ public static class UsageApi
         }
 
         var errors = new Dictionary<string, string[]>();
-        var usage = UsageValidator.Validate(body, clock.GetUtcNow(), NewEventId, prefix: "", errors);
+        var usage = UsageValidator.Validate(body, clock.GetUtcNow(), NewEventId, prefix: "", errors, attribution.Value.Dimensions);
         if (usage is null)
         {
             metrics.Rejected(1);
@@ -72,7 +73,7 @@ public static class UsageApi
     }
 
     public static async Task<Results<Accepted<UsageBatchAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsageBatch(
-        HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, CancellationToken ct)
+        HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync(request, IngestJsonContext.Default.UsageBatchRequest, ct);
         if (problem is not null)
@@ -94,7 +95,7 @@ public static class UsageApi
         var events = new List<LlmUsage>(requests.Count);
         for (var i = 0; i < requests.Count; i++)
         {
-            var usage = UsageValidator.Validate(requests[i], now, NewEventId, $"events[{i}].", errors);
+            var usage = UsageValidator.Validate(requests[i], now, NewEventId, $"events[{i}].", errors, attribution.Value.Dimensions);
             if (usage is not null)
             {
                 events.Add(usage with { TraceParent = traceParent });
@@ -130,7 +131,7 @@ public static class UsageApi
             return TypedResults.Problem(
                 statusCode: StatusCodes.Status503ServiceUnavailable,
                 title: "The message broker is unavailable",
-                detail: $"{ex.Message} Nothing was recorded; retry with the same eventId.");
+                detail: $"{ex.Message} Not acknowledged: retry with the same eventId (an event counts once, however often it is sent).");
         }
     }
 

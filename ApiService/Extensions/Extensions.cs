@@ -41,6 +41,14 @@ public static class Extensions
         builder.Services.AddHostedService<LedgerLayoutCheck>();
         builder.Services.AddHostedService<RedisCloseOnStop>();
         builder.Services.AddSingleton<CostReports>();
+        builder.Services.AddOptions<AttributionOptions>()
+            .BindConfiguration(AttributionOptions.SectionName)
+            .PostConfigure(o => o.Normalize())
+            .ValidateDataAnnotations()
+            .ValidateWith(o => o.Problems())
+            .ValidateOnStart();
+        builder.Services.AddSingleton<TagReports>();
+        builder.Services.AddSingleton<TagBudgetStore>();
         builder.Services.AddOptions<PricingOptions>()
             .BindConfiguration(PricingOptions.SectionName)
             .ValidateDataAnnotations()

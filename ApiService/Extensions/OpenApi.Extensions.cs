@@ -8,9 +8,10 @@ public static class OpenApiExtensions
     /// <summary>Request examples by operation id, shown in the document and on the Scalar page.</summary>
     private static readonly Dictionary<string, string> RequestExamples = new()
     {
-        ["RecordUsage"] = """{"eventId":"chatcmpl-8abc123","userId":"alice@example.com","model":"gpt-4o-2024-08-06","inputTokens":1200,"cachedInputTokens":200,"outputTokens":350,"occurredAt":"2026-11-27T10:15:00Z"}""",
-        ["RecordUsageBatch"] = """{"events":[{"userId":"alice@example.com","model":"gpt-4o-mini","inputTokens":900,"outputTokens":120},{"eventId":"msg_01XyZ","userId":"bob","model":"claude-3-haiku-20240307","inputTokens":2000,"outputTokens":100}]}""",
+        ["RecordUsage"] = """{"eventId":"chatcmpl-8abc123","userId":"alice@example.com","model":"gpt-4o-2024-08-06","inputTokens":1200,"cachedInputTokens":200,"outputTokens":350,"occurredAt":"2026-11-27T10:15:00Z","tags":{"team":"search","feature":"summarize","environment":"prod"}}""",
+        ["RecordUsageBatch"] = """{"events":[{"userId":"alice@example.com","model":"gpt-4o-mini","inputTokens":900,"outputTokens":120,"tags":{"team":"search"}},{"eventId":"msg_01XyZ","userId":"bob","model":"claude-3-haiku-20240307","inputTokens":2000,"outputTokens":100}]}""",
         ["SetBudget"] = """{"monthlyBudgetUsd":25.00,"enforce":true}""",
+        ["SetTagBudget"] = """{"monthlyBudgetUsd":500.00}""",
         ["CreateBudgetHold"] = """{"holdId":"call-0193a7c2","userId":"alice@example.com","model":"gpt-4o","inputTokens":1200,"maxOutputTokens":1000,"ttlSeconds":600}""",
     };
 

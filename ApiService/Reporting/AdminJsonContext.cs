@@ -9,4 +9,8 @@ namespace LlmCostTracker.ApiService.Reporting;
 [JsonSerializable(typeof(UserBudget))]
 [JsonSerializable(typeof(CostReport))]
 [JsonSerializable(typeof(UserCostDetail))]
+[JsonSerializable(typeof(TagCostReport))]
+[JsonSerializable(typeof(TagCostDetail))]
+[JsonSerializable(typeof(TagBudget))]
+[JsonSerializable(typeof(SetTagBudgetRequest))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

@@ -46,7 +46,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
     }
 
     /// <summary>A month hash (a user's or a bucket's): the totals returned, models and days added to the maps.</summary>
-    private static Counters Read(HashEntry[] entries, Dictionary<string, Counters> models, IDictionary<string, long> days)
+    internal static Counters Read(HashEntry[] entries, Dictionary<string, Counters> models, IDictionary<string, long> days)
     {
         var counters = default(Counters);
         foreach (var entry in entries)
@@ -72,7 +72,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
         return counters;
     }
 
-    private static ModelCostRow[] ModelRows(Dictionary<string, Counters> models) =>
+    internal static ModelCostRow[] ModelRows(Dictionary<string, Counters> models) =>
     [
         .. models
             .Select(m => new ModelCostRow(m.Key, Usd(m.Value.Cost), m.Value.Input, m.Value.Cached, m.Value.Output, m.Value.Requests, m.Value.CacheWrite, m.Value.Reasoning))
@@ -149,7 +149,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
     /// <summary>Without a recorded crossing (no 100% threshold configured, or usage from before it was recorded):
     /// the end of the day the daily series crosses the budget, or now if that is today. Day precision, but never
     /// before the usage that crossed it, as extrapolating the run rate backwards would be.</summary>
-    private static DateTimeOffset? CrossingDayEnd(List<DailyCost> daily, long budgetMicros, DateTimeOffset now)
+    internal static DateTimeOffset? CrossingDayEnd(List<DailyCost> daily, long budgetMicros, DateTimeOffset now)
     {
         var spent = 0m;
         foreach (var day in daily)
@@ -166,9 +166,9 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
         return now;
     }
 
-    private static decimal Usd(long micros) => BudgetOptions.ToUsd(micros);
+    internal static decimal Usd(long micros) => BudgetOptions.ToUsd(micros);
 
-    private readonly record struct Counters(long Cost, long Input, long Cached, long Output, long Requests, long CacheWrite, long Reasoning)
+    internal readonly record struct Counters(long Cost, long Input, long Cached, long Output, long Requests, long CacheWrite, long Reasoning)
     {
         /// <summary>A model field's counters, in <see cref="LedgerKeys.Counters"/> order.</summary>
         public static Counters FromPacked(long[] c) => new(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);

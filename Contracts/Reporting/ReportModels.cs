@@ -59,3 +59,57 @@ public sealed record UserBudget(string UserId, decimal MonthlyBudgetUsd, bool Is
 /// <summary><see cref="Enforce"/> left out keeps the user's current setting (a client that only sets amounts never
 /// turns enforcement off by accident).</summary>
 public sealed record SetBudgetRequest(decimal? MonthlyBudgetUsd, bool? Enforce = null);
+
+/// <summary>A dimension's month (e.g. by team): its values ordered by cost, highest first.</summary>
+public sealed record TagCostReport(
+    string Month, string Currency, DateTimeOffset GeneratedAt, string Dimension, TagReportTotals Totals, IReadOnlyList<TagCostRow> Values);
+
+/// <summary>Over every value of the dimension: the cost of the month's usage that carried the dimension.</summary>
+public sealed record TagReportTotals(decimal CostUsd, long ValueCount, decimal ProjectedMonthEndCostUsd);
+
+/// <summary>One tag value's month. <see cref="BudgetUsd"/> is null without a budget for the value.</summary>
+public sealed record TagCostRow(
+    string Value,
+    decimal CostUsd,
+    long InputTokens,
+    long CachedInputTokens,
+    long OutputTokens,
+    long Requests,
+    long CacheWriteInputTokens,
+    long ReasoningOutputTokens,
+    decimal? BudgetUsd,
+    decimal? BudgetUsedPercent,
+    bool BudgetExhausted,
+    decimal ProjectedMonthEndCostUsd,
+    DateTimeOffset? ProjectedBudgetExhaustedAt,
+    IReadOnlyList<ModelCostRow> Models);
+
+/// <summary>One tag value's month with its daily series and its top users.</summary>
+public sealed record TagCostDetail(
+    string Month,
+    string Currency,
+    DateTimeOffset GeneratedAt,
+    string Dimension,
+    string Value,
+    decimal CostUsd,
+    long InputTokens,
+    long CachedInputTokens,
+    long OutputTokens,
+    long Requests,
+    long CacheWriteInputTokens,
+    long ReasoningOutputTokens,
+    decimal? BudgetUsd,
+    decimal? BudgetUsedPercent,
+    bool BudgetExhausted,
+    decimal ProjectedMonthEndCostUsd,
+    DateTimeOffset? ProjectedBudgetExhaustedAt,
+    IReadOnlyList<ModelCostRow> Models,
+    IReadOnlyList<DailyCost> Daily,
+    IReadOnlyList<TagUserCost> Users);
+
+public sealed record TagUserCost(string UserId, decimal CostUsd);
+
+/// <summary>A tag value's monthly budget; <see cref="MonthlyBudgetUsd"/> null: none (tag values have no default).</summary>
+public sealed record TagBudget(string Dimension, string Value, decimal? MonthlyBudgetUsd);
+
+public sealed record SetTagBudgetRequest(decimal? MonthlyBudgetUsd);

@@ -32,6 +32,13 @@ public sealed class AdminApiClient(HttpClient http, IOptions<DashboardOptions> o
     public Task<ApiResult<UserCostDetail>> UserAsync(string userId, string month, CancellationToken ct) =>
         SendAsync<UserCostDetail>(HttpMethod.Get, $"api/v1/admin/llm-costs/{Uri.EscapeDataString(userId)}?month={month}", null, ct);
 
+    public Task<ApiResult<TagCostReport>> TagsAsync(string dimension, string month, int top, CancellationToken ct) =>
+        SendAsync<TagCostReport>(HttpMethod.Get, $"api/v1/admin/llm-costs/by/{Uri.EscapeDataString(dimension)}?month={month}&top={top.ToString(CultureInfo.InvariantCulture)}", null, ct);
+
+    public Task<ApiResult<TagCostDetail>> TagValueAsync(string dimension, string value, string month, int topUsers, CancellationToken ct) =>
+        SendAsync<TagCostDetail>(HttpMethod.Get,
+            $"api/v1/admin/llm-costs/by/{Uri.EscapeDataString(dimension)}/{Uri.EscapeDataString(value)}?month={month}&top={topUsers.ToString(CultureInfo.InvariantCulture)}", null, ct);
+
     public Task<ApiResult<UserBudget>> BudgetAsync(string userId, CancellationToken ct) =>
         SendAsync<UserBudget>(HttpMethod.Get, $"api/v1/admin/budgets/{Uri.EscapeDataString(userId)}", null, ct);
 

@@ -62,6 +62,61 @@ public sealed class CostTrackingTests(AppFixture app)
     }
 
     [Fact]
+    public async Task Tags_from_configuration_middleware_options_and_ambient_scopes_are_merged_innermost_winning()
+    {
+        var run = Guid.NewGuid().ToString("N")[..10];
+        var user = AppFixture.NewUser("meai-tags");
+        using var host = BuildClientHost(services =>
+        {
+            services.Configure<CostTrackingOptions>(o =>
+            {
+                o.Tags["environment"] = $"env-{run}";
+                o.Tags["team"] = $"cfg-{run}";
+            });
+            services.AddChatClient(new ScriptedChatClient()).UseLlmCostTracking(o =>
+            {
+                o.Tags["feature"] = $"mw-{run}";
+                o.Tags["team"] = $"mw-{run}";
+            });
+        });
+        await host.StartAsync();
+        var chat = host.Services.GetRequiredService<IChatClient>();
+
+        using (CostTrackingContext.ForUser(user))
+        using (CostTrackingContext.Tag("team", $"outer-{run}"))
+        // Not a configured dimension: left off, the usage still counted.
+        using (CostTrackingContext.Tag("customer", "acme"))
+        {
+            Assert.Equal("plain answer", (await chat.GetResponseAsync("hi")).Text);
+            using (CostTrackingContext.Tag("team", $"inner-{run}"))
+            {
+                await foreach (var _ in chat.GetStreamingResponseAsync("hi"))
+                {
+                }
+            }
+        }
+
+        await host.StopAsync();
+
+        // The plain call costs 435 µ$, the streamed one 625 µ$ (as in the first test).
+        var totals = await app.WaitForRequestsAsync(user, 2);
+        Assert.Equal(1_060, totals["cost"]);
+        var outer = await TagTests.WaitForValueAsync(app, "team", $"outer-{run}", requests: 1);
+        Assert.Equal(0.000435m, outer.GetProperty("costUsd").GetDecimal());
+        var inner = await TagTests.WaitForValueAsync(app, "team", $"inner-{run}", requests: 1);
+        Assert.Equal(0.000625m, inner.GetProperty("costUsd").GetDecimal());
+        var feature = await TagTests.WaitForValueAsync(app, "feature", $"mw-{run}", requests: 2);
+        Assert.Equal(0.00106m, feature.GetProperty("costUsd").GetDecimal());
+        var environment = await TagTests.WaitForValueAsync(app, "environment", $"env-{run}", requests: 2);
+        Assert.Equal(0.00106m, environment.GetProperty("costUsd").GetDecimal());
+        foreach (var overridden in new[] { $"cfg-{run}", $"mw-{run}" })
+        {
+            using var response = await app.Api.SendAsync(app.Admin(HttpMethod.Get, $"/api/v1/admin/llm-costs/by/team/{overridden}"));
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task The_middleware_records_cache_writes_reasoning_and_the_service_tier()
     {
         var user = AppFixture.NewUser("meai-billing");

@@ -185,6 +185,69 @@ public sealed class DashboardTests(AppFixture app) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_tag_pages_show_each_values_spend_budget_use_and_its_users()
+    {
+        // gpt-4o output at $10 per million: 10M tokens cost $100 an event (below the overview test's users).
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var (search, ads) = ($"search-{run}", $"ads-{run}");
+        var (ann, bob) = ($"dash-tag-ann-{run}", $"dash-tag-bob-{run}");
+        foreach (var (team, budget) in new[] { (search, 350m), (ads, 50m) })
+        {
+            using var set = await app.Api.SendAsync(app.Admin(HttpMethod.Put, $"/api/v1/admin/budgets/by/team/{team}", new { monthlyBudgetUsd = budget }));
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        }
+
+        using (var posted = await app.PostBatchAsync(new
+        {
+            events = new[] { (ann, search), (ann, search), (bob, search), (bob, ads) }
+                .Select(e => new { userId = e.Item1, model = "gpt-4o", inputTokens = 0, outputTokens = 10_000_000, tags = new { team = e.Item2, feature = $"chat-{run}" } })
+                .ToArray(),
+        }))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        }
+
+        await TagTests.WaitForValueAsync(app, "team", search, 3);
+        await TagTests.WaitForValueAsync(app, "team", ads, 1);
+
+        var page = await NewPageAsync();
+        await SignInAsync(page, app.AdminApiKey);
+        await page.GetByRole(AriaRole.Link, new() { Name = "By tag" }).ClickAsync();
+        await InteractiveAsync(page);
+        await Assertions.Expect(page.Locator("[data-testid=dimension]")).ToHaveTextAsync("environment");
+        // The dimension picker: team.
+        await page.GetByLabel("Tag").SelectOptionAsync("team");
+        await Assertions.Expect(page.Locator("[data-testid=dimension]")).ToHaveTextAsync("team");
+        await InteractiveAsync(page);
+        var searchRow = page.Locator($"[data-testid=tag-values] tr[data-value='{search}']");
+        var adsRow = page.Locator($"[data-testid=tag-values] tr[data-value='{ads}']");
+        await Assertions.Expect(searchRow).ToContainTextAsync("$300.00");
+        await Assertions.Expect(searchRow).ToContainTextAsync("85.71% of $350.00");
+        await Assertions.Expect(searchRow).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("near-budget"));
+        await Assertions.Expect(adsRow).ToContainTextAsync("$100.00");
+        await Assertions.Expect(adsRow).ToContainTextAsync("over budget");
+        var order = await page.Locator("[data-testid=tag-values] tbody tr").EvaluateAllAsync<string[]>("rs => rs.map(r => r.getAttribute('data-value'))");
+        Assert.True(Array.IndexOf(order, search) >= 0 && Array.IndexOf(order, search) < Array.IndexOf(order, ads), string.Join(",", order));
+        await AssertAccessibleAsync(page);
+        await ShotAsync(page, "tags-team");
+
+        await searchRow.GetByRole(AriaRole.Link, new() { Name = search }).ClickAsync();
+        await InteractiveAsync(page);
+        await Assertions.Expect(page.Locator("[data-testid=tag-value]")).ToHaveTextAsync(search);
+        await Assertions.Expect(page.Locator("[data-testid=value-spend]")).ToHaveTextAsync("$300.00");
+        await Assertions.Expect(page.Locator("[data-testid=value-requests]")).ToHaveTextAsync("3");
+        await Assertions.Expect(page.Locator($"[data-testid=value-users] tr[data-user='{ann}']")).ToContainTextAsync("$200.00");
+        await Assertions.Expect(page.Locator($"[data-testid=value-users] tr[data-user='{bob}']")).ToContainTextAsync("$100.00");
+        await Assertions.Expect(page.Locator("[data-testid=value-models]")).ToContainTextAsync("gpt-4o");
+        await AssertAccessibleAsync(page);
+        await ShotAsync(page, "tag-value");
+
+        // A value without usage says so.
+        await page.GotoAsync($"/tags/team/nobody-{run}");
+        await Assertions.Expect(page.Locator("[data-testid=unknown-value]")).ToContainTextAsync("has no usage");
+    }
+
+    [Fact]
     public async Task An_unknown_user_and_an_API_that_is_down_each_get_a_clear_message()
     {
         var page = await NewPageAsync();

@@ -16,7 +16,7 @@ public sealed class OpenApiTests(AppFixture app)
             .SelectMany(path => path.Value.EnumerateObject().Select(op => (Path: path.Name, Method: op.Name, Op: op.Value)))
             .ToList();
 
-        Assert.Equal(14, operations.Count);
+        Assert.Equal(19, operations.Count);
         Assert.All(operations, o => Assert.True(o.Op.GetProperty("responses").TryGetProperty("401", out _), $"{o.Method} {o.Path} lists 401"));
         // Every operation that takes input (parameters or a body) lists its 400.
         Assert.All(operations.Where(o => o.Op.TryGetProperty("parameters", out _) || o.Op.TryGetProperty("requestBody", out _)),
@@ -37,6 +37,17 @@ public sealed class OpenApiTests(AppFixture app)
         }
 
         Assert.True(paths.GetProperty("/api/v1/admin/llm-costs/{userId}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
+        Assert.Equal("search", example.GetProperty("tags").GetProperty("team").GetString());
+        // The tag routes answer 404 for a dimension that is not configured.
+        foreach (var (path, method) in new[]
+        {
+            ("/api/v1/admin/llm-costs/by/{dimension}", "get"), ("/api/v1/admin/llm-costs/by/{dimension}/{value}", "get"),
+            ("/api/v1/admin/budgets/by/{dimension}/{value}", "get"), ("/api/v1/admin/budgets/by/{dimension}/{value}", "put"),
+            ("/api/v1/admin/budgets/by/{dimension}/{value}", "delete"),
+        })
+        {
+            Assert.True(paths.GetProperty(path).GetProperty(method).GetProperty("responses").TryGetProperty("404", out _), $"{method} {path} lists 404");
+        }
     }
 
     [Fact]

@@ -45,11 +45,52 @@ public sealed class ApplyUsageCallTests
                 Claim("e1"), $"100,10,2,5,1,0,0,1,{Ms(Day)},e1", Claim("e2"), $"200,10,2,5,1,0,0,1,{Ms(Day)},e2", Claim("e3"), $"300,10,2,5,1,0,0,2,{Ms(Day.AddDays(1))},e3",
                 // The event carrying a budget hold: its position among ann's events, and the holdId.
                 "2", "hold-1",
+                // No tags and no tag sets (no group tag sets follow).
+                "0", "0",
             ],
             call.Args.Select(a => a.ToString()));
 
         static string Claim(string eventId) => ((RedisValue)ClaimWindow.Digest("ann", eventId)).ToString();
         static long Ms(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
+    }
+
+    [Fact]
+    public void Tagged_events_group_by_tag_set_and_name_each_tags_keys_by_position()
+    {
+        PricedUsage[] events =
+        [
+            Tagged("e1", new() { ["team"] = "search" }),
+            Tagged("e2", new() { ["team"] = "search", ["feature"] = "sum" }),
+            Event("e3", "ann", "gpt-4o", 100, Day),
+            Tagged("e4", new() { ["feature"] = "sum", ["team"] = "search" }),
+        ];
+        var chunk = Assert.Single(LedgerChunk.Plan(Keys, events, CostLedger.ChunkEvents));
+
+        var call = ApplyUsageCall.Encode(Keys, chunk, events, defaultBudgetMicros: 6_000_000, thresholds: [80, 100], new ClaimWindow(TimeSpan.FromDays(7)), Day);
+
+        var bucket = Keys.BucketOf("ann");
+        // After the month's 7 keys and ann's 3: each dimension's index, then each tag's hash and users.
+        Assert.Equal(
+            [Keys.TagIndex(bucket, "team", "2026-12"), Keys.TagIndex(bucket, "feature", "2026-12"),
+             Keys.TagValue(bucket, "team", "2026-12", "search"), Keys.TagUsers(bucket, "team", "2026-12", "search"),
+             Keys.TagValue(bucket, "feature", "2026-12", "sum"), Keys.TagUsers(bucket, "feature", "2026-12", "sum")],
+            call.Keys[^6..].Select(k => k.ToString()));
+        Assert.Equal(16, call.Keys.Length);
+        Assert.Equal(
+            [
+                // Two tags: the KEYS positions of its index, hash and users, and its value.
+                "2", "11", "13", "14", "search", "12", "15", "16", "sum",
+                // Two tag sets (e4's is e2's, in any order), then each group's: e1's, e2 and e4's, and e3's none.
+                "2", "1", "1", "2", "2", "1",
+                "1", "2", "0",
+            ],
+            call.Args[^18..].Select(a => a.ToString()));
+        // Three groups of ann's: e2 and e4 together.
+        Assert.Contains("model|gpt-4o", call.Args.Select(a => a.ToString()));
+        Assert.Equal("3", call.Args[Array.FindIndex(call.Args, a => a == "ann") + 1].ToString());
+
+        PricedUsage Tagged(string id, Dictionary<string, string> tags) =>
+            new(new LlmUsage { EventId = id, UserId = "ann", Model = "gpt-4o", InputTokens = 10, CachedInputTokens = 0, OutputTokens = 5, OccurredAt = Day, Tags = tags }, 100);
     }
 
     [Fact]

@@ -58,6 +58,24 @@ public sealed class LlmUsageWireConverterTests
     }
 
     [Fact]
+    public void Tags_follow_the_hold_id_as_an_object_and_read_back()
+    {
+        var tagged = Usage with { EventId = "evt-4", Tags = new Dictionary<string, string> { ["feature"] = "sum", ["team"] = "search" } };
+        var both = Usage with { EventId = "evt-5", HoldId = "hold-8", Tags = new Dictionary<string, string> { ["team"] = "a\"b" } };
+
+        var json = JsonSerializer.Serialize(new LlmUsageRecorded { Events = [tagged, both] }, Wire);
+
+        Assert.Contains(""",0,0,null,null,null,{"feature":"sum","team":"search"}]""", json, StringComparison.Ordinal);
+        Assert.EndsWith(""",0,0,null,null,"hold-8",{"team":"a\u0022b"}]]}""", json);
+        var read = JsonSerializer.Deserialize<LlmUsageRecorded>(json, Wire)!.Events;
+        Assert.Equal(2, read.Count);
+        Assert.Equal(tagged.Tags, read[0].Tags);
+        Assert.Equal(both.Tags, read[1].Tags);
+        Assert.Equal("hold-8", read[1].HoldId);
+        Assert.Equal(tagged with { Tags = null }, read[0] with { Tags = null });
+    }
+
+    [Fact]
     public void Events_that_share_a_trace_parent_write_it_once_and_read_it_back_on_each()
     {
         LlmUsage[] events = [Usage, Usage with { EventId = "evt-2" }, Usage with { EventId = "evt-3", TraceParent = null }, Usage with { EventId = "evt-4", TraceParent = null }];

@@ -1,4 +1,5 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.WorkerService.Budgets;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -21,8 +22,11 @@ public sealed record LedgerResult(IReadOnlyList<CrossedThreshold> Alerts, bool[]
 /// <summary>Aggregates priced usage per user per month in Redis, exactly once per event id within the dedup window
 /// (<see cref="ClaimWindow"/>): one script call per
 /// ledger bucket, month and <see cref="ChunkEvents"/> events applies those users' and the bucket's month increments
-/// atomically; the calls are pipelined, and spread over the shards of a Redis Cluster.</summary>
-public sealed class CostLedger(IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, IOptions<LedgerOptions> ledger, TimeProvider clock)
+/// atomically; the calls are pipelined, and spread over the shards of a Redis Cluster.
+/// Tagged events (<see cref="TagAttribution"/>, when given) pass the cardinality guard before the write, and their
+/// values' budgets are checked after it.</summary>
+public sealed class CostLedger(
+    IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, IOptions<LedgerOptions> ledger, TimeProvider clock, TagAttribution? tags = null)
 {
     private readonly ClaimWindow _claims = new(ledger.Value.DedupWindow);
 
@@ -31,6 +35,11 @@ public sealed class CostLedger(IConnectionMultiplexer redis, LedgerKeys keys, IO
 
     public async Task<LedgerResult> ApplyAsync(IReadOnlyList<PricedUsage> events)
     {
+        if (tags is not null)
+        {
+            events = await tags.MapAsync(events);
+        }
+
         var db = redis.GetDatabase();
         var options = budgets.Value;
         var defaultBudget = BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd);
@@ -65,6 +74,13 @@ public sealed class CostLedger(IConnectionMultiplexer redis, LedgerKeys keys, IO
             {
                 duplicate[order[position]] = true;
             }
+        }
+
+        if (tags is not null)
+        {
+            // On every write, redeliveries included: a budget crossed by a write whose alert failed to publish is
+            // published by the retry.
+            await tags.CheckBudgetsAsync(events);
         }
 
         return new LedgerResult(alerts, duplicate);

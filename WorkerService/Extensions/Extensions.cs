@@ -1,5 +1,6 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.WorkerService.Budgets;
 using LlmCostTracker.Contracts.Pricing;
 using LlmCostTracker.Ledger;
@@ -47,6 +48,14 @@ public static class Extensions
             .BindConfiguration(AggregationOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+
+        builder.Services.AddOptions<AttributionOptions>()
+            .BindConfiguration(AttributionOptions.SectionName)
+            .PostConfigure(o => o.Normalize())
+            .ValidateDataAnnotations()
+            .ValidateWith(o => o.Problems())
+            .ValidateOnStart();
+        builder.Services.AddSingleton<TagAttribution>();
 
         builder.Services.AddLedgerLayout();
         builder.Services.AddSingleton<CostLedger>();

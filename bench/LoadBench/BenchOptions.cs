@@ -24,6 +24,14 @@ public sealed record BenchOptions
     /// instead of directly, as in a deployment.</summary>
     public bool Proxied { get; init; }
 
+    /// <summary>Every event carries three tags: team (of <see cref="TagTeams"/>), feature (of <see cref="TagFeatures"/>)
+    /// and environment (of 3).</summary>
+    public bool Tags { get; init; }
+
+    public int TagTeams { get; init; } = 50;
+
+    public int TagFeatures { get; init; } = 20;
+
     /// <summary>Run only the budget hold phase (after the warm-up): <see cref="HoldRate"/> holds a second, each
     /// granted one settled by its usage event.</summary>
     public bool HoldsOnly { get; init; }
@@ -63,7 +71,7 @@ public sealed record BenchOptions
     /// <summary><c>Infrastructure:RedisShards</c> for the app: 1 (one redis-server) or 3 to 6 (a Redis Cluster).</summary>
     public int RedisShards { get; init; } = 1;
 
-    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --dashboard</c></summary>
+    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --tags --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --dashboard</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -82,6 +90,7 @@ public sealed record BenchOptions
                 "--warm-up-batches" => options with { WarmUpBatchEvents = Next() },
                 "--quick" => options with { WarmUpEvents = 5_000, WarmUpBatchEvents = 20_000, SingleEvents = 10_000, BatchEvents = 50_000, PacedSeconds = 3, ReportUsers = [1_000, 10_000], ReportRequests = 50 },
                 "--proxied" => options with { Proxied = true },
+                "--tags" => options with { Tags = true },
                 "--redis-shards" => options with { RedisShards = Next() },
                 "--holds" => options with { HoldsOnly = true, PacedSeconds = 30 },
                 "--hold-rate" => options with { HoldRate = Next() },

@@ -60,15 +60,34 @@ public sealed partial class LoadDriver
 
     public long TotalSent { get; private set; }
 
-    private object NewEvent(Random random, string? eventId = null) => new
-    {
-        eventId = eventId ?? $"{_run}-{Guid.NewGuid():N}",
-        userId = $"bench-{_run}-u{random.Next(_options.Users)}",
-        model = Models[random.Next(Models.Length)],
-        inputTokens = random.Next(50, 4_000),
-        cachedInputTokens = random.Next(0, 50),
-        outputTokens = random.Next(10, 1_500),
-    };
+    private static readonly string[] Environments = ["prod", "staging", "dev"];
+
+    private object NewEvent(Random random, string? eventId = null) => _options.Tags
+        ? new
+        {
+            eventId = eventId ?? $"{_run}-{Guid.NewGuid():N}",
+            userId = $"bench-{_run}-u{random.Next(_options.Users)}",
+            model = Models[random.Next(Models.Length)],
+            inputTokens = random.Next(50, 4_000),
+            cachedInputTokens = random.Next(0, 50),
+            outputTokens = random.Next(10, 1_500),
+            // Three dimensions on every event, of the cardinality of a mid-sized organisation.
+            tags = new Dictionary<string, string>
+            {
+                ["team"] = $"team-{random.Next(_options.TagTeams)}",
+                ["feature"] = $"feature-{random.Next(_options.TagFeatures)}",
+                ["environment"] = Environments[random.Next(Environments.Length)],
+            },
+        }
+        : new
+        {
+            eventId = eventId ?? $"{_run}-{Guid.NewGuid():N}",
+            userId = $"bench-{_run}-u{random.Next(_options.Users)}",
+            model = Models[random.Next(Models.Length)],
+            inputTokens = random.Next(50, 4_000),
+            cachedInputTokens = random.Next(0, 50),
+            outputTokens = random.Next(10, 1_500),
+        };
 
     /// <summary>A scaled-down pass through every phase, so that the measured phases run on code the JIT has
     /// already tiered up (tier-0, instrumented, then optimised code with dynamic PGO): the figures are steady

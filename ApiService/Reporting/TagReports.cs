@@ -1,0 +1,98 @@
+using LlmCostTracker.Contracts;
+using LlmCostTracker.Contracts.Reporting;
+using StackExchange.Redis;
+using static LlmCostTracker.ApiService.Reporting.CostReports;
+
+namespace LlmCostTracker.ApiService.Reporting;
+
+/// <summary>Reports by tag. A value's month is spread over the buckets of its users, so a value's figures are the
+/// sum of its hash in every bucket, and the ranking sums each bucket's index (a sorted set per dimension and month,
+/// at most <see cref="AttributionOptions.MaxValuesPerDimension"/> values, so the read is bounded) before taking the
+/// top. Then each row is one read per bucket of that value's hash, issued together; nothing scans keys.</summary>
+public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, TimeProvider clock)
+{
+    public async Task<TagCostReport> DimensionAsync(string dimension, LedgerMonth month, int top)
+    {
+        var db = redis.GetDatabase();
+        var now = clock.GetUtcNow();
+        var costs = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var bucket in await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b => db.SortedSetRangeByRankWithScoresAsync(keys.TagIndex(b, dimension, month.Key)))))
+        {
+            foreach (var entry in bucket)
+            {
+                var value = entry.Element.ToString();
+                costs[value] = costs.GetValueOrDefault(value) + entry.Score;
+            }
+        }
+
+        // Scores are integer micro-USD, exact in a double up to 2^53.
+        var ranked = costs.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Take(top).Select(c => c.Key).ToList();
+        var rows = await Task.WhenAll(ranked.Select(async value => (await ReadValueAsync(db, dimension, value, month, now)).Row));
+        var total = (long)costs.Values.Sum();
+        var projection = MonthProjection.Project(total, month.Year, month.Month, now, budgetMicros: 0);
+        return new TagCostReport(month.Key, Currency, now, dimension, new TagReportTotals(Usd(total), costs.Count, Usd(projection.MonthEndMicros)),
+            [.. rows.OfType<TagCostRow>().OrderByDescending(r => r.CostUsd).ThenBy(r => r.Value, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>One value's month, or null when it has no usage that month.</summary>
+    public async Task<TagCostDetail?> ValueAsync(string dimension, string value, LedgerMonth month, int topUsers)
+    {
+        var db = redis.GetDatabase();
+        var now = clock.GetUtcNow();
+        var usersTask = Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b =>
+            db.SortedSetRangeByRankWithScoresAsync(keys.TagUsers(b, dimension, month.Key, value), 0, topUsers - 1, Order.Descending)));
+        var (row, daily) = await ReadValueAsync(db, dimension, value, month, now);
+        var users = (await usersTask).SelectMany(u => u)
+            .OrderByDescending(u => u.Score).ThenBy(u => u.Element.ToString(), StringComparer.Ordinal).Take(topUsers)
+            .Select(u => new TagUserCost(u.Element!, Usd((long)u.Score))).ToList();
+        if (row is null)
+        {
+            return null;
+        }
+
+        return new TagCostDetail(month.Key, Currency, now, dimension, value, row.CostUsd, row.InputTokens, row.CachedInputTokens, row.OutputTokens,
+            row.Requests, row.CacheWriteInputTokens, row.ReasoningOutputTokens, row.BudgetUsd, row.BudgetUsedPercent, row.BudgetExhausted,
+            row.ProjectedMonthEndCostUsd, row.ProjectedBudgetExhaustedAt, row.Models, daily, users);
+    }
+
+    private async Task<(TagCostRow? Row, List<DailyCost> Daily)> ReadValueAsync(IDatabase db, string dimension, string value, LedgerMonth month, DateTimeOffset now)
+    {
+        var budgetTask = db.StringGetAsync(LedgerKeys.TagBudget(dimension, value));
+        var shares = await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b => db.HashGetAllAsync(keys.TagValue(b, dimension, month.Key, value))));
+        var budgetValue = await budgetTask;
+        if (shares.All(s => s.Length == 0))
+        {
+            return (null, []);
+        }
+
+        var models = new Dictionary<string, Counters>(StringComparer.Ordinal);
+        var days = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var counters = default(Counters);
+        foreach (var share in shares)
+        {
+            counters += Read(share, models, days);
+        }
+
+        long? budget = budgetValue.HasValue ? (long)budgetValue : null;
+        var projection = MonthProjection.Project(counters.Cost, month.Year, month.Month, now, budget ?? 0);
+        var daily = days.Select(d => new DailyCost(d.Key, Usd(d.Value))).ToList();
+        var over = budget > 0 && counters.Cost >= budget;
+        var row = new TagCostRow(
+            value,
+            Usd(counters.Cost),
+            counters.Input,
+            counters.Cached,
+            counters.Output,
+            counters.Requests,
+            counters.CacheWrite,
+            counters.Reasoning,
+            budget is { } b ? Usd(b) : null,
+            budget > 0 ? decimal.Round(counters.Cost * 100m / budget.Value, 2, MidpointRounding.AwayFromZero) : null,
+            over,
+            Usd(projection.MonthEndMicros),
+            // Over budget: the end of the day the daily series crossed it (never a time before the usage).
+            over ? CrossingDayEnd(daily, budget!.Value, now) : projection.BudgetExhaustedAt,
+            ModelRows(models));
+        return (row, daily);
+    }
+}

@@ -1,0 +1,66 @@
+namespace LlmCostTracker.Contracts;
+
+/// <summary>The rules for usage tags (dimension → value), shared by the API (with the configured dimensions) and
+/// in-process trackers (shape only: they do not know the API's configuration).</summary>
+public static class TagValidator
+{
+    public const int MaxDimensionLength = 32;
+    public const int MaxValueLength = 64;
+
+    /// <summary>The value usage is counted under once a dimension has <see cref="AttributionOptions.MaxValuesPerDimension"/>
+    /// values in a month. Its parentheses are outside the value character set, so no real value is ever it.</summary>
+    public const string OtherValue = "(other)";
+
+    /// <summary>Lowercase ASCII letters, digits, <c>_</c> and <c>-</c>, starting with a letter: one segment of a Redis
+    /// key (no colon), of a route and of an alert channel.</summary>
+    public static bool IsDimensionName(string? name) =>
+        name is { Length: > 0 and <= MaxDimensionLength } && char.IsAsciiLetterLower(name[0])
+        && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '_' or '-');
+
+    /// <summary>1 to 64 characters from the userId set (<see cref="UsageValidator.IsSafeId"/>).</summary>
+    public static bool IsValue(string? value) => value is { Length: > 0 and <= MaxValueLength } && UsageValidator.IsSafeId(value);
+
+    /// <summary>Checks an event's tags; adds each problem under <paramref name="field"/> (<c>tags</c>, or
+    /// <c>tags.team</c> for one value) and returns them (in dimension order), or
+    /// null when there are none or one is refused. <paramref name="dimensions"/> null accepts any well-formed dimension.</summary>
+    public static IReadOnlyDictionary<string, string>? Check(
+        IReadOnlyDictionary<string, string?>? tags, IReadOnlyCollection<string>? dimensions, string field, IDictionary<string, string[]> errors)
+    {
+        if (tags is null || tags.Count == 0)
+        {
+            return null;
+        }
+
+        var before = errors.Count;
+        if (tags.Count > AttributionOptions.MaxTagsPerEvent)
+        {
+            errors[field] = [$"tags may hold at most {AttributionOptions.MaxTagsPerEvent} dimensions, not {tags.Count}."];
+            return null;
+        }
+
+        foreach (var (dimension, value) in tags)
+        {
+            if (!IsDimensionName(dimension) || (dimensions is not null && !dimensions.Contains(dimension)))
+            {
+                errors[field] = [dimensions is null
+                    ? $"'{Printable(dimension)}' is not a tag dimension (1 to {MaxDimensionLength} characters from lowercase letters, digits, _ and -)."
+                    : $"'{Printable(dimension)}' is not a configured tag dimension; the dimensions are {string.Join(", ", dimensions)}."];
+            }
+            else if (!IsValue(value))
+            {
+                errors[$"{field}.{dimension}"] = [$"A tag value must be 1 to {MaxValueLength} characters from letters, digits and ._-@+:"];
+            }
+        }
+
+        return errors.Count != before
+            ? null
+            : tags.OrderBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => t.Value!, StringComparer.Ordinal);
+    }
+
+    /// <summary>A refused dimension name as it can be shown back: bounded and without control characters.</summary>
+    private static string Printable(string name)
+    {
+        var shown = new string([.. name.Take(MaxDimensionLength).Select(c => char.IsControl(c) ? '?' : c)]);
+        return name.Length > MaxDimensionLength ? shown + "..." : shown;
+    }
+}

@@ -1,0 +1,290 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text.Json;
+using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
+using LlmCostTracker.WorkerService.Aggregation;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.WorkerService.Attribution;
+
+/// <summary>The worker's side of tagged usage around a ledger write: before it, the cardinality guard maps each value
+/// past <see cref="AttributionOptions.MaxValuesPerDimension"/> a month to <see cref="TagValidator.OtherValue"/>
+/// (<c>Scripts/admit-tags.lua</c>); after it, the budgets of the values the write touched are checked and a threshold
+/// crossed is published once per value, month and threshold (claimed with SET NX, so concurrent writers and
+/// redeliveries publish it once).</summary>
+public sealed class TagAttribution(
+    IConnectionMultiplexer redis, LedgerKeys keys, IBus bus, IOptions<AttributionOptions> attribution, IOptions<BudgetOptions> budgets,
+    IMeterFactory meters, TimeProvider clock, ILogger<TagAttribution> logger)
+{
+    private static readonly RedisScript Admit = RedisScript.Load(typeof(TagAttribution).Assembly, "admit-tags.lua");
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Answers already had, <c>dimension|month|value</c> → the value counted: an answer never changes within
+    /// a month (admit-tags.lua), so it is kept until the cache is full, then the cache starts again.</summary>
+    private readonly ConcurrentDictionary<string, string> _answers = new(StringComparer.Ordinal);
+    private const int MaxCachedAnswers = 200_000;
+
+    private readonly Counter<long> _overflowed = meters.Create(WorkerMetrics.MeterName).CreateCounter<long>(
+        "llmcost.tags.overflowed", "{event}", "Tagged usage counted under (other): its dimension had Attribution:MaxValuesPerDimension values that month.");
+
+    private readonly Counter<long> _alerts = meters.Create(WorkerMetrics.MeterName).CreateCounter<long>(
+        "llmcost.tag_alerts.published", "{alert}", "Tag budget alerts published.");
+
+    /// <summary>The events with each tag value past its dimension's cap replaced by <see cref="TagValidator.OtherValue"/>,
+    /// and any tag the API would refuse (a message from another sender) left out; the same list when nothing changes.</summary>
+    public async Task<IReadOnlyList<PricedUsage>> MapAsync(IReadOnlyList<PricedUsage> events)
+    {
+        var dimensions = attribution.Value.Dimensions;
+        Dictionary<string, string>? answers = null;
+        List<(string Dimension, string Month, string Value)>? unknown = null;
+        var tagged = false;
+        foreach (var e in events)
+        {
+            if (e.Usage.Tags is not { Count: > 0 } tags)
+            {
+                continue;
+            }
+
+            tagged = true;
+            var month = LedgerCalendar.DayOf(e.Usage.OccurredAt).Month.Key;
+            foreach (var (dimension, value) in tags)
+            {
+                var key = CacheKey(dimension, month, value);
+                if (answers?.ContainsKey(key) == true || !Counted(dimension, value))
+                {
+                    continue;
+                }
+
+                if (_answers.TryGetValue(key, out var answer))
+                {
+                    (answers ??= new(StringComparer.Ordinal))[key] = answer;
+                }
+                else
+                {
+                    (answers ??= new(StringComparer.Ordinal))[key] = value;
+                    (unknown ??= []).Add((dimension, month, value));
+                }
+            }
+        }
+
+        if (!tagged)
+        {
+            return events;
+        }
+
+        answers ??= new(StringComparer.Ordinal);
+        if (unknown is not null)
+        {
+            foreach (var (key, answer) in await AskAsync(unknown))
+            {
+                answers[key] = answer;
+            }
+        }
+
+        List<PricedUsage>? mapped = null;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            if (e.Usage.Tags is not { Count: > 0 } tags)
+            {
+                continue;
+            }
+
+            var month = LedgerCalendar.DayOf(e.Usage.OccurredAt).Month.Key;
+            Dictionary<string, string>? counted = null;
+            foreach (var (dimension, value) in tags)
+            {
+                var answer = answers.TryGetValue(CacheKey(dimension, month, value), out var a) ? a : null;
+                if (answer != value)
+                {
+                    counted ??= new Dictionary<string, string>(tags, StringComparer.Ordinal);
+                    if (answer is null)
+                    {
+                        counted.Remove(dimension);
+                    }
+                    else
+                    {
+                        counted[dimension] = answer;
+                        _overflowed.Add(1, new KeyValuePair<string, object?>("llmcost.tag.dimension", dimension));
+                    }
+                }
+            }
+
+            if (counted is not null)
+            {
+                mapped ??= [.. events];
+                mapped[i] = e with { Usage = e.Usage with { Tags = counted.Count > 0 ? counted : null } };
+            }
+        }
+
+        return mapped ?? events;
+
+        bool Counted(string dimension, string value) =>
+            TagValidator.IsValue(value) && Array.IndexOf(dimensions, dimension) >= 0;
+    }
+
+    /// <summary>Asks admit-tags.lua about values not seen yet; returns (and keeps) each one's answer by cache key.</summary>
+    private async Task<Dictionary<string, string>> AskAsync(IReadOnlyList<(string Dimension, string Month, string Value)> values)
+    {
+        var registries = values.Select(v => (v.Dimension, v.Month)).Distinct().ToList();
+        var keys = new RedisKey[registries.Count * 2];
+        for (var r = 0; r < registries.Count; r++)
+        {
+            keys[2 * r] = LedgerKeys.TagRegistry(registries[r].Dimension, registries[r].Month);
+            keys[2 * r + 1] = LedgerKeys.TagOverflow(registries[r].Dimension, registries[r].Month);
+        }
+
+        var args = new RedisValue[3 + values.Count * 2];
+        args[0] = attribution.Value.MaxValuesPerDimension;
+        args[1] = values.Max(v => LedgerMonth.Parse(v.Month).ExpiresAt).ToUnixTimeSeconds();
+        args[2] = values.Count;
+        for (var i = 0; i < values.Count; i++)
+        {
+            args[3 + 2 * i] = registries.IndexOf((values[i].Dimension, values[i].Month)) + 1;
+            args[4 + 2 * i] = values[i].Value;
+        }
+
+        RedisResult[] replies;
+        using (WorkerMetrics.RedisSpan("EVALSHA", 1))
+        {
+            replies = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(Admit.Text, keys, args))!;
+        }
+
+        if (_answers.Count + values.Count > MaxCachedAnswers)
+        {
+            _answers.Clear();
+        }
+
+        var answers = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < values.Count; i++)
+        {
+            var (dimension, month, value) = values[i];
+            var reply = (int)replies[i];
+            var key = CacheKey(dimension, month, value);
+            answers[key] = _answers[key] = reply == 1 ? value : TagValidator.OtherValue;
+            if (reply == 2)
+            {
+                logger.LogWarning(
+                    "Tag dimension {Dimension} reached {Max} values in {Month}: further values are counted as {Other} (Attribution:MaxValuesPerDimension)",
+                    dimension, attribution.Value.MaxValuesPerDimension, month, TagValidator.OtherValue);
+            }
+        }
+
+        return answers;
+    }
+
+    /// <summary>After a ledger write of <paramref name="events"/> (as mapped): each value with a budget whose month's
+    /// spend, summed over the buckets, reached a threshold publishes that threshold once.</summary>
+    public async Task CheckBudgetsAsync(IReadOnlyList<PricedUsage> events)
+    {
+        Dictionary<(string Dimension, string Value, string Month), string?>? touched = null;
+        foreach (var e in events)
+        {
+            if (e.Usage.Tags is { Count: > 0 } tags)
+            {
+                var month = LedgerCalendar.DayOf(e.Usage.OccurredAt).Month.Key;
+                foreach (var (dimension, value) in tags)
+                {
+                    (touched ??= [])[(dimension, value, month)] = e.Usage.TraceParent;
+                }
+            }
+        }
+
+        if (touched is null)
+        {
+            return;
+        }
+
+        var db = redis.GetDatabase();
+        var tagsTouched = touched.Keys.ToList();
+        RedisValue[] amounts;
+        using (WorkerMetrics.RedisSpan("MGET", 1))
+        {
+            // Every budget key is in the {llmcost} slot: one MGET, on a cluster too.
+            amounts = await db.StringGetAsync([.. tagsTouched.Select(t => (RedisKey)LedgerKeys.TagBudget(t.Dimension, t.Value))]);
+        }
+
+        for (var i = 0; i < tagsTouched.Count; i++)
+        {
+            if (amounts[i].HasValue && (long)amounts[i] > 0)
+            {
+                await CheckAsync(db, tagsTouched[i], (long)amounts[i], touched[tagsTouched[i]]);
+            }
+        }
+    }
+
+    private async Task CheckAsync(IDatabase db, (string Dimension, string Value, string Month) tag, long budget, string? traceParent)
+    {
+        var (dimension, value, month) = tag;
+        long spent;
+        using (WorkerMetrics.RedisSpan("HGET", keys.Buckets))
+        {
+            var shares = await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b => db.HashGetAsync(keys.TagValue(b, dimension, month, value), LedgerKeys.Cost)));
+            spent = shares.Sum(s => s.HasValue ? (long)s : 0);
+        }
+
+        foreach (var threshold in budgets.Value.ThresholdsPercent)
+        {
+            if ((decimal)spent * 100 < (decimal)budget * threshold)
+            {
+                continue;
+            }
+
+            var now = clock.GetUtcNow();
+            var claim = LedgerKeys.TagAlert(dimension, month, threshold, value);
+            var expiry = LedgerMonth.Parse(month).ExpiresAt - now;
+            if (expiry <= TimeSpan.Zero || !await db.StringSetAsync(claim, string.Create(CultureInfo.InvariantCulture, $"{spent}|{now.ToUnixTimeMilliseconds()}"), expiry, When.NotExists))
+            {
+                continue;
+            }
+
+            try
+            {
+                await PublishAsync(new TagBudgetThresholdCrossed
+                {
+                    Dimension = dimension,
+                    Value = value,
+                    Month = month,
+                    ThresholdPercent = threshold,
+                    SpentUsd = BudgetOptions.ToUsd(spent),
+                    BudgetUsd = BudgetOptions.ToUsd(budget),
+                    OccurredAt = now,
+                    TraceParent = traceParent,
+                });
+            }
+            catch
+            {
+                // Not published: the claim goes, so the message's retry (its events then duplicates, its tags checked
+                // again) publishes it.
+                await db.KeyDeleteAsync(claim);
+                throw;
+            }
+        }
+    }
+
+    private async Task PublishAsync(TagBudgetThresholdCrossed alert)
+    {
+        using var activity = ActivityContext.TryParse(alert.TraceParent, null, out var parent)
+            ? WorkerMetrics.ActivitySource.StartActivity("publish tag budget alert", ActivityKind.Producer, parent)
+            : WorkerMetrics.ActivitySource.StartActivity("publish tag budget alert", ActivityKind.Producer);
+        activity?.SetTag("llmcost.threshold_percent", alert.ThresholdPercent);
+        activity?.SetTag("llmcost.tag.dimension", alert.Dimension);
+        using (WorkerMetrics.RedisSpan("PUBLISH", 1))
+        {
+            await redis.GetSubscriber().PublishAsync(
+                RedisChannel.Literal(AlertChannels.ForTag(alert.Dimension, alert.Value)), JsonSerializer.Serialize(alert, Json));
+        }
+
+        await bus.Publish(alert);
+        _alerts.Add(1, new KeyValuePair<string, object?>("llmcost.threshold_percent", alert.ThresholdPercent));
+        logger.LogInformation("Tag budget alert: {Dimension}={Value} crossed {Threshold}% of {BudgetUsd} USD in {Month} (spent {SpentUsd} USD)",
+            alert.Dimension, alert.Value, alert.ThresholdPercent, alert.BudgetUsd, alert.Month, alert.SpentUsd);
+    }
+
+    private static string CacheKey(string dimension, string month, string value) => string.Concat(dimension, "|", month, "|", value);
+}
