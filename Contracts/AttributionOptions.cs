@@ -22,6 +22,18 @@ public sealed class AttributionOptions
     [Range(1, 1_000_000)]
     public int MaxValuesPerDimension { get; set; } = 10_000;
 
+    /// <summary>How often the worker folds each bucket's tag deltas into its tag values (worker only): tag reports and
+    /// tag budget alerts lag the user rows by up to about this much. Each fold writes every tag value the deltas
+    /// touched once, whatever the number of ledger writes they came from, so a longer interval costs Redis less under
+    /// load (BENCHMARKS.md: 250 ms cost a third of the tagged batch throughput that 1 s kept).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan FoldInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Most deltas (one per ledger call with tags) one fold takes from a bucket; a bucket with more waiting is
+    /// folded again at once.</summary>
+    [Range(1, 10_000)]
+    public int FoldBatch { get; set; } = 200;
+
     /// <summary>Applies the default dimensions and puts them in order without repeats.</summary>
     public void Normalize() =>
         Dimensions = [.. (Dimensions.Length == 0 ? DefaultDimensions : Dimensions).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];

@@ -117,6 +117,10 @@ public sealed class LedgerKeys
     /// <summary>Sorted set: the bucket's users of one tag value's month, scored by their cost under it (micro-USD).</summary>
     public string TagUsers(int bucket, string dimension, string month, string value) => string.Concat(_tags[bucket], "t:", dimension, ":", month, ":tu:", value);
 
+    /// <summary>List: the bucket's tag deltas (one element per ledger call with tagged usage, appended in the call's
+    /// atomic step) waiting to be folded into its tag values' keys (<c>TagFolder</c>).</summary>
+    public string TagDeltas(int bucket) => string.Concat(_tags[bucket], "t:deltas");
+
     /// <summary>Set: a dimension's values admitted in a month, at most <see cref="AttributionOptions.MaxValuesPerDimension"/>
     /// (one key for the whole ledger: the guard counts values over every bucket).</summary>
     public static string TagRegistry(string dimension, string month) => $"{{llmcost}}:t:{dimension}:{month}:registry";

@@ -75,7 +75,11 @@ public sealed class TagTests(ShardedAppFixture app)
 
         // The invariant: over every value of a dimension, the month's cost of the events that carried it. Only this
         // test tags a project, so the dimension's whole month is these 240 events.
-        var report = await ReportAsync(app, "project");
+        var report = await Eventually.ReturnsAsync(
+            () => ReportAsync(app, "project"),
+            r => r.GetProperty("totals").GetProperty("costUsd").GetDecimal() == 240 * Micros / 1_000_000m
+                && r.GetProperty("values").EnumerateArray().Sum(v => v.GetProperty("requests").GetInt64()) == 240,
+            because: "every project's events folded");
         var rows = report.GetProperty("values").EnumerateArray().ToArray();
         Assert.Equal(projects.Order(StringComparer.Ordinal), rows.Select(r => r.GetProperty("value").GetString()!).Order(StringComparer.Ordinal));
         Assert.Equal(240 * Micros / 1_000_000m, rows.Sum(r => r.GetProperty("costUsd").GetDecimal()));
@@ -84,6 +88,40 @@ public sealed class TagTests(ShardedAppFixture app)
         // Ordered by cost, highest first.
         var costs = rows.Select(r => r.GetProperty("costUsd").GetDecimal()).ToArray();
         Assert.Equal(costs.OrderDescending(), costs);
+    }
+
+    [Fact]
+    public async Task Duplicates_written_with_new_events_in_one_call_are_taken_out_of_the_tags()
+    {
+        var user = AppFixture.NewUser("tagdup");
+        var team = $"dup-{Guid.NewGuid().ToString("N")[..8]}";
+        var tags = new Dictionary<string, string> { ["team"] = team, ["environment"] = $"env-{team}" };
+        LlmUsage Usage(string id) => new()
+        {
+            EventId = id, UserId = user, Model = "gpt-4o", InputTokens = 100, CachedInputTokens = 0, OutputTokens = 100,
+            OccurredAt = DateTimeOffset.UtcNow, Tags = tags,
+        };
+
+        await using var bus = await TestBus.StartAsync(app.App);
+        await bus.Publish(new LlmUsageRecorded { Events = [Usage("first")] });
+        await app.WaitForRequestsAsync(user, 1);
+        // One message, so one ledger call: "first" again (a duplicate) beside three new events, one of them twice.
+        await bus.Publish(new LlmUsageRecorded { Events = [Usage("first"), Usage("second"), Usage("third"), Usage("third"), Usage("fourth")] });
+        await FaultScenarios.AssertExactTotalsAsync(app, user, 4);
+
+        foreach (var (dimension, value) in tags)
+        {
+            var detail = await WaitForValueAsync(app, dimension, value, 4);
+            Assert.Equal(4, detail.GetProperty("requests").GetInt64());
+            Assert.Equal(4 * Micros / 1_000_000m, detail.GetProperty("costUsd").GetDecimal());
+            Assert.Equal(4 * Micros / 1_000_000m, Assert.Single(detail.GetProperty("users").EnumerateArray()).GetProperty("costUsd").GetDecimal());
+        }
+
+        // A later event is counted on top: nothing of the duplicates is left to fold.
+        await bus.Publish(new LlmUsageRecorded { Events = [Usage("fifth")] });
+        await FaultScenarios.AssertExactTotalsAsync(app, user, 5);
+        var after = await WaitForValueAsync(app, "team", team, 5);
+        Assert.Equal(5 * Micros / 1_000_000m, after.GetProperty("costUsd").GetDecimal());
     }
 
     [Fact]
@@ -102,7 +140,9 @@ public sealed class TagTests(ShardedAppFixture app)
 
         var report = await Eventually.ReturnsAsync(
             () => ReportAsync(app, "customer"),
-            r => r.GetProperty("values").EnumerateArray().Sum(v => v.GetProperty("requests").GetInt64()) == 2 * customers.Length,
+            // A report reads the index, then the values: a fold between the two shows the values ahead of the totals.
+            r => r.GetProperty("values").EnumerateArray().Sum(v => v.GetProperty("requests").GetInt64()) == 2 * customers.Length
+                && r.GetProperty("totals").GetProperty("costUsd").GetDecimal() == 2 * customers.Length * Micros / 1_000_000m,
             because: "every customer-tagged event in the dimension's report");
         var rows = report.GetProperty("values").EnumerateArray().ToDictionary(r => r.GetProperty("value").GetString()!, r => r);
         Assert.Equal(ShardedAppFixture.MaxValuesPerDimension + 1, rows.Count);

@@ -1,5 +1,6 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Attribution;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.Tests.Unit;
@@ -45,8 +46,8 @@ public sealed class ApplyUsageCallTests
                 Claim("e1"), $"100,10,2,5,1,0,0,1,{Ms(Day)},e1", Claim("e2"), $"200,10,2,5,1,0,0,1,{Ms(Day)},e2", Claim("e3"), $"300,10,2,5,1,0,0,2,{Ms(Day.AddDays(1))},e3",
                 // The event carrying a budget hold: its position among ann's events, and the holdId.
                 "2", "hold-1",
-                // No tags and no tag sets (no group tag sets follow).
-                "0", "0",
+                // No tags: an empty tag delta, and no event tag sets after it.
+                "",
             ],
             call.Args.Select(a => a.ToString()));
 
@@ -55,7 +56,7 @@ public sealed class ApplyUsageCallTests
     }
 
     [Fact]
-    public void Tagged_events_group_by_tag_set_and_name_each_tags_keys_by_position()
+    public void Tagged_events_are_summed_per_tag_value_into_one_delta_with_each_events_tag_set()
     {
         PricedUsage[] events =
         [
@@ -68,29 +69,49 @@ public sealed class ApplyUsageCallTests
 
         var call = ApplyUsageCall.Encode(Keys, chunk, events, defaultBudgetMicros: 6_000_000, thresholds: [80, 100], new ClaimWindow(TimeSpan.FromDays(7)), Day);
 
-        var bucket = Keys.BucketOf("ann");
-        // After the month's 7 keys and ann's 3: each dimension's index, then each tag's hash and users.
-        Assert.Equal(
-            [Keys.TagIndex(bucket, "team", "2026-12"), Keys.TagIndex(bucket, "feature", "2026-12"),
-             Keys.TagValue(bucket, "team", "2026-12", "search"), Keys.TagUsers(bucket, "team", "2026-12", "search"),
-             Keys.TagValue(bucket, "feature", "2026-12", "sum"), Keys.TagUsers(bucket, "feature", "2026-12", "sum")],
-            call.Keys[^6..].Select(k => k.ToString()));
-        Assert.Equal(16, call.Keys.Length);
-        Assert.Equal(
-            [
-                // Two tags: the KEYS positions of its index, hash and users, and its value.
-                "2", "11", "13", "14", "search", "12", "15", "16", "sum",
-                // Two tag sets (e4's is e2's, in any order), then each group's: e1's, e2 and e4's, and e3's none.
-                "2", "1", "1", "2", "2", "1",
-                "1", "2", "0",
-            ],
-            call.Args[^18..].Select(a => a.ToString()));
-        // Three groups of ann's: e2 and e4 together.
-        Assert.Contains("model|gpt-4o", call.Args.Select(a => a.ToString()));
-        Assert.Equal("3", call.Args[Array.FindIndex(call.Args, a => a == "ann") + 1].ToString());
+        // After the month's 7 keys and ann's 3: the bucket's tag delta list.
+        Assert.Equal(11, call.Keys.Length);
+        Assert.Equal(Keys.TagDeltas(Keys.BucketOf("ann")), call.Keys[^1].ToString());
+        // The delta, then each event's tag set: e2's and e4's are one set, whatever the order of their tags.
+        Assert.Equal("1,2,0,2", call.Args[^1].ToString());
+        var (id, month, tags) = TagDelta.Read((byte[])call.Args[^2]!);
+        Assert.Equal(TagDelta.IdLength, id.Length);
+        Assert.Equal("2026-12", month);
+        var team = Assert.Single(tags, t => t.Dimension == "team").Sums;
+        Assert.Equal([300, 30, 0, 15, 3, 0, 0], team.Counters);
+        Assert.Equal([300, 30, 0, 15, 3, 0, 0], team.Models["model|gpt-4o"]);
+        Assert.Equal(300, team.Days["day|2026-12-01"]);
+        Assert.Equal(300, team.Users["ann"]);
+        var feature = Assert.Single(tags, t => t.Dimension == "feature" && t.Value == "sum").Sums;
+        Assert.Equal(200, feature.Counters[0]);
+        Assert.Equal(2, feature.Counters[4]);
+        Assert.Equal(2, tags.Count);
 
         PricedUsage Tagged(string id, Dictionary<string, string> tags) =>
             new(new LlmUsage { EventId = id, UserId = "ann", Model = "gpt-4o", InputTokens = 10, CachedInputTokens = 0, OutputTokens = 5, OccurredAt = Day, Tags = tags }, 100);
+    }
+
+    [Fact]
+    public void A_delta_read_back_takes_out_the_duplicates_the_script_listed_after_it()
+    {
+        PricedUsage[] events =
+        [
+            new(new LlmUsage { EventId = "a", UserId = "ann", Model = "gpt-4o", InputTokens = 10, CachedInputTokens = 0, OutputTokens = 5, OccurredAt = Day, Tags = new Dictionary<string, string> { ["team"] = "x" } }, 100),
+            new(new LlmUsage { EventId = "b", UserId = "bob", Model = "o3", InputTokens = 20, CachedInputTokens = 0, OutputTokens = 5, OccurredAt = Day, Tags = new Dictionary<string, string> { ["team"] = "x" } }, 400),
+        ];
+        var chunk = Assert.Single(LedgerChunk.Plan(new LedgerKeys(1), events, CostLedger.ChunkEvents));
+        var (json, _) = TagDelta.Build(chunk, events, model => $"model|{model}")!.Value;
+        // As apply-usage.lua appends it when bob's event was a duplicate (cjson writes numbers as it likes).
+        var appended = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(json)
+            + "\n" + """[{"s":1,"m":"model|o3","d":"day|2026-12-01","c":[400,20,0,5,1,0,0],"u":"bob"}]""");
+
+        var (_, _, tags) = TagDelta.Read(appended);
+
+        var team = Assert.Single(tags).Sums;
+        Assert.Equal([100, 10, 0, 5, 1, 0, 0], team.Counters);
+        Assert.Equal(100, team.Days["day|2026-12-01"]);
+        Assert.Equal(0, team.Users["bob"]);
+        Assert.All(team.Models["model|o3"], c => Assert.Equal(0, c));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.Ledger;
 using System.Collections.Concurrent;
 using System.Globalization;
@@ -7,7 +8,7 @@ using StackExchange.Redis;
 namespace LlmCostTracker.WorkerService.Aggregation;
 
 /// <summary>The arguments and reply of <c>Scripts/apply-usage.lua</c>, the one place that knows their order. Each
-/// user's events are summed per model, day and tags (a group) here, so the script adds one group where it would add many
+/// user's events are summed per model and day (a group) here, so the script adds one group where it would add many
 /// events unless the user has a duplicate in the call.</summary>
 public static class ApplyUsageCall
 {
@@ -30,9 +31,34 @@ public static class ApplyUsageCall
     public static Call Encode(
         LedgerKeys keys, LedgerChunk chunk, IReadOnlyList<PricedUsage> events, long defaultBudgetMicros, int[] thresholds, ClaimWindow claims, DateTimeOffset now)
     {
+        // The call's tag sums, appended by the script to the bucket's tag delta list (a key more) when it counts a
+        // fresh event; then the events' tag sets, read by the script only when the call has a duplicate.
+        var tagDelta = TagDelta.Build(chunk, events, ModelFieldOf);
+        var claimSets = claims.PeriodsChecked;
+        var redisKeys = new RedisKey[2 + claimSets + chunk.Users.Count * 3 + (tagDelta is null ? 0 : 1)];
+        redisKeys[0] = keys.MonthTotals(chunk.Bucket, chunk.Month.Key);
+        redisKeys[1] = keys.MonthUsers(chunk.Bucket, chunk.Month.Key);
+        var period = claims.PeriodOf(now);
+        for (var c = 0; c < claimSets; c++)
+        {
+            redisKeys[2 + c] = keys.Claims(chunk.Bucket, claims.KeyPart(period - c));
+        }
+
+        var k = 2 + claimSets;
+        foreach (var (userId, _) in chunk.Users)
+        {
+            redisKeys[k++] = keys.UserMonth(userId, chunk.Month.Key);
+            redisKeys[k++] = keys.UserBudget(userId);
+            redisKeys[k++] = keys.UserHoldData(userId);
+        }
+
+        if (tagDelta is not null)
+        {
+            redisKeys[k] = keys.TagDeltas(chunk.Bucket);
+        }
+
         // Groups of each user found by a linear scan (a user has a few), counted first so the arguments are one
-        // exact array. A group is one model, day and set of tags: the script adds its sums to each of its tags.
-        var tags = new CallTags();
+        // exact array.
         var groups = new List<Group>();
         var groupStart = new int[chunk.Users.Count + 1];
         var eventGroup = new int[chunk.EventCount];
@@ -50,16 +76,15 @@ public static class ApplyUsageCall
                 }
 
                 var day = LedgerCalendar.DayOf(e.Usage.OccurredAt);
-                var tagSet = tags.SetOf(e.Usage.Tags);
                 var g = first;
-                while (g < groups.Count && !groups[g].Holds(e.Usage.Model, day, tagSet))
+                while (g < groups.Count && !groups[g].Holds(e.Usage.Model, day))
                 {
                     g++;
                 }
 
                 if (g == groups.Count)
                 {
-                    groups.Add(new Group(e.Usage.Model, day, tagSet));
+                    groups.Add(new Group(e.Usage.Model, day));
                 }
 
                 groups[g].Add(e);
@@ -68,40 +93,9 @@ public static class ApplyUsageCall
         }
 
         groupStart[chunk.Users.Count] = groups.Count;
-        var claimSets = claims.PeriodsChecked;
-        var userKeys = 2 + claimSets;
-        var redisKeys = new RedisKey[userKeys + chunk.Users.Count * 3 + tags.Dimensions.Count + tags.Values.Count * 2];
-        redisKeys[0] = keys.MonthTotals(chunk.Bucket, chunk.Month.Key);
-        redisKeys[1] = keys.MonthUsers(chunk.Bucket, chunk.Month.Key);
-        var period = claims.PeriodOf(now);
-        for (var c = 0; c < claimSets; c++)
-        {
-            redisKeys[2 + c] = keys.Claims(chunk.Bucket, claims.KeyPart(period - c));
-        }
-
-        var k = userKeys;
-        foreach (var (userId, _) in chunk.Users)
-        {
-            redisKeys[k++] = keys.UserMonth(userId, chunk.Month.Key);
-            redisKeys[k++] = keys.UserBudget(userId);
-            redisKeys[k++] = keys.UserHoldData(userId);
-        }
-
-        var tagKeys = k;
-        foreach (var dimension in tags.Dimensions)
-        {
-            redisKeys[k++] = keys.TagIndex(chunk.Bucket, dimension, chunk.Month.Key);
-        }
-
-        foreach (var (dimension, value, _) in tags.Values)
-        {
-            redisKeys[k++] = keys.TagValue(chunk.Bucket, dimension, chunk.Month.Key, value);
-            redisKeys[k++] = keys.TagUsers(chunk.Bucket, dimension, chunk.Month.Key, value);
-        }
-
         var counters = LedgerKeys.Counters.Length;
-        var tagArgs = 2 + tags.Values.Count * 4 + tags.Sets.Sum(set => 1 + set.Length) + (tags.Sets.Count > 0 ? groups.Count : 0);
-        var args = new RedisValue[11 + counters + thresholds.Length + chunk.Users.Count * 4 + groups.Count * (2 + counters) + chunk.EventCount * 2 + holds * 2 + tagArgs];
+        var args = new RedisValue[11 + counters + thresholds.Length + chunk.Users.Count * 4 + groups.Count * (2 + counters) + chunk.EventCount * 2 + holds * 2
+            + 1 + (tagDelta is null ? 0 : 1)];
         var a = 0;
         args[a++] = chunk.Month.ExpiresAt.ToUnixTimeSeconds();
         args[a++] = defaultBudgetMicros;
@@ -166,89 +160,18 @@ public static class ApplyUsageCall
             }
         }
 
-        // The tags (1-based KEYS positions of their dimension's index, hash and users; the value), the tag sets (a
-        // size, then tag numbers), then each group's tag set (0: none), sent only when some group has tags.
-        args[a++] = tags.Values.Count;
-        var dimensionPosition = tags.Dimensions.Select((d, i) => (d, i)).ToDictionary(x => x.d, x => tagKeys + x.i + 1, StringComparer.Ordinal);
-        for (var t = 0; t < tags.Values.Count; t++)
+        if (tagDelta is { } delta)
         {
-            var (dimension, value, _) = tags.Values[t];
-            args[a++] = dimensionPosition[dimension];
-            args[a++] = tagKeys + tags.Dimensions.Count + t * 2 + 1;
-            args[a++] = tagKeys + tags.Dimensions.Count + t * 2 + 2;
-            args[a++] = value;
+            args[a++] = delta.Json;
+            // One argument, not one an event: the script splits it only when the call has a duplicate.
+            args[a++] = string.Join(',', delta.EventSets);
         }
-
-        args[a++] = tags.Sets.Count;
-        foreach (var set in tags.Sets)
+        else
         {
-            args[a++] = set.Length;
-            foreach (var tag in set)
-            {
-                args[a++] = tag;
-            }
-        }
-
-        if (tags.Sets.Count > 0)
-        {
-            foreach (var group in groups)
-            {
-                args[a++] = group.TagSet;
-            }
+            args[a++] = RedisValue.EmptyString;
         }
 
         return new Call(redisKeys, args);
-    }
-
-    /// <summary>The tags of a call's events: each distinct (dimension, value) numbered from 1, each distinct set of
-    /// them (an event's tags) numbered from 1 as the list of its tag numbers.</summary>
-    private sealed class CallTags
-    {
-        private readonly Dictionary<string, int> _setNumbers = new(StringComparer.Ordinal);
-        private readonly Dictionary<(string, string), int> _tagNumbers = [];
-
-        public List<string> Dimensions { get; } = [];
-
-        public List<(string Dimension, string Value, int Number)> Values { get; } = [];
-
-        public List<int[]> Sets { get; } = [];
-
-        /// <summary>The set number of an event's tags (0 for none).</summary>
-        public int SetOf(IReadOnlyDictionary<string, string>? tags)
-        {
-            if (tags is not { Count: > 0 })
-            {
-                return 0;
-            }
-
-            var ordered = tags.OrderBy(t => t.Key, StringComparer.Ordinal).ToArray();
-            var name = string.Join('\n', ordered.Select(t => $"{t.Key}={t.Value}"));
-            if (_setNumbers.TryGetValue(name, out var number))
-            {
-                return number;
-            }
-
-            var set = new int[ordered.Length];
-            for (var i = 0; i < ordered.Length; i++)
-            {
-                var (dimension, value) = ordered[i];
-                if (!_tagNumbers.TryGetValue((dimension, value), out var tag))
-                {
-                    if (!Dimensions.Contains(dimension))
-                    {
-                        Dimensions.Add(dimension);
-                    }
-
-                    tag = _tagNumbers[(dimension, value)] = Values.Count + 1;
-                    Values.Add((dimension, value, tag));
-                }
-
-                set[i] = tag;
-            }
-
-            Sets.Add(set);
-            return _setNumbers[name] = Sets.Count;
-        }
     }
 
     public static Reply Decode(RedisResult result)
@@ -292,13 +215,11 @@ public static class ApplyUsageCall
     }
 
     /// <summary>One user's events of one model and day in a call, summed.</summary>
-    private sealed class Group(string model, CalendarDay day, int tagSet)
+    private sealed class Group(string model, CalendarDay day)
     {
         public string Model { get; } = model;
 
         public CalendarDay Day { get; } = day;
-
-        public int TagSet { get; } = tagSet;
 
         public long Cost { get; private set; }
 
@@ -314,8 +235,7 @@ public static class ApplyUsageCall
 
         public long Reasoning { get; private set; }
 
-        public bool Holds(string model, CalendarDay day, int tagSet) =>
-            Day.Date == day.Date && TagSet == tagSet && string.Equals(Model, model, StringComparison.Ordinal);
+        public bool Holds(string model, CalendarDay day) => Day.Date == day.Date && string.Equals(Model, model, StringComparison.Ordinal);
 
         public void Add(PricedUsage e)
         {

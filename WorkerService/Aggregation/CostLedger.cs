@@ -23,8 +23,8 @@ public sealed record LedgerResult(IReadOnlyList<CrossedThreshold> Alerts, bool[]
 /// (<see cref="ClaimWindow"/>): one script call per
 /// ledger bucket, month and <see cref="ChunkEvents"/> events applies those users' and the bucket's month increments
 /// atomically; the calls are pipelined, and spread over the shards of a Redis Cluster.
-/// Tagged events (<see cref="TagAttribution"/>, when given) pass the cardinality guard before the write, and their
-/// values' budgets are checked after it.</summary>
+/// Tagged events (<see cref="TagAttribution"/>, when given) pass the cardinality guard before the write; their sums
+/// go to the bucket's tag deltas in the same step (<see cref="TagDelta"/>), folded by <see cref="TagFolder"/>.</summary>
 public sealed class CostLedger(
     IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, IOptions<LedgerOptions> ledger, TimeProvider clock, TagAttribution? tags = null)
 {
@@ -74,13 +74,6 @@ public sealed class CostLedger(
             {
                 duplicate[order[position]] = true;
             }
-        }
-
-        if (tags is not null)
-        {
-            // On every write, redeliveries included: a budget crossed by a write whose alert failed to publish is
-            // published by the retry.
-            await tags.CheckBudgetsAsync(events);
         }
 
         return new LedgerResult(alerts, duplicate);

@@ -14,9 +14,9 @@ namespace LlmCostTracker.WorkerService.Attribution;
 
 /// <summary>The worker's side of tagged usage around a ledger write: before it, the cardinality guard maps each value
 /// past <see cref="AttributionOptions.MaxValuesPerDimension"/> a month to <see cref="TagValidator.OtherValue"/>
-/// (<c>Scripts/admit-tags.lua</c>); after it, the budgets of the values the write touched are checked and a threshold
-/// crossed is published once per value, month and threshold (claimed with SET NX, so concurrent writers and
-/// redeliveries publish it once).</summary>
+/// (<c>Scripts/admit-tags.lua</c>); after each fold of the tag deltas (<see cref="TagFolder"/>), the budgets of the
+/// values it touched are checked and a threshold crossed is published once per value, month and threshold (claimed
+/// with SET NX, so concurrent folders publish it once).</summary>
 public sealed class TagAttribution(
     IConnectionMultiplexer redis, LedgerKeys keys, IBus bus, IOptions<AttributionOptions> attribution, IOptions<BudgetOptions> budgets,
     IMeterFactory meters, TimeProvider clock, ILogger<TagAttribution> logger)
@@ -178,30 +178,17 @@ public sealed class TagAttribution(
         return answers;
     }
 
-    /// <summary>After a ledger write of <paramref name="events"/> (as mapped): each value with a budget whose month's
-    /// spend, summed over the buckets, reached a threshold publishes that threshold once.</summary>
-    public async Task CheckBudgetsAsync(IReadOnlyList<PricedUsage> events)
+    /// <summary>After a fold (<see cref="TagFolder"/>) of the values <paramref name="touched"/>: each value with a
+    /// budget whose month's spend, summed over the buckets, reached a threshold publishes that threshold once.</summary>
+    public async Task CheckBudgetsAsync(IReadOnlyCollection<(string Dimension, string Value, string Month)> touched)
     {
-        Dictionary<(string Dimension, string Value, string Month), string?>? touched = null;
-        foreach (var e in events)
-        {
-            if (e.Usage.Tags is { Count: > 0 } tags)
-            {
-                var month = LedgerCalendar.DayOf(e.Usage.OccurredAt).Month.Key;
-                foreach (var (dimension, value) in tags)
-                {
-                    (touched ??= [])[(dimension, value, month)] = e.Usage.TraceParent;
-                }
-            }
-        }
-
-        if (touched is null)
+        if (touched.Count == 0)
         {
             return;
         }
 
         var db = redis.GetDatabase();
-        var tagsTouched = touched.Keys.ToList();
+        var tagsTouched = touched.ToList();
         RedisValue[] amounts;
         using (WorkerMetrics.RedisSpan("MGET", 1))
         {
@@ -213,12 +200,12 @@ public sealed class TagAttribution(
         {
             if (amounts[i].HasValue && (long)amounts[i] > 0)
             {
-                await CheckAsync(db, tagsTouched[i], (long)amounts[i], touched[tagsTouched[i]]);
+                await CheckAsync(db, tagsTouched[i], (long)amounts[i]);
             }
         }
     }
 
-    private async Task CheckAsync(IDatabase db, (string Dimension, string Value, string Month) tag, long budget, string? traceParent)
+    private async Task CheckAsync(IDatabase db, (string Dimension, string Value, string Month) tag, long budget)
     {
         var (dimension, value, month) = tag;
         long spent;
@@ -254,13 +241,11 @@ public sealed class TagAttribution(
                     SpentUsd = BudgetOptions.ToUsd(spent),
                     BudgetUsd = BudgetOptions.ToUsd(budget),
                     OccurredAt = now,
-                    TraceParent = traceParent,
                 });
             }
             catch
             {
-                // Not published: the claim goes, so the message's retry (its events then duplicates, its tags checked
-                // again) publishes it.
+                // Not published: the claim goes, so the next fold that touches the value publishes it.
                 await db.KeyDeleteAsync(claim);
                 throw;
             }
@@ -269,9 +254,7 @@ public sealed class TagAttribution(
 
     private async Task PublishAsync(TagBudgetThresholdCrossed alert)
     {
-        using var activity = ActivityContext.TryParse(alert.TraceParent, null, out var parent)
-            ? WorkerMetrics.ActivitySource.StartActivity("publish tag budget alert", ActivityKind.Producer, parent)
-            : WorkerMetrics.ActivitySource.StartActivity("publish tag budget alert", ActivityKind.Producer);
+        using var activity = WorkerMetrics.ActivitySource.StartActivity("publish tag budget alert", ActivityKind.Producer);
         activity?.SetTag("llmcost.threshold_percent", alert.ThresholdPercent);
         activity?.SetTag("llmcost.tag.dimension", alert.Dimension);
         using (WorkerMetrics.RedisSpan("PUBLISH", 1))

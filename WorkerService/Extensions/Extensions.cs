@@ -56,6 +56,7 @@ public static class Extensions
             .ValidateWith(o => o.Problems())
             .ValidateOnStart();
         builder.Services.AddSingleton<TagAttribution>();
+        builder.Services.AddHostedService<TagFolder>();
 
         builder.Services.AddLedgerLayout();
         builder.Services.AddSingleton<CostLedger>();

@@ -24,8 +24,8 @@ public sealed record BenchOptions
     /// instead of directly, as in a deployment.</summary>
     public bool Proxied { get; init; }
 
-    /// <summary>Every event carries three tags: team (of <see cref="TagTeams"/>), feature (of <see cref="TagFeatures"/>)
-    /// and environment (of 3).</summary>
+    /// <summary>Every event carries three tags: team (of <see cref="TagTeams"/>, one a user), feature (of
+    /// <see cref="TagFeatures"/>, any) and environment (of 3, one a user).</summary>
     public bool Tags { get; init; }
 
     public int TagTeams { get; init; } = 50;

@@ -2,8 +2,8 @@
 -- atomic step. ApplyUsageCall.cs builds the arguments and reads the reply; this comment names them only.
 --
 -- KEYS: month totals, month users (report index), the claim sets of the dedup window (the current period's first),
--- then per user: user-month hash, budget, hold data (budget-holds.lua in the API), then the call's tag keys: per
--- dimension its report index, per tag value its hash and its users.
+-- then per user: user-month hash, budget, hold data (budget-holds.lua in the API), then, when the call's events
+-- carry tags, the bucket's tag delta list.
 -- ARGV, read in order: expireAt, defaultBudgetMicros, claimSetCount, the current claim set's expireAt,
 -- counterCount, the counter field names (cost first), the position of the requests counter, the alert field
 -- prefix, the pending state word, the held field of the hold data, thresholdCount, thresholds..., userCount, then
@@ -11,9 +11,8 @@
 -- the caller): model field, day field, one value a counter; then per event in order: its claim (a digest of
 -- userId|eventId) and its counters, group, time (Unix ms) and id packed as c1,...,cN,group,occurredAt,eventId; then
 -- per event carrying a budget hold: its position among the user's events (1-based) and the holdId. After every
--- user: tagCount, per tag the KEYS positions of its dimension's index, its hash and its users, and its value;
--- tagSetCount, per tag set its size and tag numbers; and, when there is a tag set, each group's (0: none), for every
--- user's groups in order.
+-- user: the call's tag delta (JSON, empty without tags), then with one, the events' tag set numbers (0: none),
+-- comma-separated in call order.
 -- Returns { alertCount, alerts..., duplicateIndexes... }: each alert is userIndex, threshold, eventIndex (1-based in
 -- the call, 0 for an alert left pending by an earlier attempt), spentMicros, budgetMicros, crossedAt (Unix ms: the
 -- crossing event's occurredAt, kept in the alert state as pending|eventId|spent|crossedAt; 0 when unknown).
@@ -30,8 +29,10 @@
 -- dropped before its cost is in. A redelivered event counts nothing and settles nothing; a settled, released or
 -- expired hold is left as it is (the event's cost still counts once).
 --
--- Tagged usage: the sums of a user's fresh events are added, in the same step, to each of their tags' hashes (the
--- fields of the month totals), its users and its dimension's index, so per-tag totals count each event once too.
+-- Tagged usage: the worker sums the call's events per tag value (ApplyUsageCall) into one delta, which this step
+-- appends to the bucket's tag delta list when the call has a fresh event, with the call's duplicates listed after
+-- it (for the fold to take out), so the tags count each event exactly once, like the user rows; TagFolder folds the
+-- list into the tag values' hashes and indexes (fold-tags.lua). The script never reads the delta itself.
 
 local p = 0
 local function take()
@@ -78,30 +79,8 @@ for u = 1, userCount do
   users[u].holdsAt = p + 1
   p = p + 2 * holdCount
 end
-
-local tagCount = tonumber(take())
-local tags = {}
-for t = 1, tagCount do
-  tags[t] = { index = KEYS[tonumber(take())], key = KEYS[tonumber(take())], usersKey = KEYS[tonumber(take())], value = take() }
-end
-local tagSetCount = tonumber(take())
-local tagSets = {}
-for s = 1, tagSetCount do
-  local set = {}
-  for k = 1, tonumber(take()) do
-    set[k] = tonumber(take())
-  end
-  tagSets[s] = set
-end
-if tagSetCount > 0 then
-  for u = 1, userCount do
-    local sets = {}
-    for g = 1, users[u].groupCount do
-      sets[g] = tonumber(take())
-    end
-    users[u].tagSets = sets
-  end
-end
+local tagDelta = take()
+local tagSets = tagDelta ~= '' and take() or ''
 
 -- Lua's unpack takes at most 8,000 values: commands with many arguments are sent in slices.
 local slice = 4000
@@ -226,40 +205,6 @@ local function addToField(packed, delta)
     tonumber(r) + delta[5], tonumber(w) + delta[6], tonumber(z) + delta[7])
 end
 
--- Adds a group's sums or one event's counters (values) to each tag of a tag set: its totals, model and day
--- fields, and the user's share.
-local function addToTags(set, modelField, dayField, values, userId)
-  for _, t in ipairs(tagSets[set]) do
-    local tag = tags[t]
-    if not tag.totals then
-      tag.totals, tag.fields, tag.slot, tag.deltas, tag.users, tag.userOrder = zeros(), {}, {}, {}, {}, {}
-    end
-    for k = 1, counterCount do
-      tag.totals[k] = tag.totals[k] + values[k]
-    end
-    local f = tag.slot[modelField]
-    if not f then
-      f = #tag.fields + 1
-      tag.fields[f], tag.slot[modelField], tag.deltas[f] = modelField, f, zeros()
-    end
-    local model = tag.deltas[f]
-    for k = 1, counterCount do
-      model[k] = model[k] + values[k]
-    end
-    f = tag.slot[dayField]
-    if not f then
-      f = #tag.fields + 1
-      tag.fields[f], tag.slot[dayField], tag.deltas[f] = dayField, f, 0
-    end
-    tag.deltas[f] = tag.deltas[f] + values[1]
-    if not tag.users[userId] then
-      tag.userOrder[#tag.userOrder + 1] = userId
-      tag.users[userId] = 0
-    end
-    tag.users[userId] = tag.users[userId] + values[1]
-  end
-end
-
 local monthTotals = zeros()
 -- The bucket's month also keeps per model and per day what its users' fields get (the month report's model split
 -- and daily series), summed over the call's users: model field → a delta table, day field → a number.
@@ -330,31 +275,21 @@ for u = 1, userCount do
     local d = dayOf[g]
     deltas[d] = deltas[d] + values[1]
   end
-  local sets = user.tagSets
   if duplicates == 0 then
     for g = 1, user.groupCount do
       local q = user.groups + (g - 1) * (2 + counterCount) + 1
       local model = modelOf[g]
-      local values = {}
       for k = 1, counterCount do
         local v = tonumber(ARGV[q + k])
-        values[k] = v
         deltas[k] = deltas[k] + v
         model[k] = model[k] + v
       end
       local d = dayOf[g]
-      deltas[d] = deltas[d] + values[1]
-      if sets and sets[g] > 0 then
-        addToTags(sets[g], ARGV[q - 1], ARGV[q], values, user.id)
-      end
+      deltas[d] = deltas[d] + tonumber(ARGV[q + 1])
     end
   else
     for _, e in ipairs(parsed) do
       add(e.group, e.values)
-      if sets and sets[e.group] > 0 then
-        local q = user.groups + (e.group - 1) * (2 + counterCount)
-        addToTags(sets[e.group], ARGV[q], ARGV[q + 1], e.values, user.id)
-      end
     end
   end
 
@@ -511,74 +446,35 @@ if #fresh > 0 then
       writes[#writes + 1] = { 'EXPIREAT', KEYS[k], expireAt }
     end
   end
+end
 
-  -- Each tag's hash and users as the month's, then each dimension's index gets its values' costs.
-  local indexes, indexOrder = {}, {}
-  for t = 1, tagCount do
-    local tag = tags[t]
-    if tag.totals then
-      local tagNames = { unpack(counters) }
-      for f = 1, #tag.fields do
-        tagNames[counterCount + f] = tag.fields[f]
-      end
-      local current = read(tag.key, tagNames)
-      local tagValues = {}
-      for k = 1, counterCount do
-        tagValues[k] = string.format('%d', tonumber(current[k] or '0') + tag.totals[k])
-      end
-      for f = 1, #tag.fields do
-        local delta = tag.deltas[f]
-        if type(delta) == 'table' then
-          tagValues[counterCount + f] = addToField(current[counterCount + f], delta)
-        else
-          tagValues[counterCount + f] = string.format('%d', tonumber(current[counterCount + f] or '0') + delta)
+if tagDelta ~= '' and #fresh > 0 then
+  -- The call's duplicates with tags: set number, model and day fields, counters and user, for the fold to take
+  -- out of the delta (which sums every event of the call). A line break never occurs inside either JSON text.
+  local duplicates = {}
+  local setOf
+  for u = 1, userCount do
+    local user = users[u]
+    for j = user.first, user.last do
+      if not isFresh[j] and not setOf then
+        setOf = {}
+        for number in string.gmatch(tagSets, '%d+') do
+          setOf[#setOf + 1] = tonumber(number)
         end
       end
-      set(tag.key, tagNames, tagValues)
-      for from = 1, #tag.userOrder, rankSlice do
-        local to = math.min(#tag.userOrder, from + rankSlice - 1)
-        local scores = redis.call('ZMSCORE', tag.usersKey, unpack(tag.userOrder, from, to))
-        local change = { 'ZADD', tag.usersKey }
-        for r = from, to do
-          local userId = tag.userOrder[r]
-          change[#change + 1] = string.format('%d', tonumber(scores[r - from + 1] or '0') + tag.users[userId])
-          change[#change + 1] = userId
-        end
-        writes[#writes + 1] = change
+      local set = setOf and setOf[j] or 0
+      if not isFresh[j] and set > 0 then
+        local values = numbers(string.match(ARGV[valuesAt[j]], eventPattern))
+        local q = user.groups + (values[counterCount + 1] - 1) * (2 + counterCount)
+        values[counterCount + 1] = nil
+        duplicates[#duplicates + 1] = { s = set, m = ARGV[q], d = ARGV[q + 1], c = values, u = user.id }
       end
-      if not current[requestsAt] then
-        -- The value's first events of the month in this bucket: its keys (and maybe its index) are created here.
-        writes[#writes + 1] = { 'EXPIREAT', tag.key, expireAt }
-        writes[#writes + 1] = { 'EXPIREAT', tag.usersKey, expireAt }
-      end
-      local index = indexes[tag.index]
-      if not index then
-        index = { members = {}, costs = {} }
-        indexes[tag.index] = index
-        indexOrder[#indexOrder + 1] = tag.index
-      end
-      index.members[#index.members + 1] = tag.value
-      index.costs[#index.costs + 1] = tag.totals[1]
-      index.created = index.created or not current[requestsAt]
     end
   end
-  for _, key in ipairs(indexOrder) do
-    local index = indexes[key]
-    for from = 1, #index.members, rankSlice do
-      local to = math.min(#index.members, from + rankSlice - 1)
-      local scores = redis.call('ZMSCORE', key, unpack(index.members, from, to))
-      local change = { 'ZADD', key }
-      for r = from, to do
-        change[#change + 1] = string.format('%d', tonumber(scores[r - from + 1] or '0') + index.costs[r])
-        change[#change + 1] = index.members[r]
-      end
-      writes[#writes + 1] = change
-    end
-    if index.created then
-      -- A value new to this bucket's month may be the dimension's first: the index gets its expiry after its ZADD.
-      writes[#writes + 1] = { 'EXPIREAT', key, expireAt }
-    end
+  if #duplicates > 0 then
+    tagDelta = tagDelta .. '\n' .. cjson.encode(duplicates)
   end
+  writes[#writes + 1] = { 'RPUSH', KEYS[userKeys + userCount * stride + 1], tagDelta }
 end
 
 for _, w in ipairs(writes) do

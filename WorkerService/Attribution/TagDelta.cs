@@ -1,0 +1,273 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using LlmCostTracker.Contracts;
+using LlmCostTracker.WorkerService.Aggregation;
+
+namespace LlmCostTracker.WorkerService.Attribution;
+
+/// <summary>The tag sums of one ledger call (one bucket and month), the one place that knows their JSON: written here
+/// for apply-usage.lua to append to the bucket's tag delta list, read back by <see cref="TagFolder"/>. Summing in
+/// the worker keeps the script's per-event work for tags at nothing: it appends the delta as it is, with the call's
+/// duplicates after it, which the fold takes out.</summary>
+public static class TagDelta
+{
+    /// <summary>A delta starts with <c>{"id":"</c> and 32 hex digits (fold-tags.lua reads the id there).</summary>
+    public const int IdLength = 32;
+
+    /// <summary>The counters summed for a tag value (<see cref="LedgerKeys.Counters"/> order), its model and day
+    /// fields, and its users' cost.</summary>
+    public sealed class Sums
+    {
+        public long[] Counters { get; } = new long[LedgerKeys.Counters.Length];
+        public Dictionary<string, long[]> Models { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, long> Days { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, long> Users { get; } = new(StringComparer.Ordinal);
+
+        public void Add(ReadOnlySpan<long> counters, string modelField, string dayField, string userId, int sign = 1)
+        {
+            var model = Models.TryGetValue(modelField, out var m) ? m : Models[modelField] = new long[Counters.Length];
+            for (var k = 0; k < Counters.Length; k++)
+            {
+                Counters[k] += sign * counters[k];
+                model[k] += sign * counters[k];
+            }
+
+            Days[dayField] = Days.GetValueOrDefault(dayField) + sign * counters[0];
+            Users[userId] = Users.GetValueOrDefault(userId) + sign * counters[0];
+        }
+
+        public void Add(Sums other)
+        {
+            for (var k = 0; k < Counters.Length; k++)
+            {
+                Counters[k] += other.Counters[k];
+            }
+
+            foreach (var (field, counters) in other.Models)
+            {
+                var model = Models.TryGetValue(field, out var m) ? m : Models[field] = new long[Counters.Length];
+                for (var k = 0; k < counters.Length; k++)
+                {
+                    model[k] += counters[k];
+                }
+            }
+
+            foreach (var (field, cost) in other.Days)
+            {
+                Days[field] = Days.GetValueOrDefault(field) + cost;
+            }
+
+            foreach (var (user, cost) in other.Users)
+            {
+                Users[user] = Users.GetValueOrDefault(user) + cost;
+            }
+        }
+    }
+
+    /// <summary>The delta of a call's events (in the call's order), with each event's tag set number (0: none), or
+    /// null when none of them carries a tag.</summary>
+    public static (byte[] Json, int[] EventSets)? Build(LedgerChunk chunk, IReadOnlyList<PricedUsage> events, Func<string, string> modelField)
+    {
+        List<(string Dimension, string Value, Sums Sums)>? tags = null;
+        Dictionary<(string, string), int>? tagNumbers = null;
+        Dictionary<string, int>? setNumbers = null;
+        List<int[]>? sets = null;
+        var eventSets = new int[chunk.EventCount];
+        Span<long> counters = stackalloc long[LedgerKeys.Counters.Length];
+        var j = 0;
+        foreach (var (userId, indexes) in chunk.Users)
+        {
+            foreach (var index in indexes)
+            {
+                var e = events[index];
+                if (e.Usage.Tags is not { Count: > 0 } eventTags)
+                {
+                    j++;
+                    continue;
+                }
+
+                tags ??= [];
+                tagNumbers ??= [];
+                setNumbers ??= new(StringComparer.Ordinal);
+                sets ??= [];
+                var members = new int[eventTags.Count];
+                var m = 0;
+                foreach (var (dimension, value) in eventTags)
+                {
+                    if (!tagNumbers.TryGetValue((dimension, value), out var number))
+                    {
+                        number = tagNumbers[(dimension, value)] = tags.Count;
+                        tags.Add((dimension, value, new Sums()));
+                    }
+
+                    members[m++] = number;
+                }
+
+                Array.Sort(members);
+                var setKey = string.Join(',', members);
+                if (!setNumbers.TryGetValue(setKey, out var set))
+                {
+                    sets.Add(members);
+                    set = setNumbers[setKey] = sets.Count;
+                }
+
+                eventSets[j++] = set;
+                counters[0] = e.CostMicros;
+                counters[1] = e.Usage.InputTokens;
+                counters[2] = e.Usage.CachedInputTokens;
+                counters[3] = e.Usage.OutputTokens;
+                counters[4] = 1;
+                counters[5] = e.Usage.CacheWriteInputTokens;
+                counters[6] = e.Usage.ReasoningOutputTokens;
+                var model = modelField(e.Usage.Model);
+                var day = LedgerCalendar.DayOf(e.Usage.OccurredAt).DayField;
+                foreach (var number in members)
+                {
+                    tags[number].Sums.Add(counters, model, day, userId);
+                }
+            }
+        }
+
+        if (tags is null)
+        {
+            return null;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(256 + tags.Count * 256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("id", Guid.NewGuid().ToString("N"));
+            json.WriteString("month", chunk.Month.Key);
+            json.WriteStartArray("tags");
+            foreach (var (dimension, value, sums) in tags)
+            {
+                json.WriteStartObject();
+                json.WriteString("d", dimension);
+                json.WriteString("v", value);
+                WriteCounters(json, "c", sums.Counters);
+                json.WriteStartObject("m");
+                foreach (var (field, model) in sums.Models)
+                {
+                    WriteCounters(json, field, model);
+                }
+
+                json.WriteEndObject();
+                WriteNumbers(json, "day", sums.Days);
+                WriteNumbers(json, "u", sums.Users);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("sets");
+            foreach (var set in sets!)
+            {
+                json.WriteStartArray();
+                foreach (var number in set)
+                {
+                    json.WriteNumberValue(number);
+                }
+
+                json.WriteEndArray();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return (buffer.WrittenSpan.ToArray(), eventSets);
+    }
+
+    /// <summary>A delta as appended: its id, month and tag sums with the duplicates the script listed after it
+    /// taken out.</summary>
+    public static (string Id, string Month, List<(string Dimension, string Value, Sums Sums)> Tags) Read(ReadOnlySpan<byte> delta)
+    {
+        var newline = delta.IndexOf((byte)'\n');
+        using var document = JsonDocument.Parse(newline < 0 ? delta.ToArray() : delta[..newline].ToArray());
+        var root = document.RootElement;
+        var tags = new List<(string, string, Sums)>();
+        foreach (var tag in root.GetProperty("tags").EnumerateArray())
+        {
+            var sums = new Sums();
+            ReadCounters(tag.GetProperty("c"), sums.Counters);
+            foreach (var model in tag.GetProperty("m").EnumerateObject())
+            {
+                ReadCounters(model.Value, sums.Models[model.Name] = new long[sums.Counters.Length]);
+            }
+
+            foreach (var day in tag.GetProperty("day").EnumerateObject())
+            {
+                sums.Days[day.Name] = day.Value.GetInt64();
+            }
+
+            foreach (var user in tag.GetProperty("u").EnumerateObject())
+            {
+                sums.Users[user.Name] = user.Value.GetInt64();
+            }
+
+            tags.Add((tag.GetProperty("d").GetString()!, tag.GetProperty("v").GetString()!, sums));
+        }
+
+        if (newline >= 0)
+        {
+            // The call's duplicates (cjson from the script): { s = set number, m, d = model and day fields,
+            // c = counters, u = userId } each.
+            var sets = root.GetProperty("sets").EnumerateArray().Select(s => s.EnumerateArray().Select(n => n.GetInt32()).ToArray()).ToArray();
+            using var duplicates = JsonDocument.Parse(delta[(newline + 1)..].ToArray());
+            Span<long> counters = stackalloc long[LedgerKeys.Counters.Length];
+            foreach (var duplicate in duplicates.RootElement.EnumerateArray())
+            {
+                var c = duplicate.GetProperty("c");
+                for (var k = 0; k < counters.Length; k++)
+                {
+                    counters[k] = (long)c[k].GetDouble();
+                }
+
+                var model = duplicate.GetProperty("m").GetString()!;
+                var day = duplicate.GetProperty("d").GetString()!;
+                var user = duplicate.GetProperty("u").GetString()!;
+                foreach (var number in sets[duplicate.GetProperty("s").GetInt32() - 1])
+                {
+                    tags[number].Item3.Add(counters, model, day, user, sign: -1);
+                }
+            }
+        }
+
+        return (root.GetProperty("id").GetString()!, root.GetProperty("month").GetString()!, tags);
+    }
+
+    /// <summary>The id of a delta as fold-tags.lua reads it (after <c>{"id":"</c>).</summary>
+    public static string IdOf(ReadOnlySpan<byte> delta) => Encoding.ASCII.GetString(delta.Slice(7, IdLength));
+
+    private static void WriteCounters(Utf8JsonWriter json, string name, long[] counters)
+    {
+        json.WriteStartArray(name);
+        foreach (var value in counters)
+        {
+            json.WriteNumberValue(value);
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WriteNumbers(Utf8JsonWriter json, string name, Dictionary<string, long> numbers)
+    {
+        json.WriteStartObject(name);
+        foreach (var (key, value) in numbers)
+        {
+            json.WriteNumber(key, value);
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void ReadCounters(JsonElement array, long[] into)
+    {
+        var k = 0;
+        foreach (var value in array.EnumerateArray())
+        {
+            into[k++] = value.GetInt64();
+        }
+    }
+}

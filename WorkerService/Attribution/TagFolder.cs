@@ -1,0 +1,210 @@
+using System.Buffers;
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.WorkerService.Attribution;
+
+/// <summary>Folds each bucket's tag deltas (one per ledger call with tagged usage, appended in the call's atomic
+/// step) into its tag values' hashes, users and dimension indexes, every <see cref="AttributionOptions.FoldInterval"/>:
+/// up to <see cref="AttributionOptions.FoldBatch"/> deltas read, merged here, written and removed in one atomic
+/// script call (<c>Scripts/fold-tags.lua</c>), so each is folded exactly once, by whichever worker gets there first.
+/// Writing a tag value once per fold rather than once per ledger call is what keeps tags off the ledger's hot path
+/// (BENCHMARKS.md). The budgets of the values folded are checked after each fold.</summary>
+public sealed class TagFolder(
+    IConnectionMultiplexer redis, LedgerKeys keys, TagAttribution attribution, IOptions<AttributionOptions> options, IMeterFactory meters, ILogger<TagFolder> logger)
+    : BackgroundService
+{
+    private static readonly RedisScript Fold = RedisScript.Load(typeof(TagFolder).Assembly, "fold-tags.lua");
+
+    private readonly Counter<long> _folded = meters.Create(WorkerMetrics.MeterName).CreateCounter<long>(
+        "llmcost.tags.folded", "{delta}", "Tag deltas (ledger calls with tagged usage) folded into the tag values.");
+
+    private long _lastFailureLog = long.MinValue;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.FoldInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(DrainAsync));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Folds a bucket until fewer than a batch are waiting (or a fold fails: the next tick tries again).</summary>
+    private async Task DrainAsync(int bucket)
+    {
+        while (await FoldAsync(bucket) >= options.Value.FoldBatch)
+        {
+        }
+    }
+
+    /// <summary>One fold of a bucket: the number of deltas folded (0 when none, another worker folded them first, or it failed).</summary>
+    public async Task<int> FoldAsync(int bucket)
+    {
+        try
+        {
+            var db = redis.GetDatabase();
+            var list = keys.TagDeltas(bucket);
+            RedisValue[] deltas;
+            using (WorkerMetrics.RedisSpan("LRANGE", 1))
+            {
+                deltas = await db.ListRangeAsync(list, 0, options.Value.FoldBatch - 1);
+            }
+
+            if (deltas.Length == 0)
+            {
+                return 0;
+            }
+
+            var merged = new Dictionary<(string Month, string Dimension, string Value), TagDelta.Sums>();
+            foreach (var delta in deltas)
+            {
+                var (_, month, tags) = TagDelta.Read((byte[])delta!);
+                foreach (var (dimension, value, sums) in tags)
+                {
+                    if (merged.TryGetValue((month, dimension, value), out var into))
+                    {
+                        into.Add(sums);
+                    }
+                    else
+                    {
+                        merged[(month, dimension, value)] = sums;
+                    }
+                }
+            }
+
+            var (redisKeys, payload, touched) = Encode(bucket, list, merged);
+            RedisResult result;
+            using (WorkerMetrics.RedisSpan("EVALSHA", 1))
+            {
+                result = await db.ScriptEvaluateAsync(Fold.Text, redisKeys,
+                    [deltas.Length, TagDelta.IdOf((byte[])deltas[0]!), TagDelta.IdOf((byte[])deltas[^1]!), payload]);
+            }
+
+            if ((int)result != 1)
+            {
+                return 0;
+            }
+
+            _folded.Add(deltas.Length);
+            await attribution.CheckBudgetsAsync(touched);
+            return deltas.Length;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Nothing is lost: deltas stay in the list until a fold of them succeeds; an alert whose publish failed
+            // lost its claim, so the next fold that touches the value publishes it.
+            var now = Environment.TickCount64;
+            var last = Interlocked.Read(ref _lastFailureLog);
+            if (now - last >= 10_000 && Interlocked.CompareExchange(ref _lastFailureLog, now, last) == last)
+            {
+                logger.LogWarning(ex, "Folding the tag deltas of bucket {Bucket} failed; the next fold tries again", bucket);
+            }
+
+            return 0;
+        }
+    }
+
+    private (RedisKey[] Keys, byte[] Payload, List<(string Dimension, string Value, string Month)> Touched) Encode(
+        int bucket, string list, Dictionary<(string Month, string Dimension, string Value), TagDelta.Sums> merged)
+    {
+        var redisKeys = new List<RedisKey> { list };
+        var indexes = new Dictionary<(string Dimension, string Month), int>();
+        var touched = new List<(string Dimension, string Value, string Month)>();
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("n");
+            foreach (var counter in LedgerKeys.Counters)
+            {
+                json.WriteStringValue(counter);
+            }
+
+            json.WriteEndArray();
+            json.WriteNumber("r", LedgerKeys.RequestsPosition);
+            json.WriteStartArray("t");
+            foreach (var ((month, dimension, value), sums) in merged)
+            {
+                // A value whose every event of these calls was a duplicate: nothing to fold.
+                if (sums.Counters[LedgerKeys.RequestsPosition - 1] == 0)
+                {
+                    continue;
+                }
+
+                if (!indexes.TryGetValue((dimension, month), out var index))
+                {
+                    redisKeys.Add(keys.TagIndex(bucket, dimension, month));
+                    index = indexes[(dimension, month)] = redisKeys.Count;
+                }
+
+                redisKeys.Add(keys.TagValue(bucket, dimension, month, value));
+                redisKeys.Add(keys.TagUsers(bucket, dimension, month, value));
+                touched.Add((dimension, value, month));
+                json.WriteStartObject();
+                json.WriteNumber("k", redisKeys.Count - 1);
+                json.WriteNumber("uk", redisKeys.Count);
+                json.WriteNumber("ik", index);
+                json.WriteString("v", value);
+                json.WriteNumber("x", LedgerMonth.Parse(month).ExpiresAt.ToUnixTimeSeconds());
+                json.WriteStartArray("c");
+                foreach (var counter in sums.Counters)
+                {
+                    json.WriteNumberValue(counter);
+                }
+
+                json.WriteEndArray();
+                json.WriteStartArray("f");
+                foreach (var (field, counters) in sums.Models)
+                {
+                    json.WriteStartArray();
+                    json.WriteStringValue(field);
+                    json.WriteStartArray();
+                    foreach (var counter in counters)
+                    {
+                        json.WriteNumberValue(counter);
+                    }
+
+                    json.WriteEndArray();
+                    json.WriteEndArray();
+                }
+
+                foreach (var (field, cost) in sums.Days)
+                {
+                    json.WriteStartArray();
+                    json.WriteStringValue(field);
+                    json.WriteNumberValue(cost);
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndArray();
+                json.WriteStartArray("u");
+                foreach (var (user, cost) in sums.Users)
+                {
+                    json.WriteStartArray();
+                    json.WriteStringValue(user);
+                    json.WriteNumberValue(cost);
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return ([.. redisKeys], buffer.WrittenSpan.ToArray(), touched);
+    }
+}
