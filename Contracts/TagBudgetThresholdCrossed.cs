@@ -13,12 +13,9 @@ public sealed record TagBudgetThresholdCrossed
 
     public required int ThresholdPercent { get; init; }
 
-    /// <summary>The value's spend when the crossing was seen (after the ledger write that crossed it).</summary>
+    /// <summary>The value's spend when the crossing was seen (after the fold that crossed it).</summary>
     public required decimal SpentUsd { get; init; }
 
     public required decimal BudgetUsd { get; init; }
     public required DateTimeOffset OccurredAt { get; init; }
-
-    /// <summary>W3C traceparent of a usage event of the write that crossed the threshold.</summary>
-    public string? TraceParent { get; init; }
 }

@@ -15,6 +15,11 @@ public static class CostTrackingContext
     {
         get
         {
+            if (CurrentTag.Value is null)
+            {
+                return [];
+            }
+
             var tags = new List<KeyValuePair<string, string>>();
             for (var scope = CurrentTag.Value; scope is not null; scope = scope.Parent)
             {

@@ -79,10 +79,16 @@ public sealed class UsageTracker : IHostedService, IDisposable
         try
         {
             var errors = new Dictionary<string, string[]>();
-            var tags = TagMerge.Merge(_dimensions, out var leftOff, _options.Tags, CostTrackingContext.CurrentTags, usage.Tags);
-            if (leftOff > 0)
+            var ambient = CostTrackingContext.CurrentTags;
+            IReadOnlyDictionary<string, string>? tags = null;
+            // Most calls carry no tags at all: nothing to merge, nothing allocated.
+            if (_options.Tags.Count > 0 || ambient.Count > 0 || usage.Tags is { Count: > 0 })
             {
-                TagsLeftOff(leftOff);
+                tags = TagMerge.Merge(_dimensions, out var leftOff, _options.Tags, ambient, usage.Tags);
+                if (leftOff > 0)
+                {
+                    TagsLeftOff(leftOff);
+                }
             }
 
             var request = new UsageEventRequest(usage.EventId, usage.UserId, usage.Model, usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.OccurredAt,

@@ -181,10 +181,10 @@ public static class TagDelta
 
     /// <summary>A delta as appended: its id, month and tag sums with the duplicates the script listed after it
     /// taken out.</summary>
-    public static (string Id, string Month, List<(string Dimension, string Value, Sums Sums)> Tags) Read(ReadOnlySpan<byte> delta)
+    public static (string Id, string Month, List<(string Dimension, string Value, Sums Sums)> Tags) Read(ReadOnlyMemory<byte> delta)
     {
-        var newline = delta.IndexOf((byte)'\n');
-        using var document = JsonDocument.Parse(newline < 0 ? delta.ToArray() : delta[..newline].ToArray());
+        var newline = delta.Span.IndexOf((byte)'\n');
+        using var document = JsonDocument.Parse(newline < 0 ? delta : delta[..newline]);
         var root = document.RootElement;
         var tags = new List<(string, string, Sums)>();
         foreach (var tag in root.GetProperty("tags").EnumerateArray())
@@ -214,7 +214,7 @@ public static class TagDelta
             // The call's duplicates (cjson from the script): { s = set number, m, d = model and day fields,
             // c = counters, u = userId } each.
             var sets = root.GetProperty("sets").EnumerateArray().Select(s => s.EnumerateArray().Select(n => n.GetInt32()).ToArray()).ToArray();
-            using var duplicates = JsonDocument.Parse(delta[(newline + 1)..].ToArray());
+            using var duplicates = JsonDocument.Parse(delta[(newline + 1)..]);
             Span<long> counters = stackalloc long[LedgerKeys.Counters.Length];
             foreach (var duplicate in duplicates.RootElement.EnumerateArray())
             {
