@@ -23,11 +23,12 @@ public sealed class AttributionOptions
     public int MaxValuesPerDimension { get; set; } = 10_000;
 
     /// <summary>How often the worker folds each bucket's tag deltas into its tag values (worker only): tag reports and
-    /// tag budget alerts lag the user rows by up to about this much. Each fold writes every tag value the deltas
-    /// touched once, whatever the number of ledger writes they came from, so a longer interval costs Redis less under
-    /// load (BENCHMARKS.md, "Cost by tag", has the figures at 250 ms, 1 s and 3 s).</summary>
+    /// tag budget alerts lag the user rows by up to about this much. Each fold writes every tag value, and every user
+    /// of it, that the deltas touched once, whatever the number of ledger writes they came from, so a longer interval
+    /// costs Redis less under load (BENCHMARKS.md, "Cost by tag", has the figures from 250 ms to 5 s). The buckets'
+    /// folds are spread over the interval.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
-    public TimeSpan FoldInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan FoldInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Most deltas (one per ledger call with tags) one fold takes from a bucket; a bucket with more waiting is
     /// folded again at once.</summary>

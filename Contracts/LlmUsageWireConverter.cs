@@ -46,7 +46,7 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
         var traceParent = previousTraceParent;
         long cacheWrite = 0, reasoning = 0;
         string? tier = null, provider = null, holdId = null;
-        Dictionary<string, string>? tags = null;
+        IReadOnlyDictionary<string, string>? tags = null;
         Expect(reader.Read(), "a trace parent or the end of the array");
         if (reader.TokenType != JsonTokenType.EndArray)
         {
@@ -166,9 +166,17 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
         return reader.GetString();
     }
 
-    private static Dictionary<string, string> ReadTags(ref Utf8JsonReader reader)
+    private static IReadOnlyDictionary<string, string> ReadTags(ref Utf8JsonReader reader)
     {
         Expect(reader.TokenType == JsonTokenType.StartObject, "the tags object");
+        var start = reader;
+        Span<char> key = stackalloc char[TagSetPool.MaxKeyLength];
+        if (TagSetPool.TryReadKey(ref reader, key, out var length))
+        {
+            return TagSetPool.Get(key[..length]);
+        }
+
+        reader = start;
         var tags = new Dictionary<string, string>(StringComparer.Ordinal);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {

@@ -13,18 +13,33 @@ public static class TagValidator
 
     /// <summary>Lowercase ASCII letters, digits, <c>_</c> and <c>-</c>, starting with a letter: one segment of a Redis
     /// key (no colon), of a route and of an alert channel.</summary>
-    public static bool IsDimensionName(string? name) =>
-        name is { Length: > 0 and <= MaxDimensionLength } && char.IsAsciiLetterLower(name[0])
-        && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '_' or '-');
+    public static bool IsDimensionName(string? name)
+    {
+        if (name is not { Length: > 0 and <= MaxDimensionLength } || !char.IsAsciiLetterLower(name[0]))
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '_' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>1 to 64 characters from the userId set (<see cref="UsageValidator.IsSafeId"/>).</summary>
     public static bool IsValue(string? value) => value is { Length: > 0 and <= MaxValueLength } && UsageValidator.IsSafeId(value);
 
-    /// <summary>Checks an event's tags; adds each problem under <paramref name="field"/> (<c>tags</c>, or
-    /// <c>tags.team</c> for one value) and returns them (in dimension order), or
+    /// <summary>Checks an event's tags; adds each problem under <paramref name="prefix"/> then <c>tags</c> (or
+    /// <c>tags.team</c> for one value; the prefix is e.g. <c>events[3].</c> or empty, joined only for a problem: this
+    /// runs for every tagged event) and returns them (in dimension order), or
     /// null when there are none or one is refused. <paramref name="dimensions"/> null accepts any well-formed dimension.</summary>
     public static IReadOnlyDictionary<string, string>? Check(
-        IReadOnlyDictionary<string, string?>? tags, IReadOnlyCollection<string>? dimensions, string field, IDictionary<string, string[]> errors)
+        IReadOnlyDictionary<string, string?>? tags, IReadOnlyCollection<string>? dimensions, string prefix, IDictionary<string, string[]> errors)
     {
         if (tags is null || tags.Count == 0)
         {
@@ -34,7 +49,7 @@ public static class TagValidator
         var before = errors.Count;
         if (tags.Count > AttributionOptions.MaxTagsPerEvent)
         {
-            errors[field] = [$"tags may hold at most {AttributionOptions.MaxTagsPerEvent} dimensions, not {tags.Count}."];
+            errors[prefix + "tags"] = [$"tags may hold at most {AttributionOptions.MaxTagsPerEvent} dimensions, not {tags.Count}."];
             return null;
         }
 
@@ -42,19 +57,44 @@ public static class TagValidator
         {
             if (!IsDimensionName(dimension) || (dimensions is not null && !dimensions.Contains(dimension)))
             {
-                errors[field] = [dimensions is null
+                errors[prefix + "tags"] = [dimensions is null
                     ? $"'{Printable(dimension)}' is not a tag dimension (1 to {MaxDimensionLength} characters from lowercase letters, digits, _ and -)."
                     : $"'{Printable(dimension)}' is not a configured tag dimension; the dimensions are {string.Join(", ", dimensions)}."];
             }
             else if (!IsValue(value))
             {
-                errors[$"{field}.{dimension}"] = [$"A tag value must be 1 to {MaxValueLength} characters from letters, digits and ._-@+:"];
+                errors[$"{prefix}tags.{dimension}"] = [$"A tag value must be 1 to {MaxValueLength} characters from letters, digits and ._-@+:"];
             }
         }
 
-        return errors.Count != before
-            ? null
-            : tags.OrderBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => t.Value!, StringComparer.Ordinal);
+        if (errors.Count != before)
+        {
+            return null;
+        }
+
+        // Checked on every tagged event on the API's hot path: sorted in place (and only when out of order) rather
+        // than through LINQ.
+        var sorted = new KeyValuePair<string, string?>[tags.Count];
+        var n = 0;
+        var inOrder = true;
+        foreach (var tag in tags)
+        {
+            inOrder &= n == 0 || string.CompareOrdinal(sorted[n - 1].Key, tag.Key) < 0;
+            sorted[n++] = tag;
+        }
+
+        if (!inOrder)
+        {
+            Array.Sort(sorted, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        }
+
+        var ordered = new Dictionary<string, string>(sorted.Length, StringComparer.Ordinal);
+        foreach (var (dimension, value) in sorted)
+        {
+            ordered[dimension] = value!;
+        }
+
+        return ordered;
     }
 
     /// <summary>A refused dimension name as it can be shown back: bounded and without control characters.</summary>

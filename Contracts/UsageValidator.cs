@@ -93,7 +93,7 @@ public static class UsageValidator
             errors[prefix + "reasoningOutputTokens"] = ["reasoningOutputTokens must not exceed outputTokens (which includes reasoning tokens)."];
         }
 
-        var tags = TagValidator.Check(request.Tags, dimensions, prefix + "tags", errors);
+        var tags = TagValidator.Check(request.Tags, dimensions, prefix, errors);
         var tier = CheckTier(request.ServiceTier, prefix + "serviceTier", errors);
         CheckProvider(request.Provider, prefix + "provider", errors);
 

@@ -18,7 +18,7 @@ public sealed class ShardedAppFixture : AppFixture
     protected override string[] AppHostArgs =>
     [
         $"Infrastructure:RedisShards={Shards}", $"ApiService:Replicas={ApiReplicas}",
-        $"Attribution:MaxValuesPerDimension={MaxValuesPerDimension}",
+        $"Attribution:MaxValuesPerDimension={MaxValuesPerDimension}", TestFoldInterval,
         .. Dimensions.Select((d, i) => $"Attribution:Dimensions:{i}={d}"),
     ];
 }

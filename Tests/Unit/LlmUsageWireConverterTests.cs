@@ -76,6 +76,23 @@ public sealed class LlmUsageWireConverterTests
     }
 
     [Fact]
+    public void Events_with_the_same_tags_share_one_read_only_set_and_a_long_set_still_reads_exactly()
+    {
+        var team = new Dictionary<string, string> { ["team"] = "search", ["feature"] = "sum" };
+        var other = new Dictionary<string, string> { ["team"] = "search", ["feature"] = "chat" };
+        var huge = Enumerable.Range(0, 20).ToDictionary(i => $"dimension-{i}", i => new string((char)('a' + i), 64));
+        var events = new[] { team, other, team, huge, huge }.Select((tags, i) => Usage with { EventId = $"evt-{i}", Tags = tags }).ToList();
+
+        var read = JsonSerializer.Deserialize<LlmUsageRecorded>(JsonSerializer.Serialize(new LlmUsageRecorded { Events = events }, Wire), Wire)!.Events;
+
+        Assert.Equal([team, other, team, huge, huge], read.Select(e => e.Tags!));
+        Assert.Same(read[0].Tags, read[2].Tags);
+        Assert.NotSame(read[0].Tags, read[1].Tags);
+        // Past TagSetPool.MaxKeyLength a set is read on its own, not pooled.
+        Assert.NotSame(read[3].Tags, read[4].Tags);
+    }
+
+    [Fact]
     public void Events_that_share_a_trace_parent_write_it_once_and_read_it_back_on_each()
     {
         LlmUsage[] events = [Usage, Usage with { EventId = "evt-2" }, Usage with { EventId = "evt-3", TraceParent = null }, Usage with { EventId = "evt-4", TraceParent = null }];

@@ -10,7 +10,7 @@ public sealed class TagRulesTests
     private static (IReadOnlyDictionary<string, string>? Tags, Dictionary<string, string[]> Errors) Check(Dictionary<string, string?> tags)
     {
         var errors = new Dictionary<string, string[]>();
-        return (TagValidator.Check(tags, Dimensions, "events[2].tags", errors), errors);
+        return (TagValidator.Check(tags, Dimensions, "events[2].", errors), errors);
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public sealed class TagRulesTests
         Assert.Equal(["events[2].tags.team"], Check(new() { ["team"] = new string('x', 65) }).Errors.Keys);
         var six = Enumerable.Range(0, 6).ToDictionary(i => $"d{i}", string? (_) => "v");
         var errors = new Dictionary<string, string[]>();
-        Assert.Null(TagValidator.Check(six, null, "tags", errors));
+        Assert.Null(TagValidator.Check(six, null, "", errors));
         Assert.Equal(["tags"], errors.Keys);
     }
 
@@ -52,7 +52,7 @@ public sealed class TagRulesTests
     public void Without_configured_dimensions_any_well_formed_dimension_passes()
     {
         var errors = new Dictionary<string, string[]>();
-        Assert.Equal("eu", TagValidator.Check(new Dictionary<string, string?> { ["region"] = "eu" }, null, "tags", errors)!["region"]);
+        Assert.Equal("eu", TagValidator.Check(new Dictionary<string, string?> { ["region"] = "eu" }, null, "", errors)!["region"]);
         Assert.Empty(errors);
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
@@ -24,9 +25,9 @@ public sealed class TagAttribution(
     private static readonly RedisScript Admit = RedisScript.Load(typeof(TagAttribution).Assembly, "admit-tags.lua");
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Answers already had, <c>dimension|month|value</c> → the value counted: an answer never changes within
+    /// <summary>Answers already had, (dimension, month, value) → the value counted: an answer never changes within
     /// a month (admit-tags.lua), so it is kept until the cache is full, then the cache starts again.</summary>
-    private readonly ConcurrentDictionary<string, string> _answers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Dimension, LedgerMonth Month, string Value), string> _answers = new();
     private const int MaxCachedAnswers = 200_000;
 
     private readonly Counter<long> _overflowed = meters.Create(WorkerMetrics.MeterName).CreateCounter<long>(
@@ -36,13 +37,14 @@ public sealed class TagAttribution(
         "llmcost.tag_alerts.published", "{alert}", "Tag budget alerts published.");
 
     /// <summary>The events with each tag value past its dimension's cap replaced by <see cref="TagValidator.OtherValue"/>,
-    /// and any tag the API would refuse (a message from another sender) left out; the same list when nothing changes.</summary>
+    /// and any tag the API would refuse (a message from another sender) left out; the same list when nothing changes.
+    /// Events read from one message share their tag sets (LlmUsageWireConverter pools them), so each distinct set and
+    /// month is mapped once, not each event.</summary>
     public async Task<IReadOnlyList<PricedUsage>> MapAsync(IReadOnlyList<PricedUsage> events)
     {
-        var dimensions = attribution.Value.Dimensions;
-        Dictionary<string, string>? answers = null;
-        List<(string Dimension, string Month, string Value)>? unknown = null;
-        var tagged = false;
+        Dictionary<SetInMonth, Mapping>? sets = null;
+        Dictionary<(string Dimension, LedgerMonth Month, string Value), string>? answers = null;
+        List<(string Dimension, LedgerMonth Month, string Value)>? unknown = null;
         foreach (var e in events)
         {
             if (e.Usage.Tags is not { Count: > 0 } tags)
@@ -50,40 +52,77 @@ public sealed class TagAttribution(
                 continue;
             }
 
-            tagged = true;
-            var month = LedgerCalendar.DayOf(e.Usage.OccurredAt).Month.Key;
+            var set = new SetInMonth(tags, LedgerCalendar.DayOf(e.Usage.OccurredAt).Month);
+            if (!(sets ??= []).TryAdd(set, default))
+            {
+                continue;
+            }
+
             foreach (var (dimension, value) in tags)
             {
-                var key = CacheKey(dimension, month, value);
-                if (answers?.ContainsKey(key) == true || !Counted(dimension, value))
+                var key = (dimension, set.Month, value);
+                // Kept for this call: the cache may start again before the sets are mapped below.
+                if ((answers ??= []).ContainsKey(key) || !Counted(dimension, value))
                 {
                     continue;
                 }
 
                 if (_answers.TryGetValue(key, out var answer))
                 {
-                    (answers ??= new(StringComparer.Ordinal))[key] = answer;
+                    answers[key] = answer;
                 }
                 else
                 {
-                    (answers ??= new(StringComparer.Ordinal))[key] = value;
-                    (unknown ??= []).Add((dimension, month, value));
+                    answers[key] = value;
+                    (unknown ??= []).Add(key);
                 }
             }
         }
 
-        if (!tagged)
+        if (sets is null)
         {
             return events;
         }
 
-        answers ??= new(StringComparer.Ordinal);
         if (unknown is not null)
         {
             foreach (var (key, answer) in await AskAsync(unknown))
             {
-                answers[key] = answer;
+                answers![key] = answer;
             }
+        }
+
+        var changed = false;
+        foreach (var set in sets.Keys.ToList())
+        {
+            Dictionary<string, string>? counted = null;
+            List<string>? overflowed = null;
+            foreach (var (dimension, value) in set.Tags)
+            {
+                var answer = answers!.TryGetValue((dimension, set.Month, value), out var a) ? a : null;
+                if (answer != value)
+                {
+                    counted ??= new Dictionary<string, string>(set.Tags, StringComparer.Ordinal);
+                    if (answer is null)
+                    {
+                        counted.Remove(dimension);
+                    }
+                    else
+                    {
+                        counted[dimension] = answer;
+                        (overflowed ??= []).Add(dimension);
+                    }
+                }
+            }
+
+            sets[set] = counted is null ? new Mapping(set.Tags, null) : new Mapping(counted.Count > 0 ? counted : null, overflowed);
+            changed |= counted is not null;
+        }
+
+        if (!changed)
+        {
+            // The usual case: every value admitted and valid, so no event needs a look.
+            return events;
         }
 
         List<PricedUsage>? mapped = null;
@@ -95,53 +134,53 @@ public sealed class TagAttribution(
                 continue;
             }
 
-            var month = LedgerCalendar.DayOf(e.Usage.OccurredAt).Month.Key;
-            Dictionary<string, string>? counted = null;
-            foreach (var (dimension, value) in tags)
+            var mapping = sets[new SetInMonth(tags, LedgerCalendar.DayOf(e.Usage.OccurredAt).Month)];
+            if (ReferenceEquals(mapping.Tags, tags))
             {
-                var answer = answers.TryGetValue(CacheKey(dimension, month, value), out var a) ? a : null;
-                if (answer != value)
-                {
-                    counted ??= new Dictionary<string, string>(tags, StringComparer.Ordinal);
-                    if (answer is null)
-                    {
-                        counted.Remove(dimension);
-                    }
-                    else
-                    {
-                        counted[dimension] = answer;
-                        _overflowed.Add(1, new KeyValuePair<string, object?>("llmcost.tag.dimension", dimension));
-                    }
-                }
+                continue;
             }
 
-            if (counted is not null)
+            foreach (var dimension in mapping.Overflowed ?? [])
             {
-                mapped ??= [.. events];
-                mapped[i] = e with { Usage = e.Usage with { Tags = counted.Count > 0 ? counted : null } };
+                _overflowed.Add(1, new KeyValuePair<string, object?>("llmcost.tag.dimension", dimension));
             }
+
+            mapped ??= [.. events];
+            mapped[i] = e with { Usage = e.Usage with { Tags = mapping.Tags } };
         }
 
         return mapped ?? events;
 
         bool Counted(string dimension, string value) =>
-            TagValidator.IsValue(value) && Array.IndexOf(dimensions, dimension) >= 0;
+            TagValidator.IsValue(value) && Array.IndexOf(attribution.Value.Dimensions, dimension) >= 0;
     }
 
-    /// <summary>Asks admit-tags.lua about values not seen yet; returns (and keeps) each one's answer by cache key.</summary>
-    private async Task<Dictionary<string, string>> AskAsync(IReadOnlyList<(string Dimension, string Month, string Value)> values)
+    /// <summary>A tag set (by reference: the wire converter shares equal ones) in a month.</summary>
+    private readonly record struct SetInMonth(IReadOnlyDictionary<string, string> Tags, LedgerMonth Month)
+    {
+        public bool Equals(SetInMonth other) => ReferenceEquals(Tags, other.Tags) && Month == other.Month;
+
+        public override int GetHashCode() => HashCode.Combine(RuntimeHelpers.GetHashCode(Tags), Month);
+    }
+
+    /// <summary>What a set is counted as (the same instance when unchanged) and the dimensions it overflowed.</summary>
+    private readonly record struct Mapping(IReadOnlyDictionary<string, string>? Tags, List<string>? Overflowed);
+
+    /// <summary>Asks admit-tags.lua about values not seen yet; returns (and keeps) each one's answer.</summary>
+    private async Task<Dictionary<(string Dimension, LedgerMonth Month, string Value), string>> AskAsync(
+        IReadOnlyList<(string Dimension, LedgerMonth Month, string Value)> values)
     {
         var registries = values.Select(v => (v.Dimension, v.Month)).Distinct().ToList();
         var keys = new RedisKey[registries.Count * 2];
         for (var r = 0; r < registries.Count; r++)
         {
-            keys[2 * r] = LedgerKeys.TagRegistry(registries[r].Dimension, registries[r].Month);
-            keys[2 * r + 1] = LedgerKeys.TagOverflow(registries[r].Dimension, registries[r].Month);
+            keys[2 * r] = LedgerKeys.TagRegistry(registries[r].Dimension, registries[r].Month.Key);
+            keys[2 * r + 1] = LedgerKeys.TagOverflow(registries[r].Dimension, registries[r].Month.Key);
         }
 
         var args = new RedisValue[3 + values.Count * 2];
         args[0] = attribution.Value.MaxValuesPerDimension;
-        args[1] = values.Max(v => LedgerMonth.Parse(v.Month).ExpiresAt).ToUnixTimeSeconds();
+        args[1] = values.Max(v => v.Month.ExpiresAt).ToUnixTimeSeconds();
         args[2] = values.Count;
         for (var i = 0; i < values.Count; i++)
         {
@@ -160,18 +199,17 @@ public sealed class TagAttribution(
             _answers.Clear();
         }
 
-        var answers = new Dictionary<string, string>(StringComparer.Ordinal);
+        var answers = new Dictionary<(string Dimension, LedgerMonth Month, string Value), string>();
         for (var i = 0; i < values.Count; i++)
         {
-            var (dimension, month, value) = values[i];
+            var key = values[i];
             var reply = (int)replies[i];
-            var key = CacheKey(dimension, month, value);
-            answers[key] = _answers[key] = reply == 1 ? value : TagValidator.OtherValue;
+            answers[key] = _answers[key] = reply == 1 ? key.Value : TagValidator.OtherValue;
             if (reply == 2)
             {
                 logger.LogWarning(
                     "Tag dimension {Dimension} reached {Max} values in {Month}: further values are counted as {Other} (Attribution:MaxValuesPerDimension)",
-                    dimension, attribution.Value.MaxValuesPerDimension, month, TagValidator.OtherValue);
+                    key.Dimension, attribution.Value.MaxValuesPerDimension, key.Month.Key, TagValidator.OtherValue);
             }
         }
 
@@ -269,5 +307,4 @@ public sealed class TagAttribution(
             alert.Dimension, alert.Value, alert.ThresholdPercent, alert.BudgetUsd, alert.Month, alert.SpentUsd);
     }
 
-    private static string CacheKey(string dimension, string month, string value) => string.Concat(dimension, "|", month, "|", value);
 }

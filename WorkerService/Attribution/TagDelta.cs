@@ -26,6 +26,13 @@ public static class TagDelta
 
         public void Add(ReadOnlySpan<long> counters, string modelField, string dayField, string userId, int sign = 1)
         {
+            Add(counters, modelField, dayField, sign);
+            Users[userId] = Users.GetValueOrDefault(userId) + sign * counters[0];
+        }
+
+        /// <summary>Adds an event without its user (the caller adds a user's cost once for all its events).</summary>
+        public void Add(ReadOnlySpan<long> counters, string modelField, string dayField, int sign = 1)
+        {
             var model = Models.TryGetValue(modelField, out var m) ? m : Models[modelField] = new long[Counters.Length];
             for (var k = 0; k < Counters.Length; k++)
             {
@@ -34,7 +41,6 @@ public static class TagDelta
             }
 
             Days[dayField] = Days.GetValueOrDefault(dayField) + sign * counters[0];
-            Users[userId] = Users.GetValueOrDefault(userId) + sign * counters[0];
         }
 
         public void Add(Sums other)
@@ -72,12 +78,17 @@ public static class TagDelta
         List<(string Dimension, string Value, Sums Sums)>? tags = null;
         Dictionary<(string, string), int>? tagNumbers = null;
         Dictionary<string, int>? setNumbers = null;
+        // Events share tag set instances (the wire converter pools them): each instance is numbered once a call.
+        Dictionary<IReadOnlyDictionary<string, string>, (int[] Members, int Set)>? bySet = null;
         List<int[]>? sets = null;
         var eventSets = new int[chunk.EventCount];
         Span<long> counters = stackalloc long[LedgerKeys.Counters.Length];
         var j = 0;
+        // A user's cost per tag, summed over its events of the call, then added to each tag's users once.
+        Dictionary<int, long>? userCosts = null;
         foreach (var (userId, indexes) in chunk.Users)
         {
+            userCosts?.Clear();
             foreach (var index in indexes)
             {
                 var e = events[index];
@@ -91,27 +102,34 @@ public static class TagDelta
                 tagNumbers ??= [];
                 setNumbers ??= new(StringComparer.Ordinal);
                 sets ??= [];
-                var members = new int[eventTags.Count];
-                var m = 0;
-                foreach (var (dimension, value) in eventTags)
+                bySet ??= new(ReferenceEqualityComparer.Instance);
+                if (!bySet.TryGetValue(eventTags, out var numbered))
                 {
-                    if (!tagNumbers.TryGetValue((dimension, value), out var number))
+                    var numbers = new int[eventTags.Count];
+                    var m = 0;
+                    foreach (var (dimension, value) in eventTags)
                     {
-                        number = tagNumbers[(dimension, value)] = tags.Count;
-                        tags.Add((dimension, value, new Sums()));
+                        if (!tagNumbers.TryGetValue((dimension, value), out var number))
+                        {
+                            number = tagNumbers[(dimension, value)] = tags.Count;
+                            tags.Add((dimension, value, new Sums()));
+                        }
+
+                        numbers[m++] = number;
                     }
 
-                    members[m++] = number;
+                    Array.Sort(numbers);
+                    var setKey = string.Join(',', numbers);
+                    if (!setNumbers.TryGetValue(setKey, out var setNumber))
+                    {
+                        sets.Add(numbers);
+                        setNumber = setNumbers[setKey] = sets.Count;
+                    }
+
+                    numbered = bySet[eventTags] = (numbers, setNumber);
                 }
 
-                Array.Sort(members);
-                var setKey = string.Join(',', members);
-                if (!setNumbers.TryGetValue(setKey, out var set))
-                {
-                    sets.Add(members);
-                    set = setNumbers[setKey] = sets.Count;
-                }
-
+                var (members, set) = numbered;
                 eventSets[j++] = set;
                 counters[0] = e.CostMicros;
                 counters[1] = e.Usage.InputTokens;
@@ -122,10 +140,18 @@ public static class TagDelta
                 counters[6] = e.Usage.ReasoningOutputTokens;
                 var model = modelField(e.Usage.Model);
                 var day = LedgerCalendar.DayOf(e.Usage.OccurredAt).DayField;
+                userCosts ??= [];
                 foreach (var number in members)
                 {
-                    tags[number].Sums.Add(counters, model, day, userId);
+                    tags[number].Sums.Add(counters, model, day);
+                    userCosts[number] = userCosts.GetValueOrDefault(number) + e.CostMicros;
                 }
+            }
+
+            foreach (var (number, cost) in userCosts ?? [])
+            {
+                var users = tags![number].Sums.Users;
+                users[userId] = users.GetValueOrDefault(userId) + cost;
             }
         }
 

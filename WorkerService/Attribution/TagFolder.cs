@@ -27,12 +27,16 @@ public sealed class TagFolder(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.FoldInterval);
+        // One bucket a tick, so each is folded every FoldInterval but the folds are spread over it: all buckets at
+        // once held Redis (one thread a shard) for the whole burst, and the ledger writes queued behind it.
+        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, options.Value.FoldInterval.Ticks / keys.Buckets)));
+        var bucket = 0;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(DrainAsync));
+                await DrainAsync(bucket);
+                bucket = (bucket + 1) % keys.Buckets;
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

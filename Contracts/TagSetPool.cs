@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+
+namespace LlmCostTracker.Contracts;
+
+/// <summary>The tag sets read from messages, one shared read-only dictionary per distinct set: a message's events
+/// repeat a few sets (a team, a feature, an environment), and a dictionary with six strings on each event in flight
+/// was most of what the worker kept alive with tags (BENCHMARKS.md, "Cost by tag"). A set is looked up by its
+/// characters without allocating; the pool is bounded and starts again when full, so odd senders cost only misses.
+/// Callers never change a set (the event's <see cref="LlmUsage.Tags"/> is read-only; mapping one makes a copy).</summary>
+internal static class TagSetPool
+{
+    /// <summary>Distinct sets kept. Past it the pool empties: sets in use stay valid, later events get new ones.</summary>
+    public const int MaxSets = 16_384;
+
+    /// <summary>The longest set pooled, in characters, each name and value prefixed by its length: 5 tags of a
+    /// 64-character value and a dimension name fit with room; a longer one is read without the pool.</summary>
+    public const int MaxKeyLength = 1_024;
+
+    private static readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> Sets = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>>.AlternateLookup<ReadOnlySpan<char>> BySpan =
+        Sets.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static int _count;
+
+    /// <summary>Reads a tags object (the reader on its start) into <paramref name="key"/>, each name and value as its
+    /// length (one char) then its characters; false when it does not fit or is not a flat object of strings (the
+    /// caller then reads it again without the pool, which reports what is wrong).</summary>
+    public static bool TryReadKey(ref Utf8JsonReader reader, scoped Span<char> key, out int length)
+    {
+        length = 0;
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                return true;
+            }
+
+            if (reader.TokenType != JsonTokenType.PropertyName || !TryAppend(ref reader, key, ref length)
+                || !reader.Read() || reader.TokenType != JsonTokenType.String || !TryAppend(ref reader, key, ref length))
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The shared set for <paramref name="key"/> (as <see cref="TryReadKey"/> wrote it).</summary>
+    public static IReadOnlyDictionary<string, string> Get(ReadOnlySpan<char> key)
+    {
+        if (BySpan.TryGetValue(key, out var set))
+        {
+            return set;
+        }
+
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var at = 0; at < key.Length;)
+        {
+            var dimension = new string(key.Slice(at + 1, key[at]));
+            at += 1 + key[at];
+            tags[dimension] = new string(key.Slice(at + 1, key[at]));
+            at += 1 + key[at];
+        }
+
+        if (Interlocked.Increment(ref _count) > MaxSets)
+        {
+            Sets.Clear();
+            Interlocked.Exchange(ref _count, 1);
+        }
+
+        return Sets.GetOrAdd(new string(key), tags);
+    }
+
+    private static bool TryAppend(ref Utf8JsonReader reader, scoped Span<char> key, ref int length)
+    {
+        // A string's UTF-8 bytes (escapes included) are never fewer than its UTF-16 chars, so this bound is safe.
+        var bytes = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
+        if (length + 1 + bytes > key.Length || bytes > char.MaxValue)
+        {
+            return false;
+        }
+
+        var written = reader.CopyString(key[(length + 1)..]);
+        key[length] = (char)written;
+        length += 1 + written;
+        return true;
+    }
+}
