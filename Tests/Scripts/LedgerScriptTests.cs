@@ -200,6 +200,26 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
     }
 
     [Fact]
+    public async Task A_duplicate_of_another_event_does_not_hand_back_a_pending_alert_while_its_crossing_event_does()
+    {
+        var user = NewUser();
+        // Budget $1: 80% is crossed by the third event.
+        PricedUsage[] events = [Event(user, 300_000), Event(user, 300_000), Event(user, 300_000)];
+        var result = await Ledger.ApplyAsync(events);
+        Assert.Equal([(80, 2)], result.Alerts.Select(a => (a.ThresholdPercent, a.EventIndex!.Value)));
+
+        // A client re-posts the first event (with a new one) while the alert is still pending: not handed back.
+        var other = await Ledger.ApplyAsync([events[0], Event(user, 1)]);
+        Assert.Equal([true, false], other.Duplicate);
+        Assert.Empty(other.Alerts);
+
+        // The crossing event itself comes again (its write's message redelivered): handed back.
+        var again = await Ledger.ApplyAsync([events[2]]);
+        Assert.Equal([true], again.Duplicate);
+        Assert.Equal([(80, (int?)null)], again.Alerts.Select(a => (a.ThresholdPercent, a.EventIndex)));
+    }
+
+    [Fact]
     public async Task A_budget_change_re_arms_thresholds_above_the_spend_and_fires_those_below()
     {
         var user = NewUser();

@@ -393,11 +393,25 @@ for u = 1, userCount do
     end
   end
 
-  -- A redelivery (duplicates seen) also hands back alerts an earlier attempt claimed but did not publish.
+  -- A redelivery of the event that crossed a threshold also hands back the alert its first write claimed but did
+  -- not mark sent (the worker may have stopped before publishing it). A duplicate of any other event does not: the
+  -- write that claimed the alert may still be publishing it (a CI run saw an alert published four times when
+  -- retried writes of other events handed it back meanwhile), and if that write is lost its event comes again.
+  local redelivered
+  if duplicates > 0 then
+    redelivered = {}
+    for j = user.first, user.last do
+      if not isFresh[j] then
+        local _, eventId = string.match(ARGV[valuesAt[j]], crossingPattern)
+        redelivered[eventId] = true
+      end
+    end
+  end
   if duplicates > 0 then
     for t = 1, thresholdCount do
       local state = current[counterCount + t]
-      if state and not firedNow[t] and string.sub(state, 1, #pending) == pending then
+      if state and not firedNow[t] and string.sub(state, 1, #pending) == pending
+        and redelivered[string.match(state, '^[^|]*|([^|]*)|')] then
         -- ...|spent|crossedAt (states written before the time was kept end with the spend).
         local spentAt, at = string.match(state, '|(%-?%d+)|(%-?%d+)$')
         if not spentAt then
