@@ -25,7 +25,7 @@ public sealed class AttributionOptions
     /// <summary>How often the worker folds each bucket's tag deltas into its tag values (worker only): tag reports and
     /// tag budget alerts lag the user rows by up to about this much. Each fold writes every tag value, and every user
     /// of it, that the deltas touched once, whatever the number of ledger writes they came from, so a longer interval
-    /// costs Redis less under load (BENCHMARKS.md, "Cost by tag", has the figures from 250 ms to 5 s). The buckets'
+    /// costs Redis less under load (BENCHMARKS.md, "Cost by tag", has the figures). The buckets'
     /// folds are spread over the interval.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan FoldInterval { get; set; } = TimeSpan.FromSeconds(5);

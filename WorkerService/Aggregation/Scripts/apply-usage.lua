@@ -395,8 +395,7 @@ for u = 1, userCount do
 
   -- A redelivery of the event that crossed a threshold also hands back the alert its first write claimed but did
   -- not mark sent (the worker may have stopped before publishing it). A duplicate of any other event does not: the
-  -- write that claimed the alert may still be publishing it (a CI run saw an alert published four times when
-  -- retried writes of other events handed it back meanwhile), and if that write is lost its event comes again.
+  -- write that claimed the alert may still be publishing it, and if that write is lost its event comes again.
   local redelivered
   if duplicates > 0 then
     redelivered = {}
