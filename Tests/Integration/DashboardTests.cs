@@ -164,6 +164,10 @@ public sealed class DashboardTests(AppFixture app) : IAsyncLifetime
         await ShotAsync(page, "user-invalid-budget");
 
         await amount.FillAsync("4");
+        // The amount is bound on change: let its round trip (which clears the message) finish before the checkbox is
+        // clicked, or the re-render it causes can land on the click and undo the check.
+        await amount.BlurAsync();
+        await Assertions.Expect(page.Locator(".validation-message")).ToHaveCountAsync(0);
         await page.Locator("#budget-enforce").CheckAsync();
         await page.Locator("[data-testid=save-budget]").ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=budget-message]")).ToHaveTextAsync("Budget saved.");
