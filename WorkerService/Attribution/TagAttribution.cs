@@ -306,5 +306,4 @@ public sealed class TagAttribution(
         logger.LogInformation("Tag budget alert: {Dimension}={Value} crossed {Threshold}% of {BudgetUsd} USD in {Month} (spent {SpentUsd} USD)",
             alert.Dimension, alert.Value, alert.ThresholdPercent, alert.BudgetUsd, alert.Month, alert.SpentUsd);
     }
-
 }

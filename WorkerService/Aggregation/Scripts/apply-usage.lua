@@ -396,17 +396,14 @@ for u = 1, userCount do
   -- A redelivery of the event that crossed a threshold also hands back the alert its first write claimed but did
   -- not mark sent (the worker may have stopped before publishing it). A duplicate of any other event does not: the
   -- write that claimed the alert may still be publishing it, and if that write is lost its event comes again.
-  local redelivered
   if duplicates > 0 then
-    redelivered = {}
+    local redelivered = {}
     for j = user.first, user.last do
       if not isFresh[j] then
         local _, eventId = string.match(ARGV[valuesAt[j]], crossingPattern)
         redelivered[eventId] = true
       end
     end
-  end
-  if duplicates > 0 then
     for t = 1, thresholdCount do
       local state = current[counterCount + t]
       if state and not firedNow[t] and string.sub(state, 1, #pending) == pending
