@@ -53,13 +53,22 @@ internal static class TagSetPool
             return set;
         }
 
-        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        // A name given twice keeps its last value, as a dictionary read from JSON does.
+        var read = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var at = 0; at < key.Length;)
         {
             var dimension = new string(key.Slice(at + 1, key[at]));
             at += 1 + key[at];
-            tags[dimension] = new string(key.Slice(at + 1, key[at]));
+            read[dimension] = new string(key.Slice(at + 1, key[at]));
             at += 1 + key[at];
+        }
+
+        // In dimension order, as TagValidator.Check orders a set it passes: a pooled set it passes then goes on as it
+        // is, without a copy.
+        var tags = new PooledSet();
+        foreach (var dimension in read.Keys.Order(StringComparer.Ordinal))
+        {
+            tags[dimension] = read[dimension];
         }
 
         if (Interlocked.Increment(ref _count) > MaxSets)
@@ -70,6 +79,11 @@ internal static class TagSetPool
 
         return Sets.GetOrAdd(new string(key), tags);
     }
+
+    /// <summary>Whether <paramref name="tags"/> is a set of this pool, which no one changes.</summary>
+    public static bool IsPooled(object tags) => tags is PooledSet;
+
+    private sealed class PooledSet() : Dictionary<string, string>(StringComparer.Ordinal);
 
     private static bool TryAppend(ref Utf8JsonReader reader, scoped Span<char> key, ref int length)
     {

@@ -72,17 +72,22 @@ public static class TagValidator
             return null;
         }
 
-        // Checked on every tagged event on the API's hot path: sorted in place (and only when out of order) rather
-        // than through LINQ.
-        var sorted = new KeyValuePair<string, string?>[tags.Count];
-        var n = 0;
+        // Checked on every tagged event on the API's hot path: a pooled set in order (the pool orders its sets) goes on
+        // as it is, shared and never changed; another is copied in order, sorted in place only when out of order.
+        string? previous = null;
         var inOrder = true;
-        foreach (var tag in tags)
+        foreach (var dimension in tags.Keys)
         {
-            inOrder &= n == 0 || string.CompareOrdinal(sorted[n - 1].Key, tag.Key) < 0;
-            sorted[n++] = tag;
+            inOrder &= previous is null || string.CompareOrdinal(previous, dimension) < 0;
+            previous = dimension;
         }
 
+        if (inOrder && TagSetPool.IsPooled(tags))
+        {
+            return (IReadOnlyDictionary<string, string>)tags;
+        }
+
+        var sorted = tags.ToArray();
         if (!inOrder)
         {
             Array.Sort(sorted, static (a, b) => string.CompareOrdinal(a.Key, b.Key));

@@ -47,7 +47,7 @@ public static class UsageApi
     public static async Task<Results<Accepted<UsageAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsage(
         HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution, CancellationToken ct)
     {
-        var (body, problem) = await JsonBody.ReadAsync(request, IngestJsonContext.Default.UsageEventRequest, ct);
+        var (body, problem) = await JsonBody.ReadAsync(request, IngestRequestJson.Context.UsageEventRequest, ct);
         if (problem is not null)
         {
             metrics.Rejected(1);
@@ -75,7 +75,7 @@ public static class UsageApi
     public static async Task<Results<Accepted<UsageBatchAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsageBatch(
         HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution, CancellationToken ct)
     {
-        var (body, problem) = await JsonBody.ReadAsync(request, IngestJsonContext.Default.UsageBatchRequest, ct);
+        var (body, problem) = await JsonBody.ReadAsync(request, IngestRequestJson.Context.UsageBatchRequest, ct);
         if (problem is not null)
         {
             metrics.Rejected(1);

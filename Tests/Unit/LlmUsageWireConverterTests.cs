@@ -39,10 +39,11 @@ public sealed class LlmUsageWireConverterTests
 
         var json = JsonSerializer.Serialize(new LlmUsageRecorded { Events = [Usage, billed] }, Wire);
 
-        // The second event shares the first's trace parent, but writes it: its billing details come after it.
+        // The second event shares the first's trace parent: its billing details come after a 0 in its place.
         Assert.EndsWith(
-            """["evt-2","user-\u0022quoted\u0022","gpt-4o",9007199254740993,200,350,"2026-11-27T13:14:15.678+02:00","00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",50,120,"batch","anthropic"]]}""",
+            """["evt-2","user-\u0022quoted\u0022","gpt-4o",9007199254740993,200,350,"2026-11-27T13:14:15.678+02:00",0,50,120,"batch","anthropic"]]}""",
             json);
+        Assert.Equal(1, json.Split(Usage.TraceParent).Length - 1);
         Assert.Equal([Usage, billed], JsonSerializer.Deserialize<LlmUsageRecorded>(json, Wire)!.Events);
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.CostTracking;
 
@@ -20,6 +21,40 @@ public sealed class TagRulesTests
         Assert.Empty(errors);
         Assert.Equal(["environment", "feature", "team"], tags!.Keys);
         Assert.Equal("a.b-c_d@e+f:g", tags["feature"]);
+    }
+
+    [Fact]
+    public void A_batch_reads_equal_tags_into_one_shared_set_that_the_check_passes_on_as_it_is()
+    {
+        var batch = JsonSerializer.Deserialize("""
+            {"events":[
+              {"eventId":"a","tags":{"team":"search","feature":"sum"}},
+              {"eventId":"b","tags":{"team":"search","feature":"sum"}},
+              {"eventId":"c","tags":{"team":null}},
+              {"eventId":"d","tags":{"team":"search","team":"ads"}}
+            ]}
+            """, LlmCostTracker.ApiService.Ingestion.IngestRequestJson.Context.UsageBatchRequest)!;
+
+        var (a, b, c, d) = (batch.Events![0]!.Tags!, batch.Events[1]!.Tags!, batch.Events[2]!.Tags!, batch.Events[3]!.Tags!);
+        Assert.Same(a, b);
+        Assert.Equal(["feature", "team"], a.Keys);
+        var (checkedTags, errors) = Check(a);
+        Assert.Empty(errors);
+        Assert.Same(a, checkedTags);
+        // What the pool does not take is read as before, for the check to name: a null value; a name given twice
+        // keeps its last value.
+        Assert.Null(c["team"]);
+        Assert.Equal(["events[2].tags.team"], Check(c).Errors.Keys);
+        Assert.Equal("ads", Assert.Single(d).Value);
+    }
+
+    [Fact]
+    public void A_tag_value_that_is_not_a_string_is_refused_by_the_reader()
+    {
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize("""{"eventId":"a","tags":{"team":5}}""",
+            LlmCostTracker.ApiService.Ingestion.IngestRequestJson.Context.UsageEventRequest));
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize("""{"eventId":"a","tags":["team"]}""",
+            LlmCostTracker.ApiService.Ingestion.IngestRequestJson.Context.UsageEventRequest));
     }
 
     [Theory]

@@ -75,20 +75,23 @@ public static class TagDelta
     /// null when none of them carries a tag.</summary>
     public static (byte[] Json, int[] EventSets)? Build(LedgerChunk chunk, IReadOnlyList<PricedUsage> events, Func<string, string> modelField)
     {
-        List<(string Dimension, string Value, Sums Sums)>? tags = null;
+        List<Building>? tags = null;
         Dictionary<(string, string), int>? tagNumbers = null;
-        Dictionary<string, int>? setNumbers = null;
         // Events share tag set instances (the wire converter pools them): each instance is numbered once a call.
         Dictionary<IReadOnlyDictionary<string, string>, (int[] Members, int Set)>? bySet = null;
+        Dictionary<string, int>? setNumbers = null;
         List<int[]>? sets = null;
+        // A call holds a few models and days: each gets a position, and a tag's sums are arrays by position, so an
+        // event adds to its tags without a lookup by name.
+        List<(string Model, string Field)>? models = null;
+        List<CalendarDay>? days = null;
+        // The tags a user's events touched, each holding the user's cost over them, added to its users once.
+        List<int>? touched = null;
         var eventSets = new int[chunk.EventCount];
-        Span<long> counters = stackalloc long[LedgerKeys.Counters.Length];
+        Span<long> counters = stackalloc long[Width];
         var j = 0;
-        // A user's cost per tag, summed over its events of the call, then added to each tag's users once.
-        Dictionary<int, long>? userCosts = null;
         foreach (var (userId, indexes) in chunk.Users)
         {
-            userCosts?.Clear();
             foreach (var index in indexes)
             {
                 var e = events[index];
@@ -103,19 +106,22 @@ public static class TagDelta
                 setNumbers ??= new(StringComparer.Ordinal);
                 sets ??= [];
                 bySet ??= new(ReferenceEqualityComparer.Instance);
+                models ??= [];
+                days ??= [];
+                touched ??= [];
                 if (!bySet.TryGetValue(eventTags, out var numbered))
                 {
                     var numbers = new int[eventTags.Count];
-                    var m = 0;
+                    var n = 0;
                     foreach (var (dimension, value) in eventTags)
                     {
                         if (!tagNumbers.TryGetValue((dimension, value), out var number))
                         {
                             number = tagNumbers[(dimension, value)] = tags.Count;
-                            tags.Add((dimension, value, new Sums()));
+                            tags.Add(new Building(dimension, value));
                         }
 
-                        numbers[m++] = number;
+                        numbers[n++] = number;
                     }
 
                     Array.Sort(numbers);
@@ -138,20 +144,32 @@ public static class TagDelta
                 counters[4] = 1;
                 counters[5] = e.Usage.CacheWriteInputTokens;
                 counters[6] = e.Usage.ReasoningOutputTokens;
-                var model = modelField(e.Usage.Model);
-                var day = LedgerCalendar.DayOf(e.Usage.OccurredAt).DayField;
-                userCosts ??= [];
+                var model = PositionOf(models, e.Usage.Model, modelField);
+                var day = PositionOf(days, LedgerCalendar.DayOf(e.Usage.OccurredAt));
                 foreach (var number in members)
                 {
-                    tags[number].Sums.Add(counters, model, day);
-                    userCosts[number] = userCosts.GetValueOrDefault(number) + e.CostMicros;
+                    var tag = tags[number];
+                    tag.Add(counters, model, day);
+                    if (tag.UserCost is null)
+                    {
+                        touched.Add(number);
+                        tag.UserCost = 0;
+                    }
+
+                    tag.UserCost += e.CostMicros;
                 }
             }
 
-            foreach (var (number, cost) in userCosts ?? [])
+            if (touched is { Count: > 0 })
             {
-                var users = tags![number].Sums.Users;
-                users[userId] = users.GetValueOrDefault(userId) + cost;
+                foreach (var number in touched)
+                {
+                    var tag = tags![number];
+                    tag.Users[userId] = tag.Users.GetValueOrDefault(userId) + tag.UserCost!.Value;
+                    tag.UserCost = null;
+                }
+
+                touched.Clear();
             }
         }
 
@@ -167,21 +185,34 @@ public static class TagDelta
             json.WriteString("id", Guid.NewGuid().ToString("N"));
             json.WriteString("month", chunk.Month.Key);
             json.WriteStartArray("tags");
-            foreach (var (dimension, value, sums) in tags)
+            foreach (var tag in tags)
             {
                 json.WriteStartObject();
-                json.WriteString("d", dimension);
-                json.WriteString("v", value);
-                WriteCounters(json, "c", sums.Counters);
+                json.WriteString("d", tag.Dimension);
+                json.WriteString("v", tag.Value);
+                WriteCounters(json, "c", tag.Counters);
                 json.WriteStartObject("m");
-                foreach (var (field, model) in sums.Models)
+                for (var m = 0; m < models!.Count; m++)
                 {
-                    WriteCounters(json, field, model);
+                    // Every counted event is a request: a model without one is a model this tag did not use.
+                    if ((m + 1) * Width <= tag.ByModel.Length && tag.ByModel[(m * Width) + RequestsIndex] > 0)
+                    {
+                        WriteCounters(json, models[m].Field, tag.ByModel.AsSpan(m * Width, Width));
+                    }
                 }
 
                 json.WriteEndObject();
-                WriteNumbers(json, "day", sums.Days);
-                WriteNumbers(json, "u", sums.Users);
+                json.WriteStartObject("day");
+                for (var d = 0; d < days!.Count; d++)
+                {
+                    if (d < tag.DayRequests.Length && tag.DayRequests[d] > 0)
+                    {
+                        json.WriteNumber(days[d].DayField, tag.DayCost[d]);
+                    }
+                }
+
+                json.WriteEndObject();
+                WriteNumbers(json, "u", tag.Users);
                 json.WriteEndObject();
             }
 
@@ -203,6 +234,88 @@ public static class TagDelta
         }
 
         return (buffer.WrittenSpan.ToArray(), eventSets);
+    }
+
+    private static readonly int Width = LedgerKeys.Counters.Length;
+    private const int RequestsIndex = LedgerKeys.RequestsPosition - 1;
+
+    private static int PositionOf(List<(string Model, string Field)> models, string model, Func<string, string> modelField)
+    {
+        for (var m = 0; m < models.Count; m++)
+        {
+            if (string.Equals(models[m].Model, model, StringComparison.Ordinal))
+            {
+                return m;
+            }
+        }
+
+        models.Add((model, modelField(model)));
+        return models.Count - 1;
+    }
+
+    private static int PositionOf(List<CalendarDay> days, CalendarDay day)
+    {
+        for (var d = 0; d < days.Count; d++)
+        {
+            if (days[d].Date == day.Date)
+            {
+                return d;
+            }
+        }
+
+        days.Add(day);
+        return days.Count - 1;
+    }
+
+    /// <summary>One tag value's sums while a call's delta is built: by model and day position.</summary>
+    private sealed class Building(string dimension, string value)
+    {
+        public string Dimension { get; } = dimension;
+
+        public string Value { get; } = value;
+
+        public long[] Counters { get; } = new long[Width];
+
+        public long[] ByModel { get; private set; } = new long[Width];
+
+        public long[] DayCost { get; private set; } = new long[1];
+
+        public long[] DayRequests { get; private set; } = new long[1];
+
+        public Dictionary<string, long> Users { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The current user's cost under this tag so far; null while the user has not touched it.</summary>
+        public long? UserCost { get; set; }
+
+        public void Add(ReadOnlySpan<long> counters, int model, int day)
+        {
+            if ((model + 1) * Width > ByModel.Length)
+            {
+                var grown = ByModel;
+                Array.Resize(ref grown, Math.Max(2 * ByModel.Length, (model + 1) * Width));
+                ByModel = grown;
+            }
+
+            if (day >= DayCost.Length)
+            {
+                var cost = DayCost;
+                var requests = DayRequests;
+                Array.Resize(ref cost, day + 1);
+                Array.Resize(ref requests, day + 1);
+                DayCost = cost;
+                DayRequests = requests;
+            }
+
+            var byModel = ByModel.AsSpan(model * Width, Width);
+            for (var k = 0; k < Width; k++)
+            {
+                Counters[k] += counters[k];
+                byModel[k] += counters[k];
+            }
+
+            DayCost[day] += counters[0];
+            DayRequests[day]++;
+        }
     }
 
     /// <summary>A delta as appended: its id, month and tag sums with the duplicates the script listed after it
@@ -266,7 +379,7 @@ public static class TagDelta
     /// <summary>The id of a delta as fold-tags.lua reads it (after <c>{"id":"</c>).</summary>
     public static string IdOf(ReadOnlySpan<byte> delta) => Encoding.ASCII.GetString(delta.Slice(7, IdLength));
 
-    private static void WriteCounters(Utf8JsonWriter json, string name, long[] counters)
+    private static void WriteCounters(Utf8JsonWriter json, string name, ReadOnlySpan<long> counters)
     {
         json.WriteStartArray(name);
         foreach (var value in counters)
