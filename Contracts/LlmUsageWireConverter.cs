@@ -134,13 +134,20 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
             if (value.Tags is { Count: > 0 } tags)
             {
                 WriteNullable(writer, value.HoldId);
-                writer.WriteStartObject();
-                foreach (var (dimension, tag) in tags)
+                if (TagSetPool.JsonOf(tags) is { } json)
                 {
-                    writer.WriteString(dimension, tag);
+                    writer.WriteRawValue(json, skipInputValidation: true);
                 }
+                else
+                {
+                    writer.WriteStartObject();
+                    foreach (var (dimension, tag) in tags)
+                    {
+                        writer.WriteString(dimension, tag);
+                    }
 
-                writer.WriteEndObject();
+                    writer.WriteEndObject();
+                }
             }
             else if (value.HoldId is not null)
             {

@@ -22,6 +22,23 @@ internal static class TagSetPool
         Sets.GetAlternateLookup<ReadOnlySpan<char>>();
     private static int _count;
 
+    // The names and values of the pooled sets, one instance each, so that equal tags of two sets are one string (a
+    // ledger call numbers its tags by reference: TagDelta). Emptied with the sets, so bounded by them.
+    private static readonly ConcurrentDictionary<string, string> Strings = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> StringsBySpan =
+        Strings.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private static string Intern(ReadOnlySpan<char> text)
+    {
+        if (StringsBySpan.TryGetValue(text, out var known))
+        {
+            return known;
+        }
+
+        var made = new string(text);
+        return Strings.GetOrAdd(made, made);
+    }
+
     /// <summary>Reads a tags object (the reader on its start) into <paramref name="key"/>, each name and value as its
     /// length (one char) then its characters; false when it does not fit or is not a flat object of strings (the
     /// caller then reads it again without the pool, which reports what is wrong).</summary>
@@ -57,9 +74,9 @@ internal static class TagSetPool
         var read = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var at = 0; at < key.Length;)
         {
-            var dimension = new string(key.Slice(at + 1, key[at]));
+            var dimension = Intern(key.Slice(at + 1, key[at]));
             at += 1 + key[at];
-            read[dimension] = new string(key.Slice(at + 1, key[at]));
+            read[dimension] = Intern(key.Slice(at + 1, key[at]));
             at += 1 + key[at];
         }
 
@@ -74,6 +91,7 @@ internal static class TagSetPool
         if (Interlocked.Increment(ref _count) > MaxSets)
         {
             Sets.Clear();
+            Strings.Clear();
             Interlocked.Exchange(ref _count, 1);
         }
 
@@ -83,7 +101,57 @@ internal static class TagSetPool
     /// <summary>Whether <paramref name="tags"/> is a set of this pool, which no one changes.</summary>
     public static bool IsPooled(object tags) => tags is PooledSet;
 
-    private sealed class PooledSet() : Dictionary<string, string>(StringComparer.Ordinal);
+    /// <summary>Whether <paramref name="tags"/> is a pooled set that passed <see cref="TagValidator.Check"/> with
+    /// <paramref name="dimensions"/>: a set does not change, so its verdict holds for every event that shares it.</summary>
+    public static bool PassedWith(object tags, object? dimensions) =>
+        tags is PooledSet { PassedWith: { } passed } && ReferenceEquals(passed, dimensions ?? AnyDimension);
+
+    public static void MarkPassed(object tags, object? dimensions)
+    {
+        if (tags is PooledSet set)
+        {
+            set.PassedWith = dimensions ?? AnyDimension;
+        }
+    }
+
+    /// <summary>A pooled set's JSON object (UTF-8), written once for every message that carries it; null for a set
+    /// of no pool.</summary>
+    public static byte[]? JsonOf(object tags)
+    {
+        if (tags is not PooledSet set)
+        {
+            return null;
+        }
+
+        if (set.Json is { } json)
+        {
+            return json;
+        }
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(128);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (dimension, value) in set)
+            {
+                writer.WriteString(dimension, value);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return set.Json = buffer.WrittenSpan.ToArray();
+    }
+
+    private static readonly object AnyDimension = new();
+
+    private sealed class PooledSet() : Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        // Both set once, then only read: a race writes the same value twice.
+        public object? PassedWith { get; set; }
+
+        public byte[]? Json { get; set; }
+    }
 
     private static bool TryAppend(ref Utf8JsonReader reader, scoped Span<char> key, ref int length)
     {

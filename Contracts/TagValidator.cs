@@ -46,6 +46,11 @@ public static class TagValidator
             return null;
         }
 
+        if (TagSetPool.PassedWith(tags, dimensions))
+        {
+            return (IReadOnlyDictionary<string, string>)tags;
+        }
+
         var before = errors.Count;
         if (tags.Count > AttributionOptions.MaxTagsPerEvent)
         {
@@ -84,6 +89,7 @@ public static class TagValidator
 
         if (inOrder && TagSetPool.IsPooled(tags))
         {
+            TagSetPool.MarkPassed(tags, dimensions);
             return (IReadOnlyDictionary<string, string>)tags;
         }
 

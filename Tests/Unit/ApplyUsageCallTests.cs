@@ -72,8 +72,9 @@ public sealed class ApplyUsageCallTests
         // After the month's 7 keys and ann's 3: the bucket's tag delta list.
         Assert.Equal(11, call.Keys.Length);
         Assert.Equal(Keys.TagDeltas(Keys.BucketOf("ann")), call.Keys[^1].ToString());
-        // The delta, then each event's tag set: e2's and e4's are one set, whatever the order of their tags.
-        Assert.Equal("1,2,0,2", call.Args[^1].ToString());
+        // The delta, then each event's tag set: one a set instance (e2's and e4's hold the same tags, the same tag
+        // numbers: their sums go to the same values).
+        Assert.Equal("1,2,0,3", call.Args[^1].ToString());
         var (id, month, tags) = TagDelta.Read((byte[])call.Args[^2]!);
         Assert.Equal(TagDelta.IdLength, id.Length);
         Assert.Equal("2026-12", month);
@@ -89,6 +90,25 @@ public sealed class ApplyUsageCallTests
 
         PricedUsage Tagged(string id, Dictionary<string, string> tags) =>
             new(new LlmUsage { EventId = id, UserId = "ann", Model = "gpt-4o", InputTokens = 10, CachedInputTokens = 0, OutputTokens = 5, OccurredAt = Day, Tags = tags }, 100);
+    }
+
+    [Fact]
+    public void Equal_tags_of_sets_read_without_the_pool_may_be_listed_twice_and_still_sum_exactly()
+    {
+        // Strings of their own (not the pool's shared ones): the call numbers tags by reference.
+        PricedUsage[] events =
+        [
+            new(new LlmUsage { EventId = "a", UserId = "ann", Model = "gpt-4o", InputTokens = 10, CachedInputTokens = 0, OutputTokens = 5, OccurredAt = Day, Tags = new Dictionary<string, string> { [new string("team")] = new string("x") } }, 100),
+            new(new LlmUsage { EventId = "b", UserId = "bob", Model = "gpt-4o", InputTokens = 20, CachedInputTokens = 0, OutputTokens = 5, OccurredAt = Day, Tags = new Dictionary<string, string> { [new string("team")] = new string("x") } }, 400),
+        ];
+        var chunk = Assert.Single(LedgerChunk.Plan(new LedgerKeys(1), events, CostLedger.ChunkEvents));
+
+        var (_, _, tags) = TagDelta.Read(TagDelta.Build(chunk, events, model => $"model|{model}")!.Value.Json);
+
+        Assert.All(tags, t => Assert.Equal(("team", "x"), (t.Dimension, t.Value)));
+        Assert.Equal(500, tags.Sum(t => t.Sums.Counters[0]));
+        Assert.Equal(2, tags.Sum(t => t.Sums.Models["model|gpt-4o"][LedgerKeys.RequestsPosition - 1]));
+        Assert.Equal(500, tags.Sum(t => t.Sums.Users.Values.Sum()));
     }
 
     [Fact]

@@ -41,6 +41,16 @@ public sealed class TagRulesTests
         var (checkedTags, errors) = Check(a);
         Assert.Empty(errors);
         Assert.Same(a, checkedTags);
+        // Checked again (its verdict kept), and against other dimensions (checked anew).
+        Assert.Same(a, Check(b).Tags);
+        var otherErrors = new Dictionary<string, string[]>();
+        Assert.Null(TagValidator.Check(a, ["team"], "", otherErrors));
+        Assert.Equal(["tags"], otherErrors.Keys);
+        // On the broker a pooled set is written as its stored JSON, and reads back the same.
+        var usage = new LlmUsage { EventId = "a", UserId = "u", Model = "m", InputTokens = 1, CachedInputTokens = 0, OutputTokens = 1, OccurredAt = DateTimeOffset.UnixEpoch, Tags = checkedTags };
+        var wire = MessageJson.Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        var back = JsonSerializer.Deserialize<LlmUsageRecorded>(JsonSerializer.Serialize(new LlmUsageRecorded { Events = [usage, usage with { EventId = "b" }] }, wire), wire)!;
+        Assert.All(back.Events, e => Assert.Equal(checkedTags!.OrderBy(t => t.Key), e.Tags!.OrderBy(t => t.Key)));
         // What the pool does not take is read as before, for the check to name: a null value; a name given twice
         // keeps its last value.
         Assert.Null(c["team"]);

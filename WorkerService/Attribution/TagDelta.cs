@@ -76,10 +76,13 @@ public static class TagDelta
     public static (byte[] Json, int[] EventSets)? Build(LedgerChunk chunk, IReadOnlyList<PricedUsage> events, Func<string, string> modelField)
     {
         List<Building>? tags = null;
+        // A tag is numbered by its strings' references, as the pool shares them (TagSetPool): no hashing of its text
+        // for every distinct set of the call. Equal tags of two instances (a set read without the pool) get two
+        // numbers, which the fold adds together: the sums are the same.
         Dictionary<(string, string), int>? tagNumbers = null;
-        // Events share tag set instances (the wire converter pools them): each instance is numbered once a call.
+        // Events share tag set instances (the wire converter pools them): each instance is numbered once a call (two
+        // instances of equal tags get two numbers, which only lists the set twice).
         Dictionary<IReadOnlyDictionary<string, string>, (int[] Members, int Set)>? bySet = null;
-        Dictionary<string, int>? setNumbers = null;
         List<int[]>? sets = null;
         // A call holds a few models and days: each gets a position, and a tag's sums are arrays by position, so an
         // event adds to its tags without a lookup by name.
@@ -102,8 +105,7 @@ public static class TagDelta
                 }
 
                 tags ??= [];
-                tagNumbers ??= [];
-                setNumbers ??= new(StringComparer.Ordinal);
+                tagNumbers ??= new(ByReference.Instance);
                 sets ??= [];
                 bySet ??= new(ReferenceEqualityComparer.Instance);
                 models ??= [];
@@ -124,15 +126,8 @@ public static class TagDelta
                         numbers[n++] = number;
                     }
 
-                    Array.Sort(numbers);
-                    var setKey = string.Join(',', numbers);
-                    if (!setNumbers.TryGetValue(setKey, out var setNumber))
-                    {
-                        sets.Add(numbers);
-                        setNumber = setNumbers[setKey] = sets.Count;
-                    }
-
-                    numbered = bySet[eventTags] = (numbers, setNumber);
+                    sets.Add(numbers);
+                    numbered = bySet[eventTags] = (numbers, sets.Count);
                 }
 
                 var (members, set) = numbered;
@@ -265,6 +260,16 @@ public static class TagDelta
 
         days.Add(day);
         return days.Count - 1;
+    }
+
+    private sealed class ByReference : IEqualityComparer<(string, string)>
+    {
+        public static readonly ByReference Instance = new();
+
+        public bool Equals((string, string) x, (string, string) y) => ReferenceEquals(x.Item1, y.Item1) && ReferenceEquals(x.Item2, y.Item2);
+
+        public int GetHashCode((string, string) tag) =>
+            HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(tag.Item1), System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(tag.Item2));
     }
 
     /// <summary>One tag value's sums while a call's delta is built: by model and day position.</summary>
