@@ -41,6 +41,12 @@ public sealed record BenchOptions
     /// <summary>The share (percent) of granted holds followed by their call's usage event, which settles them.</summary>
     public int HoldSettlePercent { get; init; } = 100;
 
+    /// <summary>Start the app, write its API address and ingest key to <see cref="ServeFile"/>, keep it up this many
+    /// seconds for another load tool (bench/wrk-holds.sh), then stop it; 0: the benchmark's own phases.</summary>
+    public int ServeSeconds { get; init; }
+
+    public string ServeFile { get; init; } = Path.Combine(Path.GetTempPath(), "llmcost-bench-serve.txt");
+
     /// <summary>Only the report phases (at <see cref="ReportUsers"/>, default 10,000 here) and the cost dashboard's
     /// overview page load at each.</summary>
     public bool DashboardOnly { get; init; }
@@ -71,7 +77,7 @@ public sealed record BenchOptions
     /// <summary><c>Infrastructure:RedisShards</c> for the app: 1 (one redis-server) or 3 to 6 (a Redis Cluster).</summary>
     public int RedisShards { get; init; } = 1;
 
-    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --tags --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --dashboard</c></summary>
+    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --tags --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --dashboard --serve 120 --serve-file /tmp/serve.txt</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -98,6 +104,8 @@ public sealed record BenchOptions
                 "--drill" => options with { Drill = true },
                 "--dashboard" => options with { DashboardOnly = true, ReportUsers = [10_000], ReportRequests = 50 },
                 "--drill-rounds" => options with { DrillRounds = Next() },
+                "--serve" => options with { ServeSeconds = Next() },
+                "--serve-file" => options with { ServeFile = args[++i] },
                 _ => throw new ArgumentException($"Unknown argument {args[i]}"),
             };
         }

@@ -77,6 +77,23 @@ if (options.Drill)
     return drill.CountedRequests == drill.Acknowledged && drill.CountedMicros == drill.ExpectedMicros && drill.RefusedWithoutRetryAfter == 0 && drill.Unaccepted == 0 ? 0 : 1;
 }
 
+if (options.ServeSeconds > 0)
+{
+    // For a load tool outside this process (bench/wrk-holds.sh): the generator's own cost is then not .NET's.
+    // The key is this run's generated secret: readable by this user only, and deleted when the app stops.
+    await File.WriteAllTextAsync(options.ServeFile, "");
+    if (!OperatingSystem.IsWindows())
+    {
+        File.SetUnixFileMode(options.ServeFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    await File.WriteAllTextAsync(options.ServeFile, $"{endpoint}\n{await Parameter("ingest-api-key")}\n");
+    Console.WriteLine($"serving {endpoint} for {options.ServeSeconds} s (address and ingest key in {options.ServeFile})");
+    await Task.Delay(TimeSpan.FromSeconds(options.ServeSeconds));
+    File.Delete(options.ServeFile);
+    return 0;
+}
+
 var bench = new LoadDriver(endpoint, await Parameter("ingest-api-key"), await Parameter("admin-api-key"), options);
 var memory = new WorkingSetSampler(["LlmCostTracker.ApiService", "LlmCostTracker.WorkerService", "redis-server", "beam.smp"]);
 memory.Start();
