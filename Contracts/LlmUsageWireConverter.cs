@@ -7,9 +7,9 @@ namespace LlmCostTracker.Contracts;
 /// event, <c>[eventId, userId, model, inputTokens, cachedInputTokens, outputTokens, occurredAt, traceParent]</c>,
 /// followed, only for an event with any, by its billing details <c>cacheWriteInputTokens, reasoningOutputTokens,
 /// serviceTier, provider</c> and, for an event with a budget hold or tags, its <c>holdId</c> (or null) and then its
-/// <c>tags</c> as an object when it has any (its trace parent's position then filled, with <c>0</c> for the one
-/// before: readers before that form refuse such a message, so a mixed deployment upgrades its workers first),
-/// instead of an object with its property names: ~40% fewer bytes and about half the JSON tokens for the worker to
+/// <c>tags</c> as an object when it has any (an event with any of these fills its trace parent's position, with
+/// <c>0</c> for the one before: readers before that form refuse such a message, so a mixed deployment upgrades its
+/// workers first), instead of an object with its property names: ~40% fewer bytes and about half the JSON tokens for the worker to
 /// parse (each token costs it 12 bytes of a large JSON document). In a message's event list
 /// (<see cref="LlmUsageListWireConverter"/>) an event with the same trace parent as the one before it leaves it out
 /// (seven values): a batch request's events share one. It still reads the object form (messages from earlier

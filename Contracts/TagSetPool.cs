@@ -7,7 +7,8 @@ namespace LlmCostTracker.Contracts;
 /// repeat a few sets (a team, a feature, an environment), and a dictionary with six strings on each event in flight
 /// was most of what the worker kept alive with tags (BENCHMARKS.md, "Cost by tag"). A set is looked up by its
 /// characters without allocating; the pool is bounded and starts again when full, so odd senders cost only misses.
-/// Callers never change a set (the event's <see cref="LlmUsage.Tags"/> is read-only; mapping one makes a copy).</summary>
+/// Callers never change a set: the event's <see cref="LlmUsage.Tags"/> is read-only, mapping one makes a copy, and
+/// the API's request reader (<see cref="PooledTagsJsonConverter"/>) hands its sets only to the validator.</summary>
 internal static class TagSetPool
 {
     /// <summary>Distinct sets kept. Past it the pool empties: sets in use stay valid, later events get new ones.</summary>

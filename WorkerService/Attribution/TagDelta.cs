@@ -26,13 +26,7 @@ public static class TagDelta
 
         public void Add(ReadOnlySpan<long> counters, string modelField, string dayField, string userId, int sign = 1)
         {
-            Add(counters, modelField, dayField, sign);
             Users[userId] = Users.GetValueOrDefault(userId) + sign * counters[0];
-        }
-
-        /// <summary>Adds an event without its user (the caller adds a user's cost once for all its events).</summary>
-        public void Add(ReadOnlySpan<long> counters, string modelField, string dayField, int sign = 1)
-        {
             var model = Models.TryGetValue(modelField, out var m) ? m : Models[modelField] = new long[Counters.Length];
             for (var k = 0; k < Counters.Length; k++)
             {
