@@ -75,21 +75,5 @@ public sealed class WorkerMetrics
     /// <summary>An event asked for a service tier its model has no price for, and was priced at standard.</summary>
     public void UnpricedTier(string tier) => _unpricedTier.Add(1, new KeyValuePair<string, object?>("llmcost.service_tier", tier));
 
-    /// <summary>A client span for a Redis step: one per pipelined group of calls. The worker turns off the
-    /// per-command Redis instrumentation, which keeps every command of a trace in memory for up to 10 s and makes
-    /// one span per command: under load that is tens of thousands of spans a second.</summary>
-    public static Activity? RedisSpan(string operation, int calls)
-    {
-        var activity = ActivitySource.StartActivity(operation, ActivityKind.Client);
-        activity?.SetTag("db.system.name", "redis");
-        activity?.SetTag("db.operation.name", operation);
-        if (calls > 1)
-        {
-            activity?.SetTag("db.operation.batch.size", calls);
-        }
-
-        return activity;
-    }
-
     public void AlertPublished(int threshold) => _alerts.Add(1, new KeyValuePair<string, object?>("llmcost.threshold_percent", threshold));
 }

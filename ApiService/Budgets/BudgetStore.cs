@@ -3,6 +3,7 @@ using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.Contracts;
 using MassTransit;
+using LlmCostTracker.Ledger;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -19,7 +20,11 @@ public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, I
         var db = redis.GetDatabase();
         var value = db.StringGetAsync(keys.UserBudget(userId));
         var enforce = db.StringGetAsync(keys.UserEnforce(userId));
-        await Task.WhenAll(value, enforce);
+        using (RedisSpans.Start("GET", 2))
+        {
+            await Task.WhenAll(value, enforce);
+        }
+
         var enforced = (await enforce).HasValue ? (await enforce) == "1" : budgets.Value.Enforce;
         return (await value).HasValue
             ? new UserBudget(userId, BudgetOptions.ToUsd((long)await value), IsDefault: false, enforced)
@@ -37,7 +42,11 @@ public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, I
             _ = change.StringSetAsync(keys.UserEnforce(userId), on ? "1" : "0");
         }
 
-        await change.ExecuteAsync();
+        using (RedisSpans.Start("MULTI", enforce is null ? 1 : 2))
+        {
+            await change.ExecuteAsync();
+        }
+
         await AnnounceAsync(userId, ct);
         return await GetAsync(userId);
     }
@@ -45,7 +54,11 @@ public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, I
     /// <summary>Back to the defaults: <c>Budgets:DefaultMonthlyBudgetUsd</c> and <c>Budgets:Enforce</c>.</summary>
     public async Task<UserBudget> ResetAsync(string userId, CancellationToken ct)
     {
-        await redis.GetDatabase().KeyDeleteAsync([keys.UserBudget(userId), keys.UserEnforce(userId)]);
+        using (RedisSpans.Start("DEL"))
+        {
+            await redis.GetDatabase().KeyDeleteAsync([keys.UserBudget(userId), keys.UserEnforce(userId)]);
+        }
+
         await AnnounceAsync(userId, ct);
         return new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true, budgets.Value.Enforce);
     }

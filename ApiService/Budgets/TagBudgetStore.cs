@@ -1,5 +1,6 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Contracts.Reporting;
+using LlmCostTracker.Ledger;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.ApiService.Budgets;
@@ -10,19 +11,32 @@ public sealed class TagBudgetStore(IConnectionMultiplexer redis)
 {
     public async Task<TagBudget> GetAsync(string dimension, string value)
     {
-        var stored = await redis.GetDatabase().StringGetAsync(LedgerKeys.TagBudget(dimension, value));
+        RedisValue stored;
+        using (RedisSpans.Start("GET"))
+        {
+            stored = await redis.GetDatabase().StringGetAsync(LedgerKeys.TagBudget(dimension, value));
+        }
+
         return new TagBudget(dimension, value, stored.HasValue ? BudgetOptions.ToUsd((long)stored) : null);
     }
 
     public async Task<TagBudget> SetAsync(string dimension, string value, decimal monthlyBudgetUsd)
     {
-        await redis.GetDatabase().StringSetAsync(LedgerKeys.TagBudget(dimension, value), BudgetOptions.ToMicros(monthlyBudgetUsd));
+        using (RedisSpans.Start("SET"))
+        {
+            await redis.GetDatabase().StringSetAsync(LedgerKeys.TagBudget(dimension, value), BudgetOptions.ToMicros(monthlyBudgetUsd));
+        }
+
         return new TagBudget(dimension, value, monthlyBudgetUsd);
     }
 
     public async Task<TagBudget> DeleteAsync(string dimension, string value)
     {
-        await redis.GetDatabase().KeyDeleteAsync(LedgerKeys.TagBudget(dimension, value));
+        using (RedisSpans.Start("DEL"))
+        {
+            await redis.GetDatabase().KeyDeleteAsync(LedgerKeys.TagBudget(dimension, value));
+        }
+
         return new TagBudget(dimension, value, null);
     }
 }

@@ -27,7 +27,10 @@ public static class Extensions
             options.SerializerOptions.TypeInfoResolverChain.Insert(2, PricingJsonContext.Default);
         });
 
-        builder.AddRedisClient("redis");
+        // Redis spans come from the calls themselves (RedisSpans), one per group sent together: the per-command
+        // instrumentation held every request's activity and commands in memory until its flush, which made the hold
+        // path's garbage collections copy them all.
+        builder.AddRedisClient("redis", settings => settings.DisableTracing = true);
         builder.Services.AddOptions<BudgetOptions>()
             .BindConfiguration(BudgetOptions.SectionName)
             .PostConfigure(o => o.Normalize())

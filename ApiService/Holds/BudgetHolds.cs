@@ -1,5 +1,6 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Ledger;
 using LlmCostTracker.Ledger.Pricing;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -49,15 +50,22 @@ public sealed class BudgetHolds(IConnectionMultiplexer redis, LedgerKeys keys, P
         // holdId. It lives in the holdId's bucket, not the user's, so it cannot be set in the script: it is sent
         // with it instead of before it (one round trip on the caller's hot path, not two), and a grant under an
         // id another user holds is taken back.
-        var ownerTask = db.StringSetAndGetAsync(keys.HoldOwner(request.HoldId), request.UserId, expiry: request.Ttl, when: When.NotExists);
-        var replyTask = BudgetHoldCall.RunAsync(db, call);
-        await Task.WhenAll(ownerTask, replyTask);
-        var owner = await ownerTask;
-        var reply = BudgetHoldCall.DecodeHold(await replyTask);
+        RedisValue owner;
+        BudgetHoldCall.HoldReply reply;
+        using (RedisSpans.Start("SET EVALSHA", 2))
+        {
+            var ownerTask = db.StringSetAndGetAsync(keys.HoldOwner(request.HoldId), request.UserId, expiry: request.Ttl, when: When.NotExists);
+            var replyTask = BudgetHoldCall.RunAsync(db, call);
+            await Task.WhenAll(ownerTask, replyTask);
+            owner = await ownerTask;
+            reply = BudgetHoldCall.DecodeHold(await replyTask);
+        }
+
         if (owner.HasValue && owner != request.UserId)
         {
             if (reply.Outcome == BudgetHoldCall.Granted)
             {
+                using var span = RedisSpans.Start("EVALSHA");
                 await BudgetHoldCall.RunAsync(db, BudgetHoldCall.Release(keys, request.UserId, request.HoldId, now));
             }
 
@@ -81,12 +89,18 @@ public sealed class BudgetHolds(IConnectionMultiplexer redis, LedgerKeys keys, P
     public async Task<string> ReleaseAsync(string holdId)
     {
         var db = redis.GetDatabase();
-        var owner = await db.StringGetAsync(keys.HoldOwner(holdId));
+        RedisValue owner;
+        using (RedisSpans.Start("GET"))
+        {
+            owner = await db.StringGetAsync(keys.HoldOwner(holdId));
+        }
+
         if (!owner.HasValue)
         {
             return BudgetHoldCall.Unknown;
         }
 
+        using var span = RedisSpans.Start("EVALSHA");
         var (outcome, _) = BudgetHoldCall.DecodeRelease(await BudgetHoldCall.RunAsync(db, BudgetHoldCall.Release(keys, owner!, holdId, clock.GetUtcNow())));
         return outcome;
     }
@@ -99,14 +113,22 @@ public sealed class BudgetHolds(IConnectionMultiplexer redis, LedgerKeys keys, P
     {
         var now = clock.GetUtcNow();
         // In this order: a hold freed between the two reads has expired by then and left the sum.
-        var expiredTask = db.SortedSetRangeByScoreAsync(keys.UserHolds(userId), double.NegativeInfinity, now.ToUnixTimeMilliseconds(), take: 1);
-        var heldTask = db.HashGetAsync(keys.UserHoldData(userId), LedgerKeys.HeldField);
-        var held = await heldTask;
-        if ((await expiredTask).Length == 0)
+        RedisValue held;
+        RedisValue[] expired;
+        using (RedisSpans.Start("ZRANGEBYSCORE HGET", 2))
+        {
+            var expiredTask = db.SortedSetRangeByScoreAsync(keys.UserHolds(userId), double.NegativeInfinity, now.ToUnixTimeMilliseconds(), take: 1);
+            var heldTask = db.HashGetAsync(keys.UserHoldData(userId), LedgerKeys.HeldField);
+            held = await heldTask;
+            expired = await expiredTask;
+        }
+
+        if (expired.Length == 0)
         {
             return held.HasValue ? (long)held : 0;
         }
 
+        using var span = RedisSpans.Start("EVALSHA");
         return BudgetHoldCall.DecodePeek(await BudgetHoldCall.RunAsync(db, BudgetHoldCall.Peek(keys, userId, now)));
     }
 

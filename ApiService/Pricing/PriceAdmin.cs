@@ -1,5 +1,6 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Ledger;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -14,7 +15,11 @@ public sealed class PriceAdmin(IConnectionMultiplexer redis, IOptions<PricingOpt
 
     public async Task<PriceBook> BookAsync() => options.Value.Build(await OverridesAsync());
 
-    public async Task<long> VersionAsync() => (long?)await redis.GetDatabase().StringGetAsync(LedgerKeys.PricingVersionKey) ?? 0;
+    public async Task<long> VersionAsync()
+    {
+        using var span = RedisSpans.Start("GET");
+        return (long?)await redis.GetDatabase().StringGetAsync(LedgerKeys.PricingVersionKey) ?? 0;
+    }
 
     /// <summary>Adds an override, or replaces the one of the same provider and date.</summary>
     public async Task SetAsync(PriceEntry entry)
@@ -23,7 +28,12 @@ public sealed class PriceAdmin(IConnectionMultiplexer redis, IOptions<PricingOpt
         var field = entry.Id.ToLowerInvariant();
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var stored = await db.HashGetAsync(LedgerKeys.PricingOverridesKey, field);
+            RedisValue stored;
+            using (RedisSpans.Start("HGET"))
+            {
+                stored = await db.HashGetAsync(LedgerKeys.PricingOverridesKey, field);
+            }
+
             var entries = stored.HasValue ? PriceOverrides.Read([stored.ToString()]) : [];
             entries.RemoveAll(e => e.Provider == entry.Provider && e.EffectiveFrom == entry.EffectiveFrom);
             entries.Add(entry);
@@ -32,6 +42,7 @@ public sealed class PriceAdmin(IConnectionMultiplexer redis, IOptions<PricingOpt
             change.AddCondition(stored.HasValue ? Condition.HashEqual(LedgerKeys.PricingOverridesKey, field, stored) : Condition.HashNotExists(LedgerKeys.PricingOverridesKey, field));
             _ = change.HashSetAsync(LedgerKeys.PricingOverridesKey, field, PriceOverrides.Write(entries.OrderBy(e => e.EffectiveFrom)));
             _ = change.StringIncrementAsync(LedgerKeys.PricingVersionKey);
+            using var span = RedisSpans.Start("MULTI", 2);
             if (await change.ExecuteAsync())
             {
                 return;
@@ -49,12 +60,18 @@ public sealed class PriceAdmin(IConnectionMultiplexer redis, IOptions<PricingOpt
         var deleted = change.HashDeleteAsync(LedgerKeys.PricingOverridesKey, modelId.ToLowerInvariant());
         _ = change.StringIncrementAsync(LedgerKeys.PricingVersionKey);
         change.AddCondition(Condition.HashExists(LedgerKeys.PricingOverridesKey, modelId.ToLowerInvariant()));
+        using var span = RedisSpans.Start("MULTI", 2);
         return await change.ExecuteAsync() && await deleted;
     }
 
     public async Task<IReadOnlyList<WorkerPricing>> WorkersAsync()
     {
-        var entries = await redis.GetDatabase().HashGetAllAsync(LedgerKeys.PricingWorkersKey);
+        HashEntry[] entries;
+        using (RedisSpans.Start("HGETALL"))
+        {
+            entries = await redis.GetDatabase().HashGetAllAsync(LedgerKeys.PricingWorkersKey);
+        }
+
         return [.. entries
             .Select(e => (Worker: e.Name.ToString(), Parts: e.Value.ToString().Split('|')))
             .Where(e => e.Parts.Length == 2 && long.TryParse(e.Parts[0], out _) && long.TryParse(e.Parts[1], out _))
@@ -65,7 +82,12 @@ public sealed class PriceAdmin(IConnectionMultiplexer redis, IOptions<PricingOpt
 
     public async Task<UnknownModelsReport> UnknownModelsAsync(LedgerMonth month)
     {
-        var entries = await redis.GetDatabase().HashGetAllAsync(LedgerKeys.UnknownModels(month.Key));
+        HashEntry[] entries;
+        using (RedisSpans.Start("HGETALL"))
+        {
+            entries = await redis.GetDatabase().HashGetAllAsync(LedgerKeys.UnknownModels(month.Key));
+        }
+
         var counters = entries.ToDictionary(e => e.Name.ToString(), e => (long)e.Value, StringComparer.Ordinal);
         var suffix = "|" + LedgerKeys.Requests;
         var rows = counters.Keys
@@ -78,7 +100,12 @@ public sealed class PriceAdmin(IConnectionMultiplexer redis, IOptions<PricingOpt
 
     private async Task<List<PriceEntry>> OverridesAsync()
     {
-        var stored = await redis.GetDatabase().HashValuesAsync(LedgerKeys.PricingOverridesKey);
+        RedisValue[] stored;
+        using (RedisSpans.Start("HVALS"))
+        {
+            stored = await redis.GetDatabase().HashValuesAsync(LedgerKeys.PricingOverridesKey);
+        }
+
         return PriceOverrides.Read(stored.Select(v => v.ToString()));
     }
 }

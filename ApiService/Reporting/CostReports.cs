@@ -1,6 +1,7 @@
 using LlmCostTracker.Contracts.Reporting;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.ApiService.Holds;
+using LlmCostTracker.Ledger;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -19,9 +20,17 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
         var db = redis.GetDatabase();
         var now = clock.GetUtcNow();
         var buckets = Enumerable.Range(0, keys.Buckets).ToArray();
-        var totalsTasks = buckets.Select(b => db.HashGetAllAsync(keys.MonthTotals(b, month.Key))).ToArray();
-        var countTasks = buckets.Select(b => db.SortedSetLengthAsync(keys.MonthUsers(b, month.Key))).ToArray();
-        var rankedTasks = buckets.Select(b => db.SortedSetRangeByRankWithScoresAsync(keys.MonthUsers(b, month.Key), 0, top - 1, Order.Descending)).ToArray();
+        Task<HashEntry[]>[] totalsTasks;
+        Task<long>[] countTasks;
+        Task<SortedSetEntry[]>[] rankedTasks;
+        using (RedisSpans.Start("HGETALL ZCARD ZRANGE", buckets.Length * 3))
+        {
+            totalsTasks = [.. buckets.Select(b => db.HashGetAllAsync(keys.MonthTotals(b, month.Key)))];
+            countTasks = [.. buckets.Select(b => db.SortedSetLengthAsync(keys.MonthUsers(b, month.Key)))];
+            rankedTasks = [.. buckets.Select(b => db.SortedSetRangeByRankWithScoresAsync(keys.MonthUsers(b, month.Key), 0, top - 1, Order.Descending))];
+            await Task.WhenAll([.. totalsTasks, .. countTasks, .. rankedTasks]);
+        }
+
         var ranked = (await Task.WhenAll(rankedTasks)).SelectMany(r => r)
             .OrderByDescending(e => e.Score).ThenBy(e => e.Element.ToString(), StringComparer.Ordinal).Take(top);
 
@@ -102,12 +111,19 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
     /// month, what the user holds now (holds are not kept per month: a past month shows none), together.</summary>
     private async Task<(UserCostRow? Row, List<DailyCost> Daily)> ReadUserAsync(IDatabase db, string userId, LedgerMonth month, DateTimeOffset now)
     {
-        var entriesTask = db.HashGetAllAsync(keys.UserMonth(userId, month.Key));
-        var budgetTask = db.StringGetAsync(keys.UserBudget(userId));
+        // Started first: its reads make their own spans.
         var heldTask = month == LedgerMonth.Of(now) ? holds.HeldMicrosAsync(db, userId) : Task.FromResult(0L);
-        await Task.WhenAll(entriesTask, budgetTask, heldTask);
+        HashEntry[] entries;
+        RedisValue budgetValue;
+        using (RedisSpans.Start("HGETALL GET", 2))
+        {
+            var entriesTask = db.HashGetAllAsync(keys.UserMonth(userId, month.Key));
+            var budgetTask = db.StringGetAsync(keys.UserBudget(userId));
+            entries = await entriesTask;
+            budgetValue = await budgetTask;
+        }
 
-        var entries = await entriesTask;
+        await heldTask;
         if (entries.Length == 0)
         {
             return (null, []);
@@ -118,7 +134,6 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
         var counters = Read(entries, models, days);
         var exhaustedState = entries.FirstOrDefault(e => e.Name == LedgerKeys.AlertField(100)).Value is { HasValue: true } state ? state.ToString() : null;
 
-        var budgetValue = await budgetTask;
         var budget = budgetValue.HasValue ? (long)budgetValue : BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd);
         var projection = MonthProjection.Project(counters.Cost, month.Year, month.Month, now, budget);
         var over = budget > 0 && counters.Cost >= budget;

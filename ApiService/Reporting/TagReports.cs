@@ -1,5 +1,6 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Contracts.Reporting;
+using LlmCostTracker.Ledger;
 using StackExchange.Redis;
 using static LlmCostTracker.ApiService.Reporting.CostReports;
 
@@ -16,7 +17,13 @@ public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, Ti
         var db = redis.GetDatabase();
         var now = clock.GetUtcNow();
         var costs = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var bucket in await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b => db.SortedSetRangeByRankWithScoresAsync(keys.TagIndex(b, dimension, month.Key)))))
+        SortedSetEntry[][] indexes;
+        using (RedisSpans.Start("ZRANGE", keys.Buckets))
+        {
+            indexes = await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b => db.SortedSetRangeByRankWithScoresAsync(keys.TagIndex(b, dimension, month.Key))));
+        }
+
+        foreach (var bucket in indexes)
         {
             foreach (var entry in bucket)
             {
@@ -39,10 +46,17 @@ public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, Ti
     {
         var db = redis.GetDatabase();
         var now = clock.GetUtcNow();
-        var usersTask = Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b =>
-            db.SortedSetRangeByRankWithScoresAsync(keys.TagUsers(b, dimension, month.Key, value), 0, topUsers - 1, Order.Descending)));
-        var (row, daily) = await ReadValueAsync(db, dimension, value, month, now);
-        var users = (await usersTask).SelectMany(u => u)
+        // Started first: its reads make their own span.
+        var valueTask = ReadValueAsync(db, dimension, value, month, now);
+        SortedSetEntry[][] userShares;
+        using (RedisSpans.Start("ZRANGE", keys.Buckets))
+        {
+            userShares = await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b =>
+                db.SortedSetRangeByRankWithScoresAsync(keys.TagUsers(b, dimension, month.Key, value), 0, topUsers - 1, Order.Descending)));
+        }
+
+        var (row, daily) = await valueTask;
+        var users = userShares.SelectMany(u => u)
             .OrderByDescending(u => u.Score).ThenBy(u => u.Element.ToString(), StringComparer.Ordinal).Take(topUsers)
             .Select(u => new TagUserCost(u.Element!, Usd((long)u.Score))).ToList();
         if (row is null)
@@ -57,9 +71,15 @@ public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, Ti
 
     private async Task<(TagCostRow? Row, List<DailyCost> Daily)> ReadValueAsync(IDatabase db, string dimension, string value, LedgerMonth month, DateTimeOffset now)
     {
-        var budgetTask = db.StringGetAsync(LedgerKeys.TagBudget(dimension, value));
-        var shares = await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b => db.HashGetAllAsync(keys.TagValue(b, dimension, month.Key, value))));
-        var budgetValue = await budgetTask;
+        HashEntry[][] shares;
+        RedisValue budgetValue;
+        using (RedisSpans.Start("GET HGETALL", 1 + keys.Buckets))
+        {
+            var budgetTask = db.StringGetAsync(LedgerKeys.TagBudget(dimension, value));
+            shares = await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b => db.HashGetAllAsync(keys.TagValue(b, dimension, month.Key, value))));
+            budgetValue = await budgetTask;
+        }
+
         if (shares.All(s => s.Length == 0))
         {
             return (null, []);

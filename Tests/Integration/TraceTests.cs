@@ -76,6 +76,25 @@ public sealed class TraceTests(AppFixture app)
     }
 
     [Fact]
+    public async Task A_budget_hold_s_Redis_step_is_one_span_under_its_request()
+    {
+        // The API makes its own Redis spans (the per-command instrumentation is off): the hold's two commands, sent
+        // together, are one client span whose parent is in the request's trace.
+        var response = await app.Api.SendAsync(app.Ingest("/api/v1/budget-holds", new { userId = AppFixture.NewUser("hold-trace"), model = "gpt-4o", inputTokens = 100, maxOutputTokens = 100 }));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var traceId = Assert.Single(response.Headers.GetValues("traceresponse")).Split('-')[1];
+        var telemetry = app.Telemetry ?? throw new InvalidOperationException("The main app exports to the test's collector.");
+
+        var redis = await Eventually.ReturnsAsync(
+            () => Task.FromResult(telemetry.Spans.Where(s => s.TraceId == traceId && s.Name == "SET EVALSHA").ToList()),
+            spans => spans.Count > 0 && telemetry.Spans.Any(s => s.TraceId == traceId && s.ParentSpanId.Length == 0),
+            because: $"the hold's Redis span and its request's span in trace {traceId} to be exported");
+        var span = Assert.Single(redis);
+        Assert.Contains(telemetry.Spans, s => s.TraceId == traceId && s.SpanId == span.ParentSpanId);
+        Assert.DoesNotContain(telemetry.Spans, s => s.TraceId == traceId && s.Name is "SET" or "EVALSHA");
+    }
+
+    [Fact]
     public async Task Every_response_names_its_trace_even_an_error()
     {
         var response = await app.Api.GetAsync("/api/v1/admin/llm-costs");

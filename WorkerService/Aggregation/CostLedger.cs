@@ -1,4 +1,5 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.WorkerService.Budgets;
 using Microsoft.Extensions.Options;
@@ -51,7 +52,7 @@ public sealed class CostLedger(
             var call = ApplyUsageCall.Encode(keys, chunk, events, defaultBudget, options.ThresholdsPercent, _claims, now);
             return db.ScriptEvaluateAsync(ApplyUsageCall.Script.Text, call.Keys, call.Args);
         }).ToList();
-        using (var span = WorkerMetrics.RedisSpan("EVALSHA", calls.Count))
+        using (var span = RedisSpans.Start("EVALSHA", calls.Count))
         {
             span?.SetTag("llmcost.events", events.Count);
             await Task.WhenAll(calls);

@@ -189,7 +189,7 @@ public sealed class TagAttribution(
         }
 
         RedisResult[] replies;
-        using (WorkerMetrics.RedisSpan("EVALSHA", 1))
+        using (RedisSpans.Start("EVALSHA", 1))
         {
             replies = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(Admit.Text, keys, args))!;
         }
@@ -228,7 +228,7 @@ public sealed class TagAttribution(
         var db = redis.GetDatabase();
         var tagsTouched = touched.ToList();
         RedisValue[] amounts;
-        using (WorkerMetrics.RedisSpan("MGET", 1))
+        using (RedisSpans.Start("MGET", 1))
         {
             // Every budget key is in the {llmcost} slot: one MGET, on a cluster too.
             amounts = await db.StringGetAsync([.. tagsTouched.Select(t => (RedisKey)LedgerKeys.TagBudget(t.Dimension, t.Value))]);
@@ -247,7 +247,7 @@ public sealed class TagAttribution(
     {
         var (dimension, value, month) = tag;
         long spent;
-        using (WorkerMetrics.RedisSpan("HGET", keys.Buckets))
+        using (RedisSpans.Start("HGET", keys.Buckets))
         {
             var shares = await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b => db.HashGetAsync(keys.TagValue(b, dimension, month, value), LedgerKeys.Cost)));
             spent = shares.Sum(s => s.HasValue ? (long)s : 0);
@@ -295,7 +295,7 @@ public sealed class TagAttribution(
         using var activity = WorkerMetrics.ActivitySource.StartActivity("publish tag budget alert", ActivityKind.Producer);
         activity?.SetTag("llmcost.threshold_percent", alert.ThresholdPercent);
         activity?.SetTag("llmcost.tag.dimension", alert.Dimension);
-        using (WorkerMetrics.RedisSpan("PUBLISH", 1))
+        using (RedisSpans.Start("PUBLISH", 1))
         {
             await redis.GetSubscriber().PublishAsync(
                 RedisChannel.Literal(AlertChannels.ForTag(alert.Dimension, alert.Value)), JsonSerializer.Serialize(alert, Json));

@@ -60,7 +60,7 @@ public sealed class TagFolder(
             var db = redis.GetDatabase();
             var list = keys.TagDeltas(bucket);
             RedisValue[] deltas;
-            using (WorkerMetrics.RedisSpan("LRANGE", 1))
+            using (RedisSpans.Start("LRANGE", 1))
             {
                 deltas = await db.ListRangeAsync(list, 0, options.Value.FoldBatch - 1);
             }
@@ -89,7 +89,7 @@ public sealed class TagFolder(
 
             var (redisKeys, payload, touched) = Encode(bucket, list, merged);
             RedisResult result;
-            using (WorkerMetrics.RedisSpan("EVALSHA", 1))
+            using (RedisSpans.Start("EVALSHA", 1))
             {
                 result = await db.ScriptEvaluateAsync(Fold.Text, redisKeys,
                     [deltas.Length, TagDelta.IdOf((byte[])deltas[0]!), TagDelta.IdOf((byte[])deltas[^1]!), payload]);

@@ -1,4 +1,5 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -14,7 +15,7 @@ public sealed class AlertStates(IConnectionMultiplexer redis, LedgerKeys keys, I
         var options = budgets.Value;
         var (redisKeys, args) = ReevaluateBudgetCall.Encode(
             keys, userId, LedgerMonth.Parse(month), BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd), options.ThresholdsPercent, clock.GetUtcNow());
-        using var span = WorkerMetrics.RedisSpan("EVALSHA", 1);
+        using var span = RedisSpans.Start("EVALSHA", 1);
         var reply = ReevaluateBudgetCall.Decode(await redis.GetDatabase().ScriptEvaluateAsync(ReevaluateBudgetCall.Script.Text, redisKeys, args));
         var now = clock.GetUtcNow();
         return [.. reply.Fired.Select(t => new CrossedThreshold(userId, month, t, reply.SpentMicros, reply.BudgetMicros, EventIndex: null, CrossedAt: now))];
@@ -24,7 +25,7 @@ public sealed class AlertStates(IConnectionMultiplexer redis, LedgerKeys keys, I
     public async Task MarkSentAsync(CrossedThreshold alert)
     {
         var (redisKeys, args) = MarkAlertSentCall.Encode(keys, alert);
-        using var span = WorkerMetrics.RedisSpan("EVALSHA", 1);
+        using var span = RedisSpans.Start("EVALSHA", 1);
         await redis.GetDatabase().ScriptEvaluateAsync(MarkAlertSentCall.Script.Text, redisKeys, args);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 using MassTransit;
 using StackExchange.Redis;
 
@@ -33,7 +34,7 @@ public sealed class BudgetAlerts(IConnectionMultiplexer redis, AlertStates state
         activity?.SetTag("llmcost.threshold_percent", alert.ThresholdPercent);
         activity?.SetTag("enduser.id", alert.UserId);
 
-        using (WorkerMetrics.RedisSpan("PUBLISH", 1))
+        using (RedisSpans.Start("PUBLISH", 1))
         {
             await redis.GetSubscriber().PublishAsync(
                 RedisChannel.Literal(AlertChannels.ForUser(alert.UserId)), JsonSerializer.Serialize(alert, Json));

@@ -15,7 +15,7 @@ public static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        // The ledger makes its own Redis spans (WorkerMetrics.RedisSpan): one per pipelined write, not one per command.
+        // The ledger makes its own Redis spans (RedisSpans): one per pipelined write, not one per command.
         builder.AddRedisClient("redis", settings => settings.DisableTracing = true);
         builder.Services.AddSingleton(TimeProvider.System);
 
