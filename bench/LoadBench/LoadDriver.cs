@@ -190,9 +190,9 @@ public sealed partial class LoadDriver
             await SetBudgetAsync(users[i], i % 10 == 0 ? 0.02m : 1_000m);
         }
 
-        // The hold path's own warm-up (the general one posts events only): a third of the phase, not measured, so the
-        // JIT's tier-1 code is in place before the clock starts.
-        await HoldPhaseAsync(users, Math.Max(1, _options.PacedSeconds / 3), "warm");
+        // The hold path's own warm-up (the general one posts events only): as long as the phase, not measured. The
+        // first tens of seconds of holds after a start are slower (the JIT's tiers, the API's first heap sizing).
+        await HoldPhaseAsync(users, _options.PacedSeconds, "warm");
         return await HoldPhaseAsync(users, _options.PacedSeconds, "run");
     }
 
@@ -249,8 +249,8 @@ public sealed partial class LoadDriver
     /// except the price and the Redis round trip.</summary>
     public async Task<(Latency Latency, double MaxMilliseconds)> PacedRefusedHoldsAsync()
     {
-        // Warmed as the holds are: a third of the phase first, not measured (the refusal's own code path).
-        await RefusedHoldPhaseAsync(Math.Max(1, _options.PacedSeconds / 3));
+        // Warmed as the holds are, not measured (the refusal's own code path).
+        await RefusedHoldPhaseAsync(_options.PacedSeconds);
         return await RefusedHoldPhaseAsync(_options.PacedSeconds);
     }
 

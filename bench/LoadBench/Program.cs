@@ -8,6 +8,7 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using LlmCostTracker.LoadBench;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 // Starts the whole app (Release build), drives it over HTTP and prints one table. A figure is printed only once
 // the admin totals match what was sent.
@@ -89,7 +90,10 @@ if (options.ServeSeconds > 0)
 
     await File.WriteAllTextAsync(options.ServeFile, $"{endpoint}\n{await Parameter("ingest-api-key")}\n");
     Console.WriteLine($"serving {endpoint} for {options.ServeSeconds} s (address and ingest key in {options.ServeFile})");
-    await Task.Delay(TimeSpan.FromSeconds(options.ServeSeconds));
+    // Until the time is up or the process is told to stop (bench/wrk-holds.sh's trap): the app's host handles the
+    // signal and stops the app, which ends the wait, so the file is deleted either way.
+    var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+    await Task.Delay(TimeSpan.FromSeconds(options.ServeSeconds), stopping).ContinueWith(_ => { }, TaskScheduler.Default);
     File.Delete(options.ServeFile);
     return 0;
 }

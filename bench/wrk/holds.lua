@@ -1,11 +1,7 @@
 -- Budget holds for wrk (bench/wrk-holds.sh): POST /api/v1/budget-holds over 2,000 users (not enforced, so every
 -- hold is granted), or, with FLOOR=1, the same request refused with a 400 before any price or Redis work.
--- Each connection waits DELAY_MS between its requests, which sets the rate (wrk has no fixed-rate mode).
-local key = os.getenv("KEY")
+dofile("bench/wrk/common.lua")
 local floor = os.getenv("FLOOR") == "1"
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Api-Key"] = key
 local n = 0
 
 function request()
@@ -16,13 +12,8 @@ function request()
   return wrk.format(nil, "/api/v1/budget-holds", nil, body)
 end
 
-function delay()
-  return tonumber(os.getenv("DELAY_MS") or "2")
-end
-
 function done(summary, latency, requests)
-  io.write(string.format("%d requests in %.1f s: %.0f/s\n", summary.requests, summary.duration / 1e6,
-    summary.requests / (summary.duration / 1e6)))
+  io.write(string.format("%d requests in %.1f s: %.0f/s\n", summary.requests, summary.duration / 1e6, per_second(summary)))
   for _, p in ipairs({ 50, 95, 99, 99.9 }) do
     io.write(string.format("p%s %.2f ms\n", p, latency:percentile(p) / 1000))
   end

@@ -1,0 +1,20 @@
+-- Usage events for wrk (bench/wrk-holds.sh, SETTLE_CONNECTIONS > 0): POST /api/v1/llm-usage, one event a request,
+-- each carrying a holdId, as the settling event of a call made under a hold would. The ids were never held (wrk
+-- cannot hand one process's answers to another), so the worker counts each event's cost and finds nothing to
+-- release: the same script and the same path through the API, the broker and the worker as a settlement.
+dofile("bench/wrk/common.lua")
+local run = tostring(os.time())
+local n = 0
+
+function request()
+  n = n + 1
+  local body = string.format(
+    '{"eventId":"wrk-%s-%d","userId":"wrk-%d","model":"gpt-4o","inputTokens":%d,"outputTokens":%d,"holdId":"wrk-%s-h%d"}',
+    run, n, n % 2000, 50 + (n * 7919) % 3950, 50 + (n * 104729) % 950, run, n)
+  return wrk.format(nil, "/api/v1/llm-usage", nil, body)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("%d events in %.1f s: %.0f/s, p99 %.2f ms\n", summary.requests, summary.duration / 1e6,
+    per_second(summary), latency:percentile(99) / 1000))
+end
