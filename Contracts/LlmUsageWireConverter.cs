@@ -9,8 +9,8 @@ namespace LlmCostTracker.Contracts;
 /// serviceTier, provider</c> and, for an event with a budget hold or tags, its <c>holdId</c> (or null) and then its
 /// <c>tags</c> as an object when it has any (an event with any of these fills its trace parent's position, with
 /// <c>0</c> for the one before: readers before that form refuse such a message, so a mixed deployment upgrades its
-/// workers first), instead of an object with its property names: ~40% fewer bytes and about half the JSON tokens for the worker to
-/// parse (each token costs it 12 bytes of a large JSON document). In a message's event list
+/// workers first), instead of an object with its property names: fewer bytes, and fewer JSON tokens for the worker to
+/// parse, each of which costs it a row of a large JSON document (measured in BENCHMARKS.md). In a message's event list
 /// (<see cref="LlmUsageListWireConverter"/>) an event with the same trace parent as the one before it leaves it out
 /// (seven values): a batch request's events share one. It still reads the object form (messages from earlier
 /// versions or other senders). Registered on MassTransit's JSON options only (<see cref="MessageJson"/>): the HTTP
