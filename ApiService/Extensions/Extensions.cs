@@ -7,6 +7,7 @@ using LlmCostTracker.Ledger;
 using LlmCostTracker.Ledger.Pricing;
 using LlmCostTracker.ApiService.Holds;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Messaging;
 using LlmCostTracker.ApiService.Security;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -108,40 +109,25 @@ public static class Extensions
 
     private static void AddMessaging(this IHostApplicationBuilder builder)
     {
-        var connectionString = builder.Configuration.GetConnectionString("rabbitmq")
-            ?? throw new InvalidOperationException("ConnectionStrings:rabbitmq is not set (the AppHost provides it).");
-
         builder.Services.AddOptions<MessagingOptions>()
             .BindConfiguration(MessagingOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         var quorum = builder.Configuration.GetSection(MessagingOptions.SectionName).Get<MessagingOptions>()?.IsQuorum ?? false;
 
-        builder.Services.AddMassTransit(bus =>
+        builder.AddBrokerMessaging(_ => { }, (context, cfg) =>
         {
-            bus.UsingRabbitMq((context, cfg) =>
-            {
-                cfg.Host(new Uri(connectionString));
-                cfg.ConfigureJsonSerializerOptions(MessageJson.Configure);
-                // Messages go out as plain JSON (headers in the transport's headers), not inside MassTransit's envelope:
-                // the worker then builds one JSON document per body instead of two (the envelope, then its message)
-                // before reading the message: three large buffers a message instead of five (allocation trace).
-                cfg.UseRawJsonSerializer();
-                // Declare the worker's durable queue on publish, so nothing confirmed is dropped for want of a binding
-                // when the API starts before the worker ever has,
-                // of the same type as the worker declares it (RabbitMQ refuses a redeclaration of another type).
-                cfg.Publish<LlmUsageRecorded>(p => p.BindQueue(QueueNames.UsageAggregation, QueueNames.UsageAggregation, q => QueueType(q, quorum)));
-                cfg.Publish<UserBudgetChanged>(p => p.BindQueue(QueueNames.BudgetChanges, QueueNames.BudgetChanges, q => QueueType(q, quorum)));
-                cfg.ConfigureEndpoints(context);
-            });
-        });
-        builder.Services.Configure<MassTransitHostOptions>(options =>
-        {
-            options.WaitUntilStarted = false;
-            // The bus's stop (which waits for the broker when it is down) inside the service's stop bound, with a
-            // second left for the rest.
-            var bound = builder.Configuration.ShutdownTimeout() - TimeSpan.FromSeconds(1);
-            options.StopTimeout = bound > TimeSpan.FromSeconds(1) ? bound : TimeSpan.FromSeconds(1);
+            cfg.ConfigureJsonSerializerOptions(MessageJson.Configure);
+            // Messages go out as plain JSON (headers in the transport's headers), not inside MassTransit's envelope:
+            // the worker then builds one JSON document per body instead of two (the envelope, then its message)
+            // before reading the message: three large buffers a message instead of five (allocation trace).
+            cfg.UseRawJsonSerializer();
+            // Declare the worker's durable queue on publish, so nothing confirmed is dropped for want of a binding
+            // when the API starts before the worker ever has,
+            // of the same type as the worker declares it (RabbitMQ refuses a redeclaration of another type).
+            cfg.Publish<LlmUsageRecorded>(p => p.BindQueue(QueueNames.UsageAggregation, QueueNames.UsageAggregation, q => QueueType(q, quorum)));
+            cfg.Publish<UserBudgetChanged>(p => p.BindQueue(QueueNames.BudgetChanges, QueueNames.BudgetChanges, q => QueueType(q, quorum)));
+            cfg.ConfigureEndpoints(context);
         });
     }
 

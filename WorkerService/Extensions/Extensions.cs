@@ -5,6 +5,7 @@ using LlmCostTracker.WorkerService.Budgets;
 using LlmCostTracker.Contracts.Pricing;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.Ledger.Pricing;
+using LlmCostTracker.Messaging;
 using LlmCostTracker.WorkerService.Pricing;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -92,10 +93,7 @@ public static class Extensions
             .ValidateOnStart();
         var quorum = builder.Configuration.GetSection(MessagingOptions.SectionName).Get<MessagingOptions>()?.IsQuorum ?? false;
 
-        var connectionString = builder.Configuration.GetConnectionString("rabbitmq")
-            ?? throw new InvalidOperationException("ConnectionStrings:rabbitmq is not set (the AppHost provides it).");
-
-        builder.Services.AddMassTransit(bus =>
+        builder.AddBrokerMessaging(bus =>
         {
             bus.AddConsumer<LlmUsageRecordedConsumer, LlmUsageRecordedConsumerDefinition>();
             bus.AddConsumer<UserBudgetChangedConsumer, UserBudgetChangedConsumerDefinition>();
@@ -111,24 +109,13 @@ public static class Extensions
                     }
                 });
             }
-
-            bus.UsingRabbitMq((context, cfg) =>
-            {
-                cfg.Host(new Uri(connectionString));
-                cfg.ConfigureJsonSerializerOptions(MessageJson.Configure);
-                // The API sends plain JSON (application/json); enveloped messages (earlier versions, other senders)
-                // are still read.
-                cfg.UseRawJsonDeserializer();
-                cfg.ConfigureEndpoints(context);
-            });
-        });
-        builder.Services.Configure<MassTransitHostOptions>(options =>
+        }, (context, cfg) =>
         {
-            options.WaitUntilStarted = false;
-            // The bus's stop (which waits for the broker when it is down) inside the service's stop bound, with a
-            // second left for the rest.
-            var bound = builder.Configuration.ShutdownTimeout() - TimeSpan.FromSeconds(1);
-            options.StopTimeout = bound > TimeSpan.FromSeconds(1) ? bound : TimeSpan.FromSeconds(1);
+            cfg.ConfigureJsonSerializerOptions(MessageJson.Configure);
+            // The API sends plain JSON (application/json); enveloped messages (earlier versions, other senders)
+            // are still read.
+            cfg.UseRawJsonDeserializer();
+            cfg.ConfigureEndpoints(context);
         });
     }
 }
