@@ -84,6 +84,16 @@ if (builder.Configuration["SENTRY_DSN"] is { Length: > 0 } sentryDsn)
     sharedSettings["SENTRY_DSN"] = sentryDsn;
 }
 
+// Trace sampling (OpenTelemetry's standard variables, read by each service's SDK): every trace by default, which is
+// what a developer wants; in production, e.g. OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG=0.1.
+foreach (var variable in new[] { "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG" })
+{
+    if (builder.Configuration[variable] is { Length: > 0 } sampler)
+    {
+        sharedSettings[variable] = sampler;
+    }
+}
+
 foreach (var (key, value) in sharedSettings)
 {
     api.WithEnvironment(key, value);

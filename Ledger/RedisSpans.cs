@@ -13,9 +13,13 @@ public static class RedisSpans
 
     /// <summary>A span named <paramref name="operation"/> (the command, or the commands in the order sent) over
     /// <paramref name="calls"/> commands.</summary>
-    public static Activity? Start(string operation, int calls = 1)
+    public static Activity? Start(string operation, int calls = 1) => Start(operation, calls, default);
+
+    /// <summary>As <see cref="Start(string, int)"/>, begun at <paramref name="startTime"/>: for a probe that is traced
+    /// only once it has found work (see <see cref="StartWork"/>).</summary>
+    public static Activity? Start(string operation, int calls, DateTimeOffset startTime)
     {
-        var activity = Source.StartActivity(operation, ActivityKind.Client);
+        var activity = Source.StartActivity(operation, ActivityKind.Client, parentContext: default, startTime: startTime);
         if (activity is null)
         {
             return null;
@@ -30,4 +34,10 @@ public static class RedisSpans
 
         return activity;
     }
+
+    /// <summary>The span of one unit of background work (a fold that moved data...), begun at
+    /// <paramref name="startTime"/>: a background loop starts it only once its probe found work, so an idle loop makes
+    /// no trace, and a busy one makes one trace per unit with its Redis steps as children.</summary>
+    public static Activity? StartWork(string name, DateTimeOffset startTime) =>
+        Source.StartActivity(name, ActivityKind.Internal, parentContext: default, startTime: startTime);
 }

@@ -59,15 +59,20 @@ public sealed class TagFolder(
         {
             var db = redis.GetDatabase();
             var list = keys.TagDeltas(bucket);
-            RedisValue[] deltas;
-            using (RedisSpans.Start("LRANGE", 1))
-            {
-                deltas = await db.ListRangeAsync(list, 0, options.Value.FoldBatch - 1);
-            }
-
+            // The probe makes a span only when it finds deltas (an idle worker probes every few hundred
+            // milliseconds): then the fold's own span is begun at the probe's start, with the probe under it.
+            var probed = DateTimeOffset.UtcNow;
+            var deltas = await db.ListRangeAsync(list, 0, options.Value.FoldBatch - 1);
             if (deltas.Length == 0)
             {
                 return 0;
+            }
+
+            using var fold = RedisSpans.StartWork("fold tag deltas", probed);
+            fold?.SetTag("llmcost.fold.deltas", deltas.Length);
+            using (var probe = RedisSpans.Start("LRANGE", 1, probed))
+            {
+                probe?.SetEndTime(DateTime.UtcNow);
             }
 
             var merged = new Dictionary<(string Month, string Dimension, string Value), TagDelta.Sums>();
