@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using LlmCostTracker.Contracts.Pricing;
 using LlmCostTracker.Contracts.Reporting;
 using Microsoft.Extensions.Options;
 
@@ -47,6 +48,16 @@ public sealed class AdminApiClient(HttpClient http, IOptions<DashboardOptions> o
 
     public Task<ApiResult<UserBudget>> ResetBudgetAsync(string userId, CancellationToken ct) =>
         SendAsync<UserBudget>(HttpMethod.Delete, $"api/v1/admin/budgets/{Uri.EscapeDataString(userId)}", null, ct);
+
+    public Task<ApiResult<PricingView>> PricingAsync(CancellationToken ct) =>
+        SendAsync<PricingView>(HttpMethod.Get, "api/v1/admin/pricing", null, ct);
+
+    public Task<ApiResult<PriceResolution>> ResolveAsync(string model, CancellationToken ct) =>
+        SendAsync<PriceResolution>(HttpMethod.Get, $"api/v1/admin/pricing/resolve?model={Uri.EscapeDataString(model)}", null, ct);
+
+    /// <summary>The model ids priced at the fallback in a month (what the worker could not find in the catalog).</summary>
+    public Task<ApiResult<UnknownModelsReport>> FallbackModelsAsync(string month, CancellationToken ct) =>
+        SendAsync<UnknownModelsReport>(HttpMethod.Get, $"api/v1/admin/pricing/unknown-models?month={month}", null, ct);
 
     private async Task<ApiResult<T>> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
     {

@@ -1,6 +1,4 @@
 using System.Net;
-using Deque.AxeCore.Commons;
-using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 
 namespace LlmCostTracker.Tests.Integration;
@@ -10,57 +8,21 @@ namespace LlmCostTracker.Tests.Integration;
 [Collection(AppCollection.Name)]
 public sealed class DashboardTests(AppFixture app) : IAsyncLifetime
 {
-    public const string ChromiumPath = "/usr/bin/chromium";
-    private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private DashboardBrowser _browser = null!;
 
-    private Uri Dashboard => app.App.GetEndpoint("costdashboard", "http");
+    public async Task InitializeAsync() => _browser = await DashboardBrowser.StartAsync(app);
 
-    public async Task InitializeAsync()
-    {
-        using var healthy = new CancellationTokenSource(AppFixture.DefaultTimeout);
-        await app.App.ResourceNotifications.WaitForResourceHealthyAsync("costdashboard", healthy.Token);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Args = ["--no-sandbox"], Headless = true });
-        Directory.CreateDirectory(Screenshots);
-    }
+    public async Task DisposeAsync() => await _browser.DisposeAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-    }
+    private Task<IPage> NewPageAsync() => _browser.NewPageAsync();
 
-    private async Task<IPage> NewPageAsync()
-    {
-        var context = await _browser.NewContextAsync(new() { BaseURL = Dashboard.ToString(), ViewportSize = new() { Width = 1280, Height = 1000 } });
-        var page = await context.NewPageAsync();
-        page.SetDefaultTimeout(30_000);
-        return page;
-    }
+    private static Task ShotAsync(IPage page, string name) => DashboardBrowser.ShotAsync(page, name);
 
-    private static Task ShotAsync(IPage page, string name) =>
-        page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, $"{name}.png"), FullPage = true });
+    private static Task SignInAsync(IPage page, string key) => DashboardBrowser.SignInAsync(page, key);
 
-    private async Task SignInAsync(IPage page, string key)
-    {
-        var response = await page.GotoAsync("/signin");
-        Assert.Equal((int)HttpStatusCode.OK, response!.Status);
-        await page.GetByLabel("Admin key").FillAsync(key);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-    }
+    private static Task InteractiveAsync(IPage page) => DashboardBrowser.InteractiveAsync(page);
 
-    /// <summary>Waits for the page's circuit (before it, clicks on interactive parts would be lost).</summary>
-    private static Task InteractiveAsync(IPage page) =>
-        page.Locator("[data-testid=ready][data-interactive=true]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
-
-    private static async Task AssertAccessibleAsync(IPage page)
-    {
-        var results = await page.RunAxe();
-        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
-        Assert.True(serious.Count == 0, string.Join("\n", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Select(n => n.Html))}")));
-    }
+    private static Task AssertAccessibleAsync(IPage page) => DashboardBrowser.AssertAccessibleAsync(page);
 
     [Fact]
     public async Task Signing_in_refuses_a_wrong_key_and_signing_out_ends_the_session()
