@@ -6,7 +6,14 @@ cd "$(dirname "$0")/.."
 . eng/prerequisites.sh
 ensure_infrastructure
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-echo "Starting the AppHost; the Aspire dashboard URL is printed below (http://localhost:15180)."
-echo "The cost dashboard: http://localhost:5390 (sign in with the admin key:"
-echo "  dotnet user-secrets list --project AppHost | sed -n 's/^Parameters:admin-api-key = //p')"
+# The ports are the launch profiles' (AppHost, ApiService, CostDashboard); LaunchPortTests keeps them apart.
+cat <<'URLS'
+Starting the AppHost. Once it is up:
+  Aspire dashboard (resources, traces, logs): http://localhost:15180
+  Cost dashboard:                             http://localhost:5390
+      sign in with the admin key: dotnet user-secrets list --project AppHost | sed -n 's/^Parameters:admin-api-key = //p'
+  API health:                                 http://localhost:5380/health
+  API reference (try the endpoints):          http://localhost:5380/scalar
+      its ingest key:             dotnet user-secrets list --project AppHost | sed -n 's/^Parameters:ingest-api-key = //p'
+URLS
 exec dotnet run --project AppHost --launch-profile http "$@"

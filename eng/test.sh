@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 ensure_infrastructure
 ensure_browser
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+servers() { { pgrep -x epmd; pgrep -x redis-server; pgrep -f beam.smp; } | sort || true; }
+before=$(servers)
 log=$(mktemp)
 set +e
 dotnet test Aspire.sln "$@" 2>&1 | tee "$log"
@@ -18,5 +20,13 @@ if [ -n "$summary" ]; then
   passed=$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$summary")
   skipped=$(sed -E 's/.*Skipped: +([0-9]+),.*/\1/' <<<"$summary")
   echo "$passed passed, $failed failed, $skipped skipped"
+fi
+# The suite must leave nothing running: every app it starts stops its Redis, RabbitMQ and Erlang's port mapper
+# (processes that were there before it, e.g. a run in another terminal, are not its own).
+left=$(comm -13 <(echo "$before") <(servers))
+if [ -n "$left" ]; then
+  echo "The tests left processes running:" >&2
+  ps -o pid=,args= -p "$(tr '\n' ',' <<<"$left" | sed 's/,$//')" >&2 || true
+  [ "$status" = 0 ] && status=1
 fi
 exit "$status"
