@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 ensure_infrastructure
 ensure_browser
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-servers() { { pgrep -x epmd; pgrep -x redis-server; pgrep -f beam.smp; } | sort || true; }
+# Live processes only: an exited one not yet reaped by its parent (state Z) is no longer running.
+servers() { ps -eo pid=,stat=,comm=,args= | awk '$2 !~ /^Z/ && ($3 == "epmd" || $3 == "redis-server" || $0 ~ /beam\.smp/) { print $1 }' | sort; }
 before=$(servers)
 log=$(mktemp)
 set +e
