@@ -42,6 +42,11 @@ public sealed class CostTrackingChatOptions
     /// <summary>How long a hold lives unsettled (null: the API's default, 600 s).</summary>
     public TimeSpan? HoldTtl { get; set; }
 
+    /// <summary>Whether the inner client's <see cref="UsageDetails.InputTokenCount"/> leaves out cache reads and
+    /// writes (a client passing on Anthropic's raw <c>input_tokens</c>): null (default) follows Microsoft.Extensions.AI's
+    /// convention, every input token, unless the cache counts exceed it (see <see cref="UsageTokens"/>).</summary>
+    public bool? InputTokensExcludeCache { get; set; }
+
     /// <summary>Estimates the call's input tokens for its hold (default: characters / 4).</summary>
     public IInputTokenEstimator InputTokenEstimator { get; set; } = CharacterInputTokenEstimator.Instance;
 }
@@ -56,9 +61,8 @@ public sealed class CostTrackingChatClient(
     IChatClient inner, UsageTracker tracker, CostTrackingChatOptions options, ILogger? logger = null, IBudgetHoldClient? holds = null, BudgetHoldMetrics? metrics = null)
     : DelegatingChatClient(inner)
 {
-    /// <summary>Keys of <see cref="UsageDetails.AdditionalCounts"/> read as cache writes (MEAI has no field for them),
-    /// the first present: the OpenTelemetry attribute, then Anthropic's usage field.</summary>
-    public static readonly string[] CacheWriteCountKeys = ["gen_ai.usage.cache_creation.input_tokens", "cache_creation_input_tokens", "CacheCreationInputTokens"];
+    /// <summary>Keys of <see cref="UsageDetails.AdditionalCounts"/> read as cache writes (MEAI has no field for them).</summary>
+    public static readonly string[] CacheWriteCountKeys = UsageTokens.CacheWriteCountKeys;
 
     /// <summary>Keys of a response's <c>AdditionalProperties</c> read as its service tier (OpenAI's <c>service_tier</c>).</summary>
     public static readonly string[] ServiceTierKeys = ["service_tier", "ServiceTier"];
@@ -238,11 +242,7 @@ public sealed class CostTrackingChatClient(
 
             var model = modelId ?? chatOptions?.ModelId ?? InnerClient.GetService<ChatClientMetadata>()?.DefaultModelId ?? "unknown";
             var eventId = responseId is { Length: > 0 and <= UsageValidator.MaxIdLength } && UsageValidator.IsSafeId(responseId) ? responseId : null;
-            var cached = usage.CachedInputTokenCount ?? 0;
-            var cacheWrite = CacheWriteCountKeys.Select(k => usage.AdditionalCounts?.TryGetValue(k, out var n) == true ? n : (long?)null).FirstOrDefault(n => n is not null) ?? 0;
-            // MEAI counts every input token in InputTokenCount; a provider that reports cache reads or writes apart
-            // from it (Anthropic's input_tokens does) has them added, so no token goes unbilled.
-            var input = Math.Max(usage.InputTokenCount ?? 0, cached + cacheWrite);
+            var (input, cached, cacheWrite) = UsageTokens.Read(usage, options.InputTokensExcludeCache);
             var output = usage.OutputTokenCount ?? 0;
             var tier = ServiceTierKeys.Select(k => properties?.TryGetValue(k, out var v) == true ? v?.ToString() : null).FirstOrDefault(v => v is not null) ?? options.ServiceTier;
             var provider = ProviderOf(InnerClient.GetService<ChatClientMetadata>());
