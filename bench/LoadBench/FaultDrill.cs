@@ -22,7 +22,7 @@ public sealed class FaultDrill(DistributedApplication app, Uri endpoint, string 
 
     public sealed record Result(
         int Rounds, long Sent, long Acknowledged, long Refused, long RefusedWithoutRetryAfter, long AcceptedAfterRefusal, long Unaccepted,
-        long CountedRequests, long CountedMicros, TimeSpan Elapsed, IReadOnlyList<string> Faults)
+        long CountedRequests, long CountedMicros, TimeSpan Elapsed, IReadOnlyList<string> Faults, IReadOnlyList<TimeSpan> WorkerStops)
     {
         public long ExpectedMicros => Acknowledged * EventMicros;
     }
@@ -38,6 +38,7 @@ public sealed class FaultDrill(DistributedApplication app, Uri endpoint, string 
                 .Append(BatchesAsync(http, stop.Token)));
 
         var faults = new List<string>();
+        var workerStops = new List<TimeSpan>();
         var workers = await ReplicasAsync("workerservice");
         for (var round = 1; round <= options.DrillRounds; round++)
         {
@@ -49,8 +50,22 @@ public sealed class FaultDrill(DistributedApplication app, Uri endpoint, string 
                 await Task.Delay(options.DrillDown);
                 await CommandAsync(resource, KnownResourceCommands.StartCommand);
                 await WaitHealthyAsync(resource);
+                var back = Stopwatch.StartNew();
                 faults.Add($"round {round}: {label} down and back in {down.Elapsed.TotalSeconds:N1} s");
                 Console.WriteLine(faults[^1]);
+                if (resource == "rabbitmq")
+                {
+                    // Issue #29: a worker replica stopped while its endpoints may still be reconnecting.
+                    var replica = workers[(round + 1) % workers.Count];
+                    var landed = back.Elapsed;
+                    var stopping = Stopwatch.StartNew();
+                    await CommandAsync(replica, KnownResourceCommands.StopCommand);
+                    workerStops.Add(stopping.Elapsed);
+                    await CommandAsync(replica, KnownResourceCommands.StartCommand);
+                    await WaitHealthyAsync(replica);
+                    faults.Add($"round {round}: a worker replica stopped {landed.TotalSeconds:N1} s after the broker's return, in {workerStops[^1].TotalSeconds:N1} s");
+                    Console.WriteLine(faults[^1]);
+                }
             }
         }
 
@@ -59,7 +74,7 @@ public sealed class FaultDrill(DistributedApplication app, Uri endpoint, string 
         await load;
         var (requests, micros) = await WaitForTotalsAsync();
         return new Result(options.DrillRounds, _sent, _acknowledged, _refused, _refusedWithoutRetryAfter, _acceptedAfterRefusal, _unaccepted,
-            requests, micros, clock.Elapsed, faults);
+            requests, micros, clock.Elapsed, faults, workerStops);
     }
 
     private object Event() => new

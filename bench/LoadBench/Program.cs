@@ -75,7 +75,12 @@ if (options.Drill)
     Console.WriteLine($"| events accepted on a retry after a refusal / never accepted | {drill.AcceptedAfterRefusal:N0} / {drill.Unaccepted:N0} |");
     Console.WriteLine($"| counted requests / acknowledged | {drill.CountedRequests:N0} / {drill.Acknowledged:N0} (lost {Math.Max(0, drill.Acknowledged - drill.CountedRequests):N0}, double-counted {Math.Max(0, drill.CountedRequests - drill.Acknowledged):N0}) |");
     Console.WriteLine($"| counted cost / expected (acknowledged × 7,500 µ$) | {drill.CountedMicros:N0} µ$ / {drill.ExpectedMicros:N0} µ$ (difference {drill.CountedMicros - drill.ExpectedMicros:N0} µ$) |");
-    return drill.CountedRequests == drill.Acknowledged && drill.CountedMicros == drill.ExpectedMicros && drill.RefusedWithoutRetryAfter == 0 && drill.Unaccepted == 0 ? 0 : 1;
+    // Shutdown:Timeout (5 s) plus 2 s for the orchestrator: the bound issue #29 sets on a stop after a broker restart.
+    var stopBound = TimeSpan.FromSeconds(7);
+    var slowest = drill.WorkerStops.DefaultIfEmpty().Max();
+    Console.WriteLine($"| worker replica stops within 2 s of a broker restart: count / slowest (bound {stopBound.TotalSeconds:N0} s) | {drill.WorkerStops.Count} / {slowest.TotalSeconds:N1} s |");
+    return drill.CountedRequests == drill.Acknowledged && drill.CountedMicros == drill.ExpectedMicros && drill.RefusedWithoutRetryAfter == 0 && drill.Unaccepted == 0
+        && slowest <= stopBound ? 0 : 1;
 }
 
 if (options.ServeSeconds > 0)
