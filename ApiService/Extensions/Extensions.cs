@@ -77,9 +77,6 @@ public static class Extensions
         builder.Services.AddSingleton<BrokerWaitLimit>();
         builder.Services.AddSingleton<UsagePublisher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<UsagePublisher>());
-
-        // Registered after the publisher: hosted services stop in reverse order, so the tracker drains first.
-        builder.Services.AddUsageTracker<BrokerUsageSink>();
     }
 
     private static void AddApiKeyAuthentication(this IHostApplicationBuilder builder)

@@ -1,5 +1,5 @@
 -- Marks an alert published, so that a later redelivery does not hand it back: its state's first word, pending,
--- becomes sent. BudgetScripts.cs builds the arguments.
+-- becomes sent. MarkAlertSentCall.cs builds the arguments.
 -- KEYS: user-month hash. ARGV: alert field, pending state word, sent state word.
 local state = redis.call('HGET', KEYS[1], ARGV[1])
 if state and string.sub(state, 1, #ARGV[2]) == ARGV[2] then

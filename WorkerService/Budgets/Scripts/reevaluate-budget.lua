@@ -1,5 +1,5 @@
 -- Re-evaluates one user's month after a budget change, in one atomic step with the ledger's writes to it.
--- BudgetScripts.cs builds the arguments and reads the reply.
+-- ReevaluateBudgetCall.cs builds the arguments and reads the reply.
 -- KEYS: user-month hash, budget. ARGV: expireAt, defaultBudgetMicros, the cost field name, the alert field prefix,
 -- the pending state word, the change's time (Unix ms), then the thresholds.
 -- Thresholds now above the spend are re-armed (their state removed); thresholds now crossed and never fired are
