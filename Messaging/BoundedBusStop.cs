@@ -25,7 +25,7 @@ public sealed class BoundedBusStop(IBusDepot depot, IOptions<MassTransitHostOpti
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
-            logger.LogWarning("The bus had not stopped after {Bound} (a broker connect in flight); the service stops without it, and the broker redelivers what was unacknowledged", bound);
+            logger.LogWarning("The bus had not stopped after {Bound}; the service stops without it, and the broker redelivers what was unacknowledged", bound);
         }
     }
 

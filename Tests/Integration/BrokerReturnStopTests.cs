@@ -64,7 +64,8 @@ public sealed class BrokerReturnStopTests(AppFixture app, ITestOutputHelper outp
                 output.WriteLine($"round {round}: the worker healthy {brokerHealthy.Elapsed.TotalSeconds:F1} s after the broker");
 
                 // The scenario's timing, not a synchronisation: the stop lands this long after the broker's return.
-                await Task.Delay(TimeSpan.FromSeconds(secondsAfterBrokerHealthy) - brokerHealthy.Elapsed);
+                var wait = TimeSpan.FromSeconds(secondsAfterBrokerHealthy) - brokerHealthy.Elapsed;
+                await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
             }
 
             var landed = brokerHealthy.Elapsed;
