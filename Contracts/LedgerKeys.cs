@@ -24,6 +24,18 @@ public sealed class LedgerKeys
     /// <summary>String: a counter raised by every change of the overrides, so workers see a change with one GET.</summary>
     public const string PricingVersionKey = "{llmcost}:pricing:version";
 
+    /// <summary>String: the id of the catalog version in force; absent means the catalog shipped in the build.</summary>
+    public const string PricingCatalogCurrentKey = "{llmcost}:pricing:catalog:current";
+
+    /// <summary>Hash: catalog version id → its description (JSON: source, checked date, entry count, when stored).</summary>
+    public const string PricingCatalogVersionsKey = "{llmcost}:pricing:catalog:versions";
+
+    /// <summary>String: the last catalog version id given out.</summary>
+    public const string PricingCatalogSequenceKey = "{llmcost}:pricing:catalog:seq";
+
+    /// <summary>String: one stored catalog version (the project's JSON form). Versions are never changed, only added.</summary>
+    public static string PricingCatalog(long version) => $"{{llmcost}}:pricing:catalog:{version}";
+
     /// <summary>Hash: worker instance → <c>version|unixSeconds</c>, the overrides version it prices with and when it
     /// last checked.</summary>
     public const string PricingWorkersKey = "{llmcost}:pricing:workers";

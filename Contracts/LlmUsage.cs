@@ -16,6 +16,16 @@ public sealed record LlmUsage
     /// <summary>Input tokens written to a provider's prompt cache (<c>gen_ai.usage.cache_creation.input_tokens</c>).</summary>
     public long CacheWriteInputTokens { get; init; }
 
+    /// <summary>The part of <see cref="CacheWriteInputTokens"/> written with a 1-hour lifetime (Anthropic's
+    /// <c>cache_creation.ephemeral_1h_input_tokens</c>); the GenAI conventions have no name for it yet.</summary>
+    public long CacheWrite1hInputTokens { get; init; }
+
+    /// <summary>The part of <see cref="InputTokens"/> (uncached) that was audio, priced at the model's audio input price.</summary>
+    public long AudioInputTokens { get; init; }
+
+    /// <summary>The part of <see cref="OutputTokens"/> that was audio, priced at the model's audio output price.</summary>
+    public long AudioOutputTokens { get; init; }
+
     /// <summary>Output tokens spent on reasoning (<c>gen_ai.usage.reasoning.output_tokens</c>).</summary>
     public long ReasoningOutputTokens { get; init; }
 

@@ -7,7 +7,8 @@ namespace LlmCostTracker.Contracts;
 /// event, <c>[eventId, userId, model, inputTokens, cachedInputTokens, outputTokens, occurredAt, traceParent]</c>,
 /// followed, only for an event with any, by its billing details <c>cacheWriteInputTokens, reasoningOutputTokens,
 /// serviceTier, provider</c> and, for an event with a budget hold or tags, its <c>holdId</c> (or null) and then its
-/// <c>tags</c> as an object when it has any (an event with any of these fills its trace parent's position, with
+/// <c>tags</c> as an object when it has any (null when it has none but the next values follow), then, only for an
+/// event with any, <c>cacheWrite1hInputTokens, audioInputTokens, audioOutputTokens</c> (an event with any of these fills its trace parent's position, with
 /// <c>0</c> for the one before: readers before that form refuse such a message, so a mixed deployment upgrades its
 /// workers first), instead of an object with its property names: fewer bytes, and fewer JSON tokens for the worker to
 /// parse, each of which costs it a row of a large JSON document (measured in BENCHMARKS.md). In a message's event list
@@ -45,7 +46,7 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
         var output = ReadNumber(ref reader);
         var occurredAt = ReadDate(ref reader);
         var traceParent = previousTraceParent;
-        long cacheWrite = 0, reasoning = 0;
+        long cacheWrite = 0, reasoning = 0, cacheWrite1h = 0, audioInput = 0, audioOutput = 0;
         string? tier = null, provider = null, holdId = null;
         IReadOnlyDictionary<string, string>? tags = null;
         Expect(reader.Read(), "a trace parent or the end of the array");
@@ -76,8 +77,15 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
                     Expect(reader.Read(), "the end of the array or the tags");
                     if (reader.TokenType != JsonTokenType.EndArray)
                     {
-                        tags = ReadTags(ref reader);
-                        Expect(reader.Read() && reader.TokenType == JsonTokenType.EndArray, "the end of the array after 14 values");
+                        tags = reader.TokenType == JsonTokenType.Null ? null : ReadTags(ref reader);
+                        Expect(reader.Read(), "the end of the array or the 1-hour cache writes");
+                        if (reader.TokenType != JsonTokenType.EndArray)
+                        {
+                            cacheWrite1h = CurrentNumber(ref reader);
+                            audioInput = ReadNumber(ref reader);
+                            audioOutput = ReadNumber(ref reader);
+                            Expect(reader.Read() && reader.TokenType == JsonTokenType.EndArray, "the end of the array after 17 values");
+                        }
                     }
                 }
             }
@@ -87,6 +95,9 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
         {
             CacheWriteInputTokens = cacheWrite,
             ReasoningOutputTokens = reasoning,
+            CacheWrite1hInputTokens = cacheWrite1h,
+            AudioInputTokens = audioInput,
+            AudioOutputTokens = audioOutput,
             ServiceTier = tier,
             Provider = provider,
             HoldId = holdId,
@@ -112,8 +123,9 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
         writer.WriteNumberValue(value.CachedInputTokens);
         writer.WriteNumberValue(value.OutputTokens);
         writer.WriteStringValue(value.OccurredAt);
+        var extras = value.CacheWrite1hInputTokens != 0 || value.AudioInputTokens != 0 || value.AudioOutputTokens != 0;
         var billing = value.CacheWriteInputTokens != 0 || value.ReasoningOutputTokens != 0 || value.ServiceTier is not null || value.Provider is not null
-            || value.HoldId is not null || value.Tags is { Count: > 0 };
+            || value.HoldId is not null || value.Tags is { Count: > 0 } || extras;
         if (!sameTraceParentAsPrevious)
         {
             WriteNullable(writer, value.TraceParent);
@@ -131,23 +143,18 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
             writer.WriteNumberValue(value.ReasoningOutputTokens);
             WriteNullable(writer, value.ServiceTier);
             WriteNullable(writer, value.Provider);
-            if (value.Tags is { Count: > 0 } tags)
+            if (extras)
             {
                 WriteNullable(writer, value.HoldId);
-                if (TagSetPool.JsonOf(tags) is { } json)
-                {
-                    writer.WriteRawValue(json, skipInputValidation: true);
-                }
-                else
-                {
-                    writer.WriteStartObject();
-                    foreach (var (dimension, tag) in tags)
-                    {
-                        writer.WriteString(dimension, tag);
-                    }
-
-                    writer.WriteEndObject();
-                }
+                WriteTags(writer, value.Tags);
+                writer.WriteNumberValue(value.CacheWrite1hInputTokens);
+                writer.WriteNumberValue(value.AudioInputTokens);
+                writer.WriteNumberValue(value.AudioOutputTokens);
+            }
+            else if (value.Tags is { Count: > 0 })
+            {
+                WriteNullable(writer, value.HoldId);
+                WriteTags(writer, value.Tags);
             }
             else if (value.HoldId is not null)
             {
@@ -156,6 +163,29 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
         }
 
         writer.WriteEndArray();
+    }
+
+    /// <summary>The tags object, or null for none (the position is kept when 1-hour cache writes or audio follow).</summary>
+    private static void WriteTags(Utf8JsonWriter writer, IReadOnlyDictionary<string, string>? tags)
+    {
+        if (tags is not { Count: > 0 })
+        {
+            writer.WriteNullValue();
+        }
+        else if (TagSetPool.JsonOf(tags) is { } json)
+        {
+            writer.WriteRawValue(json, skipInputValidation: true);
+        }
+        else
+        {
+            writer.WriteStartObject();
+            foreach (var (dimension, tag) in tags)
+            {
+                writer.WriteString(dimension, tag);
+            }
+
+            writer.WriteEndObject();
+        }
     }
 
     /// <summary>The caller's options without this converter, so the object form reads exactly as it did before.</summary>

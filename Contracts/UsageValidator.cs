@@ -17,7 +17,10 @@ public sealed record UsageEventRequest(
     string? ServiceTier = null,
     string? Provider = null,
     string? HoldId = null,
-    Dictionary<string, string?>? Tags = null);
+    Dictionary<string, string?>? Tags = null,
+    long? CacheWrite1hInputTokens = null,
+    long? AudioInputTokens = null,
+    long? AudioOutputTokens = null);
 
 /// <summary>The ingestion rules, shared by the API and in-process trackers so that a tracker never sends what the
 /// API would refuse. Pure: the clock and a fresh id come in as arguments.</summary>
@@ -76,6 +79,23 @@ public static class UsageValidator
         var cached = CheckTokens(request.CachedInputTokens, prefix + "cachedInputTokens", required: false, errors);
         var cacheWrite = CheckTokens(request.CacheWriteInputTokens, prefix + "cacheWriteInputTokens", required: false, errors);
         var reasoning = CheckTokens(request.ReasoningOutputTokens, prefix + "reasoningOutputTokens", required: false, errors);
+        var cacheWrite1h = CheckTokens(request.CacheWrite1hInputTokens, prefix + "cacheWrite1hInputTokens", required: false, errors);
+        var audioInput = CheckTokens(request.AudioInputTokens, prefix + "audioInputTokens", required: false, errors);
+        var audioOutput = CheckTokens(request.AudioOutputTokens, prefix + "audioOutputTokens", required: false, errors);
+        if (cacheWrite1h > cacheWrite)
+        {
+            errors[prefix + "cacheWrite1hInputTokens"] = ["cacheWrite1hInputTokens must not exceed cacheWriteInputTokens (which includes 1-hour writes)."];
+        }
+
+        if (audioInput > 0 && audioInput > input - cached - cacheWrite && !errors.ContainsKey(prefix + "inputTokens"))
+        {
+            errors[prefix + "audioInputTokens"] = ["audioInputTokens must not exceed inputTokens less cached and cache-write tokens."];
+        }
+
+        if (audioOutput > 0 && audioOutput > output - reasoning && !errors.ContainsKey(prefix + "outputTokens"))
+        {
+            errors[prefix + "audioOutputTokens"] = ["audioOutputTokens must not exceed outputTokens less reasoning tokens."];
+        }
         if (!errors.ContainsKey(prefix + "inputTokens"))
         {
             if (cached > input)
@@ -123,6 +143,9 @@ public static class UsageValidator
             OccurredAt = occurredAt.ToUniversalTime(),
             CacheWriteInputTokens = cacheWrite,
             ReasoningOutputTokens = reasoning,
+            CacheWrite1hInputTokens = cacheWrite1h,
+            AudioInputTokens = audioInput,
+            AudioOutputTokens = audioOutput,
             // Standard is the default and travels as null: the broker's form stays as short as before.
             ServiceTier = tier == ServiceTiers.Standard ? null : tier,
             Provider = request.Provider,

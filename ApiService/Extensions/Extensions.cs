@@ -58,7 +58,13 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateWith(o => o.Problems())
             .ValidateOnStart();
+        builder.Services.AddSingleton<CatalogStore>();
         builder.Services.AddSingleton<PriceAdmin>();
+        builder.Services.AddSingleton<CatalogImport>();
+        builder.Services.AddHttpClient(CatalogPull.HttpClientName);
+        builder.Services.AddSingleton<CatalogPull>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CatalogPull>());
+        builder.Services.AddHealthChecks().AddCheck<CatalogPull>("pricing-catalog-pull");
         builder.Services.AddSingleton<BudgetStore>();
         // The prices in force for budget holds; it does not report a version (the admin API lists workers').
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PriceBookSource>(sp, false));

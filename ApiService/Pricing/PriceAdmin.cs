@@ -1,6 +1,7 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Contracts.Pricing;
 using LlmCostTracker.Ledger;
+using LlmCostTracker.Ledger.Pricing;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -9,11 +10,11 @@ namespace LlmCostTracker.ApiService.Pricing;
 /// <summary>The prices in force as the admin API sees them (catalog, configuration, and the overrides in Redis),
 /// and changes to the overrides. Every change raises <see cref="LedgerKeys.PricingVersionKey"/>, which each worker
 /// polls (<c>Pricing:RefreshInterval</c>), so all replicas apply it to events they price from then on.</summary>
-public sealed class PriceAdmin(IConnectionMultiplexer redis, IOptions<PricingOptions> options)
+public sealed class PriceAdmin(IConnectionMultiplexer redis, CatalogStore catalogs, IOptions<PricingOptions> options)
 {
     private const int MaxAttempts = 10;
 
-    public async Task<PriceBook> BookAsync() => options.Value.Build(await OverridesAsync());
+    public async Task<PriceBook> BookAsync() => options.Value.Build(await OverridesAsync(), (await catalogs.CurrentAsync()).Catalog);
 
     public async Task<long> VersionAsync()
     {

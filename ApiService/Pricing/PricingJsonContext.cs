@@ -10,4 +10,7 @@ namespace LlmCostTracker.ApiService.Pricing;
 [JsonSerializable(typeof(PricingView))]
 [JsonSerializable(typeof(PriceResolution))]
 [JsonSerializable(typeof(UnknownModelsReport))]
+[JsonSerializable(typeof(PriceCatalog))]
+[JsonSerializable(typeof(CatalogVersion))]
+[JsonSerializable(typeof(CatalogVersionsView))]
 public sealed partial class PricingJsonContext : JsonSerializerContext;

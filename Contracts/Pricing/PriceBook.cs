@@ -2,67 +2,82 @@ using System.Collections.Concurrent;
 
 namespace LlmCostTracker.Contracts.Pricing;
 
-/// <summary>How a model id found its price.</summary>
+/// <summary>How a model id found its price. Every rule lands on the same model, never a relative: there is no
+/// "longest known id it starts with" rule, which priced <c>claude-opus-4-7</c> as <c>claude-opus-4</c>.</summary>
 public static class MatchKinds
 {
     public const string Exact = "exact";
     public const string Alias = "alias";
-    /// <summary>A provider's prefix or suffix removed: <c>openai/gpt-4o</c>, Bedrock's <c>us.anthropic.…-v1:0</c>.</summary>
+    /// <summary>A routing prefix removed: <c>openai/gpt-4o</c>, <c>groq/meta-llama/...</c>, <c>openrouter/...</c>.</summary>
     public const string Prefix = "prefix";
-    /// <summary>The longest known id the id starts with, followed by <c>-</c>, <c>:</c> or <c>@</c> (a dated snapshot).</summary>
-    public const string Family = "family";
+    /// <summary>A cloud's wrapping of the same model removed: Bedrock's region, vendor and <c>-v1:0</c>, Vertex's <c>@version</c>.</summary>
+    public const string Cloud = "cloud";
+    /// <summary>A dated snapshot of a listed model: <c>-2025-08-07</c>, <c>-20250929</c>, <c>-latest</c>, <c>-preview-06-17</c>.</summary>
+    public const string Snapshot = "snapshot";
+    /// <summary>A deployment name mapped to a model in configuration (<c>Pricing:Deployments</c>, Azure OpenAI).</summary>
+    public const string Deployment = "deployment";
     public const string Fallback = "fallback";
 }
 
 /// <summary>The price an event gets: the entry (null for the fallback), how its id matched, and the rates after
-/// the long-context band and the service tier. <see cref="TierUnpriced"/>: the event asked for a tier the model has
+/// the prompt-size band and the service tier. <see cref="TierUnpriced"/>: the event asked for a tier the model has
 /// no price for, so it was priced at standard.</summary>
 public sealed record PriceQuote(PriceEntry? Entry, string Match, Rates Rates, bool LongContext, string Tier, bool TierUnpriced)
 {
     public string? KnownModel => Entry?.Id;
 }
 
-/// <summary>The prices in force: the catalog's entries, configuration's and the admin API's overrides, merged into
+/// <summary>The prices in force: a catalog's entries, configuration's and the admin API's overrides, merged into
 /// one dated history per model id. Resolves ids (cached, bounded) and prices usage in integer micro-dollars. Pure.</summary>
 public sealed class PriceBook
 {
     private const int MaxCachedIds = 10_000;
-    private static readonly string[] BedrockRegions = ["us.", "eu.", "apac.", "ap.", "global.", "us-gov.", "jp.", "au.", "ca."];
-    private static readonly string[] BedrockVendors = ["anthropic.", "openai.", "google.", "meta.", "amazon.", "mistral.", "cohere."];
 
-    private readonly Dictionary<string, PriceEntry[]> _byId;
-    private readonly Dictionary<string, string> _aliases;
+    private readonly Dictionary<string, PriceEntry[]> _byName;
     private readonly Dictionary<string, string> _defaultProvider;
     private readonly Dictionary<string, Dictionary<string, decimal>> _providerTiers;
+    private readonly IReadOnlyDictionary<string, string> _deployments;
     private readonly ConcurrentDictionary<(string Model, string? Provider), (PriceEntry[]? History, string Match)> _cache = new();
     private int _cachedIds;
 
-    /// <summary>Later entries win at the same date: pass the catalog's, then configuration's, then overrides.</summary>
-    public PriceBook(IEnumerable<PriceEntry> entries, Dictionary<string, Dictionary<string, decimal>> providerTiers, TokenPrices fallback)
+    /// <summary>Later entries win at the same date: pass the catalog's, then configuration's, then overrides. An id
+    /// several providers list defaults to the provider that listed it first: the catalog lists each model's maker
+    /// first. <paramref name="deployments"/>: deployment name → model id (Azure OpenAI's deployments).</summary>
+    public PriceBook(
+        IEnumerable<PriceEntry> entries, Dictionary<string, Dictionary<string, decimal>> providerTiers, TokenPrices fallback,
+        IReadOnlyDictionary<string, string>? deployments = null)
     {
         var all = entries.ToList();
         Entries = all;
-        _byId = all
-            .Select((entry, order) => (entry, order))
-            .GroupBy(e => e.entry.Id, StringComparer.OrdinalIgnoreCase)
-            .ToDictionary(g => g.Key, g => g.OrderBy(e => e.entry.EffectiveFrom).ThenBy(e => e.order).Select(e => e.entry).ToArray(), StringComparer.OrdinalIgnoreCase);
-        // An id several providers list defaults to the provider that listed it first (the catalog, then configuration).
+        // Every name (id or alias) → the entries answering to it, in listed order within a date; the provider that
+        // listed a name first is its default (the catalog lists each model's maker first). An alias of one provider's
+        // model may be another provider's id (OpenAI's gpt-4o-2024-08-06 is an Azure deployment's id too).
+        var named = new Dictionary<string, List<(PriceEntry Entry, int Order)>>(StringComparer.OrdinalIgnoreCase);
         _defaultProvider = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var entry in all)
+        for (var order = 0; order < all.Count; order++)
         {
-            _defaultProvider.TryAdd(entry.Id, entry.Provider);
-        }
-
-        _aliases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var entry in all)
-        {
-            foreach (var alias in entry.Aliases)
+            var entry = all[order];
+            foreach (var name in entry.Aliases.Prepend(entry.Id))
             {
-                _aliases.TryAdd(alias, entry.Id);
+                if (!named.TryGetValue(name, out var list))
+                {
+                    named[name] = list = [];
+                }
+
+                if (list.Count == 0 || list[^1].Entry != entry)
+                {
+                    list.Add((entry, order));
+                }
+
+                _defaultProvider.TryAdd(name, entry.Provider);
             }
         }
 
+        _byName = named.ToDictionary(
+            n => n.Key, n => n.Value.OrderBy(e => e.Entry.EffectiveFrom).ThenBy(e => e.Order).Select(e => e.Entry).ToArray(), StringComparer.OrdinalIgnoreCase);
+
         _providerTiers = providerTiers;
+        _deployments = deployments ?? new Dictionary<string, string>();
         Fallback = fallback.ToRates();
     }
 
@@ -75,53 +90,61 @@ public sealed class PriceBook
     {
         var (history, match) = Resolve(model, provider);
         var tier = serviceTier is null ? ServiceTiers.Standard : ServiceTiers.Normalize(serviceTier) ?? serviceTier;
-        if (history is null)
+        if (history is null || InForce(history, at) is not { } entry)
         {
             return new PriceQuote(null, MatchKinds.Fallback, Fallback, LongContext: false, tier, TierUnpriced: false);
         }
 
-        if (InForce(history, at) is not { } entry)
-        {
-            return new PriceQuote(null, MatchKinds.Fallback, Fallback, LongContext: false, tier, TierUnpriced: false);
-        }
-
-        var longContext = entry.LongContext is { } band && inputTokens > band.AboveInputTokens;
-        var rates = longContext ? entry.LongContext!.ToRates() : entry.ToRates();
+        var band = entry.BandFor(inputTokens);
+        var rates = band is not null ? band.ToRates() : entry.ToRates();
         if (tier == ServiceTiers.Standard)
         {
-            return new PriceQuote(entry, match, rates, longContext, tier, TierUnpriced: false);
+            return new PriceQuote(entry, match, rates, band is not null, tier, TierUnpriced: false);
         }
 
         if (entry.Tiers.TryGetValue(tier, out var own))
         {
-            return new PriceQuote(entry, match, own.Multiplier is { } m ? rates.Scale(m) : own.ToRates(), longContext, tier, TierUnpriced: false);
+            if (own.Multiplier is { } m)
+            {
+                return new PriceQuote(entry, match, rates.Scale(m), band is not null, tier, TierUnpriced: false);
+            }
+
+            var tierBand = PriceEntry.Band(own.Bands, null, inputTokens);
+            return new PriceQuote(entry, match, tierBand is not null ? tierBand.ToRates() : own.ToRates(), tierBand is not null, tier, TierUnpriced: false);
         }
 
         if (_providerTiers.TryGetValue(entry.Provider, out var tiers) && tiers.TryGetValue(tier, out var multiplier))
         {
-            return new PriceQuote(entry, match, rates.Scale(multiplier), longContext, tier, TierUnpriced: false);
+            return new PriceQuote(entry, match, rates.Scale(multiplier), band is not null, tier, TierUnpriced: false);
         }
 
-        return new PriceQuote(entry, match, rates, longContext, tier, TierUnpriced: true);
+        return new PriceQuote(entry, match, rates, band is not null, tier, TierUnpriced: true);
     }
 
     public PriceQuote Quote(LlmUsage usage) => Quote(usage.Model, usage.Provider, usage.ServiceTier, usage.InputTokens, usage.OccurredAt);
 
-    /// <summary>(input − cached − cache writes) × input + cached × cached input + cache writes × cache write +
-    /// (output − reasoning) × output + reasoning × reasoning, in <c>decimal</c>. A price per 1M tokens times tokens
-    /// is micro-dollars, rounded to the nearest (halves away from zero).</summary>
-    public static long CostMicros(Rates rates, long input, long cached, long cacheWrite, long output, long reasoning)
+    /// <summary>Every token at its dimension's price, in <c>decimal</c>: uncached text input, cache reads, cache
+    /// writes (default lifetime, and 1-hour), audio input, text output, reasoning, audio output. The sub-counts are
+    /// parts of <paramref name="input"/> and <paramref name="output"/> as the usage fields define them. A price per 1M
+    /// tokens times tokens is micro-dollars, rounded to the nearest (halves away from zero).</summary>
+    public static long CostMicros(
+        Rates rates, long input, long cached, long cacheWrite, long output, long reasoning,
+        long cacheWrite1h = 0, long audioInput = 0, long audioOutput = 0)
     {
-        var micros = (input - cached - cacheWrite) * rates.Input
+        var micros = (input - cached - cacheWrite - audioInput) * rates.Input
             + cached * rates.CachedInput
-            + cacheWrite * rates.CacheWrite
-            + (output - reasoning) * rates.Output
-            + reasoning * rates.Reasoning;
+            + (cacheWrite - cacheWrite1h) * rates.CacheWrite
+            + cacheWrite1h * rates.CacheWrite1h
+            + audioInput * rates.InputAudio
+            + (output - reasoning - audioOutput) * rates.Output
+            + reasoning * rates.Reasoning
+            + audioOutput * rates.OutputAudio;
         return (long)decimal.Round(micros, MidpointRounding.AwayFromZero);
     }
 
     public static long CostMicros(Rates rates, LlmUsage usage) =>
-        CostMicros(rates, usage.InputTokens, usage.CachedInputTokens, usage.CacheWriteInputTokens, usage.OutputTokens, usage.ReasoningOutputTokens);
+        CostMicros(rates, usage.InputTokens, usage.CachedInputTokens, usage.CacheWriteInputTokens, usage.OutputTokens, usage.ReasoningOutputTokens,
+            usage.CacheWrite1hInputTokens, usage.AudioInputTokens, usage.AudioOutputTokens);
 
     /// <summary>The model's price history (the provider's, see <see cref="ForProvider"/>) and how the id matched; null
     /// history for the fallback.</summary>
@@ -133,11 +156,7 @@ public sealed class PriceBook
             return cached;
         }
 
-        var resolved = ResolveUncached(model);
-        if (resolved.History is not null)
-        {
-            resolved.History = ForProvider(resolved.History, provider);
-        }
+        var resolved = ResolveUncached(model, provider);
 
         // ConcurrentDictionary.Count takes every lock: the bound is kept with a counter of its own.
         if (Volatile.Read(ref _cachedIds) < MaxCachedIds && _cache.TryAdd(key, resolved))
@@ -148,81 +167,85 @@ public sealed class PriceBook
         return resolved;
     }
 
-    private (PriceEntry[]? History, string Match) ResolveUncached(string model)
+    /// <summary>What the first resolution of an id costs (<see cref="Resolve"/> without its cache).</summary>
+    public (PriceEntry[]? History, string Match) ResolveUncached(string model, string? provider)
     {
-        var id = model.Trim();
-        if (Lookup(id, MatchKinds.Exact) is { History: not null } exact)
+        var (history, match, name, routed) = Walk(model);
+        if (history is not null)
         {
-            return exact;
-        }
-
-        var stripped = StripProviderForms(id);
-        if (!string.Equals(stripped, id, StringComparison.Ordinal) && Lookup(stripped, MatchKinds.Prefix) is { History: not null } prefixed)
-        {
-            return prefixed;
-        }
-
-        // The longest known id the id starts with, followed by a separator: one lookup a separator, from the end.
-        var byId = _byId.GetAlternateLookup<ReadOnlySpan<char>>();
-        for (var end = stripped.Length - 1; end > 0; end--)
-        {
-            if (stripped[end] is '-' or ':' or '@' && byId.TryGetValue(stripped.AsSpan(0, end), out var family))
+            history = ForProvider(history, name, provider ?? routed);
+            if (match == MatchKinds.Exact && !history[0].Id.Equals(name, StringComparison.OrdinalIgnoreCase))
             {
-                return (family, MatchKinds.Family);
+                match = MatchKinds.Alias;
             }
         }
 
-        return (null, MatchKinds.Fallback);
+        return (history, match);
     }
 
-    private (PriceEntry[]? History, string Match) Lookup(string id, string kind)
+    /// <summary>The forms of <see cref="ModelIdForms"/> in order, each looked up exactly; the first listed wins.
+    /// Returns the name that matched and the provider a routing prefix named.</summary>
+    private (PriceEntry[]? History, string Match, string Name, string? RoutedProvider) Walk(string model)
     {
-        if (_byId.TryGetValue(id, out var history))
+        var id = model.Trim();
+        if (_byName.TryGetValue(id, out var exact))
         {
-            return (history, kind);
+            return (exact, MatchKinds.Exact, id, null);
         }
 
-        return _aliases.TryGetValue(id, out var canonical) ? (_byId[canonical], kind == MatchKinds.Exact ? MatchKinds.Alias : kind) : (null, kind);
+        var match = MatchKinds.Prefix;
+        if (_deployments.TryGetValue(id, out var deployed))
+        {
+            (id, match) = (deployed, MatchKinds.Deployment);
+            if (_byName.TryGetValue(id, out var mapped))
+            {
+                return (mapped, match, id, null);
+            }
+        }
+
+        string? routed = null;
+        while (ModelIdForms.StripRoutingPrefix(id) is { } stripped)
+        {
+            (id, routed) = (stripped.Id, routed ?? stripped.Provider);
+            if (_byName.TryGetValue(id, out var prefixed))
+            {
+                return (prefixed, match, id, routed);
+            }
+        }
+
+        var cloud = match == MatchKinds.Deployment ? match : MatchKinds.Cloud;
+        var snapshot = match == MatchKinds.Deployment ? match : MatchKinds.Snapshot;
+        foreach (var form in ModelIdForms.CloudForms(id))
+        {
+            if (_byName.TryGetValue(form, out var wrapped))
+            {
+                return (wrapped, cloud, form, routed);
+            }
+
+            if (ModelIdForms.StripSnapshot(form) is { } undatedForm && _byName.TryGetValue(undatedForm, out var dated))
+            {
+                return (dated, snapshot, undatedForm, routed);
+            }
+        }
+
+        if (ModelIdForms.StripSnapshot(id) is { } undated && _byName.TryGetValue(undated, out var snapshotOf))
+        {
+            return (snapshotOf, snapshot, undated, routed);
+        }
+
+        return (null, MatchKinds.Fallback, id, null);
     }
 
-    /// <summary><c>openai/gpt-4o</c> → <c>gpt-4o</c>; Bedrock's <c>us.anthropic.claude-haiku-4-5-20251001-v1:0</c>
-    /// → <c>claude-haiku-4-5-20251001</c>.</summary>
-    private static string StripProviderForms(string id)
-    {
-        var slash = id.LastIndexOf('/');
-        if (slash >= 0 && slash < id.Length - 1)
-        {
-            id = id[(slash + 1)..];
-        }
-
-        var region = BedrockRegions.FirstOrDefault(r => id.StartsWith(r, StringComparison.OrdinalIgnoreCase) && BedrockVendors.Any(v => id.AsSpan(r.Length).StartsWith(v, StringComparison.OrdinalIgnoreCase)));
-        if (region is not null)
-        {
-            id = id[region.Length..];
-        }
-
-        var vendor = BedrockVendors.FirstOrDefault(v => id.StartsWith(v, StringComparison.OrdinalIgnoreCase));
-        if (vendor is null)
-        {
-            return id;
-        }
-
-        id = id[vendor.Length..];
-        // Bedrock's version suffix: -v1:0, -v2, -v1:0:200k.
-        var version = id.LastIndexOf("-v", StringComparison.OrdinalIgnoreCase);
-        return version > 0 && version + 2 < id.Length && char.IsAsciiDigit(id[version + 2]) ? id[..version] : id;
-    }
-
-    /// <summary>The provider's own entries when it has some; otherwise, for an id several providers list, the
-    /// entries of the provider that listed it first.</summary>
-    private PriceEntry[] ForProvider(PriceEntry[] history, string? provider)
+    /// <summary>The provider's own entries when it has some; otherwise the entries of the provider that listed the
+    /// name first.</summary>
+    private PriceEntry[] ForProvider(PriceEntry[] history, string name, string? provider)
     {
         if (provider is not null && history.Any(e => e.Provider == provider))
         {
-            return [.. history.Where(e => e.Provider == provider)];
+            return history.All(e => e.Provider == provider) ? history : [.. history.Where(e => e.Provider == provider)];
         }
 
-        var first = _defaultProvider[history[0].Id];
+        var first = _defaultProvider[name];
         return history.All(e => e.Provider == first) ? history : [.. history.Where(e => e.Provider == first)];
     }
 
@@ -232,7 +255,7 @@ public sealed class PriceBook
     /// usage keeps the fallback it had.</summary>
     private static PriceEntry? InForce(PriceEntry[] history, DateTimeOffset at)
     {
-        PriceEntry? inForce = null, earliestListed = null;
+        PriceEntry? inForce = null;
         foreach (var entry in history)
         {
             if (entry.EffectiveFrom <= at)
@@ -254,11 +277,10 @@ public sealed class PriceBook
         {
             if (entry.Source != PriceSources.Override)
             {
-                earliestListed = entry;
-                break;
+                return entry;
             }
         }
 
-        return earliestListed;
+        return null;
     }
 }

@@ -11,6 +11,18 @@ public static class PriceValidation
     /// <summary>Throws <see cref="PriceCatalogException"/> naming the first bad entry.</summary>
     public static void Validate(PriceCatalog catalog)
     {
+        var errors = Errors(catalog);
+        if (errors.Count > 0)
+        {
+            var (field, messages) = errors.First();
+            throw new PriceCatalogException(
+                $"Price catalog: {field}: {string.Join(" ", messages)}{(errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "")}");
+        }
+    }
+
+    /// <summary>Every problem of a catalog, keyed by field path (<c>models[3].input</c>); each message names its entry.</summary>
+    public static Dictionary<string, string[]> Errors(PriceCatalog catalog)
+    {
         var errors = new Dictionary<string, string[]>();
         CheckPrices(catalog.Fallback, "fallback", errors, required: true);
         foreach (var (provider, tiers) in catalog.ProviderTiers)
@@ -42,26 +54,30 @@ public static class PriceValidation
                 errors[path] = [$"{entry.Provider}/{entry.Id} from {entry.EffectiveFrom:yyyy-MM-dd} is listed twice (models[{seen[(entry.Provider, entry.Id.ToLowerInvariant(), entry.EffectiveFrom)]}])."];
             }
 
-            owner.TryAdd(entry.Id, entry.Id);
+            // Within one provider a name means one model; across providers the same name is each one's own price.
+            owner.TryAdd(entry.Provider + "/" + entry.Id, entry.Id);
             foreach (var alias in entry.Aliases)
             {
-                if (owner.TryGetValue(alias, out var other) && !string.Equals(other, entry.Id, StringComparison.OrdinalIgnoreCase))
+                if (owner.TryGetValue(entry.Provider + "/" + alias, out var other) && !string.Equals(other, entry.Id, StringComparison.OrdinalIgnoreCase))
                 {
-                    errors[path + ".aliases"] = [$"'{alias}' already names {other}."];
+                    errors[path + ".aliases"] = [$"'{alias}' already names {entry.Provider}/{other}."];
                 }
 
-                owner.TryAdd(alias, entry.Id);
+                owner.TryAdd(entry.Provider + "/" + alias, entry.Id);
             }
         }
 
-        if (errors.Count > 0)
+        if (catalog.Models.Count == 0)
         {
-            var (field, messages) = errors.First();
-            var entryName = labels.Where(l => field == l.Key || field.StartsWith(l.Key + ".", StringComparison.Ordinal))
-                .Select(l => $" ({l.Value})").FirstOrDefault() ?? "";
-            throw new PriceCatalogException(
-                $"Price catalog: {field}{entryName}: {string.Join(" ", messages)}{(errors.Count > 1 ? $" (and {errors.Count - 1} more)" : "")}");
+            errors["models"] = ["A catalog lists at least one model."];
         }
+
+        // Each message names its entry: models[1812] alone is no help in a 2,000-entry file.
+        return errors.ToDictionary(
+            e => e.Key,
+            e => labels.Where(l => e.Key == l.Key || e.Key.StartsWith(l.Key + ".", StringComparison.Ordinal)).Select(l => l.Value).FirstOrDefault() is { } entry
+                ? [.. e.Value.Select(m => $"{entry}: {m}")]
+                : e.Value);
     }
 
     /// <summary>Adds each problem of one entry to <paramref name="errors"/> under <paramref name="prefix"/> + field.</summary>
@@ -93,11 +109,13 @@ public static class PriceValidation
         CheckPrices(entry, prefix.TrimEnd('.'), errors, required: true);
         if (entry.LongContext is { } longContext)
         {
-            CheckPrices(longContext, prefix + "longContext", errors, required: true);
-            if (longContext.AboveInputTokens is <= 0 or > UsageValidator.MaxTokens)
-            {
-                errors[prefix + "longContext.aboveInputTokens"] = ["aboveInputTokens must be a positive token count."];
-            }
+            CheckBand(longContext, prefix + "longContext", errors);
+        }
+
+        CheckBands(entry.Bands, prefix + "bands", errors);
+        if (entry.Mode is not null and not ("chat" or "embedding"))
+        {
+            errors[prefix + "mode"] = ["mode is chat or embedding."];
         }
 
         foreach (var (tier, price) in entry.Tiers)
@@ -121,7 +139,29 @@ public static class PriceValidation
             else
             {
                 CheckPrices(price, path, errors, required: true);
+                CheckBands(price.Bands, path + ".bands", errors);
             }
+        }
+    }
+
+    private static void CheckBands(List<LongContextPrices> bands, string path, IDictionary<string, string[]> errors)
+    {
+        for (var b = 0; b < bands.Count; b++)
+        {
+            CheckBand(bands[b], $"{path}[{b}]", errors);
+            if (b > 0 && bands[b].AboveInputTokens <= bands[b - 1].AboveInputTokens)
+            {
+                errors[$"{path}[{b}].aboveInputTokens"] = ["Bands are listed by rising aboveInputTokens, each threshold once."];
+            }
+        }
+    }
+
+    private static void CheckBand(LongContextPrices band, string path, IDictionary<string, string[]> errors)
+    {
+        CheckPrices(band, path, errors, required: true);
+        if (band.AboveInputTokens is <= 0 or > UsageValidator.MaxTokens)
+        {
+            errors[path + ".aboveInputTokens"] = ["aboveInputTokens must be a positive token count."];
         }
     }
 
@@ -133,6 +173,9 @@ public static class PriceValidation
         Range(prices.CachedInput, prefix + "cachedInput", required: false, errors);
         Range(prices.CacheWrite, prefix + "cacheWrite", required: false, errors);
         Range(prices.Reasoning, prefix + "reasoning", required: false, errors);
+        Range(prices.CacheWrite1h, prefix + "cacheWrite1h", required: false, errors);
+        Range(prices.InputAudio, prefix + "inputAudio", required: false, errors);
+        Range(prices.OutputAudio, prefix + "outputAudio", required: false, errors);
     }
 
     private static void Range(decimal? value, string field, bool required, IDictionary<string, string[]> errors)

@@ -24,12 +24,27 @@ public sealed class PricingOptions
 
     public Dictionary<string, ConfiguredPrice> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Deployment name → model id (<c>Pricing:Deployments:prod-chat = gpt-5.4</c>): Azure OpenAI calls a
+    /// deployment by the name its owner gave it, which no price list can know.</summary>
+    public Dictionary<string, string> Deployments { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>The price of a model that resolves to nothing known (never a silent $0); default the catalog's.</summary>
     public TokenPrices? Fallback { get; set; }
 
     /// <summary>How often a worker looks for overrides stored through the admin API (it applies them within this).</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Optional: a catalog (this project's format, genai-prices' or LiteLLM's) pulled every
+    /// <see cref="CatalogPullInterval"/> by the API and stored as a new version when it changed.</summary>
+    public Uri? CatalogUrl { get; set; }
+
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan CatalogPullInterval { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>The largest catalog accepted (upload or pull), in bytes. LiteLLM's file is ~1.5 MB.</summary>
+    [Range(typeof(long), "1024", "268435456")]
+    public long MaxCatalogBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>How often a worker writes its counts of models priced at the fallback.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
@@ -60,17 +75,22 @@ public sealed class PricingOptions
                 CachedInput = Fallback.CachedInput, CacheWrite = Fallback.CacheWrite, Reasoning = Fallback.Reasoning }, $"{SectionName}:Fallback:", errors);
         }
 
+        if (CatalogUrl is { } url && (!url.IsAbsoluteUri || url.Scheme is not ("http" or "https")))
+        {
+            problems.Add($"{SectionName}:CatalogUrl must be an absolute http or https URL.");
+        }
+
         problems.AddRange(errors.Select(e => $"{e.Key.Replace('.', ':')}: {string.Join(" ", e.Value)}"));
         return problems;
     }
 
-    /// <summary>The book in force: the catalog less the ids configuration replaces, configuration's prices, then the
-    /// overrides (dated entries on top of both).</summary>
-    public PriceBook Build(IEnumerable<PriceEntry>? overrides = null)
+    /// <summary>The book in force: the catalog (the shipped one unless a newer version was stored) less the ids
+    /// configuration replaces, configuration's prices, then the overrides (dated entries on top of both).</summary>
+    public PriceBook Build(IEnumerable<PriceEntry>? overrides = null, PriceCatalog? catalog = null)
     {
-        var catalog = PriceCatalog.Shipped();
+        catalog ??= PriceCatalog.Shipped();
         var entries = catalog.Models.Where(e => !Models.ContainsKey(e.Id)).Concat(ConfiguredEntries()).Concat(overrides ?? []);
-        return new PriceBook(entries, catalog.ProviderTiers, Fallback ?? catalog.Fallback);
+        return new PriceBook(entries, catalog.ProviderTiers, Fallback ?? catalog.Fallback, Deployments);
     }
 
     private IEnumerable<PriceEntry> ConfiguredEntries() => Models.Select(m => new PriceEntry

@@ -7,13 +7,15 @@ using StackExchange.Redis;
 
 namespace LlmCostTracker.Ledger.Pricing;
 
-/// <summary>The prices in force: the catalog and configuration, plus the overrides stored through the admin API,
-/// looked for every <see cref="PricingOptions.RefreshInterval"/> (one GET of a version counter; the overrides
-/// themselves are read only when it moved). The worker prices events with it and the API budget holds. A source
+/// <summary>The prices in force: the catalog version in force (<see cref="CatalogStore"/>) and configuration, plus the
+/// overrides stored through the admin API, looked for every <see cref="PricingOptions.RefreshInterval"/> (one GET of a
+/// version counter that every change raises; the overrides and the catalog are read only when it moved, and a catalog
+/// version is parsed once). The worker prices events with it and the API budget holds. A source
 /// that <paramref name="reportsVersion"/> (each worker) records the version it prices with under
 /// <see cref="LedgerKeys.PricingWorkersKey"/>, so an admin (and a test) can see when every replica has it.</summary>
 public sealed class PriceBookSource(
-    IConnectionMultiplexer redis, IOptions<PricingOptions> options, TimeProvider clock, ILogger<PriceBookSource> logger, bool reportsVersion) : BackgroundService
+    IConnectionMultiplexer redis, CatalogStore catalogs, IOptions<PricingOptions> options, TimeProvider clock, ILogger<PriceBookSource> logger, bool reportsVersion)
+    : BackgroundService
 {
     private readonly string _instance = $"{Environment.MachineName}:{Environment.ProcessId}";
     private PriceBook _current = options.Value.Build();
@@ -67,10 +69,12 @@ public sealed class PriceBookSource(
         {
             var stored = await db.HashValuesAsync(LedgerKeys.PricingOverridesKey);
             var overrides = PriceOverrides.Read(stored.Select(v => v.ToString()));
-            Volatile.Write(ref _current, options.Value.Build(overrides));
+            var (catalogVersion, catalog) = await catalogs.CurrentAsync();
+            Volatile.Write(ref _current, options.Value.Build(overrides, catalog));
             if (_version >= 0)
             {
-                logger.LogInformation("Price overrides version {Version} applied ({Count} entries)", version, overrides.Count);
+                logger.LogInformation("Pricing version {Version} applied: catalog version {CatalogVersion} ({Entries} entries), {Count} overrides",
+                    version, catalogVersion, catalog.Models.Count, overrides.Count);
             }
 
             _version = version;

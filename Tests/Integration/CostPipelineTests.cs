@@ -25,7 +25,7 @@ public abstract class CostPipelineTests(AppFixture app)
     [InlineData("gpt-4.1", 10_000)]                    // never priced as gpt-4
     [InlineData("o4-mini", 5_500)]
     [InlineData("claude-sonnet-4-5-20250929", 18_000)]
-    [InlineData("us.anthropic.claude-haiku-4-5-20251001-v1:0", 6_000)]
+    [InlineData("us.anthropic.claude-haiku-4-5-20251001-v1:0", 6_600)] // Bedrock's regional price: 1,000 × 1.1 + 1,000 × 5.5
     [InlineData("gemini-2.5-pro", 11_250)]
     [InlineData("some-unknown-model", 40_000)]         // fallback 10 / 30, never $0
     public async Task Each_model_is_priced_at_its_list_price_in_micro_dollars(string model, long expectedMicros)

@@ -16,7 +16,7 @@ public sealed class OpenApiTests(AppFixture app)
             .SelectMany(path => path.Value.EnumerateObject().Select(op => (Path: path.Name, Method: op.Name, Op: op.Value)))
             .ToList();
 
-        Assert.Equal(19, operations.Count);
+        Assert.Equal(23, operations.Count);
         Assert.All(operations, o => Assert.True(o.Op.GetProperty("responses").TryGetProperty("401", out _), $"{o.Method} {o.Path} lists 401"));
         // Every operation that takes input (parameters or a body) lists its 400.
         Assert.All(operations.Where(o => o.Op.TryGetProperty("parameters", out _) || o.Op.TryGetProperty("requestBody", out _)),
@@ -36,6 +36,13 @@ public sealed class OpenApiTests(AppFixture app)
             Assert.True(hold.GetProperty("responses").TryGetProperty(status, out _), status);
         }
 
+        var putCatalog = paths.GetProperty("/api/v1/admin/pricing/catalog").GetProperty("put");
+        foreach (var status in new[] { "201", "400", "413", "415" })
+        {
+            Assert.True(putCatalog.GetProperty("responses").TryGetProperty(status, out _), $"PUT catalog lists {status}");
+        }
+
+        Assert.True(paths.GetProperty("/api/v1/admin/pricing/catalog/versions/{version}/activate").GetProperty("post").GetProperty("responses").TryGetProperty("404", out _));
         Assert.True(paths.GetProperty("/api/v1/admin/llm-costs/{userId}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
         Assert.Equal("search", example.GetProperty("tags").GetProperty("team").GetString());
         // The tag routes answer 404 for a dimension that is not configured.

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using LlmCostTracker.Contracts.Pricing;
 
 namespace LlmCostTracker.Tests.Integration;
 
@@ -42,7 +43,84 @@ public sealed class PricingTests(AppFixture app)
         Assert.Equal(2, sonnet.GetProperty("requests").GetInt64());
     }
 
+    [Fact]
+    public async Task One_hour_cache_writes_and_audio_tokens_are_priced_at_their_own_prices()
+    {
+        var user = AppFixture.NewUser("dimensions-1h-audio");
+        var batch = await app.PostBatchAsync(new
+        {
+            events = new object[]
+            {
+                // 700 × 5 + 100 × 6.25 (5-minute writes) + 200 × 10 (1-hour writes) = 6,125
+                new { userId = user, model = "claude-opus-4-8", inputTokens = 1_000, cacheWriteInputTokens = 300, cacheWrite1hInputTokens = 200, outputTokens = 0 },
+                // 400 × 4 + 600 × 32 (audio in) + 200 × 16 + 300 × 64 (audio out) = 43,200
+                new { userId = user, model = "gpt-realtime", inputTokens = 1_000, audioInputTokens = 600, outputTokens = 500, audioOutputTokens = 300 },
+            },
+        });
+        Assert.Equal(HttpStatusCode.Accepted, batch.StatusCode);
+
+        Assert.Equal(6_125 + 43_200, (await app.WaitForRequestsAsync(user, 2))["cost"]);
+    }
+
+    /// <summary>Models teams call today that the hand-typed catalog priced at the fallback or as a relative: each at
+    /// 1,000 input and 1,000 output tokens, reported at list price (USD per 1M tokens, worked by hand).</summary>
+    public static TheoryData<string, string?, long> TodaysModels => new()
+    {
+        { "gpt-5.4", null, 17_500 },                                          // 2.5 + 15
+        { "gpt-5.5", null, 35_000 },                                          // 5 + 30
+        { "gpt-5.5-pro", null, 210_000 },                                     // 30 + 180
+        { "gpt-5.4-mini", null, 5_250 },                                      // 0.75 + 4.5
+        { "gpt-5.4-nano", null, 1_450 },                                      // 0.2 + 1.25
+        { "o3-pro", null, 100_000 },                                          // 20 + 80, never o3's
+        { "gpt-5.1-codex-mini", null, 2_250 },                                // 0.25 + 2, never gpt-5.1's
+        { "claude-opus-4-7", null, 30_000 },                                  // 5 + 25, never claude-opus-4's
+        { "claude-opus-4-8", null, 30_000 },                                  // 5 + 25
+        { "claude-opus-5", null, 30_000 },                                    // 5 + 25
+        { "claude-sonnet-5", null, 18_000 },                                  // 3 + 15 (from 2026-09-01)
+        { "gemini-3-pro-preview", null, 14_000 },                             // 2 + 12
+        { "gemini-3.5-flash", null, 10_500 },                                 // 1.5 + 9
+        { "gemini-2.5-flash-lite", null, 500 },                               // 0.1 + 0.4, never gemini-2.5-flash's
+        { "grok-4", null, 18_000 },                                           // 3 + 15
+        { "grok-4-1-fast-reasoning", null, 700 },                             // 0.2 + 0.5
+        { "deepseek-chat", null, 700 },                                       // 0.28 + 0.42
+        { "deepseek-reasoner", null, 700 },                                   // 0.28 + 0.42
+        { "deepseek-v4-pro", null, 1_305 },                                   // 0.435 + 0.87
+        { "mistral-large-2512", null, 2_000 },                                // 0.5 + 1.5
+        { "meta-llama/llama-4-scout-17b-16e-instruct", "groq", 450 },         // 0.11 + 0.34
+        { "meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8", "together", 1_120 }, // 0.27 + 0.85
+        { "us.meta.llama4-scout-17b-instruct-v1:0", "aws.bedrock", 830 },     // 0.17 + 0.66
+        { "amazon.nova-pro-v1:0", "aws.bedrock", 4_000 },                     // 0.8 + 3.2
+        { "command-a-03-2025", "cohere", 12_500 },                            // 2.5 + 10
+        { "qwen3-max", null, 7_200 },                                         // 1.2 + 6
+    };
+
+    [Fact]
+    public async Task Todays_models_are_reported_at_list_price()
+    {
+        var user = AppFixture.NewUser("todays-models");
+        var cases = TodaysModels.Select(row => ((string)row[0], (string?)row[1], (long)row[2])).ToList();
+        var batch = await app.PostBatchAsync(new
+        {
+            events = cases.Select(c => new { userId = user, model = c.Item1, provider = c.Item2, inputTokens = 1_000, outputTokens = 1_000 }).ToArray(),
+        });
+        Assert.Equal(HttpStatusCode.Accepted, batch.StatusCode);
+
+        await app.WaitForRequestsAsync(user, cases.Count);
+        var detail = await app.Api.SendAsync(app.Admin(HttpMethod.Get, $"/api/v1/admin/llm-costs/{user}"));
+        Assert.Equal(HttpStatusCode.OK, detail.StatusCode);
+        var models = (await detail.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("models").EnumerateArray()
+            .ToDictionary(m => m.GetProperty("model").GetString()!, m => m.GetProperty("costUsd").GetDecimal());
+        Assert.All(cases, c => Assert.True(models.TryGetValue(c.Item1, out var cost) && cost == c.Item3 / 1_000_000m,
+            $"{c.Item1}: reported {(models.TryGetValue(c.Item1, out var reported) ? reported : null)}, list price {c.Item3 / 1_000_000m}"));
+
+        var unknown = await app.Api.SendAsync(app.Admin(HttpMethod.Get, $"/api/v1/admin/pricing/unknown-models?month={AppFixture.CurrentMonth}"));
+        var listed = (await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("models").EnumerateArray().Select(m => m.GetProperty("model").GetString());
+        Assert.DoesNotContain(listed, cases.Select(c => c.Item1).Contains);
+    }
+
     [Theory]
+    [InlineData("cacheWrite1hInputTokens", """{"userId":"u1","model":"claude-opus-4-8","inputTokens":10,"cacheWriteInputTokens":2,"cacheWrite1hInputTokens":3,"outputTokens":1}""")]
+    [InlineData("audioOutputTokens", """{"userId":"u1","model":"gpt-realtime","inputTokens":10,"outputTokens":1,"audioOutputTokens":2}""")]
     [InlineData("cacheWriteInputTokens", """{"userId":"u1","model":"gpt-5","inputTokens":10,"cachedInputTokens":6,"cacheWriteInputTokens":5,"outputTokens":1}""")]
     [InlineData("reasoningOutputTokens", """{"userId":"u1","model":"gpt-5","inputTokens":10,"outputTokens":1,"reasoningOutputTokens":2}""")]
     [InlineData("serviceTier", """{"userId":"u1","model":"gpt-5","inputTokens":10,"outputTokens":1,"serviceTier":"turbo"}""")]
@@ -65,16 +143,22 @@ public sealed class PricingTests(AppFixture app)
         var catalog = await app.Api.SendAsync(app.Admin(HttpMethod.Get, "/api/v1/admin/pricing"));
         Assert.Equal(HttpStatusCode.OK, catalog.StatusCode);
         var json = await catalog.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("2026-12-01", json.GetProperty("catalogAsOf").GetString());
+        Assert.Equal(PriceCatalog.Shipped().AsOf.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), json.GetProperty("catalogAsOf").GetString());
+        Assert.True(json.GetProperty("models").GetArrayLength() >= 1_500);
         Assert.Contains(json.GetProperty("models").EnumerateArray(), m => m.GetProperty("id").GetString() == "gpt-5" && m.GetProperty("source").GetString() == "catalog");
 
+        // Vertex's @version wrapper of Vertex's own Opus 4.6, at Vertex batch (half): 5 × 0.5.
         var resolved = await app.Api.SendAsync(app.Admin(HttpMethod.Get,
-            "/api/v1/admin/pricing/resolve?model=us.anthropic.claude-haiku-4-5-20251001-v1:0&serviceTier=batch&inputTokens=1000"));
+            "/api/v1/admin/pricing/resolve?model=vertex_ai/claude-opus-4-6@20260205&serviceTier=batch&inputTokens=1000"));
         Assert.Equal(HttpStatusCode.OK, resolved.StatusCode);
         var resolution = await resolved.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("family", resolution.GetProperty("match").GetString());
-        Assert.Equal("claude-haiku-4-5", resolution.GetProperty("resolvedId").GetString());
-        Assert.Equal(0.5m, resolution.GetProperty("pricesPerMillionTokens").GetProperty("input").GetDecimal());
+        Assert.Equal("cloud", resolution.GetProperty("match").GetString());
+        Assert.Equal(("claude-opus-4-6", "gcp.vertex_ai"), (resolution.GetProperty("resolvedId").GetString(), resolution.GetProperty("provider").GetString()));
+        Assert.Equal(2.5m, resolution.GetProperty("pricesPerMillionTokens").GetProperty("input").GetDecimal());
+
+        // A relative is never a match: claude-opus-4-9 is not claude-opus-4.
+        var sibling = await (await app.Api.SendAsync(app.Admin(HttpMethod.Get, "/api/v1/admin/pricing/resolve?model=claude-opus-4-9"))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("fallback", sibling.GetProperty("match").GetString());
 
         var bad = await app.Api.SendAsync(app.Admin(HttpMethod.Get, "/api/v1/admin/pricing/resolve?serviceTier=turbo"));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);

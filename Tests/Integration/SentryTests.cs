@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Tests.Integration.Support;
 
 namespace LlmCostTracker.Tests.Integration;
 
@@ -76,6 +77,9 @@ public sealed class FaultAppFixture : AppFixture
 
     public FakeSentry Sentry { get; } = new();
 
+    /// <summary>Where the API pulls a catalog from every second (404 until a test serves one).</summary>
+    public CatalogServer CatalogServer { get; } = new();
+
     // Quorum queues here, classic in the main app: the broker restart and redelivery tests run on quorum queues.
     protected override string[] AppHostArgs => [$"WorkerService:Replicas={WorkerReplicas}", "Messaging:QueueType=quorum"];
 
@@ -85,12 +89,17 @@ public sealed class FaultAppFixture : AppFixture
         {
             appHost.CreateResourceBuilder<ProjectResource>(name).WithEnvironment("SENTRY_DSN", Sentry.Dsn);
         }
+
+        appHost.CreateResourceBuilder<ProjectResource>("apiservice")
+            .WithEnvironment("Pricing__CatalogUrl", CatalogServer.Url.ToString())
+            .WithEnvironment("Pricing__CatalogPullInterval", "00:00:01");
     }
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
         Sentry.Dispose();
+        CatalogServer.Dispose();
     }
 }
 

@@ -19,7 +19,7 @@ public sealed class BudgetHoldScriptTests(BareRedis redis) : IClassFixture<BareR
     private readonly IOptions<BudgetOptions> _budgets = Options.Create(new BudgetOptions { DefaultMonthlyBudgetUsd = 1m, ThresholdsPercent = [80, 100] });
 
     private BudgetHolds Holds => new(redis.Connection, _keys,
-        new PriceBookSource(redis.Connection, Options.Create(new PricingOptions()), _clock, NullLogger<PriceBookSource>.Instance, reportsVersion: false),
+        new PriceBookSource(redis.Connection, new CatalogStore(redis.Connection), Options.Create(new PricingOptions()), _clock, NullLogger<PriceBookSource>.Instance, reportsVersion: false),
         _budgets, _clock);
 
     private CostLedger Ledger => new(redis.Connection, _keys, _budgets, Options.Create(new LedgerOptions()), _clock);

@@ -77,6 +77,23 @@ public sealed class LlmUsageWireConverterTests
     }
 
     [Fact]
+    public void One_hour_cache_writes_and_audio_follow_the_tags_and_read_back()
+    {
+        var audio = Usage with { EventId = "evt-6", CacheWriteInputTokens = 60, CacheWrite1hInputTokens = 40, AudioInputTokens = 30, AudioOutputTokens = 20 };
+        var tagged = audio with { EventId = "evt-7", HoldId = "hold-9", Tags = new Dictionary<string, string> { ["team"] = "voice" } };
+
+        var json = JsonSerializer.Serialize(new LlmUsageRecorded { Events = [audio, tagged] }, Wire);
+
+        // Without tags their position holds null, so the three counts keep theirs.
+        Assert.Contains(""",60,0,null,null,null,null,40,30,20]""", json, StringComparison.Ordinal);
+        Assert.EndsWith(""",60,0,null,null,"hold-9",{"team":"voice"},40,30,20]]}""", json);
+        var read = JsonSerializer.Deserialize<LlmUsageRecorded>(json, Wire)!.Events;
+        Assert.Equal(audio, read[0]);
+        Assert.Equal(tagged.Tags, read[1].Tags);
+        Assert.Equal(tagged with { Tags = null }, read[1] with { Tags = null });
+    }
+
+    [Fact]
     public void Events_with_the_same_tags_share_one_read_only_set_and_a_long_set_still_reads_exactly()
     {
         var team = new Dictionary<string, string> { ["team"] = "search", ["feature"] = "sum" };

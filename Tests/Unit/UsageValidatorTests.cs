@@ -81,6 +81,25 @@ public sealed class UsageValidatorTests
     public void Inconsistent_billing_fields_are_named(long? cacheWrite, long? reasoning, string? tier, string? provider, string field) =>
         Assert.Equal([field], Validate(Valid with { CacheWriteInputTokens = cacheWrite, ReasoningOutputTokens = reasoning, ServiceTier = tier, Provider = provider }).Errors.Keys);
 
+    [Theory]
+    [InlineData(300L, 0L, 0L, null)]
+    [InlineData(301L, 0L, 0L, "cacheWrite1hInputTokens")]   // more than the 300 written
+    [InlineData(0L, 500L, 0L, null)]                         // 1,000 input less 200 cached less 300 written
+    [InlineData(0L, 501L, 0L, "audioInputTokens")]
+    [InlineData(0L, 0L, 500L, null)]
+    [InlineData(0L, 0L, 501L, "audioOutputTokens")]          // more than the 500 output tokens
+    [InlineData(-1L, 0L, 0L, "cacheWrite1hInputTokens")]
+    public void One_hour_cache_writes_and_audio_are_parts_of_their_totals(long cacheWrite1h, long audioIn, long audioOut, string? field)
+    {
+        var (usage, errors) = Validate(Valid with { CacheWriteInputTokens = 300, CacheWrite1hInputTokens = cacheWrite1h, AudioInputTokens = audioIn, AudioOutputTokens = audioOut });
+
+        Assert.Equal(field is null ? [] : [field], errors.Keys);
+        if (field is null)
+        {
+            Assert.Equal((cacheWrite1h, audioIn, audioOut), (usage!.CacheWrite1hInputTokens, usage.AudioInputTokens, usage.AudioOutputTokens));
+        }
+    }
+
     [Fact]
     public void Missing_fields_are_each_named()
     {

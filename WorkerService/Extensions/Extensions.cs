@@ -37,6 +37,7 @@ public static class Extensions
             .Validate(o => o.ThresholdsPercent.All(t => t is > 0 and <= 1000), "Budgets:ThresholdsPercent must be between 1 and 1000.")
             .ValidateOnStart();
 
+        builder.Services.AddSingleton<CatalogStore>();
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PriceBookSource>(sp, true));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PriceBookSource>());
         builder.Services.AddSingleton<UnknownModels>();

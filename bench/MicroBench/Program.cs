@@ -3,9 +3,14 @@ using LlmCostTracker.MicroBench;
 
 // dotnet run -c Release --project bench/MicroBench -- --filter '*'   (see BENCHMARKS.md)
 // dotnet run -c Release --project bench/MicroBench -- claims        (Redis memory under the dedup window)
+// dotnet run -c Release --project bench/MicroBench -- catalog-load [catalog.json]   (the catalog's cost at start)
 if (args is ["claims", ..])
 {
     await ClaimsMemoryBench.RunAsync(args);
+}
+else if (args is ["catalog-load", ..])
+{
+    CatalogLoadBench.Run(args);
 }
 else
 {
