@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 
 namespace LlmCostTracker.Tests.Integration;
 
