@@ -29,7 +29,7 @@ public sealed record LlmUsage
     /// <summary>Output tokens spent on reasoning (<c>gen_ai.usage.reasoning.output_tokens</c>).</summary>
     public long ReasoningOutputTokens { get; init; }
 
-    /// <summary>The provider's service tier (<see cref="Pricing.ServiceTiers"/>); null means standard.</summary>
+    /// <summary>The provider's service tier (<see cref="ServiceTiers"/>); null means standard.</summary>
     public string? ServiceTier { get; init; }
 
     /// <summary>A <c>gen_ai.provider.name</c> value (<c>openai</c>, <c>anthropic</c>, ...), used to pick a price when

@@ -1,4 +1,4 @@
-namespace LlmCostTracker.Contracts.Pricing;
+namespace LlmCostTracker.Contracts;
 
 /// <summary>The service tiers providers bill at: <c>standard</c> (the default), <c>batch</c> (asynchronous
 /// batch APIs), <c>flex</c> (slower, cheaper processing) and <c>priority</c> (faster, dearer).</summary>

@@ -1,5 +1,3 @@
-using LlmCostTracker.Contracts.Pricing;
-
 namespace LlmCostTracker.Contracts;
 
 /// <summary>A usage event as a client sends it. Every field is nullable so that a missing one is reported by

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using LlmCostTracker.Contracts;
-using LlmCostTracker.Contracts.Pricing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 

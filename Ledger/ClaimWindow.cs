@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace LlmCostTracker.Contracts;
+namespace LlmCostTracker.Ledger;
 
 /// <summary>How long the ledger remembers an event it counted (its idempotency claim): <see cref="Window"/> from the
 /// event's arrival. Claims live in time-bucketed sets, one a ledger bucket and <see cref="Period"/> (a quarter of

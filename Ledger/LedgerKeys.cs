@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
 
-namespace LlmCostTracker.Contracts;
+using LlmCostTracker.Contracts;
+
+namespace LlmCostTracker.Ledger;
 
 /// <summary>The Redis key layout shared by the worker (writes) and the admin API (reads), for a ledger of
 /// <see cref="Buckets"/> buckets. A user belongs to one bucket (<see cref="BucketOf"/>), and every key of a bucket

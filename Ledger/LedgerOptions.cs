@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace LlmCostTracker.Contracts;
+namespace LlmCostTracker.Ledger;
 
 /// <summary>The ledger's layout in Redis (section <c>Ledger</c>), read by the worker (writes) and the API (reads);
 /// the AppHost hands both the same values.</summary>

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace LlmCostTracker.Contracts.Pricing;
+namespace LlmCostTracker.Pricing;
 
 /// <summary>The forms under which clouds and routers name the same model, and nothing looser: each strips a
 /// wrapper that never changes the model (a router's prefix, a Bedrock region or version, a Vertex <c>@version</c>,

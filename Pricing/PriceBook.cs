@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
+using LlmCostTracker.Contracts;
 
-namespace LlmCostTracker.Contracts.Pricing;
+namespace LlmCostTracker.Pricing;
 
 /// <summary>How a model id found its price. Every rule lands on the same model, never a relative: there is no
 /// "longest known id it starts with" rule, which priced <c>claude-opus-4-7</c> as <c>claude-opus-4</c>.</summary>

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LlmCostTracker.Contracts;
 
-namespace LlmCostTracker.Contracts.Pricing;
+namespace LlmCostTracker.Pricing;
 
 /// <summary>Prices in USD per 1M tokens for each dimension providers bill. <see cref="CachedInput"/> and
 /// <see cref="CacheWrite"/> default to <see cref="Input"/>, <see cref="CacheWrite1h"/> to <see cref="CacheWrite"/>,

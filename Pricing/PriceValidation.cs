@@ -1,4 +1,6 @@
-namespace LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Contracts;
+
+namespace LlmCostTracker.Pricing;
 
 /// <summary>The rules every price entry meets, wherever it comes from (the catalog file, configuration, the admin
 /// API). Errors are keyed by field path (<c>models[3].input</c> or <c>input</c>) and say which entry.</summary>

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 
-namespace LlmCostTracker.Contracts.Pricing;
+namespace LlmCostTracker.Pricing;
 
 /// <summary>A price set in configuration (<c>Pricing:Models:&lt;id&gt;:Input</c>, ...): it replaces the catalog's
 /// entries of that id for every date.</summary>

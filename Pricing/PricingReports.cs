@@ -1,4 +1,4 @@
-namespace LlmCostTracker.Contracts.Pricing;
+namespace LlmCostTracker.Pricing;
 
 // The admin API's pricing answers (GET /api/v1/admin/pricing, .../resolve, .../unknown-models), read by the cost
 // dashboard.

@@ -3,7 +3,6 @@ using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Security;
 using LlmCostTracker.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.ApiService.Apis;
@@ -32,13 +31,10 @@ public static class BudgetHoldsApi
                 "always granted (and tracked) otherwise. 402 (type budget-exceeded) when it does not fit: do not make the call. " +
                 "Report the call's usage with the holdId to settle it, or DELETE it if the call failed; it expires after ttlSeconds. " +
                 "Re-posting a holdId answers the hold as it stands (200).")
-            .Accepts<BudgetHoldRequest>("application/json")
-            .WithMetadata(new RequestSizeLimitAttribute(MaxHoldBodyBytes))
+            .AcceptsJson<BudgetHoldRequest>(MaxHoldBodyBytes)
             .Produces<BudgetHold>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status402PaymentRequired)
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapDelete("/{holdId}", ReleaseHold)
@@ -58,7 +54,7 @@ public static class BudgetHoldsApi
         var (body, problem) = await JsonBody.ReadAsync(request, IngestJsonContext.Default.BudgetHoldRequest, ct);
         if (problem is not null)
         {
-            metrics.Hold("invalid");
+            metrics.Hold(IngestMetrics.HoldInvalid);
             return problem switch
             {
                 ValidationProblem validation => validation,
@@ -71,7 +67,7 @@ public static class BudgetHoldsApi
         var hold = BudgetHoldValidator.Validate(body, NewHoldId, errors);
         if (hold is null)
         {
-            metrics.Hold("invalid");
+            metrics.Hold(IngestMetrics.HoldInvalid);
             return TypedResults.ValidationProblem(errors);
         }
 
@@ -82,20 +78,20 @@ public static class BudgetHoldsApi
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            metrics.Hold("unavailable");
+            metrics.Hold(IngestMetrics.HoldUnavailable);
             return Unavailable(request.HttpContext, "Nothing was held; retry with the same holdId.");
         }
 
         switch (outcome)
         {
             case HoldOutcome.Held { IsNew: true } held:
-                metrics.Hold("granted");
+                metrics.Hold(BudgetHoldCall.Granted);
                 return TypedResults.Created($"/api/v1/budget-holds/{held.Hold.HoldId}", held.Hold);
             case HoldOutcome.Held held:
-                metrics.Hold("existing");
+                metrics.Hold(BudgetHoldCall.Existing);
                 return TypedResults.Ok(held.Hold);
             case HoldOutcome.Refused refused:
-                metrics.Hold("refused");
+                metrics.Hold(BudgetHoldCall.Refused);
                 return TypedResults.Problem(
                     statusCode: StatusCodes.Status402PaymentRequired,
                     type: BudgetExceededType,
@@ -109,7 +105,7 @@ public static class BudgetHoldsApi
                         ["budgetUsd"] = refused.BudgetUsd,
                     });
             case HoldOutcome.Conflict conflict:
-                metrics.Hold("conflict");
+                metrics.Hold(IngestMetrics.HoldConflict);
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "holdId in use",
                     detail: $"The holdId '{conflict.HoldId}' is held for another user; use a fresh one.");
             default:

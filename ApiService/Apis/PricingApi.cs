@@ -3,7 +3,7 @@ using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Pricing;
 using LlmCostTracker.ApiService.Security;
 using LlmCostTracker.Contracts;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 using LlmCostTracker.Ledger.Pricing;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -34,10 +34,7 @@ public static class PricingApi
             .WithName("SetPriceOverride")
             .WithSummary("Add a custom model or override a model's prices from effectiveFrom (default now) on")
             .WithDescription("Stored in Redis; every worker applies it to the events it prices from then on, within Pricing:RefreshInterval. Events that occurred before effectiveFrom keep their price.")
-            .Accepts<PriceOverrideRequest>("application/json")
-            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxOverrideBodyBytes))
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .AcceptsJson<PriceOverrideRequest>(MaxOverrideBodyBytes);
 
         pricing.MapDelete("/models/{modelId}", DeleteOverride)
             .WithName("DeletePriceOverride")
@@ -248,7 +245,7 @@ public static class PricingApi
     public static async Task<Results<Ok<UnknownModelsReport>, ValidationProblem>> GetUnknownModels(string? month, PriceAdmin admin, TimeProvider clock)
     {
         var errors = new Dictionary<string, string[]>();
-        var reportMonth = AdminApi.ParseMonth(month, clock, errors);
+        var reportMonth = AdminParameters.ParseMonth(month, clock, errors);
         return errors.Count > 0 ? TypedResults.ValidationProblem(errors) : TypedResults.Ok(await admin.UnknownModelsAsync(reportMonth));
     }
 }

@@ -3,7 +3,6 @@ using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Security;
 using LlmCostTracker.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.ApiService.Apis;
@@ -24,21 +23,15 @@ public static class UsageApi
             .WithName("RecordUsage")
             .WithSummary("Record one LLM call's token usage")
             .WithDescription("Answers 202 once the broker has confirmed the event. Re-posting the same eventId is safe: it is counted once.")
-            .Accepts<UsageEventRequest>("application/json")
-            .WithMetadata(new RequestSizeLimitAttribute(MaxEventBodyBytes))
+            .AcceptsJson<UsageEventRequest>(MaxEventBodyBytes)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapPost("/batch", RecordUsageBatch)
             .WithName("RecordUsageBatch")
             .WithSummary("Record up to 1,000 usage events, all or nothing")
-            .Accepts<UsageBatchRequest>("application/json")
-            .WithMetadata(new RequestSizeLimitAttribute(MaxBatchBodyBytes))
+            .AcceptsJson<UsageBatchRequest>(MaxBatchBodyBytes)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         return app;

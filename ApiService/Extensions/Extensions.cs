@@ -1,7 +1,7 @@
 using LlmCostTracker.ApiService.Budgets;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Pricing;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.Ledger.Pricing;

@@ -1,5 +1,5 @@
 using LlmCostTracker.Contracts;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.Ledger.Pricing;
 using Microsoft.Extensions.Options;

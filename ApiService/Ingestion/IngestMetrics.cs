@@ -25,6 +25,12 @@ public sealed class IngestMetrics
 
     public void Rejected(int count) => _rejected.Add(count);
 
+    // A hold's outcome label: the script's reply word (BudgetHoldCall.Granted, Existing, Refused) or one of these,
+    // decided before or around the script.
+    public const string HoldInvalid = "invalid";
+    public const string HoldUnavailable = "unavailable";
+    public const string HoldConflict = "conflict";
+
     public void Hold(string outcome) => _holds.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void Published(TimeSpan duration) => _publishDuration.Record(duration.TotalSeconds);

@@ -7,6 +7,15 @@ namespace LlmCostTracker.ApiService.Ingestion;
 /// 415 for another content type, 413 over the endpoint's size limit, 400 naming the JSON path otherwise.</summary>
 public static class JsonBody
 {
+    /// <summary>An endpoint's JSON body, as OpenAPI and Kestrel see it: its type, its size limit (413 past it), and
+    /// the 413 and 415 answers <see cref="ReadAsync"/> gives.</summary>
+    public static RouteHandlerBuilder AcceptsJson<T>(this RouteHandlerBuilder endpoint, long maxBytes)
+        where T : notnull =>
+        endpoint.Accepts<T>("application/json")
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(maxBytes))
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
     public static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, CancellationToken ct)
         where T : class
     {

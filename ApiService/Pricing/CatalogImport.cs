@@ -1,6 +1,6 @@
 using System.Text.Json;
-using LlmCostTracker.Contracts.Pricing;
-using LlmCostTracker.Contracts.Pricing.Sources;
+using LlmCostTracker.Pricing;
+using LlmCostTracker.Pricing.Sources;
 using LlmCostTracker.Ledger.Pricing;
 
 namespace LlmCostTracker.ApiService.Pricing;

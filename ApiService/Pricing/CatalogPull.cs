@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 

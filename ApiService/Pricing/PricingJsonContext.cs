@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 
 namespace LlmCostTracker.ApiService.Pricing;
 

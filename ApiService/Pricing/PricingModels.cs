@@ -1,4 +1,4 @@
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 
 namespace LlmCostTracker.ApiService.Pricing;
 

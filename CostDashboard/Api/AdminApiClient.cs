@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 using LlmCostTracker.Contracts.Reporting;
 using Microsoft.Extensions.Options;
 

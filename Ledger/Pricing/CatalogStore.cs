@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.Ledger.Pricing;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace LlmCostTracker.Contracts.Pricing.Sources;
+namespace LlmCostTracker.Pricing.Sources;
 
 /// <summary>Hand-written corrections that win over the public lists, each with its reason and source
 /// (<c>Pricing/price-overlay.json</c>): tier rules per provider, patches to generated entries, and whole entries.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace LlmCostTracker.Contracts.Pricing.Sources;
+namespace LlmCostTracker.Pricing.Sources;
 
 /// <summary>Reads pydantic's genai-prices (<c>prices/data.json</c>: a list of providers, each with models whose
 /// <c>prices</c> are one price set or a dated list of them) into catalog entries. Its ids and its <c>equals</c> and

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using LlmCostTracker.Contracts;
 
-namespace LlmCostTracker.Contracts.Pricing.Sources;
+namespace LlmCostTracker.Pricing.Sources;
 
 /// <summary>Reads LiteLLM's <c>model_prices_and_context_window.json</c> (a flat map, id → <c>*_cost_per_token</c>
 /// fields, with <c>_above_Nk_tokens</c> bands and <c>_batches</c>/<c>_priority</c>/<c>_flex</c> tiers) into catalog

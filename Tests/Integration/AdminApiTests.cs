@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 
 namespace LlmCostTracker.Tests.Integration;
 

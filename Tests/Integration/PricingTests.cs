@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using LlmCostTracker.Ledger;
 using LlmCostTracker.Pricing;
 
 namespace LlmCostTracker.Tests.Integration;
@@ -202,7 +203,7 @@ public sealed class PricingTests(AppFixture app)
         var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
         Assert.True(errors.TryGetProperty("input", out _), errors.ToString());
         Assert.True(errors.TryGetProperty("tiers.turbo", out _), errors.ToString());
-        Assert.False(await app.Redis.GetDatabase().HashExistsAsync(LlmCostTracker.Contracts.LedgerKeys.PricingOverridesKey, model));
+        Assert.False(await app.Redis.GetDatabase().HashExistsAsync(LedgerKeys.PricingOverridesKey, model));
         Assert.Equal(HttpStatusCode.NotFound, (await app.Api.SendAsync(app.Admin(HttpMethod.Delete, $"/api/v1/admin/pricing/models/{model}"))).StatusCode);
     }
 }

@@ -1,6 +1,4 @@
 using LlmCostTracker.Contracts;
-using RabbitMQ.Client;
-using RabbitMQ.Client.Exceptions;
 
 namespace LlmCostTracker.Tests.Integration;
 

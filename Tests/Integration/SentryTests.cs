@@ -1,10 +1,5 @@
-using System.Collections.Concurrent;
-using System.IO.Compression;
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using LlmCostTracker.Contracts;
-using LlmCostTracker.Tests.Integration.Support;
 
 namespace LlmCostTracker.Tests.Integration;
 

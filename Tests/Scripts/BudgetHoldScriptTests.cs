@@ -1,7 +1,8 @@
 using LlmCostTracker.ApiService.Holds;
 using LlmCostTracker.Contracts;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 using LlmCostTracker.Ledger.Pricing;
+using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService;
 using LlmCostTracker.WorkerService.Aggregation;
 using Microsoft.Extensions.Logging.Abstractions;

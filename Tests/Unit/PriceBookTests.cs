@@ -1,5 +1,5 @@
 using LlmCostTracker.Contracts;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 
 namespace LlmCostTracker.Tests.Unit;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 
 namespace LlmCostTracker.WorkerService.Aggregation;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Budgets;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 using LlmCostTracker.Ledger.Pricing;
 using LlmCostTracker.WorkerService.Pricing;
 using MassTransit;

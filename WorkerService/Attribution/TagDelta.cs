@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
 
 namespace LlmCostTracker.WorkerService.Attribution;

@@ -2,7 +2,7 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
 using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.WorkerService.Budgets;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.Ledger.Pricing;
 using LlmCostTracker.Messaging;

@@ -1,5 +1,6 @@
 using LlmCostTracker.Contracts;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Ledger;
+using LlmCostTracker.Pricing;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

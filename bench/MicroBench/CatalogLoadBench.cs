@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 
 namespace LlmCostTracker.MicroBench;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using LlmCostTracker.Contracts.Pricing;
+using LlmCostTracker.Pricing;
 
 namespace LlmCostTracker.MicroBench;
 

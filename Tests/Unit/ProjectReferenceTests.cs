@@ -1,0 +1,60 @@
+using System.Xml.Linq;
+
+namespace LlmCostTracker.Tests.Unit;
+
+/// <summary>The one direction of references drawn in docs/architecture.md: a project that references another against
+/// the arrows fails here, not in a review.</summary>
+public sealed class ProjectReferenceTests
+{
+    /// <summary>Each product project and the projects it may reference (tools, benchmarks and tests may reference any).</summary>
+    private static readonly Dictionary<string, string[]> Allowed = new()
+    {
+        ["Contracts"] = [],
+        ["Pricing"] = ["Contracts"],
+        ["Ledger"] = ["Contracts", "Pricing"],
+        ["ServiceDefaults"] = [],
+        ["Messaging"] = ["ServiceDefaults"],
+        ["CostTracking"] = ["Contracts"],
+        ["ApiService"] = ["Contracts", "Pricing", "Ledger", "Messaging", "ServiceDefaults"],
+        ["WorkerService"] = ["Contracts", "Pricing", "Ledger", "Messaging", "ServiceDefaults"],
+        ["CostDashboard"] = ["Contracts", "Pricing", "ServiceDefaults"],
+        ["AppHost"] = ["ApiService", "WorkerService", "CostDashboard", "Contracts"],
+    };
+
+    public static TheoryData<string> Projects => [.. Allowed.Keys];
+
+    [Theory]
+    [MemberData(nameof(Projects))]
+    public void A_project_references_only_what_the_architecture_allows(string project)
+    {
+        var file = Path.Combine(RepositoryRoot(), project, $"{project}.csproj");
+        var references = XDocument.Load(file).Descendants("ProjectReference")
+            .Select(r => Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value.Replace('\\', '/')))
+            .ToList();
+
+        Assert.Empty(references.Except(Allowed[project]));
+    }
+
+    [Fact]
+    public void Every_product_project_is_in_the_picture()
+    {
+        var root = RepositoryRoot();
+        var products = Directory.GetFiles(root, "*.csproj", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
+            .Where(f => !f.StartsWith("Tests/", StringComparison.Ordinal) && !f.StartsWith("bench/", StringComparison.Ordinal) && !f.StartsWith("eng/", StringComparison.Ordinal))
+            .Select(f => f.Split('/')[0]);
+
+        Assert.Empty(products.Except(Allowed.Keys));
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Aspire.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Aspire.sln not found above the test binaries.");
+    }
+}
