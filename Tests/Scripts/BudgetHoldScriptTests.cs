@@ -4,6 +4,7 @@ using LlmCostTracker.Pricing;
 using LlmCostTracker.Ledger.Pricing;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Chunks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;

@@ -3,6 +3,7 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService;
 using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Chunks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 

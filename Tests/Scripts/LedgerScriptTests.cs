@@ -2,6 +2,7 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
 using LlmCostTracker.WorkerService.Budgets;
+using LlmCostTracker.WorkerService.Chunks;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;

@@ -2,6 +2,7 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
 using LlmCostTracker.WorkerService.Attribution;
+using LlmCostTracker.WorkerService.Chunks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

@@ -2,6 +2,7 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
 using LlmCostTracker.WorkerService.Attribution;
+using LlmCostTracker.WorkerService.Chunks;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.Tests.Unit;

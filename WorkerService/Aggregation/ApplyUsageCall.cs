@@ -3,6 +3,7 @@ using LlmCostTracker.Ledger;
 using System.Collections.Concurrent;
 using System.Globalization;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.WorkerService.Chunks;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.WorkerService.Aggregation;

@@ -2,13 +2,11 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.WorkerService.Budgets;
+using LlmCostTracker.WorkerService.Chunks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.WorkerService.Aggregation;
-
-/// <summary>A priced usage event.</summary>
-public sealed record PricedUsage(LlmUsage Usage, long CostMicros);
 
 /// <summary>What applying usage did. <see cref="Duplicate"/> has one flag per event passed in, set for the events
 /// that were already counted (redelivered, re-posted, or repeated in the same call); each alert's

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Budgets;
+using LlmCostTracker.WorkerService.Chunks;
 using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.WorkerService.Aggregation;

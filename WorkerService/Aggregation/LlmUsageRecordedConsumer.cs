@@ -4,6 +4,7 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Budgets;
 using LlmCostTracker.Pricing;
 using LlmCostTracker.Ledger.Pricing;
+using LlmCostTracker.WorkerService.Chunks;
 using LlmCostTracker.WorkerService.Pricing;
 using MassTransit;
 

@@ -6,7 +6,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
-using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Chunks;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

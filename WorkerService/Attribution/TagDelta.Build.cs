@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
-using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Chunks;
 
 namespace LlmCostTracker.WorkerService.Attribution;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Chunks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Chunks;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

@@ -1,7 +1,7 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 
-namespace LlmCostTracker.WorkerService.Aggregation;
+namespace LlmCostTracker.WorkerService.Chunks;
 
 /// <summary>One script call's share of a write: one ledger bucket and month (one Redis Cluster slot), whole users
 /// (or pieces of a very busy one). <see cref="Users"/> hold indexes into the write's events.</summary>

@@ -2,7 +2,7 @@ using System.Globalization;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 
-namespace LlmCostTracker.WorkerService.Aggregation;
+namespace LlmCostTracker.WorkerService.Chunks;
 
 /// <summary>An event's UTC day: its month and its day's hash field (<c>day|yyyy-MM-dd</c>).</summary>
 public sealed record CalendarDay(DateOnly Date, LedgerMonth Month, string DayField);
