@@ -5,51 +5,6 @@ using Microsoft.Extensions.Logging;
 
 namespace LlmCostTracker.CostTracking;
 
-/// <summary>Options of the chat client middleware.</summary>
-public sealed class CostTrackingChatOptions
-{
-    /// <summary>The user to charge when no <see cref="CostTrackingContext"/> scope names one.</summary>
-    public string? DefaultUserId { get; set; }
-
-    /// <summary>Picks the user from the call's options (e.g. an <c>AdditionalProperties</c> entry); wins over the others.</summary>
-    public Func<ChatOptions?, string?>? UserIdSelector { get; set; }
-
-    /// <summary>The service tier the calls are billed at (null: standard), unless the response names one in its
-    /// <c>AdditionalProperties</c> (<see cref="CostTrackingChatClient.ServiceTierKeys"/>).</summary>
-    public string? ServiceTier { get; set; }
-
-    /// <summary>Tags put on the usage of this pipeline's calls (e.g. <c>feature</c>), above the tracker's
-    /// configured tags and below the ambient <see cref="CostTrackingContext.Tag"/> scopes.</summary>
-    public Dictionary<string, string> Tags { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>Ask for a budget hold before each call: a user whose enforced budget has no room gets a
-    /// <see cref="BudgetExceededException"/> and the inner client is never called. Off by default.</summary>
-    public bool EnforceBudget { get; set; }
-
-    /// <summary>The output bound of a call whose <see cref="ChatOptions.MaxOutputTokens"/> is not set (the hold
-    /// reserves this many output tokens).</summary>
-    public int DefaultMaxOutputTokens { get; set; } = 4_096;
-
-    /// <summary>How long the call waits for the hold before going on without one (<see cref="FailOpen"/>) or
-    /// failing.</summary>
-    public TimeSpan HoldTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>When no hold can be had in time: true (default) makes the call anyway, counted in
-    /// <c>llmcost.tracker.holds</c> as failed_open; false throws <see cref="BudgetHoldUnavailableException"/>.</summary>
-    public bool FailOpen { get; set; } = true;
-
-    /// <summary>How long a hold lives unsettled (null: the API's default, 600 s).</summary>
-    public TimeSpan? HoldTtl { get; set; }
-
-    /// <summary>Whether the inner client's <see cref="UsageDetails.InputTokenCount"/> leaves out cache reads and
-    /// writes (a client passing on Anthropic's raw <c>input_tokens</c>): null (default) follows Microsoft.Extensions.AI's
-    /// convention, every input token, unless the cache counts exceed it (see <see cref="UsageTokens"/>).</summary>
-    public bool? InputTokensExcludeCache { get; set; }
-
-    /// <summary>Estimates the call's input tokens for its hold (default: characters / 4).</summary>
-    public IInputTokenEstimator InputTokenEstimator { get; set; } = CharacterInputTokenEstimator.Instance;
-}
-
 /// <summary>Records each response's <see cref="UsageDetails"/> (for streaming, the usage update at the end) with
 /// the <see cref="UsageTracker"/>. Recording only buffers: no network round trip is added to the call, and nothing it
 /// does can throw into the caller. With <see cref="CostTrackingChatOptions.EnforceBudget"/> it first asks for a
@@ -267,19 +222,4 @@ public sealed class CostTrackingChatClient(
             return false;
         }
     }
-}
-
-/// <summary>The middleware's budget hold outcomes (<c>llmcost.tracker.holds</c>: granted, refused, failed_open,
-/// failed_closed) on the tracker's meter.</summary>
-public sealed class BudgetHoldMetrics
-{
-    private readonly System.Diagnostics.Metrics.Counter<long> _holds;
-
-    public BudgetHoldMetrics(System.Diagnostics.Metrics.IMeterFactory meters)
-    {
-        _holds = meters.Create(new System.Diagnostics.Metrics.MeterOptions(UsageTracker.MeterName)).CreateCounter<long>("llmcost.tracker.holds", "{hold}",
-            "Budget holds the chat client middleware asked for, by outcome.");
-    }
-
-    public void Hold(string outcome) => _holds.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 }
