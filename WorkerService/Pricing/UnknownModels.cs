@@ -63,17 +63,23 @@ public sealed class UnknownModels(IConnectionMultiplexer redis, IOptions<Pricing
 
         try
         {
-            var batch = redis.GetDatabase().CreateBatch();
+            // One transaction: a report read between a model's request count and its cost (a pipelined batch) showed
+            // the requests with no cost. Every key shares the {llmcost} slot, so this is one MULTI on a cluster too.
+            var flush = redis.GetDatabase().CreateTransaction();
             var writes = new List<Task>();
             foreach (var ((month, model), (requests, cost)) in counts)
             {
                 var key = LedgerKeys.UnknownModels(month);
-                writes.Add(batch.HashIncrementAsync(key, $"{model}|{LedgerKeys.Requests}", requests));
-                writes.Add(batch.HashIncrementAsync(key, $"{model}|{LedgerKeys.Cost}", cost));
-                writes.Add(batch.KeyExpireAsync(key, LedgerMonth.Parse(month).ExpiresAt.UtcDateTime));
+                writes.Add(flush.HashIncrementAsync(key, $"{model}|{LedgerKeys.Requests}", requests));
+                writes.Add(flush.HashIncrementAsync(key, $"{model}|{LedgerKeys.Cost}", cost));
+                writes.Add(flush.KeyExpireAsync(key, LedgerMonth.Parse(month).ExpiresAt.UtcDateTime));
             }
 
-            batch.Execute();
+            if (!await flush.ExecuteAsync())
+            {
+                throw new InvalidOperationException("The unknown-model counts' transaction was not applied.");
+            }
+
             await Task.WhenAll(writes);
         }
         catch (Exception ex)
