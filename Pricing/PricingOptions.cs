@@ -42,7 +42,7 @@ public sealed class PricingOptions
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan CatalogPullInterval { get; set; } = TimeSpan.FromHours(6);
 
-    /// <summary>The largest catalog accepted (upload or pull), in bytes. LiteLLM's file is ~1.5 MB.</summary>
+    /// <summary>The largest catalog accepted (upload or pull), in bytes: room for LiteLLM's whole file.</summary>
     [Range(typeof(long), "1024", "268435456")]
     public long MaxCatalogBytes { get; set; } = 16L * 1024 * 1024;
 

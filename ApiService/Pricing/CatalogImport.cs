@@ -11,7 +11,7 @@ namespace LlmCostTracker.ApiService.Pricing;
 /// a list with any bad entry.</summary>
 public sealed class CatalogImport(CatalogStore store, TimeProvider clock)
 {
-    public sealed record Result(CatalogVersion? Version, bool Stored, Dictionary<string, string[]> Errors, string? Format);
+    public sealed record Result(CatalogVersion? Version, bool Stored, Dictionary<string, string[]> Errors);
 
     public async Task<Result> ImportAsync(ReadOnlyMemory<byte> body, string source)
     {
@@ -22,7 +22,7 @@ public sealed class CatalogImport(CatalogStore store, TimeProvider clock)
         }
         catch (JsonException ex)
         {
-            return Invalid("body", $"Malformed JSON (line {ex.LineNumber + 1}): {ex.Message}", null);
+            return Invalid("body", $"Malformed JSON (line {ex.LineNumber + 1}): {ex.Message}");
         }
 
         using (document)
@@ -43,24 +43,24 @@ public sealed class CatalogImport(CatalogStore store, TimeProvider clock)
             }
             catch (PriceCatalogException ex)
             {
-                return Invalid("body", ex.Message, null);
+                return Invalid("body", ex.Message);
             }
             catch (Exception ex) when (ex is InvalidOperationException or KeyNotFoundException or FormatException or JsonException)
             {
                 // A public list whose shape is not what its format promises (a field of the wrong kind).
-                return Invalid("body", $"Not a price list this API reads: {ex.Message}", null);
+                return Invalid("body", $"Not a price list this API reads: {ex.Message}");
             }
 
             var errors = PriceValidation.Errors(catalog);
             if (errors.Count > 0)
             {
-                return new Result(null, false, errors, format);
+                return new Result(null, false, errors);
             }
 
             var (version, stored) = await store.StoreAsync(catalog, $"{source} ({format})", clock.GetUtcNow());
-            return new Result(version, stored, errors, format);
+            return new Result(version, stored, errors);
         }
     }
 
-    private static Result Invalid(string field, string message, string? format) => new(null, false, new() { [field] = [message] }, format);
+    private static Result Invalid(string field, string message) => new(null, false, new() { [field] = [message] });
 }
