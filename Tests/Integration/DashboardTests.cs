@@ -179,9 +179,11 @@ public sealed class DashboardTests(AppFixture app) : IAsyncLifetime
         var page = await NewPageAsync();
         await SignInAsync(page, app.AdminApiKey);
         await page.GetByRole(AriaRole.Link, new() { Name = "By tag" }).ClickAsync();
-        // The tag page's own heading first: until it is there, the ready marker found would be the overview's (a CI
-        // run chose the tag before the new page's circuit was up, and the choice was lost).
+        // The tag page's own heading first: a link is a full page load, and until it is done the ready marker found
+        // would be the overview's.
         await Assertions.Expect(page.Locator("[data-testid=dimension]")).ToHaveTextAsync("environment");
+        // A full load: the document is the tag page's own (enhanced navigation would keep the overview's document).
+        Assert.EndsWith("/tags", await page.EvaluateAsync<string>("performance.getEntriesByType('navigation')[0].name"), StringComparison.Ordinal);
         await InteractiveAsync(page);
         // The dimension picker lists every configured dimension with the current one chosen; a pick navigates to
         // /tags/{dimension}, where this test goes directly: a pick made while the page's circuit was still attaching
