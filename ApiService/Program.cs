@@ -1,5 +1,6 @@
 using LlmCostTracker.ApiService.Apis;
 using LlmCostTracker.ApiService.Extensions;
+using LlmCostTracker.ApiService.Otlp;
 
 
 var builder = WebApplication.CreateBuilder(args);
@@ -20,6 +21,8 @@ app.MapUsageApi();
 app.MapBudgetHoldsApi();
 app.MapAdminApi();
 app.MapPricingApi();
+app.MapOtlpHttpApi();
+app.MapGrpcService<OtlpTraceService>();
 app.MapDefaultEndpoints();
 
 app.Run();

@@ -31,8 +31,8 @@ else
 // the ledger's layout (Ledger__Buckets), the broker's queue type (Messaging__QueueType) and configured prices
 // (Pricing__Models__<id>__Input, ...: the worker prices with them, the API's pricing endpoints show them) and the
 // tag dimensions (Attribution__Dimensions__0, Attribution__MaxValuesPerDimension: the API validates and reports, the
-// worker aggregates and caps).
-var sharedSettings = new[] { "Attribution", "Budgets", "Ledger", "Messaging", "Pricing" }
+// worker aggregates and caps) and OTLP ingestion's (OtlpIngest__DefaultUser, OtlpIngest__Tags__<attribute>: the API's).
+var sharedSettings = new[] { "Attribution", "Budgets", "Ledger", "Messaging", "OtlpIngest", "Pricing" }
     .SelectMany(section => builder.Configuration.GetSection(section).AsEnumerable(makePathsRelative: false))
     .Where(setting => setting.Value is not null)
     .ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value!);

@@ -44,7 +44,7 @@ public static class BudgetHoldValidator
         }
 
         var before = errors.Count;
-        var userId = UsageValidator.CheckId(request.UserId, "userId", required: true, errors);
+        var userId = UsageValidator.CheckUserId(request.UserId, "userId", errors);
         var holdId = UsageValidator.CheckId(request.HoldId, "holdId", required: false, errors) ?? newHoldId();
         UsageValidator.CheckModel(request.Model, "model", errors);
         var input = UsageValidator.CheckTokens(request.InputTokens, "inputTokens", required: true, errors);

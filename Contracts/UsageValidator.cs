@@ -38,11 +38,18 @@ public static class UsageValidator
         value.Length is > 0 and <= MaxProviderLength && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_' or '-');
 
     /// <summary>Letters and digits (ASCII) and <c>._-@+:</c>: safe in Redis keys, URLs and logs.</summary>
-    public static bool IsSafeId(string value)
+    public static bool IsSafeId(string value) => IsIdText(value, parentheses: false);
+
+    /// <summary>A user id: 1 to <see cref="MaxIdLength"/> characters of <see cref="IsSafeId"/> or parentheses, which
+    /// mark a user no client names itself, as OTLP ingestion's <c>(unattributed)</c>. (Tag values keep to
+    /// <see cref="IsSafeId"/>: <c>(other)</c> is the ledger's own value there.)</summary>
+    public static bool IsUserId(string value) => value.Length is > 0 and <= MaxIdLength && IsIdText(value, parentheses: true);
+
+    private static bool IsIdText(string value, bool parentheses)
     {
         foreach (var c in value)
         {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@' or '+' or ':'))
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@' or '+' or ':' || (parentheses && c is '(' or ')')))
             {
                 return false;
             }
@@ -66,7 +73,7 @@ public static class UsageValidator
         }
 
         var before = errors.Count;
-        var userId = CheckId(request.UserId, prefix + "userId", required: true, errors);
+        var userId = CheckUserId(request.UserId, prefix + "userId", errors);
         var eventId = CheckId(request.EventId, prefix + "eventId", required: false, errors) ?? newEventId();
 
         CheckModel(request.Model, prefix + "model", errors);
@@ -189,7 +196,10 @@ public static class UsageValidator
         }
     }
 
-    internal static string? CheckId(string? value, string field, bool required, IDictionary<string, string[]> errors)
+    internal static string? CheckUserId(string? value, string field, IDictionary<string, string[]> errors) =>
+        CheckId(value, field, required: true, errors, parentheses: true);
+
+    internal static string? CheckId(string? value, string field, bool required, IDictionary<string, string[]> errors, bool parentheses = false)
     {
         if (value is null)
         {
@@ -201,9 +211,9 @@ public static class UsageValidator
             return null;
         }
 
-        if (value.Length is 0 or > MaxIdLength || !IsSafeId(value))
+        if (value.Length is 0 or > MaxIdLength || !IsIdText(value, parentheses))
         {
-            errors[field] = [$"{Name(field)} must be 1 to {MaxIdLength} characters from letters, digits and ._-@+:"];
+            errors[field] = [$"{Name(field)} must be 1 to {MaxIdLength} characters from letters, digits and ._-@+:{(parentheses ? "()" : "")}"];
             return null;
         }
 

@@ -14,6 +14,17 @@ public static class OptionsValidationExtensions
         return builder;
     }
 
+    /// <summary>As <see cref="ValidateWith{T}(OptionsBuilder{T}, Func{T, IEnumerable{string}})"/>, for options whose
+    /// problems depend on a service (other options, say).</summary>
+    public static OptionsBuilder<T> ValidateWith<T, TDependency>(this OptionsBuilder<T> builder, Func<T, TDependency, IEnumerable<string>> problems)
+        where T : class
+        where TDependency : notnull
+    {
+        builder.Services.AddSingleton<IValidateOptions<T>>(services =>
+            new ProblemsValidator<T>(builder.Name, options => problems(options, services.GetRequiredService<TDependency>())));
+        return builder;
+    }
+
     private sealed class ProblemsValidator<T>(string? name, Func<T, IEnumerable<string>> problems) : IValidateOptions<T>
         where T : class
     {

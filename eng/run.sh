@@ -15,5 +15,7 @@ Starting the AppHost. Once it is up:
   API health:                                 http://localhost:5380/health
   API reference (try the endpoints):          http://localhost:5380/scalar
       its ingest key:             dotnet user-secrets list --project AppHost | sed -n 's/^Parameters:ingest-api-key = //p'
+  OpenTelemetry GenAI spans in (docs/otlp-ingestion.md): OTLP/HTTP on the API's port 5380 (POST /v1/traces),
+      OTLP/gRPC on port 5387, both with the ingest key
 URLS
 exec dotnet run --project AppHost --launch-profile http "$@"

@@ -172,6 +172,23 @@ def check_run(run, output_path):
     wait_for(f"{user} on the overview", lambda: user in get(browser, f"{dashboard}/")[1], 60)
     log(f"{user} is on the overview")
 
+    # One GenAI span over OTLP/HTTP (JSON), as an app's exporter sends it, with the key as a bearer token.
+    otlp_user = f"smoke-otlp-{uuid.uuid4().hex[:12]}"
+    now = str(time.time_ns())
+    span = {"traceId": uuid.uuid4().hex, "spanId": uuid.uuid4().hex[:16], "name": "chat gpt-4o", "kind": 3,
+            "startTimeUnixNano": now, "endTimeUnixNano": now,
+            "attributes": [{"key": k, "value": v} for k, v in [
+                ("gen_ai.provider.name", {"stringValue": "openai"}), ("gen_ai.request.model", {"stringValue": "gpt-4o"}),
+                ("gen_ai.usage.input_tokens", {"intValue": "1000"}), ("gen_ai.usage.output_tokens", {"intValue": "100"}),
+                ("user.id", {"stringValue": otlp_user})]]}
+    body = json.dumps({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [span]}]}]}).encode()
+    status, answer, _ = get(plain, f"{api}/v1/traces", data=body,
+                            headers={"Authorization": f"Bearer {secret('ingest-api-key')}", "Content-Type": "application/json"})
+    if status != 200 or "rejectedSpans" in answer:
+        raise Failed(f"exporting a GenAI span to /v1/traces answered {status}: {answer}")
+    wait_for(f"{otlp_user} on the overview", lambda: otlp_user in get(browser, f"{dashboard}/")[1], 60)
+    log(f"{otlp_user}, exported over OTLP, is on the overview")
+
     # What the Aspire dashboard shows: no error logged by a normal start and one event, and an idle app adds at most
     # IDLE_TRACES traces a minute (background work traces only when it did something).
     errors = telemetry_count(plain, "logs?severity=Error")

@@ -63,9 +63,9 @@ internal static class AdminParameters
 
     internal static void CheckUserId(string userId, Dictionary<string, string[]> errors)
     {
-        if (userId.Length is 0 or > UsageValidator.MaxIdLength || !UsageValidator.IsSafeId(userId))
+        if (!UsageValidator.IsUserId(userId))
         {
-            errors["userId"] = ["userId must be 1 to 128 characters from letters, digits and ._-@+:"];
+            errors["userId"] = ["userId must be 1 to 128 characters from letters, digits and ._-@+:()"];
         }
     }
 }

@@ -16,7 +16,7 @@ public sealed class OpenApiTests(AppFixture app)
             .SelectMany(path => path.Value.EnumerateObject().Select(op => (Path: path.Name, Method: op.Name, Op: op.Value)))
             .ToList();
 
-        Assert.Equal(23, operations.Count);
+        Assert.Equal(24, operations.Count);
         Assert.All(operations, o => Assert.True(o.Op.GetProperty("responses").TryGetProperty("401", out _), $"{o.Method} {o.Path} lists 401"));
         // Every operation that takes input (parameters or a body) lists its 400.
         Assert.All(operations.Where(o => o.Op.TryGetProperty("parameters", out _) || o.Op.TryGetProperty("requestBody", out _)),
@@ -40,6 +40,13 @@ public sealed class OpenApiTests(AppFixture app)
         foreach (var status in new[] { "201", "400", "413", "415" })
         {
             Assert.True(putCatalog.GetProperty("responses").TryGetProperty(status, out _), $"PUT catalog lists {status}");
+        }
+
+        var traces = paths.GetProperty("/v1/traces").GetProperty("post");
+        Assert.Equal(["application/x-protobuf", "application/json"], traces.GetProperty("requestBody").GetProperty("content").EnumerateObject().Select(c => c.Name));
+        foreach (var status in new[] { "200", "413", "415", "503" })
+        {
+            Assert.True(traces.GetProperty("responses").TryGetProperty(status, out _), $"POST /v1/traces lists {status}");
         }
 
         Assert.True(paths.GetProperty("/api/v1/admin/pricing/catalog/versions/{version}/activate").GetProperty("post").GetProperty("responses").TryGetProperty("404", out _));

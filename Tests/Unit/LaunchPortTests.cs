@@ -12,11 +12,16 @@ public sealed partial class LaunchPortTests
     {
         var owners = new Dictionary<int, string>();
         var clashes = new List<string>();
-        foreach (var file in Directory.GetFiles(RepositoryRoot(), "launchSettings.json", SearchOption.AllDirectories)
-                     .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}")))
+        // Launch profiles, and the Kestrel endpoints a project declares in appsettings.json (the API's otlp endpoint:
+        // Aspire takes those as the project's endpoints).
+        var files = new[] { "launchSettings.json", "appsettings.json" }
+            .SelectMany(name => Directory.GetFiles(RepositoryRoot(), name, SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"));
+        foreach (var file in files)
         {
-            var project = Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(file)))!;
-            foreach (var port in PortsIn(File.ReadAllText(file)).Distinct())
+            var launch = Path.GetFileName(file) == "launchSettings.json";
+            var project = Path.GetFileName(launch ? Path.GetDirectoryName(Path.GetDirectoryName(file)) : Path.GetDirectoryName(file))!;
+            foreach (var port in (launch ? PortsIn(File.ReadAllText(file)) : KestrelPortsIn(File.ReadAllText(file))).Distinct())
             {
                 if (owners.TryGetValue(port, out var owner) && owner != project)
                 {
@@ -53,6 +58,34 @@ public sealed partial class LaunchPortTests
                 yield return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             }
         }
+    }
+
+    /// <summary>The localhost ports of <c>Kestrel:Endpoints:*:Url</c> in an appsettings file.</summary>
+    private static IEnumerable<int> KestrelPortsIn(string appSettings)
+    {
+        using var json = JsonDocument.Parse(appSettings, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        if (!json.RootElement.TryGetProperty("Kestrel", out var kestrel) || !kestrel.TryGetProperty("Endpoints", out var endpoints))
+        {
+            yield break;
+        }
+
+        foreach (var endpoint in endpoints.EnumerateObject())
+        {
+            foreach (Match match in LocalPort().Matches(endpoint.Value.GetProperty("Url").GetString()!))
+            {
+                yield return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    [Fact]
+    public void The_APIs_otlp_endpoint_is_declared_for_HTTP2_only()
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "ApiService", "appsettings.json")));
+        var otlp = json.RootElement.GetProperty("Kestrel").GetProperty("Endpoints").GetProperty("otlp");
+        // gRPC without TLS is HTTP/2 with prior knowledge, which Kestrel serves only on an Http2-only endpoint.
+        Assert.Equal("Http2", otlp.GetProperty("Protocols").GetString());
+        Assert.Equal(5387, KestrelPortsIn(File.ReadAllText(Path.Combine(RepositoryRoot(), "ApiService", "appsettings.json"))).Last());
     }
 
     private static string RepositoryRoot()
