@@ -51,6 +51,13 @@ public sealed record BenchOptions
     /// overview page load at each.</summary>
     public bool DashboardOnly { get; init; }
 
+    /// <summary>Also the OTLP phases (<c>POST /v1/traces</c>, http/protobuf): one usage span an export, and
+    /// <see cref="OtlpBatchSpans"/> spans an export, each as many spans as its JSON counterpart has events.</summary>
+    public bool Otlp { get; init; }
+
+    /// <summary>Spans in one OTLP export: the OpenTelemetry SDKs' default batch (OTEL_BSP_MAX_EXPORT_BATCH_SIZE).</summary>
+    public int OtlpBatchSpans { get; init; } = 512;
+
     /// <summary>Run the fault drill instead of the load phases (<see cref="FaultDrill"/>).</summary>
     public bool Drill { get; init; }
 
@@ -77,7 +84,7 @@ public sealed record BenchOptions
     /// <summary><c>Infrastructure:RedisShards</c> for the app: 1 (one redis-server) or 3 to 6 (a Redis Cluster).</summary>
     public int RedisShards { get; init; } = 1;
 
-    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --tags --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --dashboard --serve 120 --serve-file /tmp/serve.txt</c></summary>
+    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --tags --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --otlp --otlp-batch 512 --dashboard --serve 120 --serve-file /tmp/serve.txt</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -102,6 +109,8 @@ public sealed record BenchOptions
                 "--hold-rate" => options with { HoldRate = Next() },
                 "--hold-settle" => options with { HoldSettlePercent = Next() },
                 "--drill" => options with { Drill = true },
+                "--otlp" => options with { Otlp = true },
+                "--otlp-batch" => options with { OtlpBatchSpans = Next() },
                 "--dashboard" => options with { DashboardOnly = true, ReportUsers = [10_000], ReportRequests = 50 },
                 "--drill-rounds" => options with { DrillRounds = Next() },
                 "--serve" => options with { ServeSeconds = Next() },

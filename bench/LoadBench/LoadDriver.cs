@@ -104,7 +104,17 @@ public sealed partial class LoadDriver
 
     public Task<PhaseResult> PacedSingleEventsAsync() => PacedSingleEventsAsync(_options.PacedRate * _options.PacedSeconds);
 
-    private async Task<PhaseResult> SingleEventsAsync(int events)
+    private Task<PhaseResult> SingleEventsAsync(int events) =>
+        ClientsAsync(events, seed: 0, random => Json(NewEvent(random)), body => PostUntilAcceptedAsync("api/v1/llm-usage", body));
+
+    private Task<PhaseResult> BatchesAsync(int events) =>
+        BatchClientsAsync(events / _options.BatchSize, _options.BatchSize, seed: 1000,
+            random => Json(new { events = Enumerable.Range(0, _options.BatchSize).Select(_ => NewEvent(random)).ToArray() }),
+            body => PostUntilAcceptedAsync("api/v1/llm-usage/batch", body));
+
+    /// <summary><see cref="BenchOptions.Concurrency"/> clients, each sending one request after another (one event
+    /// each); some clients retry what already succeeded: about 2% of requests are duplicates, which must count once.</summary>
+    private async Task<PhaseResult> ClientsAsync(int events, int seed, Func<Random, byte[]> next, Func<byte[], Task<double>> send)
     {
         var latencies = new ConcurrentBag<double[]>();
         long unique = 0, duplicates = 0;
@@ -112,22 +122,21 @@ public sealed partial class LoadDriver
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, _options.Concurrency).Select(async client =>
         {
-            var random = new Random(client);
+            var random = new Random(seed + client);
             var mine = new List<double>(perClient + perClient / 10);
-            object? previous = null;
+            byte[]? previous = null;
             for (var i = 0; i < perClient; i++)
             {
-                var usage = NewEvent(random);
-                mine.Add(await PostUntilAcceptedAsync("api/v1/llm-usage", usage));
+                var body = next(random);
+                mine.Add(await send(body));
                 Interlocked.Increment(ref unique);
-                // Some clients retry what already succeeded: about 2% of posts are duplicates.
                 if (previous is not null && random.Next(50) == 0)
                 {
-                    mine.Add(await PostUntilAcceptedAsync("api/v1/llm-usage", previous));
+                    mine.Add(await send(previous));
                     Interlocked.Increment(ref duplicates);
                 }
 
-                previous = usage;
+                previous = body;
             }
 
             latencies.Add([.. mine]);
@@ -139,28 +148,30 @@ public sealed partial class LoadDriver
         return new PhaseResult(unique, duplicates, clock.Elapsed, Latency.Of(latencies.SelectMany(l => l)));
     }
 
-    private async Task<PhaseResult> BatchesAsync(int events)
+    /// <summary><see cref="BenchOptions.BatchConcurrency"/> clients sending <paramref name="requests"/> requests of
+    /// <paramref name="perRequest"/> events each between them.</summary>
+    private async Task<PhaseResult> BatchClientsAsync(int requests, int perRequest, int seed, Func<Random, byte[]> next, Func<byte[], Task<double>> send)
     {
-        var batches = events / _options.BatchSize;
-        var next = -1;
+        var taken = -1;
         var latencies = new ConcurrentBag<double>();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, _options.BatchConcurrency).Select(async client =>
         {
-            var random = new Random(1000 + client);
-            while (Interlocked.Increment(ref next) < batches)
+            var random = new Random(seed + client);
+            while (Interlocked.Increment(ref taken) < requests)
             {
-                var events = Enumerable.Range(0, _options.BatchSize).Select(_ => NewEvent(random)).ToArray();
-                latencies.Add(await PostUntilAcceptedAsync("api/v1/llm-usage/batch", new { events }));
+                latencies.Add(await send(next(random)));
             }
         }));
-        var unique = (long)batches * _options.BatchSize;
+        var unique = (long)requests * perRequest;
         _expectedRequests += unique;
         await WaitForTotalsAsync();
         clock.Stop();
         TotalSent += unique;
         return new PhaseResult(unique, 0, clock.Elapsed, Latency.Of(latencies));
     }
+
+    private static byte[] Json(object body) => JsonSerializer.SerializeToUtf8Bytes(body, JsonOptions);
 
     /// <summary>Open loop: requests start on schedule whether or not earlier ones have answered.</summary>
     private async Task<PhaseResult> PacedSingleEventsAsync(int total)
@@ -345,10 +356,12 @@ public sealed partial class LoadDriver
         return Latency.Of(timings);
     }
 
-    private async Task<double> PostUntilAcceptedAsync(string path, object body)
-    {
+    private Task<double> PostUntilAcceptedAsync(string path, object body) =>
         // Serialised before the clock starts: the generator's own JSON work is not the API's latency.
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, JsonOptions);
+        PostUntilAcceptedAsync(path, Json(body));
+
+    private async Task<double> PostUntilAcceptedAsync(string path, byte[] bytes)
+    {
         var clock = Stopwatch.StartNew();
         for (var attempt = 0; ; attempt++)
         {

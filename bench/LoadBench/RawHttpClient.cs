@@ -12,11 +12,11 @@ namespace LlmCostTracker.LoadBench;
 public sealed class RawHttpClient(Uri endpoint, string apiKey) : IDisposable
 {
     private readonly ConcurrentBag<Connection> _idle = [];
-    private readonly byte[] _headerTemplate = Encoding.ASCII.GetBytes(
-        $"Host: {endpoint.Host}:{endpoint.Port}\r\nX-Api-Key: {apiKey}\r\nContent-Type: application/json\r\nContent-Length: ");
+    private readonly ConcurrentDictionary<string, byte[]> _headerTemplates = new(StringComparer.Ordinal);
 
-    /// <summary>POSTs <paramref name="body"/> and returns the status code and the response body.</summary>
-    public async Task<(int Status, string Body)> PostAsync(string path, byte[] body)
+    /// <summary>POSTs <paramref name="body"/> (JSON unless <paramref name="contentType"/> says otherwise) and returns
+    /// the status code and the response body.</summary>
+    public async Task<(int Status, string Body)> PostAsync(string path, byte[] body, string contentType = "application/json")
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -27,7 +27,7 @@ public sealed class RawHttpClient(Uri endpoint, string apiKey) : IDisposable
 
             try
             {
-                var result = await connection.SendAsync(BuildRequest(path, body));
+                var result = await connection.SendAsync(BuildRequest(path, body, contentType));
                 _idle.Add(connection);
                 return result;
             }
@@ -39,15 +39,17 @@ public sealed class RawHttpClient(Uri endpoint, string apiKey) : IDisposable
         }
     }
 
-    private byte[] BuildRequest(string path, byte[] body)
+    private byte[] BuildRequest(string path, byte[] body, string contentType)
     {
+        var template = _headerTemplates.GetOrAdd(contentType, type => Encoding.ASCII.GetBytes(
+            $"Host: {endpoint.Host}:{endpoint.Port}\r\nX-Api-Key: {apiKey}\r\nContent-Type: {type}\r\nContent-Length: "));
         var start = Encoding.ASCII.GetBytes($"POST /{path.TrimStart('/')} HTTP/1.1\r\n");
         var length = Encoding.ASCII.GetBytes($"{body.Length}\r\n\r\n");
-        var request = new byte[start.Length + _headerTemplate.Length + length.Length + body.Length];
+        var request = new byte[start.Length + template.Length + length.Length + body.Length];
         start.CopyTo(request, 0);
-        _headerTemplate.CopyTo(request, start.Length);
-        length.CopyTo(request, start.Length + _headerTemplate.Length);
-        body.CopyTo(request, start.Length + _headerTemplate.Length + length.Length);
+        template.CopyTo(request, start.Length);
+        length.CopyTo(request, start.Length + template.Length);
+        body.CopyTo(request, start.Length + template.Length + length.Length);
         return request;
     }
 
