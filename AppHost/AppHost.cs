@@ -5,6 +5,9 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 var ingestApiKey = builder.AddParameter("ingest-api-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 var adminApiKey = builder.AddParameter("admin-api-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+// The signing secret of the first alert webhook (Alerts__Webhooks__0__Url): 32 letters and digits are base64 of 24
+// bytes, so whsec_ + it is a Standard Webhooks secret.
+var alertWebhookSecret = builder.AddParameter("alert-webhook-secret", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
 IResourceBuilder<IResourceWithConnectionString> redis;
 IResourceBuilder<IResourceWithConnectionString> rabbitmq;
@@ -31,8 +34,9 @@ else
 // the ledger's layout (Ledger__Buckets), the broker's queue type (Messaging__QueueType) and configured prices
 // (Pricing__Models__<id>__Input, ...: the worker prices with them, the API's pricing endpoints show them) and the
 // tag dimensions (Attribution__Dimensions__0, Attribution__MaxValuesPerDimension: the API validates and reports, the
-// worker aggregates and caps) and OTLP ingestion's (OtlpIngest__DefaultUser, OtlpIngest__Tags__<attribute>: the API's).
-var sharedSettings = new[] { "Attribution", "Budgets", "Ledger", "Messaging", "OtlpIngest", "Pricing" }
+// worker aggregates and caps), OTLP ingestion's (OtlpIngest__DefaultUser, OtlpIngest__Tags__<attribute>: the API's) and
+// the alert webhooks (Alerts__Webhooks__N__Url, __Format, __Events__N, __Secret: the worker's).
+var sharedSettings = new[] { "Alerts", "Attribution", "Budgets", "Ledger", "Messaging", "OtlpIngest", "Pricing" }
     .SelectMany(section => builder.Configuration.GetSection(section).AsEnumerable(makePathsRelative: false))
     .Where(setting => setting.Value is not null)
     .ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value!);
@@ -54,6 +58,7 @@ var worker = builder.AddProject<Projects.WorkerService>("workerservice")
     .WithHttpHealthCheck("/health")
     // In the worker's health details in the dashboard: how many usage messages exhausted their retries.
     .WithHealthCheck(DeadLetterHealth.Name)
+    .WithHealthCheck(DeadLetterHealth.WebhooksName)
     // In the dashboard's menu of the worker: moves usage messages that exhausted their retries back to their queue.
     .WithCommand("replay-failed-usage", "Replay failed usage messages", async context =>
     {
@@ -64,11 +69,29 @@ var worker = builder.AddProject<Projects.WorkerService>("workerservice")
     {
         Description = "Moves the messages in llm-usage-aggregation_error back to llm-usage-aggregation; each event still counts once.",
         IconName = "ArrowRepeatAll",
+    })
+    // Alert deliveries that exhausted their attempts (or were refused) go out again, with their webhook-id.
+    .WithCommand("replay-failed-webhooks", "Replay failed alert webhooks", async context =>
+    {
+        var connectionString = await rabbitmq.Resource.ConnectionStringExpression.GetValueAsync(context.CancellationToken);
+        var moved = await DeadLetters.ReplayAsync(connectionString!, QueueNames.AlertWebhooks, context.CancellationToken);
+        return new ExecuteCommandResult { Success = true, Message = $"{moved} failed alert webhook deliveries moved back to {QueueNames.AlertWebhooks}." };
+    }, new CommandOptions
+    {
+        Description = "Moves the deliveries in llm-alert-webhooks_error back to llm-alert-webhooks; each keeps its webhook-id.",
+        IconName = "ArrowRepeatAll",
     });
+if (builder.Configuration["Alerts:Webhooks:0:Url"] is { Length: > 0 } && builder.Configuration["Alerts:Webhooks:0:Secret"] is null)
+{
+    worker.WithEnvironment("Alerts__Webhooks__0__Secret", ReferenceExpression.Create($"whsec_{alertWebhookSecret}"));
+}
 
 var deadLetterCountInterval = builder.Configuration.GetValue("WorkerService:DeadLetterCountInterval", DeadLetterHealth.DefaultInterval);
-builder.Services.AddHealthChecks().AddAsyncCheck(DeadLetterHealth.Name, async ct =>
-    await DeadLetterHealth.CheckAsync((await rabbitmq.Resource.ConnectionStringExpression.GetValueAsync(ct))!, deadLetterCountInterval, ct));
+builder.Services.AddHealthChecks()
+    .AddAsyncCheck(DeadLetterHealth.Name, async ct =>
+        await DeadLetterHealth.Usage.CheckAsync((await rabbitmq.Resource.ConnectionStringExpression.GetValueAsync(ct))!, deadLetterCountInterval, ct))
+    .AddAsyncCheck(DeadLetterHealth.WebhooksName, async ct =>
+        await DeadLetterHealth.Webhooks.CheckAsync((await rabbitmq.Resource.ConnectionStringExpression.GetValueAsync(ct))!, deadLetterCountInterval, ct));
 
 // The admins' web page: reads the admin API through service discovery with the admin key, which stays on the
 // server (the admin signs in with it and gets a session cookie).

@@ -6,4 +6,8 @@ public static class QueueNames
 {
     public const string UsageAggregation = "llm-usage-aggregation";
     public const string BudgetChanges = "llm-budget-changes";
+
+    /// <summary>One message per alert and webhook endpoint (<see cref="AlertWebhookDelivery"/>); its <c>_error</c>
+    /// queue holds the deliveries that exhausted their attempts.</summary>
+    public const string AlertWebhooks = "llm-alert-webhooks";
 }

@@ -1,5 +1,6 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Alerts;
 using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.WorkerService.Budgets;
 using LlmCostTracker.Pricing;
@@ -71,6 +72,18 @@ public static class Extensions
         builder.Services.AddSingleton<DeadLetterMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeadLetterMonitor>());
 
+        builder.Services.AddOptions<AlertOptions>()
+            .BindConfiguration(AlertOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateWith(o => o.Problems())
+            .ValidateOnStart();
+        // The delivery's own retries (the bus's, with growing delays and a dead-letter queue) are the only ones: the
+        // default resilience handler would repeat each attempt inside it.
+        // (RemoveAllResilienceHandlers is marked for evaluation; its package's version is pinned centrally.)
+#pragma warning disable EXTEXP0001
+        builder.Services.AddHttpClient(AlertWebhookDeliveryConsumer.HttpClientName).RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+
         builder.AddMessaging();
     }
 
@@ -99,6 +112,13 @@ public static class Extensions
             bus.AddConsumer<LlmUsageRecordedConsumer, LlmUsageRecordedConsumerDefinition>();
             bus.AddConsumer<UserBudgetChangedConsumer, UserBudgetChangedConsumerDefinition>();
             bus.AddConsumer<ConsumerFaultReporter>();
+            // Alerts to webhooks: the deliveries' queue always (what waits in it, or in its error queue, can still go
+            // out), the fan-out from published alerts only when an endpoint is configured.
+            bus.AddConsumer<AlertWebhookDeliveryConsumer, AlertWebhookDeliveryConsumerDefinition>();
+            if (builder.Configuration.GetSection($"{AlertOptions.SectionName}:Webhooks").GetChildren().Any())
+            {
+                bus.AddConsumer<AlertWebhookFanOut, AlertWebhookFanOutDefinition>();
+            }
             if (quorum)
             {
                 // Every endpoint here is a durable named queue, which is all a quorum queue can be.

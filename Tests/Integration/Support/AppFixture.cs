@@ -36,9 +36,21 @@ public class AppFixture : IAsyncLifetime
     /// <summary>Whether this app's services export to <see cref="Telemetry"/>.</summary>
     protected virtual bool CollectsTelemetry => GetType() == typeof(AppFixture);
 
+    /// <summary>Where the main app's worker delivers alert webhooks (<c>/json</c> signed with the generated
+    /// <c>alert-webhook-secret</c>, <c>/slack</c>); null in the other apps.</summary>
+    public WebhookReceiver? Webhooks { get; private set; }
+
     /// <summary>Arguments for the AppHost (configuration that decides which resources exist).</summary>
     // The tag tests wait for folds: a 1 s fold interval (the shipped 5 s only costs Redis less under load) keeps them short.
-    protected virtual string[] AppHostArgs => ["WorkerService:DeadLetterCountInterval=00:00:02", TestFoldInterval];
+    // Webhook retries from 200 ms, at most 1 s apart: the retry tests wait for them.
+    protected virtual string[] AppHostArgs => Webhooks is { } receiver
+        ?
+        [
+            "WorkerService:DeadLetterCountInterval=00:00:02", TestFoldInterval,
+            $"Alerts:Webhooks:0:Url={receiver.Endpoint}json", $"Alerts:Webhooks:1:Url={receiver.Endpoint}slack", "Alerts:Webhooks:1:Format=slack",
+            "Alerts:RetryMinDelay=00:00:00.200", "Alerts:RetryMaxDelay=00:00:01", "Alerts:DeliveryAttempts=6",
+        ]
+        : ["WorkerService:DeadLetterCountInterval=00:00:02", TestFoldInterval];
 
     protected const string TestFoldInterval = "Attribution:FoldInterval=00:00:01";
 
@@ -50,6 +62,7 @@ public class AppFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
+        Webhooks = GetType() == typeof(AppFixture) ? new WebhookReceiver() : null;
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(AppHostArgs, cts.Token);
         appHost.Services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler(ExitGuard.Handler).AddStandardResilienceHandler(options =>
         {
@@ -117,6 +130,11 @@ public class AppFixture : IAsyncLifetime
         if (Telemetry is not null)
         {
             await Telemetry.DisposeAsync();
+        }
+
+        if (Webhooks is not null)
+        {
+            await Webhooks.DisposeAsync();
         }
     }
 

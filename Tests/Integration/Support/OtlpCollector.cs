@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 
 namespace LlmCostTracker.Tests.Integration;
 
@@ -9,7 +8,7 @@ namespace LlmCostTracker.Tests.Integration;
 public sealed class OtlpCollector : IAsyncDisposable
 {
     public const int MaxSpans = 500_000;
-    private readonly HttpListener _listener = new();
+    private readonly HttpListener _listener;
     private readonly List<Span> _spans = [];
     private readonly Task _loop;
     private int _unreadable;
@@ -20,14 +19,8 @@ public sealed class OtlpCollector : IAsyncDisposable
 
     public OtlpCollector()
     {
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            Endpoint = new Uri($"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/");
-        }
-
-        _listener.Prefixes.Add(Endpoint.ToString());
-        _listener.Start();
+        _listener = LoopbackListener.Start(out var endpoint);
+        Endpoint = endpoint;
         _loop = Task.Run(ServeAsync);
     }
 

@@ -1,0 +1,118 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace LlmCostTracker.Tests.Integration;
+
+/// <summary>Budget alerts delivered to webhooks by the running worker: a real HTTP receiver in the test process,
+/// signatures checked with the Standard Webhooks scheme, retries, dead letters and their replay.</summary>
+[Collection(AppCollection.Name)]
+public sealed class AlertWebhookTests(AppFixture app)
+{
+    private WebhookReceiver Receiver => app.Webhooks!;
+
+    /// <summary>$10 of gpt-4o output: past 80% and 100% of the default $6 budget at once.</summary>
+    private async Task SpendTenDollarsAsync(string user)
+    {
+        using var posted = await app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 1_000_000 });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, posted.StatusCode);
+    }
+
+    private Task<IReadOnlyList<WebhookReceiver.Attempt>> DeliveredAsync(string path, string user, int count) =>
+        Eventually.ReturnsAsync(
+            () => Task.FromResult(Receiver.For(path, $"\"{user}\"").Concat(Receiver.For(path, $"*{user}*")).Where(a => a.Status == 200).ToList() as IReadOnlyList<WebhookReceiver.Attempt>),
+            delivered => delivered.Count >= count,
+            because: $"{count} alerts for {user} delivered to {path}");
+
+    [Fact]
+    public async Task Each_threshold_crossed_is_delivered_signed_to_the_json_endpoint_and_as_a_Slack_message()
+    {
+        var user = AppFixture.NewUser("hook");
+        await SpendTenDollarsAsync(user);
+
+        var json = await DeliveredAsync("/json", user, 2);
+        var secret = await app.ParameterValueAsync("alert-webhook-secret", CancellationToken.None);
+        var key = Convert.FromBase64String(secret);
+        var thresholds = new List<int>();
+        foreach (var delivery in json)
+        {
+            // Standard Webhooks: v1,base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")), the key the base64 after whsec_.
+            var expected = "v1," + Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{delivery.WebhookId}.{delivery.Timestamp}.{delivery.Body}")));
+            Assert.Equal(expected, delivery.Signature);
+            Assert.StartsWith("msg_", delivery.WebhookId, StringComparison.Ordinal);
+            Assert.InRange(long.Parse(delivery.Timestamp!, System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+
+            using var body = JsonDocument.Parse(delivery.Body);
+            var root = body.RootElement;
+            Assert.Equal("budget.threshold_crossed", root.GetProperty("type").GetString());
+            Assert.Equal(delivery.WebhookId, root.GetProperty("id").GetString());
+            Assert.Equal(AppFixture.CurrentMonth, root.GetProperty("month").GetString());
+            Assert.Equal("user", root.GetProperty("subject").GetProperty("kind").GetString());
+            Assert.Equal(user, root.GetProperty("subject").GetProperty("userId").GetString());
+            Assert.Equal(10m, root.GetProperty("spentUsd").GetDecimal());
+            Assert.Equal(6m, root.GetProperty("budgetUsd").GetDecimal());
+            Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", root.GetProperty("traceParent").GetString());
+            thresholds.Add(root.GetProperty("thresholdPercent").GetInt32());
+        }
+
+        Assert.Equal([80, 100], thresholds.Order());
+        // Once each: no alert was delivered twice.
+        Assert.Equal(2, json.Select(d => d.WebhookId).Distinct().Count());
+
+        // The Slack endpoint: the same alerts (the same webhook ids) as incoming-webhook messages, unsigned.
+        var slack = await DeliveredAsync("/slack", user, 2);
+        Assert.Equal(json.Select(d => d.WebhookId).Order(), slack.Select(d => d.WebhookId).Order());
+        Assert.All(slack, d => Assert.Null(d.Signature));
+        var texts = slack.Select(d => JsonDocument.Parse(d.Body).RootElement.GetProperty("text").GetString()).Order().ToList();
+        Assert.Equal(
+            [
+                $":rotating_light: LLM cost: User *{user}* reached 100% of the $6.00 budget for {AppFixture.CurrentMonth} ($10.00 spent).",
+                $":warning: LLM cost: User *{user}* reached 80% of the $6.00 budget for {AppFixture.CurrentMonth} ($10.00 spent).",
+            ],
+            texts);
+    }
+
+    [Fact]
+    public async Task An_endpoint_that_fails_twice_gets_each_alert_once_with_the_same_webhook_id_on_every_attempt()
+    {
+        var user = AppFixture.NewUser("hook-retry");
+        Receiver.FailTimes[user] = 2;
+        await SpendTenDollarsAsync(user);
+
+        var delivered = await DeliveredAsync("/json", user, 2);
+        Assert.Equal(2, delivered.Count);
+        foreach (var id in delivered.Select(d => d.WebhookId))
+        {
+            var attempts = Receiver.For("/json", user).Where(a => a.WebhookId == id).ToList();
+            Assert.Equal([500, 500, 200], attempts.Select(a => a.Status));
+        }
+    }
+
+    [Fact]
+    public async Task A_refused_delivery_is_dead_lettered_and_the_replay_command_delivers_it()
+    {
+        var user = AppFixture.NewUser("hook-dead");
+        Receiver.Refuse[user] = true;
+        await SpendTenDollarsAsync(user);
+
+        // Refused (410) once each, not retried.
+        await Eventually.ReturnsAsync(
+            () => Task.FromResult(Receiver.For("/json", user).Count(a => a.Status == 410)), count => count >= 2,
+            because: "both alerts refused by the endpoint");
+
+        // The endpoint is back: the replay command sends what waits in llm-alert-webhooks_error. A delivery reaches
+        // the error queue just after its refusal, so the command is run again until both arrived (each keeps its id).
+        Assert.True(Receiver.Refuse.TryRemove(user, out _));
+        var delivered = await Eventually.ReturnsAsync(
+            async () =>
+            {
+                var replay = await app.App.ResourceCommands.ExecuteCommandAsync("workerservice", "replay-failed-webhooks");
+                Assert.True(replay.Success, replay.Message);
+                return Receiver.For("/json", user).Where(a => a.Status == 200).ToList();
+            },
+            ok => ok.Count >= 2,
+            because: "the replayed deliveries to arrive");
+        var refusedIds = Receiver.For("/json", user).Where(a => a.Status == 410).Select(a => a.WebhookId).Order();
+        Assert.Equal(refusedIds, delivered.Select(a => a.WebhookId).Order());
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using LlmCostTracker.Contracts;
+using LlmCostTracker.WorkerService.Alerts;
+
+namespace LlmCostTracker.Tests.Unit;
+
+/// <summary>The pure parts of alert webhooks: the Standard Webhooks signature, the secret's form, the options'
+/// checks, and the payloads.</summary>
+public sealed class AlertWebhookUnitTests
+{
+    [Fact]
+    public void The_signature_matches_the_Standard_Webhooks_example()
+    {
+        // The specification's own example (secret, id, timestamp, body and the signature it gives).
+        var key = WebhookSignature.KeyOf("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        Assert.NotNull(key);
+        Assert.Equal("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            WebhookSignature.Sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, """{"test": 2432232314}"""));
+    }
+
+    [Theory]
+    [InlineData("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    [InlineData("whsec_")]
+    [InlineData("whsec_not base64!")]
+    public void A_secret_that_is_not_whsec_and_base64_has_no_key(string secret) => Assert.Null(WebhookSignature.KeyOf(secret));
+
+    [Fact]
+    public void Options_name_each_bad_endpoint_setting()
+    {
+        var options = new AlertOptions
+        {
+            Webhooks =
+            [
+                new WebhookEndpoint { Url = "https://hooks.example.com/a", Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Events = [AlertTypes.BudgetThresholdCrossed] },
+                new WebhookEndpoint { Url = "ftp://example.com", Format = "xml", Secret = "plain", Events = ["budget.spent"] },
+            ],
+        };
+        var problems = options.Problems().ToList();
+        Assert.Equal(4, problems.Count);
+        Assert.All(problems, p => Assert.StartsWith("Alerts:Webhooks:1:", p, StringComparison.Ordinal));
+        Assert.True(options.Webhooks[0].Wants(AlertTypes.BudgetThresholdCrossed));
+        Assert.False(options.Webhooks[0].Wants(AlertTypes.TagBudgetThresholdCrossed));
+        Assert.True(new WebhookEndpoint().Wants(AlertTypes.TagBudgetThresholdCrossed));
+    }
+
+    [Fact]
+    public void A_payload_names_its_subject_and_keeps_its_id_for_the_same_alert()
+    {
+        var crossed = new TagBudgetThresholdCrossed
+        {
+            Dimension = "team", Value = "search", Month = "2026-12", ThresholdPercent = 80, SpentUsd = 281.5m, BudgetUsd = 350m,
+            OccurredAt = new DateTimeOffset(2026, 12, 5, 10, 0, 0, TimeSpan.Zero),
+        };
+        var payload = AlertPayload.For(crossed);
+        Assert.Equal(payload.Id, AlertPayload.For(crossed with { SpentUsd = 290m }).Id);
+        Assert.NotEqual(payload.Id, AlertPayload.For(crossed with { ThresholdPercent = 100 }).Id);
+        Assert.NotEqual(payload.Id, AlertPayload.For(crossed with { Month = "2027-01" }).Id);
+
+        using var json = JsonDocument.Parse(payload.ToJson());
+        var root = json.RootElement;
+        Assert.Equal("tag_budget.threshold_crossed", root.GetProperty("type").GetString());
+        Assert.Equal("""{"kind":"tag","dimension":"team","value":"search"}""", root.GetProperty("subject").GetRawText());
+        Assert.False(root.TryGetProperty("traceParent", out _));
+        Assert.Equal(281.5m, root.GetProperty("spentUsd").GetDecimal());
+
+        Assert.Equal("""{"text":":warning: LLM cost: *team=search* reached 80% of the $350.00 budget for 2026-12 ($281.50 spent)."}""", payload.Slack());
+    }
+}

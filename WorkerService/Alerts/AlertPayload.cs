@@ -1,0 +1,51 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LlmCostTracker.Contracts;
+
+namespace LlmCostTracker.WorkerService.Alerts;
+
+/// <summary>An alert as webhooks receive it (<c>json</c> format); <see cref="Slack"/> renders the same alert as a
+/// Slack incoming-webhook message.</summary>
+public sealed record AlertPayload(
+    string Type, string Id, string Month, AlertSubject Subject, int ThresholdPercent, decimal SpentUsd, decimal BudgetUsd,
+    DateTimeOffset OccurredAt, string? TraceParent)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public static AlertPayload For(BudgetThresholdCrossed alert) => new(
+        AlertTypes.BudgetThresholdCrossed, IdOf(AlertTypes.BudgetThresholdCrossed, $"user|{alert.UserId}", alert.Month, alert.ThresholdPercent),
+        alert.Month, new AlertSubject("user", alert.UserId, null, null), alert.ThresholdPercent, alert.SpentUsd, alert.BudgetUsd,
+        alert.OccurredAt, alert.TraceParent);
+
+    public static AlertPayload For(TagBudgetThresholdCrossed alert) => new(
+        AlertTypes.TagBudgetThresholdCrossed, IdOf(AlertTypes.TagBudgetThresholdCrossed, $"tag|{alert.Dimension}|{alert.Value}", alert.Month, alert.ThresholdPercent),
+        alert.Month, new AlertSubject("tag", null, alert.Dimension, alert.Value), alert.ThresholdPercent, alert.SpentUsd, alert.BudgetUsd,
+        alert.OccurredAt, null);
+
+    /// <summary>The alert's <c>webhook-id</c>: from what the alert is about, so it is the same for every attempt and
+    /// every endpoint, and for a replayed or re-published copy of the same alert (which fires once per subject, month
+    /// and threshold).</summary>
+    private static string IdOf(string type, string subject, string month, int threshold) =>
+        "msg_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{type}|{subject}|{month}|{threshold}")))[..32];
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>A Slack incoming-webhook message (<c>text</c>, mrkdwn).</summary>
+    public string Slack()
+    {
+        var who = Subject.Kind == "user" ? $"User *{Subject.UserId}*" : $"*{Subject.Dimension}={Subject.Value}*";
+        var verb = ThresholdPercent >= 100 ? ":rotating_light: " : ":warning: ";
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"{verb}LLM cost: {who} reached {ThresholdPercent}% of the ${BudgetUsd:N2} budget for {Month} (${SpentUsd:N2} spent).");
+        return JsonSerializer.Serialize(new SlackMessage(text), Json);
+    }
+
+    private sealed record SlackMessage(string Text);
+}
+
+/// <summary>Who an alert is about: a user (<c>kind</c> <c>user</c>, <c>userId</c>) or a tag value (<c>kind</c>
+/// <c>tag</c>, <c>dimension</c>, <c>value</c>).</summary>
+public sealed record AlertSubject(string Kind, string? UserId, string? Dimension, string? Value);
