@@ -24,6 +24,9 @@ STOP_BOUND = 20.0
 ASPIRE_DASHBOARD = "http://localhost:15180"
 IDLE_SECONDS = 60
 IDLE_TRACES = 5
+# Before the idle minute: the trace count unchanged for SETTLE_SECONDS, within SETTLE_BOUND.
+SETTLE_SECONDS = 10
+SETTLE_BOUND = 90
 # What a run starts: the services, the servers, Erlang's port mapper and the orchestrator.
 RUN_PROCESSES = re.compile(r"LlmCostTracker\.|AppHost|redis-server|beam\.smp|epmd|/dcp|dcpctrl|Aspire\.Dashboard")
 
@@ -194,12 +197,22 @@ def check_run(run, output_path):
     errors = telemetry_count(plain, "logs?severity=Error")
     if errors != 0:
         raise Failed(f"the Aspire dashboard shows {errors} error logs after a normal start and one event")
-    before = wait_for("the event's trace in the Aspire dashboard", lambda: telemetry_count(plain, "traces"), 30)
+    wait_for("the event's trace in the Aspire dashboard", lambda: telemetry_count(plain, "traces"), 30)
+    # The idle minute starts once what the tour did has all arrived: the services export in batches, so the traces of
+    # the last posts (the OTLP export makes two: its request's and the exported span's) can land seconds later.
+    before = wait_for("the tour's traces to settle", lambda: steady_count(plain, "traces"), SETTLE_BOUND)
     time.sleep(IDLE_SECONDS)  # the scenario itself: an idle minute, not a wait for something to happen
     idle = telemetry_count(plain, "traces") - before
     log(f"the idle app made {idle} traces in {IDLE_SECONDS} s")
     if idle > IDLE_TRACES:
         raise Failed(f"the idle app made {idle} traces in {IDLE_SECONDS} s (at most {IDLE_TRACES})")
+
+
+def steady_count(opener, query):
+    """The count once it has not changed for SETTLE_SECONDS (None until then, so wait_for keeps asking)."""
+    first = telemetry_count(opener, query)
+    time.sleep(SETTLE_SECONDS)
+    return first if telemetry_count(opener, query) == first else None
 
 
 def telemetry_count(opener, query):
