@@ -76,11 +76,10 @@ public sealed class GenAiSpanReader
             AudioOutputTokens: usage.AudioOutput);
     }
 
-    /// <summary>The W3C traceparent of the span itself: the worker's write joins the caller's trace under it.</summary>
-    public static string? TraceParent(Span span) =>
-        span.TraceId.Length == 16 && span.SpanId.Length == 8
-            ? $"00-{Convert.ToHexStringLower(span.TraceId.Span)}-{Convert.ToHexStringLower(span.SpanId.Span)}-01"
-            : null;
+    /// <summary>The W3C traceparent of the span an event id was made of (<c>otlp:&lt;trace&gt;:&lt;span&gt;</c>): the
+    /// worker's write joins the caller's trace under it. From the id's text, so the ids are turned to hex once.</summary>
+    public static string TraceParent(string eventId) =>
+        $"00-{eventId.AsSpan(EventIdPrefix.Length, 32)}-{eventId.AsSpan(EventIdPrefix.Length + 33, 16)}-01";
 
     /// <summary>From the span's ids, so a retried export (the same spans again) counts each call once.</summary>
     private static string? EventId(Span span, IDictionary<string, string[]> problems)

@@ -99,7 +99,7 @@ public sealed class OtlpTraceIngest
                         continue;
                     }
 
-                    events.Add(usage with { TraceParent = GenAiSpanReader.TraceParent(span) });
+                    events.Add(usage with { TraceParent = GenAiSpanReader.TraceParent(usage.EventId) });
                 }
             }
         }

@@ -107,7 +107,7 @@ public sealed class GenAiSpanReaderTests
         var (_, problems, _) = Read([Int("gen_ai.usage.input_tokens", 1)], traceId: new byte[16]);
         Assert.Equal(["trace_id/span_id"], problems.Keys);
         Assert.Equal("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-            GenAiSpanReader.TraceParent(new Span { TraceId = ByteString.CopyFrom(TraceId), SpanId = ByteString.CopyFrom(SpanId) }));
+            GenAiSpanReader.TraceParent(Read([Int("gen_ai.usage.input_tokens", 1)]).Request!.EventId!));
     }
 
     [Theory]

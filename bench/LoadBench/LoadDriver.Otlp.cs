@@ -22,7 +22,7 @@ public sealed partial class LoadDriver
         await OtlpBatchesAsync(_options.WarmUpBatchEvents);
     }
 
-    /// <summary>One span an export from <see cref="BenchOptions.Concurrency"/> clients; about 2% of exports are sent
+    /// <summary>One span an export from <see cref="BenchOptions.Concurrency"/> clients; now and then an export is sent
     /// again (an exporter's retry), which must count once.</summary>
     private Task<PhaseResult> OtlpSpansAsync(int spans) =>
         ClientsAsync(spans, seed: 2000, random => NewExport(random, 1).ToByteArray(), ExportUntilAcceptedAsync);

@@ -113,7 +113,8 @@ public sealed partial class LoadDriver
             body => PostUntilAcceptedAsync("api/v1/llm-usage/batch", body));
 
     /// <summary><see cref="BenchOptions.Concurrency"/> clients, each sending one request after another (one event
-    /// each); some clients retry what already succeeded: about 2% of requests are duplicates, which must count once.</summary>
+    /// each); after one request in 50 a client sends the previous one again (a retry of what succeeded), which must
+    /// count once.</summary>
     private async Task<PhaseResult> ClientsAsync(int events, int seed, Func<Random, byte[]> next, Func<byte[], Task<double>> send)
     {
         var latencies = new ConcurrentBag<double[]>();
