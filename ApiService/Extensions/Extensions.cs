@@ -45,6 +45,7 @@ public static class Extensions
             .ValidateOnStart();
         builder.Services.AddSingleton(sp => new LedgerKeys(sp.GetRequiredService<IOptions<LedgerOptions>>().Value.Buckets));
         builder.Services.AddHostedService<LedgerLayoutCheck>();
+        builder.Services.AddHostedService<RedisDurabilityCheck>();
         builder.Services.AddHostedService<RedisCloseOnStop>();
         builder.Services.AddSingleton<CostReports>();
         builder.Services.AddOptions<AttributionOptions>()

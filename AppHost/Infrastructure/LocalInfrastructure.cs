@@ -16,12 +16,13 @@ internal static class LocalInfrastructure
     public static IResourceBuilder<LocalRedisResource> AddLocalRedis(
         this IDistributedApplicationBuilder builder, string name, RunDataDirectory data, int shards)
     {
+        var appendFsync = RedisAppendFsync.Resolve(builder.Configuration);
         RequireBinary("redis-server", "/usr/bin/redis-server", "redis-server");
         var password = builder.AddParameter(
             $"{name}-password", new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true).Resource;
         if (shards == 1)
         {
-            var redis = builder.AddRedisServer(name, data.For(name), password, clusterBusPort: null);
+            var redis = builder.AddRedisServer(name, data.For(name), password, appendFsync, clusterBusPort: null);
             var endpoint = redis.Resource.PrimaryEndpoint;
             return redis.WithProbe(builder, $"{name}-ping", ct => ProtocolProbes.RedisAsync(endpoint, ct));
         }
@@ -29,7 +30,7 @@ internal static class LocalInfrastructure
         RequireBinary("redis-cli", "/usr/bin/redis-cli", "redis-tools");
         var nodes = Enumerable.Range(0, shards)
             .Select(i => i == 0 ? name : $"{name}-shard-{i}")
-            .Select(node => builder.AddRedisServer(node, data.For(node), password, clusterBusPort: FreeLoopbackPort()))
+            .Select(node => builder.AddRedisServer(node, data.For(node), password, appendFsync, clusterBusPort: FreeLoopbackPort()))
             .ToList();
         nodes[0].Resource.Peers.AddRange(nodes.Skip(1).Select(n => n.Resource));
         foreach (var node in nodes.Skip(1))
@@ -43,7 +44,7 @@ internal static class LocalInfrastructure
     }
 
     private static IResourceBuilder<LocalRedisResource> AddRedisServer(
-        this IDistributedApplicationBuilder builder, string name, string directory, ParameterResource password, int? clusterBusPort)
+        this IDistributedApplicationBuilder builder, string name, string directory, ParameterResource password, string appendFsync, int? clusterBusPort)
     {
         // Not proxied: the orchestrator's TCP proxy would copy every byte to and from Redis (about a third of a
         // core under load, see BENCHMARKS.md), and cluster nodes announce their own ports to clients. The port is
@@ -53,7 +54,11 @@ internal static class LocalInfrastructure
             .WithEndpoint(name: LocalRedisResource.EndpointName, scheme: "tcp", port: port, targetPort: port, isProxied: false);
         var endpoint = redis.Resource.PrimaryEndpoint;
 
-        // Append-only file in a folder the AppHost owns: stopping and starting the resource loses no totals.
+        // Append-only file in a folder the AppHost owns: stopping and starting the resource loses no totals. With
+        // appendfsync always (the default, Infrastructure:RedisAppendFsync) Redis answers a write only once it is on
+        // disk; the worker acknowledges a broker message only after that answer, so an acknowledged event survives a
+        // power cut too. Redis syncs once per turn of its event loop, before it answers, so one fsync covers every
+        // command of a pipelined batch of the worker's.
         return redis.WithArgs(context =>
         {
             context.Args.Add("--bind");
@@ -65,7 +70,7 @@ internal static class LocalInfrastructure
             context.Args.Add("--appendonly");
             context.Args.Add("yes");
             context.Args.Add("--appendfsync");
-            context.Args.Add("everysec");
+            context.Args.Add(appendFsync);
             // Rewriting the append-only file forks Redis and rewrites the whole data set, taking most of a core for
             // seconds; from the default 64 MB it ran several times a load run and tripled the API's p99 (BENCHMARKS.md).
             context.Args.Add("--auto-aof-rewrite-min-size");

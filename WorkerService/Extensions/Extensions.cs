@@ -96,6 +96,7 @@ public static class Extensions
         services.AddSingleton(sp => new LedgerKeys(sp.GetRequiredService<IOptions<LedgerOptions>>().Value.Buckets));
         // First of the hosted services: nothing consumes before the layout is known to match.
         services.AddHostedService<LedgerLayoutCheck>();
+        services.AddHostedService<RedisDurabilityCheck>();
         services.AddHostedService<RedisCloseOnStop>();
     }
 

@@ -84,6 +84,10 @@ public sealed record BenchOptions
     /// <summary><c>Infrastructure:RedisShards</c> for the app: 1 (one redis-server) or 3 to 6 (a Redis Cluster).</summary>
     public int RedisShards { get; init; } = 1;
 
+    /// <summary><c>Infrastructure:RedisAppendFsync</c> for the app's redis-server: <c>always</c> (the default) or
+    /// <c>everysec</c>, to measure what syncing each write costs.</summary>
+    public string RedisAppendFsync { get; init; } = "always";
+
     /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --tags --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --otlp --otlp-batch 512 --dashboard --serve 120 --serve-file /tmp/serve.txt</c></summary>
     public static BenchOptions Parse(string[] args)
     {
@@ -105,6 +109,7 @@ public sealed record BenchOptions
                 "--proxied" => options with { Proxied = true },
                 "--tags" => options with { Tags = true },
                 "--redis-shards" => options with { RedisShards = Next() },
+                "--redis-fsync" => options with { RedisAppendFsync = args[++i] },
                 "--holds" => options with { HoldsOnly = true, PacedSeconds = 30 },
                 "--hold-rate" => options with { HoldRate = Next() },
                 "--hold-settle" => options with { HoldSettlePercent = Next() },

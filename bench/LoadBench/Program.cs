@@ -15,8 +15,8 @@ using Microsoft.Extensions.Hosting;
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"Starting the app (Redis, RabbitMQ, API, worker) ... {options}");
 string[] appHostArgs = options.Drill
-    ? [$"Infrastructure:RedisShards={options.RedisShards}", $"WorkerService:Replicas={options.DrillWorkers}"]
-    : [$"Infrastructure:RedisShards={options.RedisShards}"];
+    ? [$"Infrastructure:RedisShards={options.RedisShards}", $"Infrastructure:RedisAppendFsync={options.RedisAppendFsync}", $"WorkerService:Replicas={options.DrillWorkers}"]
+    : [$"Infrastructure:RedisShards={options.RedisShards}", $"Infrastructure:RedisAppendFsync={options.RedisAppendFsync}"];
 var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(appHostArgs, CancellationToken.None);
 foreach (var project in new[] { "apiservice", "workerservice", "costdashboard" })
 {
