@@ -35,7 +35,7 @@ else
 // (Pricing__Models__<id>__Input, ...: the worker prices with them, the API's pricing endpoints show them) and the
 // tag dimensions (Attribution__Dimensions__0, Attribution__MaxValuesPerDimension: the API validates and reports, the
 // worker aggregates and caps), OTLP ingestion's (OtlpIngest__DefaultUser, OtlpIngest__Tags__<attribute>: the API's) and
-// the alert webhooks (Alerts__Webhooks__N__Url, __Format, __Events__N, __Secret: the worker's).
+// the alert webhooks (Alerts__Webhooks__N__Url, __Format, __Events__N, __Secret: the worker delivers, the API tests).
 var sharedSettings = new[] { "Alerts", "Attribution", "Budgets", "Ledger", "Messaging", "OtlpIngest", "Pricing" }
     .SelectMany(section => builder.Configuration.GetSection(section).AsEnumerable(makePathsRelative: false))
     .Where(setting => setting.Value is not null)
@@ -83,7 +83,9 @@ var worker = builder.AddProject<Projects.WorkerService>("workerservice")
     });
 if (builder.Configuration["Alerts:Webhooks:0:Url"] is { Length: > 0 } && builder.Configuration["Alerts:Webhooks:0:Secret"] is null)
 {
+    // The API signs its test sends (POST /api/v1/admin/alerts/webhooks/0/test) with the same secret.
     worker.WithEnvironment("Alerts__Webhooks__0__Secret", ReferenceExpression.Create($"whsec_{alertWebhookSecret}"));
+    api.WithEnvironment("Alerts__Webhooks__0__Secret", ReferenceExpression.Create($"whsec_{alertWebhookSecret}"));
 }
 
 var deadLetterCountInterval = builder.Configuration.GetValue("WorkerService:DeadLetterCountInterval", DeadLetterHealth.DefaultInterval);

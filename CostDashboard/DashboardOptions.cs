@@ -23,6 +23,11 @@ public sealed class DashboardOptions
     [Range(typeof(TimeSpan), "00:00:00.500", "00:01:00")]
     public TimeSpan ApiTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long the alerts page waits for a test send: the API waits up to <c>Alerts:TestTimeout</c> (5 s)
+    /// for the endpoint's answer.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan WebhookTestTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Users listed on the overview (the API's top-N: the page never reads every user).</summary>
     [Range(1, 1_000)]
     public int TopUsers { get; set; } = 50;

@@ -3,7 +3,7 @@ using LlmCostTracker.ApiService.Security;
 namespace LlmCostTracker.ApiService.Apis;
 
 /// <summary>The admin API's route group (<c>/api/v1/admin</c>, the admin key): each resource maps its routes in its own
-/// file (costs, costs by tag, tag budgets, budgets; pricing has its own group).</summary>
+/// file (costs, costs by tag, tag budgets, budgets, alert webhooks; pricing has its own group).</summary>
 public static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
@@ -13,7 +13,7 @@ public static class AdminApi
             .RequireAuthorization(ApiKeyDefaults.AdminPolicy)
             .ProducesProblem(StatusCodes.Status401Unauthorized);
 
-        admin.MapCostReports().MapTagReports().MapTagBudgets().MapBudgets();
+        admin.MapCostReports().MapTagReports().MapTagBudgets().MapBudgets().MapAlertWebhooks();
         return app;
     }
 }

@@ -6,6 +6,7 @@ using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.Ledger.Pricing;
 using LlmCostTracker.ApiService.Holds;
+using LlmCostTracker.Alerts;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Messaging;
 using LlmCostTracker.ApiService.Otlp;
@@ -99,6 +100,9 @@ public static class Extensions
             .ValidateWith<OtlpIngestOptions, IOptions<AttributionOptions>>((o, attribution) => o.Problems(attribution.Value.Dimensions))
             .ValidateOnStart();
         builder.Services.AddSingleton<OtlpTraceIngest>();
+
+        // The alert webhooks, for the admin API's list and test send (the worker delivers the real alerts).
+        builder.Services.AddAlertWebhooks();
         builder.Services.AddGrpc();
         builder.Services.AddOptions<GrpcServiceOptions>()
             .Configure<IOptions<OtlpIngestOptions>>((grpc, otlp) =>

@@ -13,4 +13,6 @@ namespace LlmCostTracker.ApiService.Reporting;
 [JsonSerializable(typeof(TagCostDetail))]
 [JsonSerializable(typeof(TagBudget))]
 [JsonSerializable(typeof(SetTagBudgetRequest))]
+[JsonSerializable(typeof(AlertWebhookInfo[]))]
+[JsonSerializable(typeof(AlertWebhookTestResult))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

@@ -59,12 +59,20 @@ public sealed class AdminApiClient(HttpClient http, IOptions<DashboardOptions> o
     public Task<ApiResult<UnknownModelsReport>> FallbackModelsAsync(string month, CancellationToken ct) =>
         SendAsync<UnknownModelsReport>(HttpMethod.Get, $"api/v1/admin/pricing/unknown-models?month={month}", null, ct);
 
-    private async Task<ApiResult<T>> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
+    public Task<ApiResult<AlertWebhookInfo[]>> WebhooksAsync(CancellationToken ct) =>
+        SendAsync<AlertWebhookInfo[]>(HttpMethod.Get, "api/v1/admin/alerts/webhooks", null, ct);
+
+    /// <summary>Sends a sample alert to one endpoint; waits longer than other calls, as the API waits for the endpoint.</summary>
+    public Task<ApiResult<AlertWebhookTestResult>> TestWebhookAsync(int endpoint, CancellationToken ct) =>
+        SendAsync<AlertWebhookTestResult>(HttpMethod.Post, $"api/v1/admin/alerts/webhooks/{endpoint.ToString(CultureInfo.InvariantCulture)}/test", null, ct,
+            options.Value.WebhookTestTimeout);
+
+    private async Task<ApiResult<T>> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct, TimeSpan? timeout = null)
     {
         // A page waits a bounded time (Dashboard:ApiTimeout), then says the API is down: the service defaults'
         // resilience (retries up to 30 s) would leave it loading.
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bounded.CancelAfter(options.Value.ApiTimeout);
+        bounded.CancelAfter(timeout ?? options.Value.ApiTimeout);
         try
         {
             using var request = new HttpRequestMessage(method, path);

@@ -115,4 +115,73 @@ public sealed class AlertWebhookTests(AppFixture app)
         var refusedIds = Receiver.For("/json", user).Where(a => a.Status == 410).Select(a => a.WebhookId).Order();
         Assert.Equal(refusedIds, delivered.Select(a => a.WebhookId).Order());
     }
+
+    [Fact]
+    public async Task The_admin_test_sends_one_signed_sample_to_one_endpoint_and_shows_its_answer()
+    {
+        using var sent = await app.Api.SendAsync(app.Admin(HttpMethod.Post, "/api/v1/admin/alerts/webhooks/0/test"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, sent.StatusCode);
+        using var result = JsonDocument.Parse(await sent.Content.ReadAsStringAsync());
+        var root = result.RootElement;
+        Assert.True(root.GetProperty("delivered").GetBoolean());
+        Assert.Equal("delivered", root.GetProperty("outcome").GetString());
+        Assert.Equal(200, root.GetProperty("statusCode").GetInt32());
+        Assert.Equal($"{Receiver.Endpoint.Scheme}://{Receiver.Endpoint.Authority}/…", root.GetProperty("webhook").GetProperty("target").GetString());
+        var id = root.GetProperty("webhookId").GetString()!;
+        Assert.StartsWith("msg_test_", id, StringComparison.Ordinal);
+
+        // The receiver got exactly that body, once, signed with the endpoint's secret as real deliveries are.
+        var attempt = Assert.Single(Receiver.Attempts, a => a.WebhookId == id);
+        Assert.Equal("/json", attempt.Path);
+        Assert.Equal(root.GetProperty("body").GetString(), attempt.Body);
+        var key = Convert.FromBase64String(await app.ParameterValueAsync("alert-webhook-secret", CancellationToken.None));
+        Assert.Equal("v1," + Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{id}.{attempt.Timestamp}.{attempt.Body}"))), attempt.Signature);
+        using var body = JsonDocument.Parse(attempt.Body);
+        Assert.True(body.RootElement.GetProperty("test").GetBoolean());
+        Assert.Equal("budget.threshold_crossed", body.RootElement.GetProperty("type").GetString());
+        Assert.Equal("webhook-test", body.RootElement.GetProperty("subject").GetProperty("userId").GetString());
+
+        // The Slack endpoint gets the message form, marked as a test; a tag alert can be imitated too.
+        using var slack = await app.Api.SendAsync(app.Admin(HttpMethod.Post, "/api/v1/admin/alerts/webhooks/1/test?type=tag_budget.threshold_crossed"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, slack.StatusCode);
+        var slackId = JsonDocument.Parse(await slack.Content.ReadAsStringAsync()).RootElement.GetProperty("webhookId").GetString();
+        var message = Assert.Single(Receiver.Attempts, a => a.WebhookId == slackId);
+        Assert.Equal("/slack", message.Path);
+        Assert.StartsWith("[test] :warning: LLM cost: *team=webhook-test* reached 80%",
+            JsonDocument.Parse(message.Body).RootElement.GetProperty("text").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_admin_test_shows_a_refusal_and_refuses_an_unknown_endpoint_or_type()
+    {
+        Receiver.Refuse["webhook-test"] = true;
+        try
+        {
+            using var refused = await app.Api.SendAsync(app.Admin(HttpMethod.Post, "/api/v1/admin/alerts/webhooks/0/test"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, refused.StatusCode);
+            var root = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+            Assert.False(root.GetProperty("delivered").GetBoolean());
+            Assert.Equal("refused", root.GetProperty("outcome").GetString());
+            Assert.Equal(410, root.GetProperty("statusCode").GetInt32());
+        }
+        finally
+        {
+            Assert.True(Receiver.Refuse.TryRemove("webhook-test", out _));
+        }
+
+        using var unknown = await app.Api.SendAsync(app.Admin(HttpMethod.Post, "/api/v1/admin/alerts/webhooks/7/test"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+        foreach (var (path, field) in new[] { ("x/test", "endpoint"), ("0/test?type=budget.nope", "type") })
+        {
+            using var invalid = await app.Api.SendAsync(app.Admin(HttpMethod.Post, $"/api/v1/admin/alerts/webhooks/{path}"));
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, invalid.StatusCode);
+            Assert.True(JsonDocument.Parse(await invalid.Content.ReadAsStringAsync()).RootElement.GetProperty("errors").TryGetProperty(field, out _), path);
+        }
+
+        using var list = await app.Api.SendAsync(app.Admin(HttpMethod.Get, "/api/v1/admin/alerts/webhooks"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, list.StatusCode);
+        var webhooks = JsonDocument.Parse(await list.Content.ReadAsStringAsync()).RootElement.EnumerateArray().ToList();
+        Assert.Equal([("json", true), ("slack", false)], webhooks.Select(w => (w.GetProperty("format").GetString(), w.GetProperty("signed").GetBoolean())));
+    }
 }

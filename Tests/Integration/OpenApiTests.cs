@@ -16,7 +16,7 @@ public sealed class OpenApiTests(AppFixture app)
             .SelectMany(path => path.Value.EnumerateObject().Select(op => (Path: path.Name, Method: op.Name, Op: op.Value)))
             .ToList();
 
-        Assert.Equal(24, operations.Count);
+        Assert.Equal(26, operations.Count);
         Assert.All(operations, o => Assert.True(o.Op.GetProperty("responses").TryGetProperty("401", out _), $"{o.Method} {o.Path} lists 401"));
         // Every operation that takes input (parameters or a body) lists its 400.
         Assert.All(operations.Where(o => o.Op.TryGetProperty("parameters", out _) || o.Op.TryGetProperty("requestBody", out _)),
@@ -49,6 +49,8 @@ public sealed class OpenApiTests(AppFixture app)
             Assert.True(traces.GetProperty("responses").TryGetProperty(status, out _), $"POST /v1/traces lists {status}");
         }
 
+        var testWebhook = paths.GetProperty("/api/v1/admin/alerts/webhooks/{endpoint}/test").GetProperty("post").GetProperty("responses");
+        Assert.True(testWebhook.TryGetProperty("200", out _) && testWebhook.TryGetProperty("404", out _), "POST .../test lists 200 and 404");
         Assert.True(paths.GetProperty("/api/v1/admin/pricing/catalog/versions/{version}/activate").GetProperty("post").GetProperty("responses").TryGetProperty("404", out _));
         Assert.True(paths.GetProperty("/api/v1/admin/llm-costs/{userId}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
         Assert.Equal("search", example.GetProperty("tags").GetProperty("team").GetString());

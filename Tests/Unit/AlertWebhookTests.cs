@@ -1,6 +1,6 @@
 using System.Text.Json;
 using LlmCostTracker.Contracts;
-using LlmCostTracker.WorkerService.Alerts;
+using LlmCostTracker.Alerts;
 
 namespace LlmCostTracker.Tests.Unit;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Net;
-using System.Text;
+using LlmCostTracker.Alerts;
 using LlmCostTracker.Contracts;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -16,7 +15,6 @@ public sealed class AlertWebhookDeliveryConsumer(
     IHttpClientFactory http, IOptions<AlertOptions> options, TimeProvider clock, IMeterFactory meters, ILogger<AlertWebhookDeliveryConsumer> logger)
     : IConsumer<AlertWebhookDelivery>
 {
-    public const string HttpClientName = "alert-webhooks";
     private readonly Counter<long> _deliveries = meters.Create(WorkerMetrics.MeterName).CreateCounter<long>(
         "llmcost.alerts.webhook_deliveries", "{attempt}", "Alert webhook attempts by outcome: delivered, retried (5xx, 429, timeout, no connection), refused (another answer: dead-lettered).");
 
@@ -37,46 +35,26 @@ public sealed class AlertWebhookDeliveryConsumer(
         activity?.SetTag("llmcost.webhook.endpoint", delivery.Endpoint);
         activity?.SetTag("llmcost.webhook.attempt", context.GetRetryAttempt() + 1);
 
-        var timestamp = clock.GetUtcNow().ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new StringContent(delivery.Body, Encoding.UTF8, "application/json") };
-        request.Headers.Add("webhook-id", delivery.WebhookId);
-        request.Headers.Add("webhook-timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (webhook.Secret is { Length: > 0 } secret && WebhookSignature.KeyOf(secret) is { } key)
+        var attempt = await WebhookPoster.PostAsync(
+            http.CreateClient(WebhookPoster.HttpClientName), webhook, delivery.WebhookId, delivery.Body, clock.GetUtcNow(), options.Value.DeliveryTimeout,
+            responseChars: 0, context.CancellationToken);
+        if (attempt.StatusCode is { } status)
         {
-            request.Headers.Add("webhook-signature", WebhookSignature.Sign(key, delivery.WebhookId, timestamp, delivery.Body));
+            activity?.SetTag("http.response.status_code", status);
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        timeout.CancelAfter(options.Value.DeliveryTimeout);
-        HttpResponseMessage response;
-        try
+        switch (attempt.Outcome)
         {
-            response = await http.CreateClient(HttpClientName).SendAsync(request, timeout.Token);
-        }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !context.CancellationToken.IsCancellationRequested))
-        {
-            Count("retried", activity);
-            throw new WebhookRetryException($"Alert webhook {delivery.Endpoint} did not answer: {ex.Message}", ex);
-        }
-
-        using (response)
-        {
-            activity?.SetTag("http.response.status_code", (int)response.StatusCode);
-            if (response.IsSuccessStatusCode)
-            {
+            case WebhookOutcome.Delivered:
                 Count("delivered", activity);
                 return;
-            }
-
-            if ((int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests)
-            {
+            case WebhookOutcome.Retry:
                 Count("retried", activity);
-                throw new WebhookRetryException($"Alert webhook {delivery.Endpoint} answered {(int)response.StatusCode}.");
-            }
-
-            Count("refused", activity);
-            logger.LogWarning("Alert webhook {Endpoint} refused {WebhookId} with {Status}: dead-lettered", delivery.Endpoint, delivery.WebhookId, (int)response.StatusCode);
-            throw new WebhookRefusedException($"Alert webhook {delivery.Endpoint} answered {(int)response.StatusCode}; not retried.");
+                throw new WebhookRetryException($"Alert webhook {delivery.Endpoint} {(attempt.StatusCode is { } code ? $"answered {code}" : $"did not answer: {attempt.Error}")}.");
+            default:
+                Count("refused", activity);
+                logger.LogWarning("Alert webhook {Endpoint} refused {WebhookId} with {Status}: dead-lettered", delivery.Endpoint, delivery.WebhookId, attempt.StatusCode);
+                throw new WebhookRefusedException($"Alert webhook {delivery.Endpoint} answered {attempt.StatusCode}; not retried.");
         }
     }
 

@@ -1,3 +1,4 @@
+using LlmCostTracker.Alerts;
 using LlmCostTracker.Contracts;
 using MassTransit;
 using Microsoft.Extensions.Options;

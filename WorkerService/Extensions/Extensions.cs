@@ -1,3 +1,4 @@
+using LlmCostTracker.Alerts;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
 using LlmCostTracker.WorkerService.Alerts;
@@ -72,17 +73,8 @@ public static class Extensions
         builder.Services.AddSingleton<DeadLetterMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeadLetterMonitor>());
 
-        builder.Services.AddOptions<AlertOptions>()
-            .BindConfiguration(AlertOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateWith(o => o.Problems())
-            .ValidateOnStart();
-        // The delivery's own retries (the bus's, with growing delays and a dead-letter queue) are the only ones: the
-        // default resilience handler would repeat each attempt inside it.
-        // (RemoveAllResilienceHandlers is marked for evaluation; its package's version is pinned centrally.)
-#pragma warning disable EXTEXP0001
-        builder.Services.AddHttpClient(AlertWebhookDeliveryConsumer.HttpClientName).RemoveAllResilienceHandlers();
-#pragma warning restore EXTEXP0001
+        // Deliveries are retried by the bus alone, with growing delays and a dead-letter queue (AlertWebhookServices).
+        builder.Services.AddAlertWebhooks();
 
         builder.AddMessaging();
     }

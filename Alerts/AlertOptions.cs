@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace LlmCostTracker.WorkerService.Alerts;
+namespace LlmCostTracker.Alerts;
 
 /// <summary>Where alerts are delivered besides Redis pub/sub and the bus (<c>Alerts</c> section).</summary>
 public sealed class AlertOptions
@@ -24,6 +24,11 @@ public sealed class AlertOptions
     /// <summary>How long one attempt may take before it counts as failed (and is retried).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the admin API's test send waits for the endpoint: shorter than a delivery's, so the dashboard
+    /// (which waits <c>Dashboard:WebhookTestTimeout</c>) shows "no answer" rather than its own timeout.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan TestTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Deliveries in flight at once: a slow endpoint holds at most these, never the ledger.</summary>
     [Range(1, 256)]

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace LlmCostTracker.WorkerService.Alerts;
+namespace LlmCostTracker.Alerts;
 
 /// <summary>Standard Webhooks' signature: <c>v1,</c> + base64 of HMAC-SHA256 over <c>{webhook-id}.{webhook-timestamp}.{body}</c>,
 /// keyed with the base64 part of a <c>whsec_</c> secret.</summary>

@@ -5,13 +5,13 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using LlmCostTracker.Contracts;
 
-namespace LlmCostTracker.WorkerService.Alerts;
+namespace LlmCostTracker.Alerts;
 
 /// <summary>An alert as webhooks receive it (<c>json</c> format); <see cref="Slack"/> renders the same alert as a
 /// Slack incoming-webhook message.</summary>
 public sealed record AlertPayload(
     string Type, string Id, string Month, AlertSubject Subject, int ThresholdPercent, decimal SpentUsd, decimal BudgetUsd,
-    DateTimeOffset OccurredAt, string? TraceParent)
+    DateTimeOffset OccurredAt, string? TraceParent, bool? Test = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -24,6 +24,17 @@ public sealed record AlertPayload(
         AlertTypes.TagBudgetThresholdCrossed, IdOf(AlertTypes.TagBudgetThresholdCrossed, $"tag|{alert.Dimension}|{alert.Value}", alert.Month, alert.ThresholdPercent),
         alert.Month, new AlertSubject("tag", null, alert.Dimension, alert.Value), alert.ThresholdPercent, alert.SpentUsd, alert.BudgetUsd,
         alert.OccurredAt, null);
+
+    /// <summary>A made-up alert of <paramref name="type"/> for a test send (<c>"test": true</c>): a user or tag value
+    /// called <c>webhook-test</c> at 80% of $100, with its own <c>webhook-id</c> each time, so a receiver that drops
+    /// repeated ids still shows every test.</summary>
+    public static AlertPayload Sample(string type, DateTimeOffset now, string? traceParent)
+    {
+        var subject = type == AlertTypes.TagBudgetThresholdCrossed
+            ? new AlertSubject("tag", null, "team", "webhook-test")
+            : new AlertSubject("user", "webhook-test", null, null);
+        return new AlertPayload(type, $"msg_test_{Guid.NewGuid():N}", LedgerMonth.Of(now).Key, subject, 80, 80m, 100m, now, traceParent, Test: true);
+    }
 
     /// <summary>The alert's <c>webhook-id</c>: from what the alert is about, so it is the same for every attempt and
     /// every endpoint, and for a replayed or re-published copy of the same alert (which fires once per subject, month
@@ -39,7 +50,7 @@ public sealed record AlertPayload(
         var who = Subject.Kind == "user" ? $"User *{Subject.UserId}*" : $"*{Subject.Dimension}={Subject.Value}*";
         var verb = ThresholdPercent >= 100 ? ":rotating_light: " : ":warning: ";
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"{verb}LLM cost: {who} reached {ThresholdPercent}% of the ${BudgetUsd:N2} budget for {Month} (${SpentUsd:N2} spent).");
+            $"{(Test == true ? "[test] " : "")}{verb}LLM cost: {who} reached {ThresholdPercent}% of the ${BudgetUsd:N2} budget for {Month} (${SpentUsd:N2} spent).");
         return JsonSerializer.Serialize(new SlackMessage(text), Json);
     }
 
