@@ -181,7 +181,9 @@ if (options.DashboardOnly)
 }
 
 Console.WriteLine("phase: single events");
+var cpu = CpuAtStart();
 var single = await bench.SingleEventsAsync();
+results.Add(("CPU per event, single events", CpuPerEvent(cpu, single)));
 results.Add(("single events, end to end", $"{single.EventsPerSecond:N0} events/s ({single.Unique:N0} events, {single.Duplicates:N0} duplicates re-posted, {options.Concurrency} clients, totals exact after {single.Elapsed.TotalSeconds:N1} s)"));
 results.Add(("single events, API latency under that load", single.Latency.ToString()));
 if (options.Otlp)
@@ -189,20 +191,26 @@ if (options.Otlp)
     // Each OTLP phase right after its JSON counterpart, on the same warm app: the issue's targets are ratios of these
     // rates, and a phase right after the million-event batch phase ran on a busier box than the one before it.
     Console.WriteLine("phase: OTLP, one span an export");
+    cpu = CpuAtStart();
     var spans = await bench.OtlpSpansAsync();
+    results.Add(("CPU per span, OTLP one span an export", CpuPerEvent(cpu, spans)));
     results.Add(("OTLP/HTTP protobuf, one usage span an export, end to end", $"{spans.EventsPerSecond:N0} spans/s ({spans.Unique:N0} spans, {spans.Duplicates:N0} exports re-sent, {options.Concurrency} clients, totals exact after {spans.Elapsed.TotalSeconds:N1} s; {spans.EventsPerSecond / single.EventsPerSecond:P0} of the single-event rate)"));
     results.Add(("OTLP, one span an export, API latency under that load", spans.Latency.ToString()));
 }
 
 Console.WriteLine("phase: batches");
 var batchStart = memory.Now;
+cpu = CpuAtStart();
 var batches = await bench.BatchesAsync();
+results.Add(("CPU per event, batches", CpuPerEvent(cpu, batches)));
 var batchEnd = memory.Now;
 results.Add(("batches, end to end", $"{batches.EventsPerSecond:N0} events/s ({batches.Unique:N0} events in batches of {options.BatchSize}, totals exact after {batches.Elapsed.TotalSeconds:N1} s)"));
 if (options.Otlp)
 {
     Console.WriteLine($"phase: OTLP, {options.OtlpBatchSpans} spans an export");
+    cpu = CpuAtStart();
     var spanBatches = await bench.OtlpBatchesAsync();
+    results.Add(($"CPU per span, OTLP {options.OtlpBatchSpans} spans an export", CpuPerEvent(cpu, spanBatches)));
     results.Add(($"OTLP/HTTP protobuf, {options.OtlpBatchSpans} usage spans an export, end to end", $"{spanBatches.EventsPerSecond:N0} spans/s ({spanBatches.Unique:N0} spans, totals exact after {spanBatches.Elapsed.TotalSeconds:N1} s; {spanBatches.EventsPerSecond / batches.EventsPerSecond:P0} of the batch rate)"));
 }
 
@@ -254,4 +262,21 @@ static int FreeLoopbackPort()
     using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
     listener.Start();
     return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+// CPU per event, per process (#36): the processor time (user and kernel, from /proc) each process used from a phase's
+// start until its totals were exact, over the requests' events sent in it (re-posted duplicates included: the app
+// handles them too). The generator's own figure includes the AppHost, which runs in this process.
+(Dictionary<string, TimeSpan> Services, TimeSpan Generator) CpuAtStart() =>
+    (memory.ProcessorTimes(), Process.GetCurrentProcess().TotalProcessorTime);
+
+string CpuPerEvent((Dictionary<string, TimeSpan> Services, TimeSpan Generator) start, PhaseResult phase)
+{
+    var events = (double)(phase.Unique + phase.Duplicates);
+    var used = memory.ProcessorTimes().ToDictionary(p => p.Key, p => (p.Value - start.Services.GetValueOrDefault(p.Key)).TotalMicroseconds / events);
+    var generator = (Process.GetCurrentProcess().TotalProcessorTime - start.Generator).TotalMicroseconds / events;
+    string Of(string process) => used.GetValueOrDefault(process).ToString("N1", CultureInfo.InvariantCulture);
+    return $"API {Of("LlmCostTracker.ApiService")} µs, worker {Of("LlmCostTracker.WorkerService")} µs, Redis {Of("redis-server")} µs, " +
+        $"RabbitMQ {Of("beam.smp")} µs: {used.Values.Sum().ToString("N1", CultureInfo.InvariantCulture)} µs of the app's CPU an event; " +
+        $"the generator (with the AppHost) {generator.ToString("N1", CultureInfo.InvariantCulture)} µs";
 }

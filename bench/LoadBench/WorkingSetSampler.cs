@@ -53,18 +53,21 @@ public sealed class WorkingSetSampler(string[] processNames)
     }
 
     /// <summary>The processor time the sampled processes have used so far, together.</summary>
-    public TimeSpan ProcessorTime()
+    public TimeSpan ProcessorTime() => ProcessorTimes().Values.Aggregate(TimeSpan.Zero, (sum, t) => sum + t);
+
+    /// <summary>The processor time (user and kernel, from /proc) each sampled process name has used so far.</summary>
+    public Dictionary<string, TimeSpan> ProcessorTimes()
     {
         lock (_pids)
         {
             Sample();
-            var total = TimeSpan.Zero;
-            foreach (var (_, pid) in _pids)
+            var times = processNames.ToDictionary(n => n, _ => TimeSpan.Zero);
+            foreach (var (name, pid) in _pids)
             {
                 try
                 {
                     using var process = Process.GetProcessById(pid);
-                    total += process.TotalProcessorTime;
+                    times[name] += process.TotalProcessorTime;
                 }
                 catch (ArgumentException)
                 {
@@ -72,7 +75,7 @@ public sealed class WorkingSetSampler(string[] processNames)
                 }
             }
 
-            return total;
+            return times;
         }
     }
 
