@@ -89,6 +89,40 @@ public sealed class AlertWebhookTests(AppFixture app)
     }
 
     [Fact]
+    public async Task A_receiver_down_for_30_seconds_gets_every_alert_once_after_it_returns()
+    {
+        var user = AppFixture.NewUser("hook-down");
+        Receiver.Down = true;
+        var down = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            await SpendTenDollarsAsync(user);
+            // Both alerts' deliveries are being refused with 503 and retried while the receiver is down.
+            await Eventually.ReturnsAsync(
+                () => Task.FromResult(Receiver.For("/json", user).Select(a => a.WebhookId).Distinct().Count()), ids => ids == 2,
+                because: "both alerts to reach the receiver while it is down");
+            // The outage itself, not a wait for something: the receiver stays down for 30 s in all.
+            await Task.Delay(TimeSpan.FromSeconds(30) - down.Elapsed);
+        }
+        finally
+        {
+            Receiver.Down = false;
+        }
+
+        var delivered = await DeliveredAsync("/json", user, 2);
+        Assert.Equal(2, delivered.Count);
+        foreach (var id in delivered.Select(d => d.WebhookId))
+        {
+            // Retried through the outage (the last attempts about 1 s apart), then delivered once, with one webhook-id.
+            var attempts = Receiver.For("/json", user).Where(a => a.WebhookId == id).Select(a => a.Status).ToList();
+            Assert.True(attempts.Count > 10, $"{attempts.Count} attempts");
+            Assert.Equal([.. Enumerable.Repeat(503, attempts.Count - 1), 200], attempts);
+        }
+
+        Assert.Equal(2, (await DeliveredAsync("/slack", user, 2)).Count);
+    }
+
+    [Fact]
     public async Task A_refused_delivery_is_dead_lettered_and_the_replay_command_delivers_it()
     {
         var user = AppFixture.NewUser("hook-dead");

@@ -42,13 +42,14 @@ public class AppFixture : IAsyncLifetime
 
     /// <summary>Arguments for the AppHost (configuration that decides which resources exist).</summary>
     // The tag tests wait for folds: a 1 s fold interval (the shipped 5 s only costs Redis less under load) keeps them short.
-    // Webhook retries from 200 ms, at most 1 s apart: the retry tests wait for them.
+    // Webhook retries from 200 ms, at most 1 s apart: the retry tests wait for them. 40 attempts span about 38 s, past
+    // the 30 s a receiver is down in AlertWebhookTests.
     protected virtual string[] AppHostArgs => Webhooks is { } receiver
         ?
         [
             "WorkerService:DeadLetterCountInterval=00:00:02", TestFoldInterval,
             $"Alerts:Webhooks:0:Url={receiver.Endpoint}json", $"Alerts:Webhooks:1:Url={receiver.Endpoint}slack", "Alerts:Webhooks:1:Format=slack",
-            "Alerts:RetryMinDelay=00:00:00.200", "Alerts:RetryMaxDelay=00:00:01", "Alerts:DeliveryAttempts=6",
+            "Alerts:RetryMinDelay=00:00:00.200", "Alerts:RetryMaxDelay=00:00:01", "Alerts:DeliveryAttempts=40",
         ]
         : ["WorkerService:DeadLetterCountInterval=00:00:02", TestFoldInterval];
 

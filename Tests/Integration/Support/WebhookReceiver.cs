@@ -32,6 +32,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public IReadOnlyList<Attempt> Attempts => [.. _attempts];
 
+    /// <summary>While set, every attempt answers 503, as a receiver behind a load balancer with no healthy instance
+    /// (the port stays bound: closing and re-binding it could lose it to another process in between).</summary>
+    public bool Down { get; set; }
+
     /// <summary>The attempts on <paramref name="path"/> whose body mentions <paramref name="subject"/>.</summary>
     public IReadOnlyList<Attempt> For(string path, string subject) =>
         [.. _attempts.Where(a => a.Path == path && a.Body.Contains(subject, StringComparison.Ordinal))];
@@ -63,7 +67,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
                 }
             }
 
-            if (path == "/json" && Refuse.Keys.Any(subject => body.Contains(subject, StringComparison.Ordinal)))
+            if (Down)
+            {
+                status = 503;
+            }
+            else if (path == "/json" && Refuse.Keys.Any(subject => body.Contains(subject, StringComparison.Ordinal)))
             {
                 status = 410;
             }
