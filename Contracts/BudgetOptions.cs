@@ -20,11 +20,27 @@ public sealed class BudgetOptions
     /// by the configuration binder, not replaced).</summary>
     public int[] ThresholdsPercent { get; set; } = [];
 
+    /// <summary><c>Budgets:Thresholds</c>, the name the admin API's <c>thresholds</c> follows: when set, it is used
+    /// instead of <see cref="ThresholdsPercent"/> (the earlier name, still read).</summary>
+    public int[] Thresholds { get; set; } = [];
+
     public static readonly int[] DefaultThresholdsPercent = [80, 100];
+
+    /// <summary>The most thresholds one budget may have.</summary>
+    public const int MaxThresholds = 10;
 
     /// <summary>Applies the default thresholds and puts them in order without repeats.</summary>
     public void Normalize() =>
-        ThresholdsPercent = [.. (ThresholdsPercent.Length == 0 ? DefaultThresholdsPercent : ThresholdsPercent).Distinct().Order()];
+        ThresholdsPercent = [.. (Thresholds.Length > 0 ? Thresholds : ThresholdsPercent.Length > 0 ? ThresholdsPercent : DefaultThresholdsPercent).Distinct().Order()];
+
+    /// <summary>A budget's own thresholds as stored in Redis: ascending, comma-separated (<c>50,80,100</c>; empty: none).</summary>
+    public static string ThresholdsText(IEnumerable<int> thresholds) =>
+        string.Join(',', thresholds.Distinct().Order().Select(t => t.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    /// <summary>Reads <see cref="ThresholdsText"/>; null when nothing is stored.</summary>
+    public static int[]? ParseThresholds(string? stored) => stored is null
+        ? null
+        : [.. stored.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(t => int.Parse(t, System.Globalization.CultureInfo.InvariantCulture))];
 
     public static long ToMicros(decimal usd) => (long)decimal.Round(usd * 1_000_000m, MidpointRounding.AwayFromZero);
 

@@ -87,6 +87,10 @@ public sealed class LedgerKeys
     /// <summary>String: the user's monthly budget override in micro-USD (no expiry).</summary>
     public string UserBudget(string userId) => string.Concat(_tags[BucketOf(userId)], "u:", userId, ":budget");
 
+    /// <summary>String: the user's own alert thresholds, comma-separated percentages in ascending order (<c>50,80,100</c>;
+    /// empty: no threshold alerts; no expiry); absent means <see cref="BudgetOptions.ThresholdsPercent"/>.</summary>
+    public string UserThresholds(string userId) => string.Concat(_tags[BucketOf(userId)], "u:", userId, ":thresholds");
+
     /// <summary>String: <c>1</c> or <c>0</c>, whether the user's budget is enforced (budget holds refused past it);
     /// absent means <see cref="BudgetOptions.Enforce"/>. Each suffix after the userId is one segment without a colon,
     /// so no user's keys can collide with another's (a userId may hold colons).</summary>
@@ -144,6 +148,10 @@ public sealed class LedgerKeys
 
     /// <summary>String: a tag value's monthly budget in micro-USD (no expiry).</summary>
     public static string TagBudget(string dimension, string value) => $"{{llmcost}}:tb:{dimension}:{value}";
+
+    /// <summary>String: a tag value's own alert thresholds, as <see cref="UserThresholds"/> (no expiry; absent: the
+    /// configured ones). In the <c>{llmcost}</c> slot with the budgets, so one MGET reads both.</summary>
+    public static string TagThresholds(string dimension, string value) => $"{{llmcost}}:tt:{dimension}:{value}";
 
     /// <summary>String: a tag value's threshold alert of a month, claimed once (SET NX) as <c>spent|crossedAt</c>.</summary>
     public static string TagAlert(string dimension, string month, int thresholdPercent, string value) =>

@@ -46,6 +46,17 @@ internal static class AdminParameters
         }
     }
 
+    /// <summary>A budget's own thresholds: null (unchanged) or up to <see cref="BudgetOptions.MaxThresholds"/>
+    /// distinct percentages from 1 to 1,000 (empty: no threshold alerts).</summary>
+    internal static void CheckThresholds(int[]? thresholds, Dictionary<string, string[]> errors)
+    {
+        if (thresholds is not null
+            && (thresholds.Length > BudgetOptions.MaxThresholds || thresholds.Any(t => t is < 1 or > 1000) || thresholds.Distinct().Count() != thresholds.Length))
+        {
+            errors["thresholds"] = [$"thresholds must be at most {BudgetOptions.MaxThresholds} different percentages of the budget, each from 1 to 1000 (e.g. [50, 80, 100]); [] turns threshold alerts off."];
+        }
+    }
+
     internal static LedgerMonth ParseMonth(string? month, TimeProvider clock, Dictionary<string, string[]> errors)
     {
         if (month is null)

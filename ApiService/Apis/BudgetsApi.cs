@@ -20,7 +20,8 @@ public static class BudgetsApi
             .WithName("SetBudget")
             .WithSummary("Override a user's monthly budget, and whether it is enforced")
             .WithDescription("Raising the budget above the spend re-arms the thresholds now above it; lowering it below the spend fires what it crosses, once. " +
-                "enforce (optional; left out: unchanged) refuses budget holds past the budget with 402.")
+                "enforce (optional; left out: unchanged) refuses budget holds past the budget with 402. " +
+                "thresholds (optional; left out: unchanged; [] none): the budget's own alert percentages, up to 10 from 1 to 1000, replacing Budgets:Thresholds for this user.")
             .AcceptsJson<SetBudgetRequest>(MaxBudgetBodyBytes)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
@@ -55,12 +56,13 @@ public static class BudgetsApi
 
         var amount = body!.MonthlyBudgetUsd;
         CheckAmount(amount, errors);
+        CheckThresholds(body.Thresholds, errors);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        return await BrokerGuard(request.HttpContext, () => budgets.SetAsync(userId, amount!.Value, body.Enforce, ct));
+        return await BrokerGuard(request.HttpContext, () => budgets.SetAsync(userId, amount!.Value, body.Enforce, body.Thresholds, ct));
     }
 
     public static async Task<Results<Ok<UserBudget>, ValidationProblem, ProblemHttpResult>> ResetBudget(

@@ -22,7 +22,7 @@ public static class TagBudgetsApi
         admin.MapPut("/budgets/by/{dimension}/{value}", SetTagBudget)
             .WithName("SetTagBudget")
             .WithSummary("Set a tag value's monthly budget")
-            .WithDescription("Threshold alerts (Budgets:ThresholdsPercent) fire once per value, month and threshold, on Redis channel alerts:cost:{dimension}={value} and as a TagBudgetThresholdCrossed event. 0 turns them off.")
+            .WithDescription("Threshold alerts (the budget's own thresholds, else Budgets:Thresholds) fire once per value, month and threshold, on Redis channel alerts:cost:{dimension}={value} and as a TagBudgetThresholdCrossed event. 0 turns them off.")
             .AcceptsJson<SetTagBudgetRequest>(MaxBudgetBodyBytes)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -59,7 +59,8 @@ public static class TagBudgetsApi
 
         var amount = body!.MonthlyBudgetUsd;
         CheckAmount(amount, errors);
-        return errors.Count > 0 ? TypedResults.ValidationProblem(errors) : TypedResults.Ok(await budgets.SetAsync(dimension, value, amount!.Value));
+        CheckThresholds(body.Thresholds, errors);
+        return errors.Count > 0 ? TypedResults.ValidationProblem(errors) : TypedResults.Ok(await budgets.SetAsync(dimension, value, amount!.Value, body.Thresholds));
     }
 
     public static Task<Results<Ok<TagBudget>, ValidationProblem, ProblemHttpResult>> DeleteTagBudget(

@@ -20,19 +20,21 @@ public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, I
         var db = redis.GetDatabase();
         var value = db.StringGetAsync(keys.UserBudget(userId));
         var enforce = db.StringGetAsync(keys.UserEnforce(userId));
-        using (RedisSpans.Start("GET", 2))
+        var own = db.StringGetAsync(keys.UserThresholds(userId));
+        using (RedisSpans.Start("GET", 3))
         {
-            await Task.WhenAll(value, enforce);
+            await Task.WhenAll(value, enforce, own);
         }
 
         var enforced = (await enforce).HasValue ? (await enforce) == "1" : budgets.Value.Enforce;
+        var thresholds = BudgetOptions.ParseThresholds(await own) ?? budgets.Value.ThresholdsPercent;
         return (await value).HasValue
-            ? new UserBudget(userId, BudgetOptions.ToUsd((long)await value), IsDefault: false, enforced)
-            : new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true, enforced);
+            ? new UserBudget(userId, BudgetOptions.ToUsd((long)await value), IsDefault: false, enforced, thresholds)
+            : new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true, enforced, thresholds);
     }
 
-    /// <summary>Sets the amount and, when given, the enforcement (left out: unchanged).</summary>
-    public async Task<UserBudget> SetAsync(string userId, decimal monthlyBudgetUsd, bool? enforce, CancellationToken ct)
+    /// <summary>Sets the amount and, when given, the enforcement and the thresholds (left out: unchanged).</summary>
+    public async Task<UserBudget> SetAsync(string userId, decimal monthlyBudgetUsd, bool? enforce, int[]? thresholds, CancellationToken ct)
     {
         var db = redis.GetDatabase();
         var change = db.CreateTransaction();
@@ -42,7 +44,12 @@ public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, I
             _ = change.StringSetAsync(keys.UserEnforce(userId), on ? "1" : "0");
         }
 
-        using (RedisSpans.Start("MULTI", enforce is null ? 1 : 2))
+        if (thresholds is not null)
+        {
+            _ = change.StringSetAsync(keys.UserThresholds(userId), BudgetOptions.ThresholdsText(thresholds));
+        }
+
+        using (RedisSpans.Start("MULTI", 1 + (enforce is null ? 0 : 1) + (thresholds is null ? 0 : 1)))
         {
             await change.ExecuteAsync();
         }
@@ -51,16 +58,17 @@ public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, I
         return await GetAsync(userId);
     }
 
-    /// <summary>Back to the defaults: <c>Budgets:DefaultMonthlyBudgetUsd</c> and <c>Budgets:Enforce</c>.</summary>
+    /// <summary>Back to the defaults: <c>Budgets:DefaultMonthlyBudgetUsd</c>, <c>Budgets:Enforce</c> and the configured
+    /// thresholds.</summary>
     public async Task<UserBudget> ResetAsync(string userId, CancellationToken ct)
     {
         using (RedisSpans.Start("DEL"))
         {
-            await redis.GetDatabase().KeyDeleteAsync([keys.UserBudget(userId), keys.UserEnforce(userId)]);
+            await redis.GetDatabase().KeyDeleteAsync([keys.UserBudget(userId), keys.UserEnforce(userId), keys.UserThresholds(userId)]);
         }
 
         await AnnounceAsync(userId, ct);
-        return new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true, budgets.Value.Enforce);
+        return new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true, budgets.Value.Enforce, budgets.Value.ThresholdsPercent);
     }
 
     private async Task AnnounceAsync(string userId, CancellationToken ct)

@@ -53,12 +53,14 @@ public sealed record UserCostDetail(
     decimal HeldUsd);
 
 /// <summary>A user's budget; <see cref="Enforce"/>: budget holds past it are refused (402), the user's own setting or
-/// <c>Budgets:Enforce</c>.</summary>
-public sealed record UserBudget(string UserId, decimal MonthlyBudgetUsd, bool IsDefault, bool Enforce);
+/// <c>Budgets:Enforce</c>; <see cref="Thresholds"/>: the percentages of it that alert, the user's own or
+/// <c>Budgets:ThresholdsPercent</c>.</summary>
+public sealed record UserBudget(string UserId, decimal MonthlyBudgetUsd, bool IsDefault, bool Enforce, IReadOnlyList<int> Thresholds);
 
-/// <summary><see cref="Enforce"/> left out keeps the user's current setting (a client that only sets amounts never
-/// turns enforcement off by accident).</summary>
-public sealed record SetBudgetRequest(decimal? MonthlyBudgetUsd, bool? Enforce = null);
+/// <summary><see cref="Enforce"/> and <see cref="Thresholds"/> left out keep the user's current settings (a client
+/// that only sets amounts never turns enforcement or its alerts off by accident); <c>thresholds: []</c> turns the
+/// user's threshold alerts off.</summary>
+public sealed record SetBudgetRequest(decimal? MonthlyBudgetUsd, bool? Enforce = null, int[]? Thresholds = null);
 
 /// <summary>A dimension's month (e.g. by team): its values ordered by cost, highest first.</summary>
 public sealed record TagCostReport(
@@ -109,7 +111,9 @@ public sealed record TagCostDetail(
 
 public sealed record TagUserCost(string UserId, decimal CostUsd);
 
-/// <summary>A tag value's monthly budget; <see cref="MonthlyBudgetUsd"/> null: none (tag values have no default).</summary>
-public sealed record TagBudget(string Dimension, string Value, decimal? MonthlyBudgetUsd);
+/// <summary>A tag value's monthly budget; <see cref="MonthlyBudgetUsd"/> null: none (tag values have no default);
+/// <see cref="Thresholds"/>: the percentages of it that alert, its own or <c>Budgets:ThresholdsPercent</c>.</summary>
+public sealed record TagBudget(string Dimension, string Value, decimal? MonthlyBudgetUsd, IReadOnlyList<int> Thresholds);
 
-public sealed record SetTagBudgetRequest(decimal? MonthlyBudgetUsd);
+/// <summary><see cref="Thresholds"/> left out keeps the value's current ones.</summary>
+public sealed record SetTagBudgetRequest(decimal? MonthlyBudgetUsd, int[]? Thresholds = null);

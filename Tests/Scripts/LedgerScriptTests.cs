@@ -222,6 +222,32 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
     }
 
     [Fact]
+    public async Task A_users_own_thresholds_replace_the_configured_ones_and_an_empty_list_fires_none()
+    {
+        var own = NewUser();
+        var none = NewUser();
+        var usual = NewUser();
+        await redis.Db.StringSetAsync(_keys.UserThresholds(own), BudgetOptions.ThresholdsText([30, 60]));
+        await redis.Db.StringSetAsync(_keys.UserThresholds(none), BudgetOptions.ThresholdsText([]));
+
+        // Budget $1 each, in one call, 300,000 µ$ an event: 30% at the first, 60% at the second, 80% at the third and
+        // 100% at the fourth.
+        PricedUsage[] events = [.. new[] { own, none, usual }.SelectMany(u => Enumerable.Range(0, 4).Select(_ => Event(u, 300_000)))];
+        var result = await Ledger.ApplyAsync(events);
+
+        Assert.Equal([(own, 30, 0), (own, 60, 1), (usual, 80, 10), (usual, 100, 11)],
+            result.Alerts.Select(a => (events[a.EventIndex!.Value].Usage.UserId, a.ThresholdPercent, a.EventIndex!.Value)).OrderBy(a => a.Item3));
+        Assert.Equal(["alert|30", "alert|60"], (await redis.Db.HashKeysAsync(_keys.UserMonth(own, ThisMonth)))
+            .Select(k => k.ToString()).Where(k => k.StartsWith(LedgerKeys.AlertPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+
+        // A threshold added below the spend fires once on re-evaluation; one above it stays armed.
+        await redis.Db.StringSetAsync(_keys.UserThresholds(none), BudgetOptions.ThresholdsText([50, 150]));
+        var states = new AlertStates(redis.Connection, _keys, Budgets, _clock);
+        Assert.Equal([50], (await states.ReevaluateAsync(none, ThisMonth)).Select(a => a.ThresholdPercent));
+        Assert.Empty(await states.ReevaluateAsync(none, ThisMonth));
+    }
+
+    [Fact]
     public async Task A_budget_change_re_arms_thresholds_above_the_spend_and_fires_those_below()
     {
         var user = NewUser();

@@ -35,7 +35,7 @@ public sealed class ApplyUsageCallTests
             [Keys.MonthTotals(bucket, "2026-12"), Keys.MonthUsers(bucket, "2026-12"),
              // Seven days in periods of 42 hours: the current period and the four before it.
              .. Enumerable.Range(0, 5).Select(c => Keys.Claims(bucket, $"151200:{window.PeriodOf(Day) - c}")),
-             Keys.UserMonth("ann", "2026-12"), Keys.UserBudget("ann"), Keys.UserHoldData("ann")],
+             Keys.UserMonth("ann", "2026-12"), Keys.UserBudget("ann"), Keys.UserHoldData("ann"), Keys.UserThresholds("ann")],
             call.Keys.Select(k => k.ToString()));
         Assert.Equal(
             [
@@ -71,8 +71,8 @@ public sealed class ApplyUsageCallTests
 
         var call = ApplyUsageCall.Encode(Keys, chunk, events, defaultBudgetMicros: 6_000_000, thresholds: [80, 100], new ClaimWindow(TimeSpan.FromDays(7)), Day);
 
-        // After the month's 7 keys and ann's 3: the bucket's tag delta list.
-        Assert.Equal(11, call.Keys.Length);
+        // After the month's 7 keys and ann's 4: the bucket's tag delta list.
+        Assert.Equal(12, call.Keys.Length);
         Assert.Equal(Keys.TagDeltas(Keys.BucketOf("ann")), call.Keys[^1].ToString());
         // The delta, then each event's tag set: one a set instance (e2's and e4's hold the same tags, the same tag
         // numbers: their sums go to the same values).

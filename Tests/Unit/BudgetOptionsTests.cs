@@ -33,6 +33,27 @@ public sealed class BudgetOptionsTests
         Assert.Equal([50, 90], options.ThresholdsPercent);
     }
 
+    [Fact]
+    public void Budgets_Thresholds_is_read_before_the_earlier_name()
+    {
+        var options = Bind(new()
+        {
+            ["Budgets:Thresholds:0"] = "75",
+            ["Budgets:Thresholds:1"] = "25",
+            ["Budgets:ThresholdsPercent:0"] = "90",
+        });
+        Assert.Equal([25, 75], options.ThresholdsPercent);
+    }
+
+    [Fact]
+    public void A_budgets_own_thresholds_are_stored_ascending_without_repeats_and_read_back()
+    {
+        Assert.Equal("25,50,100", BudgetOptions.ThresholdsText([100, 25, 50, 25]));
+        Assert.Equal([25, 50, 100], BudgetOptions.ParseThresholds("25,50,100")!);
+        Assert.Equal([], BudgetOptions.ParseThresholds(BudgetOptions.ThresholdsText([]))!);
+        Assert.Null(BudgetOptions.ParseThresholds(null));
+    }
+
     [Theory]
     [InlineData(6.0, 6_000_000)]
     [InlineData(0.0000005, 1)]

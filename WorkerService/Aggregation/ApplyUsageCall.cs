@@ -36,7 +36,7 @@ public static class ApplyUsageCall
         // fresh event; then the events' tag sets, read by the script only when the call has a duplicate.
         var tagDelta = TagDelta.Build(chunk, events, ModelFieldOf);
         var claimSets = claims.PeriodsChecked;
-        var redisKeys = new RedisKey[2 + claimSets + chunk.Users.Count * 3 + (tagDelta is null ? 0 : 1)];
+        var redisKeys = new RedisKey[2 + claimSets + chunk.Users.Count * 4 + (tagDelta is null ? 0 : 1)];
         redisKeys[0] = keys.MonthTotals(chunk.Bucket, chunk.Month.Key);
         redisKeys[1] = keys.MonthUsers(chunk.Bucket, chunk.Month.Key);
         var period = claims.PeriodOf(now);
@@ -51,6 +51,7 @@ public static class ApplyUsageCall
             redisKeys[k++] = keys.UserMonth(userId, chunk.Month.Key);
             redisKeys[k++] = keys.UserBudget(userId);
             redisKeys[k++] = keys.UserHoldData(userId);
+            redisKeys[k++] = keys.UserThresholds(userId);
         }
 
         if (tagDelta is not null)

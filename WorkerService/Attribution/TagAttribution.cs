@@ -227,23 +227,25 @@ public sealed class TagAttribution(
 
         var db = redis.GetDatabase();
         var tagsTouched = touched.ToList();
-        RedisValue[] amounts;
+        RedisValue[] stored;
         using (RedisSpans.Start("MGET", 1))
         {
-            // Every budget key is in the {llmcost} slot: one MGET, on a cluster too.
-            amounts = await db.StringGetAsync([.. tagsTouched.Select(t => (RedisKey)LedgerKeys.TagBudget(t.Dimension, t.Value))]);
+            // Every budget and thresholds key is in the {llmcost} slot: one MGET, on a cluster too. Value i's budget
+            // is at 2i, its own thresholds at 2i + 1.
+            stored = await db.StringGetAsync([.. tagsTouched.SelectMany(t => new RedisKey[] { LedgerKeys.TagBudget(t.Dimension, t.Value), LedgerKeys.TagThresholds(t.Dimension, t.Value) })]);
         }
 
         for (var i = 0; i < tagsTouched.Count; i++)
         {
-            if (amounts[i].HasValue && (long)amounts[i] > 0)
+            var amount = stored[2 * i];
+            if (amount.HasValue && (long)amount > 0)
             {
-                await CheckAsync(db, tagsTouched[i], (long)amounts[i]);
+                await CheckAsync(db, tagsTouched[i], (long)amount, BudgetOptions.ParseThresholds(stored[2 * i + 1]) ?? budgets.Value.ThresholdsPercent);
             }
         }
     }
 
-    private async Task CheckAsync(IDatabase db, (string Dimension, string Value, string Month) tag, long budget)
+    private async Task CheckAsync(IDatabase db, (string Dimension, string Value, string Month) tag, long budget, int[] thresholds)
     {
         var (dimension, value, month) = tag;
         long spent;
@@ -253,7 +255,7 @@ public sealed class TagAttribution(
             spent = shares.Sum(s => s.HasValue ? (long)s : 0);
         }
 
-        foreach (var threshold in budgets.Value.ThresholdsPercent)
+        foreach (var threshold in thresholds)
         {
             if ((decimal)spent * 100 < (decimal)budget * threshold)
             {

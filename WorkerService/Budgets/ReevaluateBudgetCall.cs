@@ -17,7 +17,7 @@ public static class ReevaluateBudgetCall
     {
         RedisValue[] header = [month.ExpiresAt.ToUnixTimeSeconds(), defaultBudgetMicros, LedgerKeys.Cost, LedgerKeys.AlertPrefix, LedgerKeys.AlertPending,
             now.ToUnixTimeMilliseconds()];
-        return ([keys.UserMonth(userId, month.Key), keys.UserBudget(userId)], [.. header, .. thresholds.Select(t => (RedisValue)t)]);
+        return ([keys.UserMonth(userId, month.Key), keys.UserBudget(userId), keys.UserThresholds(userId)], [.. header, .. thresholds.Select(t => (RedisValue)t)]);
     }
 
     public static Reply Decode(RedisResult result)

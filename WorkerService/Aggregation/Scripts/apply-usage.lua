@@ -2,8 +2,9 @@
 -- atomic step. ApplyUsageCall.cs builds the arguments and reads the reply; this comment names them only.
 --
 -- KEYS: month totals, month users (report index), the claim sets of the dedup window (the current period's first),
--- then per user: user-month hash, budget, hold data (budget-holds.lua in the API), then, when the call's events
--- carry tags, the bucket's tag delta list.
+-- then per user: user-month hash, budget, hold data (budget-holds.lua in the API), the user's own alert thresholds
+-- (comma-separated percentages; missing: the ARGV thresholds), then, when the call's events carry tags, the bucket's
+-- tag delta list.
 -- ARGV, read in order: expireAt, defaultBudgetMicros, claimSetCount, the current claim set's expireAt,
 -- counterCount, the counter field names (cost first), the position of the requests counter, the alert field
 -- prefix, the pending state word, the held field of the hold data, thresholdCount, thresholds..., userCount, then
@@ -45,8 +46,8 @@ local defaultBudget = take()
 local claimSets = tonumber(take())
 local claimsExpireAt = take()
 local userKeys = 2 + claimSets
--- Keys per user: month hash, budget, hold data.
-local stride = 3
+-- Keys per user: month hash, budget, hold data, thresholds.
+local stride = 4
 local counterCount = tonumber(take())
 local counters = {}
 for k = 1, counterCount do
@@ -143,14 +144,21 @@ local function alert(...)
   end
 end
 
-local budgetKeys, budgets = {}, {}
+-- Each user's budget and own thresholds, read together: budget k of the reply is at 2k - 1, thresholds at 2k.
+local budgetKeys, budgets, ownThresholds = {}, {}, {}
 for u = 1, userCount do
-  budgetKeys[u] = KEYS[userKeys + 2 + (u - 1) * stride]
+  budgetKeys[2 * u - 1] = KEYS[userKeys + 2 + (u - 1) * stride]
+  budgetKeys[2 * u] = KEYS[userKeys + 4 + (u - 1) * stride]
 end
-for from = 1, userCount, fieldSlice do
-  local part = redis.call('MGET', unpack(budgetKeys, from, math.min(userCount, from + fieldSlice - 1)))
+for from = 1, 2 * userCount, fieldSlice do
+  local part = redis.call('MGET', unpack(budgetKeys, from, math.min(2 * userCount, from + fieldSlice - 1)))
   for k = 1, #part do
-    budgets[from + k - 1] = part[k]
+    local at = from + k - 1
+    if at % 2 == 1 then
+      budgets[(at + 1) / 2] = part[k]
+    else
+      ownThresholds[at / 2] = part[k]
+    end
   end
 end
 
@@ -158,6 +166,7 @@ local baseFields = { unpack(counters) }
 for t = 1, thresholdCount do
   baseFields[#baseFields + 1] = alertPrefix .. thresholds[t]
 end
+local defaultThresholds, defaultThresholdCount = thresholds, thresholdCount
 
 local function zeros()
   local z = {}
@@ -214,9 +223,24 @@ for u = 1, userCount do
   local user = users[u]
   local key = KEYS[userKeys + 1 + (u - 1) * stride]
   local budget = tonumber(budgets[u] or defaultBudget)
+  -- The user's thresholds: their own when set (the admin API's budget), else the configured ones.
+  local thresholds, thresholdCount = defaultThresholds, defaultThresholdCount
+  local fields
+  if ownThresholds[u] then
+    thresholds = {}
+    for t in string.gmatch(ownThresholds[u], '%d+') do
+      thresholds[#thresholds + 1] = t
+    end
+    thresholdCount = #thresholds
+    fields = { unpack(counters) }
+    for t = 1, thresholdCount do
+      fields[#fields + 1] = alertPrefix .. thresholds[t]
+    end
+  else
+    fields = { unpack(baseFields) }
+  end
   -- The fields this user's new events touch: totals, alert states, then models and days in first-seen order.
-  -- A model's delta is a table of its five counters (the field holds them packed), any other's a number.
-  local fields = { unpack(baseFields) }
+  -- A model's delta is a table of its seven counters (the field holds them packed), any other's a number.
   local deltas, slot = {}, {}
   local nf = #fields
   for f = 1, nf do
