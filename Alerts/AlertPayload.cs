@@ -26,7 +26,7 @@ public sealed record AlertPayload(
         alert.OccurredAt, null);
 
     /// <summary>A made-up alert of <paramref name="type"/> for a test send (<c>"test": true</c>): a user or tag value
-    /// called <c>webhook-test</c> at 80% of $100, with its own <c>webhook-id</c> each time, so a receiver that drops
+    /// called <c>webhook-test</c> past a threshold, with its own <c>webhook-id</c> each time, so a receiver that drops
     /// repeated ids still shows every test.</summary>
     public static AlertPayload Sample(string type, DateTimeOffset now, string? traceParent)
     {

@@ -58,10 +58,11 @@ public static class AlertWebhooksApi
         }
 
         // The sample joins this request's trace, as a real delivery joins the trace of the event that crossed.
-        var sample = AlertPayload.Sample(type, clock.GetUtcNow(), Activity.Current?.Id);
+        var now = clock.GetUtcNow();
+        var sample = AlertPayload.Sample(type, now, Activity.Current?.Id);
         var body = webhook.Format == WebhookEndpoint.Slack ? sample.Slack() : sample.ToJson();
         var attempt = await WebhookPoster.PostAsync(
-            http.CreateClient(WebhookPoster.HttpClientName), webhook, sample.Id, body, clock.GetUtcNow(), options.Value.TestTimeout, ResponseChars, ct);
+            http.CreateClient(WebhookPoster.HttpClientName), webhook, sample.Id, body, now, options.Value.TestTimeout, ResponseChars, ct);
         return TypedResults.Ok(new AlertWebhookTestResult(
             InfoOf(index, webhook), sample.Id, type, attempt.Outcome == WebhookOutcome.Delivered, Outcome(attempt.Outcome), attempt.StatusCode,
             attempt.ResponseBody, attempt.Error, Math.Round(attempt.Duration.TotalMilliseconds, 1), body));

@@ -162,11 +162,16 @@ for from = 1, 2 * userCount, fieldSlice do
   end
 end
 
-local baseFields = { unpack(counters) }
-for t = 1, thresholdCount do
-  baseFields[#baseFields + 1] = alertPrefix .. thresholds[t]
+-- A user's fixed fields: the counters, then one alert state a threshold.
+local function fieldsFor(list)
+  local f = { unpack(counters) }
+  for t = 1, #list do
+    f[#f + 1] = alertPrefix .. list[t]
+  end
+  return f
 end
-local defaultThresholds, defaultThresholdCount = thresholds, thresholdCount
+local baseFields = fieldsFor(thresholds)
+local defaultThresholds = thresholds
 
 local function zeros()
   local z = {}
@@ -224,21 +229,17 @@ for u = 1, userCount do
   local key = KEYS[userKeys + 1 + (u - 1) * stride]
   local budget = tonumber(budgets[u] or defaultBudget)
   -- The user's thresholds: their own when set (the admin API's budget), else the configured ones.
-  local thresholds, thresholdCount = defaultThresholds, defaultThresholdCount
-  local fields
+  local thresholds, fields = defaultThresholds, nil
   if ownThresholds[u] then
     thresholds = {}
     for t in string.gmatch(ownThresholds[u], '%d+') do
       thresholds[#thresholds + 1] = t
     end
-    thresholdCount = #thresholds
-    fields = { unpack(counters) }
-    for t = 1, thresholdCount do
-      fields[#fields + 1] = alertPrefix .. thresholds[t]
-    end
+    fields = fieldsFor(thresholds)
   else
     fields = { unpack(baseFields) }
   end
+  local thresholdCount = #thresholds
   -- The fields this user's new events touch: totals, alert states, then models and days in first-seen order.
   -- A model's delta is a table of its seven counters (the field holds them packed), any other's a number.
   local deltas, slot = {}, {}
