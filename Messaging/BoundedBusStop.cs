@@ -16,8 +16,11 @@ public sealed class BoundedBusStop(IBusDepot depot, IOptions<MassTransitHostOpti
 
     public Task StartAsync(CancellationToken cancellationToken) => _bus.StartAsync(cancellationToken);
 
+    private bool _stopAttempted;
+
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopAttempted = true;
         var bound = options.Value.StopTimeout ?? TimeSpan.FromSeconds(5);
         try
         {
@@ -29,7 +32,25 @@ public sealed class BoundedBusStop(IBusDepot depot, IOptions<MassTransitHostOpti
         }
     }
 
-    public ValueTask DisposeAsync() => _bus.DisposeAsync();
+    /// <summary>MassTransit's dispose stops the bus again, with a second full bound, when its stop has not finished:
+    /// after a stop that already ran out its bound that would double the service's. A bus never stopped (the host's
+    /// start failed) is stopped here, within the bound.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopAttempted)
+        {
+            return;
+        }
+
+        try
+        {
+            await _bus.DisposeAsync().AsTask().WaitAsync(options.Value.StopTimeout ?? TimeSpan.FromSeconds(5));
+        }
+        catch (TimeoutException)
+        {
+            logger.LogWarning("The bus had not stopped within its bound when the service was disposed");
+        }
+    }
 }
 
 public static class BoundedBusStopExtensions

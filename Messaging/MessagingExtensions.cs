@@ -41,6 +41,11 @@ public static class MessagingExtensions
             // The bus's stop inside the service's stop bound, with a second left for the rest.
             var bound = builder.Configuration.ShutdownTimeout() - TimeSpan.FromSeconds(1);
             options.StopTimeout = bound > TimeSpan.FromSeconds(1) ? bound : TimeSpan.FromSeconds(1);
+            // A consumer still working half-way through that bound has its CancellationToken cancelled: without this a
+            // webhook delivery waiting on an endpoint that does not answer (or in a retry's delay) held the stop past
+            // its bound. What is cancelled is not acknowledged, so the broker gives it to the next start (a delivery
+            // keeps its webhook-id; the ledger's claims count an event once).
+            options.ConsumerStopTimeout = options.StopTimeout / 2;
         });
     }
 }

@@ -9,6 +9,9 @@ namespace LlmCostTracker.Tests.Integration;
 [Collection(AppCollection.Name)]
 public sealed class AlertWebhookTests(AppFixture app)
 {
+    /// <summary>Shutdown:Timeout (5 s) plus 2 s for the orchestrator, as for a stop after the broker's return.</summary>
+    private static readonly TimeSpan StopBound = TimeSpan.FromSeconds(7);
+
     private WebhookReceiver Receiver => app.Webhooks!;
 
     /// <summary>$10 of gpt-4o output: past 80% and 100% of the default $6 budget at once.</summary>
@@ -120,6 +123,41 @@ public sealed class AlertWebhookTests(AppFixture app)
         }
 
         Assert.Equal(2, (await DeliveredAsync("/slack", user, 2)).Count);
+    }
+
+    [Fact]
+    public async Task An_endpoint_that_never_answers_does_not_hold_the_workers_stop_and_its_alerts_arrive_after_the_restart()
+    {
+        var user = AppFixture.NewUser("hook-hung");
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Receiver.Hold[user] = hold;
+        IReadOnlyList<WebhookReceiver.Attempt> held;
+        try
+        {
+            await SpendTenDollarsAsync(user);
+            // Both alerts' first attempts are in flight to /json and to /slack, unanswered.
+            held = await Eventually.ReturnsAsync(
+                () => Task.FromResult<IReadOnlyList<WebhookReceiver.Attempt>>([.. Receiver.Held.Where(a => a.Body.Contains(user, StringComparison.Ordinal))]),
+                attempts => attempts.Count(a => a.Path == "/json") >= 2 && attempts.Count(a => a.Path == "/slack") >= 2,
+                because: "both alerts' deliveries to reach the endpoint that does not answer");
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await app.StopResourceAsync("workerservice");
+            Assert.True(clock.Elapsed <= StopBound, $"the worker's stop took {clock.Elapsed} with four deliveries waiting for an answer");
+        }
+        finally
+        {
+            Assert.True(Receiver.Hold.TryRemove(user, out _));
+            hold.SetResult();
+            await app.StartResourceAsync("workerservice");
+        }
+
+        // The stop cancelled the deliveries unacknowledged: the broker gives them to the restarted worker, and each
+        // alert arrives, once, with the webhook-id of its first attempt.
+        var json = await DeliveredAsync("/json", user, 2);
+        Assert.Equal(held.Where(a => a.Path == "/json").Select(a => a.WebhookId).Distinct().Order(), json.Select(a => a.WebhookId).Order());
+        var slack = await DeliveredAsync("/slack", user, 2);
+        Assert.Equal(json.Select(a => a.WebhookId).Order(), slack.Select(a => a.WebhookId).Order());
     }
 
     [Fact]

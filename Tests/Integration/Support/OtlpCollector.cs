@@ -8,9 +8,8 @@ namespace LlmCostTracker.Tests.Integration;
 public sealed class OtlpCollector : IAsyncDisposable
 {
     public const int MaxSpans = 500_000;
-    private readonly HttpListener _listener;
+    private readonly LoopbackListener _listener;
     private readonly List<Span> _spans = [];
-    private readonly Task _loop;
     private int _unreadable;
 
     public sealed record Link(string TraceId, string SpanId);
@@ -19,12 +18,10 @@ public sealed class OtlpCollector : IAsyncDisposable
 
     public OtlpCollector()
     {
-        _listener = LoopbackListener.Start(out var endpoint);
-        Endpoint = endpoint;
-        _loop = Task.Run(ServeAsync);
+        _listener = new LoopbackListener(ServeAsync);
     }
 
-    public Uri Endpoint { get; }
+    public Uri Endpoint => _listener.Endpoint;
 
     /// <summary>Trace exports that could not be decoded.</summary>
     public int Unreadable => Volatile.Read(ref _unreadable);
@@ -40,52 +37,39 @@ public sealed class OtlpCollector : IAsyncDisposable
         }
     }
 
-    private async Task ServeAsync()
+    private async Task ServeAsync(HttpListenerContext context)
     {
-        while (_listener.IsListening)
+        using (var body = new MemoryStream())
         {
-            HttpListenerContext context;
-            try
+            await context.Request.InputStream.CopyToAsync(body);
+            if (context.Request.Url?.AbsolutePath == "/v1/traces")
             {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            using (var body = new MemoryStream())
-            {
-                await context.Request.InputStream.CopyToAsync(body);
-                if (context.Request.Url?.AbsolutePath == "/v1/traces")
+                List<Span> spans;
+                try
                 {
-                    List<Span> spans;
-                    try
-                    {
-                        spans = ReadTraces(body.ToArray());
-                    }
-                    catch (Exception ex) when (ex is InvalidDataException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-                    {
-                        // Counted, so a test can tell "nothing exported" from "not understood".
-                        Interlocked.Increment(ref _unreadable);
-                        spans = [];
-                    }
+                    spans = ReadTraces(body.ToArray());
+                }
+                catch (Exception ex) when (ex is InvalidDataException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+                {
+                    // Counted, so a test can tell "nothing exported" from "not understood".
+                    Interlocked.Increment(ref _unreadable);
+                    spans = [];
+                }
 
-                    lock (_spans)
+                lock (_spans)
+                {
+                    if (_spans.Count + spans.Count <= MaxSpans)
                     {
-                        if (_spans.Count + spans.Count <= MaxSpans)
-                        {
-                            _spans.AddRange(spans);
-                        }
+                        _spans.AddRange(spans);
                     }
                 }
             }
-
-            // An empty Export*ServiceResponse: accepted.
-            context.Response.StatusCode = 200;
-            context.Response.ContentType = "application/x-protobuf";
-            context.Response.Close();
         }
+
+        // An empty Export*ServiceResponse: accepted.
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/x-protobuf";
+        context.Response.Close();
     }
 
     /// <summary>ExportTraceServiceRequest → resource_spans (1) → scope_spans (2) → spans (2): trace_id (1), span_id
@@ -235,10 +219,5 @@ public sealed class OtlpCollector : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        _listener.Stop();
-        _listener.Close();
-        await _loop;
-    }
+    public ValueTask DisposeAsync() => _listener.DisposeAsync();
 }
