@@ -88,5 +88,7 @@ public static class AlertTypes
     public const string BudgetThresholdCrossed = "budget.threshold_crossed";
     public const string TagBudgetThresholdCrossed = "tag_budget.threshold_crossed";
 
-    public static readonly string[] All = [BudgetThresholdCrossed, TagBudgetThresholdCrossed];
+    public const string BudgetForecastExhausted = "budget.forecast_exhausted";
+
+    public static readonly string[] All = [BudgetThresholdCrossed, TagBudgetThresholdCrossed, BudgetForecastExhausted];
 }

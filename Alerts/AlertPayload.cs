@@ -9,9 +9,11 @@ namespace LlmCostTracker.Alerts;
 
 /// <summary>An alert as webhooks receive it (<c>json</c> format); <see cref="Slack"/> renders the same alert as a
 /// Slack incoming-webhook message.</summary>
+/// <param name="ThresholdPercent">The threshold crossed (threshold alerts; absent from a forecast).</param>
+/// <param name="Forecast">The projection (<c>budget.forecast_exhausted</c> only).</param>
 public sealed record AlertPayload(
-    string Type, string Id, string Month, AlertSubject Subject, int ThresholdPercent, decimal SpentUsd, decimal BudgetUsd,
-    DateTimeOffset OccurredAt, string? TraceParent, bool? Test = null)
+    string Type, string Id, string Month, AlertSubject Subject, int? ThresholdPercent, decimal SpentUsd, decimal BudgetUsd,
+    DateTimeOffset OccurredAt, string? TraceParent, bool? Test = null, AlertForecast? Forecast = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -25,6 +27,11 @@ public sealed record AlertPayload(
         alert.Month, new AlertSubject("tag", null, alert.Dimension, alert.Value), alert.ThresholdPercent, alert.SpentUsd, alert.BudgetUsd,
         alert.OccurredAt, null);
 
+    public static AlertPayload For(BudgetForecastExhausted alert) => new(
+        AlertTypes.BudgetForecastExhausted, IdOf(AlertTypes.BudgetForecastExhausted, $"user|{alert.UserId}", alert.Month, 0),
+        alert.Month, new AlertSubject("user", alert.UserId, null, null), null, alert.SpentUsd, alert.BudgetUsd,
+        alert.OccurredAt, null, Forecast: new AlertForecast(alert.ProjectedExhaustedAt, alert.DailyRateUsd, alert.DaysEarly));
+
     /// <summary>A made-up alert of <paramref name="type"/> for a test send (<c>"test": true</c>): a user or tag value
     /// called <c>webhook-test</c> past a threshold, with its own <c>webhook-id</c> each time, so a receiver that drops
     /// repeated ids still shows every test.</summary>
@@ -33,7 +40,11 @@ public sealed record AlertPayload(
         var subject = type == AlertTypes.TagBudgetThresholdCrossed
             ? new AlertSubject("tag", null, "team", "webhook-test")
             : new AlertSubject("user", "webhook-test", null, null);
-        return new AlertPayload(type, $"msg_test_{Guid.NewGuid():N}", LedgerMonth.Of(now).Key, subject, 80, 80m, 100m, now, traceParent, Test: true);
+        var id = $"msg_test_{Guid.NewGuid():N}";
+        return type == AlertTypes.BudgetForecastExhausted
+            ? new AlertPayload(type, id, LedgerMonth.Of(now).Key, subject, null, 60m, 100m, now, traceParent, Test: true,
+                Forecast: new AlertForecast(now.AddDays(3), 20m, 10))
+            : new AlertPayload(type, id, LedgerMonth.Of(now).Key, subject, 80, 80m, 100m, now, traceParent, Test: true);
     }
 
     /// <summary>The alert's <c>webhook-id</c>: from what the alert is about, so it is the same for every attempt and
@@ -48,9 +59,12 @@ public sealed record AlertPayload(
     public string Slack()
     {
         var who = Subject.Kind == "user" ? $"User *{Subject.UserId}*" : $"*{Subject.Dimension}={Subject.Value}*";
-        var verb = ThresholdPercent >= 100 ? ":rotating_light: " : ":warning: ";
-        var text = string.Create(CultureInfo.InvariantCulture,
-            $"{(Test == true ? "[test] " : "")}{verb}LLM cost: {who} reached {ThresholdPercent}% of the ${BudgetUsd:N2} budget for {Month} (${SpentUsd:N2} spent).");
+        var test = Test == true ? "[test] " : "";
+        var text = Forecast is { } forecast
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"{test}:hourglass_flowing_sand: LLM cost: {who} is on course to use up the ${BudgetUsd:N2} budget for {Month} on {forecast.ProjectedExhaustedAt:yyyy-MM-dd HH:mm} UTC, {forecast.DaysEarly:0.#} days early (${forecast.DailyRateUsd:N2} a day; ${SpentUsd:N2} spent).")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"{test}{(ThresholdPercent >= 100 ? ":rotating_light: " : ":warning: ")}LLM cost: {who} reached {ThresholdPercent}% of the ${BudgetUsd:N2} budget for {Month} (${SpentUsd:N2} spent).");
         return JsonSerializer.Serialize(new SlackMessage(text), Json);
     }
 
@@ -60,3 +74,7 @@ public sealed record AlertPayload(
 /// <summary>Who an alert is about: a user (<c>kind</c> <c>user</c>, <c>userId</c>) or a tag value (<c>kind</c>
 /// <c>tag</c>, <c>dimension</c>, <c>value</c>).</summary>
 public sealed record AlertSubject(string Kind, string? UserId, string? Dimension, string? Value);
+
+/// <summary>A forecast's projection: when the budget runs out at the daily rate of the forecast window, and how many
+/// days before the month's end that is.</summary>
+public sealed record AlertForecast(DateTimeOffset ProjectedExhaustedAt, decimal DailyRateUsd, double DaysEarly);

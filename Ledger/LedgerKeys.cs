@@ -182,6 +182,10 @@ public sealed class LedgerKeys
     /// <summary><c>day|yyyy-MM-dd</c>.</summary>
     public static string DayField(string day) => $"{DayPrefix}{day}";
 
+    /// <summary>The burn-rate forecast's claim in a user's month: <c>sent|exhaustedAt|forecastAt</c> (Unix ms) once
+    /// the month's forecast alert went out. Under <see cref="AlertPrefix"/>, so readers that skip alert states skip it.</summary>
+    public const string ForecastField = AlertPrefix + "forecast";
+
     /// <summary><c>alert|{threshold}</c>.</summary>
     public static string AlertField(int thresholdPercent) => $"{AlertPrefix}{thresholdPercent}";
 

@@ -93,7 +93,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
     public async Task<UserCostDetail?> UserAsync(string userId, LedgerMonth month)
     {
         var now = clock.GetUtcNow();
-        var (row, daily) = await ReadUserAsync(redis.GetDatabase(), userId, month, now);
+        var (row, daily, forecast) = await ReadUserAsync(redis.GetDatabase(), userId, month, now);
         if (row is null)
         {
             return null;
@@ -101,7 +101,8 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
 
         return new UserCostDetail(month.Key, Currency, now, row.UserId, row.CostUsd, row.InputTokens, row.CachedInputTokens,
             row.OutputTokens, row.Requests, row.BudgetUsd, row.BudgetUsedPercent, row.ProjectedMonthEndCostUsd,
-            row.ProjectedBudgetExhaustedAt, row.Models, daily, row.CacheWriteInputTokens, row.ReasoningOutputTokens, row.BudgetExhausted, row.HeldUsd);
+            row.ProjectedBudgetExhaustedAt, row.Models, daily, row.CacheWriteInputTokens, row.ReasoningOutputTokens, row.BudgetExhausted, row.HeldUsd,
+            forecast);
     }
 
     private async Task<UserCostRow?> UserRowAsync(IDatabase db, string userId, LedgerMonth month, DateTimeOffset now) =>
@@ -109,7 +110,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
 
     /// <summary>Reads a user's month (one hash: totals, models, days, alert states), budget and, for the current
     /// month, what the user holds now (holds are not kept per month: a past month shows none), together.</summary>
-    private async Task<(UserCostRow? Row, List<DailyCost> Daily)> ReadUserAsync(IDatabase db, string userId, LedgerMonth month, DateTimeOffset now)
+    private async Task<(UserCostRow? Row, List<DailyCost> Daily, BudgetForecast? Forecast)> ReadUserAsync(IDatabase db, string userId, LedgerMonth month, DateTimeOffset now)
     {
         // Started first: its reads make their own spans.
         var heldTask = month == LedgerMonth.Of(now) ? holds.HeldMicrosAsync(db, userId) : Task.FromResult(0L);
@@ -126,7 +127,7 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
         await heldTask;
         if (entries.Length == 0)
         {
-            return (null, []);
+            return (null, [], null);
         }
 
         var models = new Dictionary<string, Counters>(StringComparer.Ordinal);
@@ -158,7 +159,19 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
             counters.Reasoning,
             over,
             Usd(await heldTask));
-        return (row, dailyOrdered);
+        var forecast = entries.FirstOrDefault(e => e.Name == LedgerKeys.ForecastField).Value is { HasValue: true } claim ? ForecastOf(claim.ToString()) : null;
+        return (row, dailyOrdered, forecast);
+    }
+
+    /// <summary>Reads the forecast's claim, <c>sent|exhaustedAt|forecastAt</c> (Unix ms).</summary>
+    internal static BudgetForecast? ForecastOf(string claim)
+    {
+        var parts = claim.Split('|');
+        return parts.Length == 3
+            && long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var exhaustedAt)
+            && long.TryParse(parts[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var alertedAt)
+            ? new BudgetForecast(DateTimeOffset.FromUnixTimeMilliseconds(alertedAt), DateTimeOffset.FromUnixTimeMilliseconds(exhaustedAt))
+            : null;
     }
 
     /// <summary>Without a recorded crossing (no 100% threshold configured, or usage from before it was recorded):

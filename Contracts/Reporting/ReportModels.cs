@@ -50,7 +50,12 @@ public sealed record UserCostDetail(
     long CacheWriteInputTokens,
     long ReasoningOutputTokens,
     bool BudgetExhausted,
-    decimal HeldUsd);
+    decimal HeldUsd,
+    BudgetForecast? Forecast = null);
+
+/// <summary>The month's burn-rate forecast alert (<c>budget.forecast_exhausted</c>), once it was sent: when, and when
+/// the budget was then projected to run out.</summary>
+public sealed record BudgetForecast(DateTimeOffset AlertedAt, DateTimeOffset ProjectedExhaustedAt);
 
 /// <summary>A user's budget; <see cref="Enforce"/>: budget holds past it are refused (402), the user's own setting or
 /// <c>Budgets:Enforce</c>; <see cref="Thresholds"/>: the percentages of it that alert, the user's own or

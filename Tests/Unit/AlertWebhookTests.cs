@@ -44,6 +44,30 @@ public sealed class AlertWebhookUnitTests
     }
 
     [Fact]
+    public void A_forecast_payload_carries_its_projection_and_no_threshold()
+    {
+        var forecast = new BudgetForecastExhausted
+        {
+            UserId = "alice", Month = "2026-12", SpentUsd = 3.1m, BudgetUsd = 6m, DailyRateUsd = 0.68m, DaysEarly = 22.4,
+            ProjectedExhaustedAt = new DateTimeOffset(2026, 12, 9, 14, 24, 0, TimeSpan.Zero), OccurredAt = new DateTimeOffset(2026, 12, 5, 9, 0, 0, TimeSpan.Zero),
+        };
+        var payload = AlertPayload.For(forecast);
+        // Once a month: a later forecast of the same month (another rate) is the same alert.
+        Assert.Equal(payload.Id, AlertPayload.For(forecast with { DailyRateUsd = 1m }).Id);
+        Assert.NotEqual(payload.Id, AlertPayload.For(forecast with { Month = "2027-01" }).Id);
+
+        var root = JsonDocument.Parse(payload.ToJson()).RootElement;
+        Assert.Equal("budget.forecast_exhausted", root.GetProperty("type").GetString());
+        Assert.False(root.TryGetProperty("thresholdPercent", out _));
+        Assert.Equal("2026-12-09T14:24:00+00:00", root.GetProperty("forecast").GetProperty("projectedExhaustedAt").GetString());
+        Assert.Equal(0.68m, root.GetProperty("forecast").GetProperty("dailyRateUsd").GetDecimal());
+        Assert.Equal(22.4, root.GetProperty("forecast").GetProperty("daysEarly").GetDouble());
+        Assert.Equal(
+            ":hourglass_flowing_sand: LLM cost: User *alice* is on course to use up the $6.00 budget for 2026-12 on 2026-12-09 14:24 UTC, 22.4 days early ($0.68 a day; $3.10 spent).",
+            JsonDocument.Parse(payload.Slack()).RootElement.GetProperty("text").GetString());
+    }
+
+    [Fact]
     public void A_payload_names_its_subject_and_keeps_its_id_for_the_same_alert()
     {
         var crossed = new TagBudgetThresholdCrossed

@@ -8,13 +8,16 @@ namespace LlmCostTracker.WorkerService.Alerts;
 /// <summary>Turns each published alert into one delivery message per webhook endpoint that wants its type, rendered
 /// in that endpoint's format: each endpoint then retries (and dead-letters) on its own, and an endpoint that is down
 /// never makes another receive an alert twice. Registered only when webhooks are configured.</summary>
-public sealed class AlertWebhookFanOut(IOptions<AlertOptions> options) : IConsumer<BudgetThresholdCrossed>, IConsumer<TagBudgetThresholdCrossed>
+public sealed class AlertWebhookFanOut(IOptions<AlertOptions> options)
+    : IConsumer<BudgetThresholdCrossed>, IConsumer<TagBudgetThresholdCrossed>, IConsumer<BudgetForecastExhausted>
 {
     public const string QueueName = "llm-alert-webhook-fan-out";
 
     public Task Consume(ConsumeContext<BudgetThresholdCrossed> context) => FanOutAsync(context, AlertPayload.For(context.Message));
 
     public Task Consume(ConsumeContext<TagBudgetThresholdCrossed> context) => FanOutAsync(context, AlertPayload.For(context.Message));
+
+    public Task Consume(ConsumeContext<BudgetForecastExhausted> context) => FanOutAsync(context, AlertPayload.For(context.Message));
 
     private async Task FanOutAsync(ConsumeContext context, AlertPayload alert)
     {

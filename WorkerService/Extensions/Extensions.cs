@@ -66,6 +66,10 @@ public static class Extensions
         builder.Services.AddSingleton<CostLedger>();
         builder.Services.AddSingleton<AlertStates>();
         builder.Services.AddSingleton<BudgetAlerts>();
+        builder.Services.AddOptions<ForecastOptions>()
+            .BindConfiguration(ForecastOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         // Registered before the bus, so it stops after the bus has finished the messages it was consuming.
         builder.Services.AddSingleton<LedgerBatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerBatcher>());
@@ -77,6 +81,9 @@ public static class Extensions
         builder.Services.AddAlertWebhooks();
 
         builder.AddMessaging();
+        // After the bus: it stops before the bus does, so a scan never publishes into a stopped bus.
+        builder.Services.AddSingleton<ForecastScanner>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ForecastScanner>());
     }
 
     private static void AddLedgerLayout(this IServiceCollection services)

@@ -37,8 +37,14 @@ public class AppFixture : IAsyncLifetime
     protected virtual bool CollectsTelemetry => GetType() == typeof(AppFixture);
 
     /// <summary>Where the main app's worker delivers alert webhooks (<c>/json</c> signed with the generated
-    /// <c>alert-webhook-secret</c>, <c>/slack</c>); null in the other apps.</summary>
+    /// <c>alert-webhook-secret</c>, <c>/slack</c>); null in the apps that do not <see cref="UsesWebhooks"/>.</summary>
     public WebhookReceiver? Webhooks { get; private set; }
+
+    protected virtual bool UsesWebhooks => GetType() == typeof(AppFixture);
+
+    /// <summary>Whether the worker's burn-rate forecast runs. Off except where it is tested: a user of another test
+    /// whose spend spans a midnight would otherwise get a forecast alert beside the alerts that test counts.</summary>
+    protected virtual bool ForecastEnabled => false;
 
     /// <summary>Arguments for the AppHost (configuration that decides which resources exist).</summary>
     // The tag tests wait for folds: a 1 s fold interval (the shipped 5 s only costs Redis less under load) keeps them short.
@@ -63,7 +69,7 @@ public class AppFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
-        Webhooks = GetType() == typeof(AppFixture) ? new WebhookReceiver() : null;
+        Webhooks = UsesWebhooks ? new WebhookReceiver() : null;
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(AppHostArgs, cts.Token);
         appHost.Services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler(ExitGuard.Handler).AddStandardResilienceHandler(options =>
         {
@@ -80,6 +86,7 @@ public class AppFixture : IAsyncLifetime
         // the dashboard would show, for the trace tests); the others export nothing (it would only retry against a
         // closed port).
         Telemetry = CollectsTelemetry ? new OtlpCollector() : null;
+        appHost.CreateResourceBuilder<ProjectResource>("workerservice").WithEnvironment("Budgets__Forecast__Enabled", ForecastEnabled ? "true" : "false");
         foreach (var project in new[] { "apiservice", "workerservice", "costdashboard" })
         {
             var resource = appHost.CreateResourceBuilder<ProjectResource>(project)

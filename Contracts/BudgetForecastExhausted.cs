@@ -1,0 +1,28 @@
+namespace LlmCostTracker.Contracts;
+
+/// <summary>A user's recent burn rate projects their monthly budget to run out before the month ends. Published once
+/// per user and month as a MassTransit event (and so to the webhooks that want <c>budget.forecast_exhausted</c>). Not
+/// on the Redis channel <see cref="AlertChannels.ForUser"/>, whose messages keep the shape of
+/// <see cref="BudgetThresholdCrossed"/> for the subscribers that read them.</summary>
+public sealed record BudgetForecastExhausted
+{
+    public required string UserId { get; init; }
+
+    /// <summary>The month, as <c>yyyy-MM</c> (UTC).</summary>
+    public required string Month { get; init; }
+
+    public required decimal SpentUsd { get; init; }
+    public required decimal BudgetUsd { get; init; }
+
+    /// <summary>When the budget runs out at <see cref="DailyRateUsd"/>.</summary>
+    public required DateTimeOffset ProjectedExhaustedAt { get; init; }
+
+    /// <summary>The spend per day over the forecast window.</summary>
+    public required decimal DailyRateUsd { get; init; }
+
+    /// <summary>How many days before the month's end the budget runs out.</summary>
+    public required double DaysEarly { get; init; }
+
+    /// <summary>When the forecast was made.</summary>
+    public required DateTimeOffset OccurredAt { get; init; }
+}
