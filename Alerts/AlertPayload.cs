@@ -30,7 +30,7 @@ public sealed record AlertPayload(
     public static AlertPayload For(BudgetForecastExhausted alert) => new(
         AlertTypes.BudgetForecastExhausted, IdOf(AlertTypes.BudgetForecastExhausted, $"user|{alert.UserId}", alert.Month, 0),
         alert.Month, new AlertSubject("user", alert.UserId, null, null), null, alert.SpentUsd, alert.BudgetUsd,
-        alert.OccurredAt, null, Forecast: new AlertForecast(alert.ProjectedExhaustedAt, alert.DailyRateUsd, alert.DaysEarly));
+        alert.OccurredAt, alert.TraceParent, Forecast: new AlertForecast(alert.ProjectedExhaustedAt, alert.DailyRateUsd, alert.DaysEarly));
 
     /// <summary>A made-up alert of <paramref name="type"/> for a test send (<c>"test": true</c>): a user or tag value
     /// called <c>webhook-test</c> past a threshold, with its own <c>webhook-id</c> each time, so a receiver that drops

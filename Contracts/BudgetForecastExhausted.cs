@@ -25,4 +25,7 @@ public sealed record BudgetForecastExhausted
 
     /// <summary>When the forecast was made.</summary>
     public required DateTimeOffset OccurredAt { get; init; }
+
+    /// <summary>W3C traceparent of the worker's <c>publish budget forecast</c> span, so the deliveries join its trace.</summary>
+    public string? TraceParent { get; init; }
 }

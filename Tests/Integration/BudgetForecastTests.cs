@@ -49,6 +49,7 @@ public sealed class BudgetForecastTests(ForecastAppFixture app) : IAsyncLifetime
         Assert.Equal(5.97m, root.GetProperty("spentUsd").GetDecimal());
         Assert.Equal(6m, root.GetProperty("budgetUsd").GetDecimal());
         Assert.False(root.TryGetProperty("thresholdPercent", out _));
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", root.GetProperty("traceParent").GetString());
         var forecast = root.GetProperty("forecast");
         var exhaustedAt = forecast.GetProperty("projectedExhaustedAt").GetDateTimeOffset();
         var monthEnd = new DateTimeOffset(before.Year, before.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);

@@ -59,7 +59,8 @@ public sealed class ForecastScanner(
             fields[3 + i] = LedgerKeys.DayField(days[i].ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         }
 
-        using var activity = WorkerMetrics.ActivitySource.StartActivity("forecast budgets");
+        // No span for the scan itself: an idle app makes no traces (a span every Interval would fill the Traces page);
+        // each forecast sent is one (PublishOnceAsync).
         var db = redis.GetDatabase();
         var published = 0;
         for (var bucket = 0; bucket < keys.Buckets; bucket++)
@@ -107,7 +108,6 @@ public sealed class ForecastScanner(
             }
         }
 
-        activity?.SetTag("llmcost.forecasts", published);
         return published;
     }
 
@@ -121,6 +121,8 @@ public sealed class ForecastScanner(
             return false;
         }
 
+        using var activity = WorkerMetrics.ActivitySource.StartActivity("publish budget forecast", ActivityKind.Producer);
+        activity?.SetTag("enduser.id", user);
         var alert = new BudgetForecastExhausted
         {
             UserId = user,
@@ -131,18 +133,19 @@ public sealed class ForecastScanner(
             DailyRateUsd = decimal.Round(BudgetOptions.ToUsd(projection.DailyRateMicros), 6),
             DaysEarly = Math.Round(projection.DaysEarly, 2),
             OccurredAt = now,
+            TraceParent = activity?.Id,
         };
         try
         {
             await bus.Publish(alert, ct);
         }
-        catch (Exception)
+        catch (Exception ex)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             await db.HashDeleteAsync(key, LedgerKeys.ForecastField);
             throw;
         }
 
-        Activity.Current?.AddEvent(new ActivityEvent("budget forecast", tags: new ActivityTagsCollection { ["enduser.id"] = user }));
         logger.LogInformation("Budget forecast: {UserId} runs out of {BudgetUsd} USD on {ExhaustedAt:u}, {DaysEarly} days before {Month} ends ({DailyRateUsd} USD a day)",
             user, alert.BudgetUsd, alert.ProjectedExhaustedAt, alert.DaysEarly, month.Key, alert.DailyRateUsd);
         return true;
