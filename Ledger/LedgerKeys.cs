@@ -182,9 +182,27 @@ public sealed class LedgerKeys
     /// <summary><c>day|yyyy-MM-dd</c>.</summary>
     public static string DayField(string day) => $"{DayPrefix}{day}";
 
+    /// <summary><c>day|yyyy-MM-dd</c> of a UTC day.</summary>
+    public static string DayField(DateOnly day) => DayField(day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+
     /// <summary>The burn-rate forecast's claim in a user's month: <c>sent|exhaustedAt|forecastAt</c> (Unix ms) once
     /// the month's forecast alert went out. Under <see cref="AlertPrefix"/>, so readers that skip alert states skip it.</summary>
     public const string ForecastField = AlertPrefix + "forecast";
+
+    /// <summary>The value of <see cref="ForecastField"/>: <c>sent|exhaustedAt|forecastAt</c> (Unix ms).</summary>
+    public static string ForecastClaim(DateTimeOffset exhaustedAt, DateTimeOffset forecastAt) => string.Create(CultureInfo.InvariantCulture,
+        $"{AlertSent}|{exhaustedAt.ToUnixTimeMilliseconds()}|{forecastAt.ToUnixTimeMilliseconds()}");
+
+    /// <summary>Reads <see cref="ForecastClaim"/>: when the forecast was made and the run-out it projected, if it says.</summary>
+    public static (DateTimeOffset ForecastAt, DateTimeOffset ExhaustedAt)? ParseForecastClaim(string claim)
+    {
+        var parts = claim.Split('|');
+        return parts.Length == 3
+            && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var exhaustedAt)
+            && long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var forecastAt)
+            ? (DateTimeOffset.FromUnixTimeMilliseconds(forecastAt), DateTimeOffset.FromUnixTimeMilliseconds(exhaustedAt))
+            : null;
+    }
 
     /// <summary><c>alert|{threshold}</c>.</summary>
     public static string AlertField(int thresholdPercent) => $"{AlertPrefix}{thresholdPercent}";

@@ -159,19 +159,11 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
             counters.Reasoning,
             over,
             Usd(await heldTask));
-        var forecast = entries.FirstOrDefault(e => e.Name == LedgerKeys.ForecastField).Value is { HasValue: true } claim ? ForecastOf(claim.ToString()) : null;
-        return (row, dailyOrdered, forecast);
-    }
-
-    /// <summary>Reads the forecast's claim, <c>sent|exhaustedAt|forecastAt</c> (Unix ms).</summary>
-    internal static BudgetForecast? ForecastOf(string claim)
-    {
-        var parts = claim.Split('|');
-        return parts.Length == 3
-            && long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var exhaustedAt)
-            && long.TryParse(parts[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var alertedAt)
-            ? new BudgetForecast(DateTimeOffset.FromUnixTimeMilliseconds(alertedAt), DateTimeOffset.FromUnixTimeMilliseconds(exhaustedAt))
+        var forecast = entries.FirstOrDefault(e => e.Name == LedgerKeys.ForecastField).Value is { HasValue: true } claim
+            && LedgerKeys.ParseForecastClaim(claim.ToString()) is { } sent
+            ? new BudgetForecast(sent.ForecastAt, sent.ExhaustedAt)
             : null;
+        return (row, dailyOrdered, forecast);
     }
 
     /// <summary>Without a recorded crossing (no 100% threshold configured, or usage from before it was recorded):

@@ -10,7 +10,7 @@ public static class BurnRateForecast
     /// <summary>Projects a user's month. <paramref name="dayCosts"/> holds the month's spend per UTC day (micro-USD);
     /// the rate is the spend of the days within <see cref="ForecastOptions.Window"/> of <paramref name="now"/> over the
     /// time from the first of those days' start (or the first day with spend, if later) to now. Null when there is
-    /// nothing to warn of: no budget, the budget already spent (the 100% threshold has said so), too few events or too
+    /// nothing to warn of: no budget, the budget already spent (its threshold alerts have said so), too few events or too
     /// short a history for a rate, or a run-out on or after the month's end.</summary>
     public static BurnRateProjection? Project(
         long spentMicros, long events, long budgetMicros, IReadOnlyDictionary<DateOnly, long> dayCosts, DateTimeOffset now, ForecastOptions options)
@@ -39,7 +39,7 @@ public static class BurnRateForecast
         }
 
         var span = now - windowStart;
-        var windowSpend = dayCosts.Where(d => StartOf(d.Key) >= windowStart && StartOf(d.Key) <= now).Sum(d => d.Value);
+        var windowSpend = dayCosts.Where(d => StartOf(d.Key) >= windowStart).Sum(d => d.Value);
         if (windowSpend <= 0 || span <= TimeSpan.Zero)
         {
             return null;

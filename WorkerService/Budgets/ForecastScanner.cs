@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 using MassTransit;
@@ -56,7 +55,7 @@ public sealed class ForecastScanner(
         fields[2] = LedgerKeys.ForecastField;
         for (var i = 0; i < days.Count; i++)
         {
-            fields[3 + i] = LedgerKeys.DayField(days[i].ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            fields[3 + i] = LedgerKeys.DayField(days[i]);
         }
 
         // No span for the scan itself: an idle app makes no traces (a span every Interval would fill the Traces page);
@@ -115,8 +114,7 @@ public sealed class ForecastScanner(
         IDatabase db, string user, LedgerMonth month, long spent, long budget, BurnRateProjection projection, DateTimeOffset now, CancellationToken ct)
     {
         var key = keys.UserMonth(user, month.Key);
-        var claim = string.Create(CultureInfo.InvariantCulture, $"{LedgerKeys.AlertSent}|{projection.ExhaustedAt.ToUnixTimeMilliseconds()}|{now.ToUnixTimeMilliseconds()}");
-        if (!await db.HashSetAsync(key, LedgerKeys.ForecastField, claim, When.NotExists))
+        if (!await db.HashSetAsync(key, LedgerKeys.ForecastField, LedgerKeys.ForecastClaim(projection.ExhaustedAt, now), When.NotExists))
         {
             return false;
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 
@@ -19,8 +18,7 @@ public static class LedgerCalendar
         var last = _lastDay;
         if (last is null || last.Date != date)
         {
-            var text = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            _lastDay = last = new CalendarDay(date, new LedgerMonth(date.Year, date.Month), LedgerKeys.DayField(text));
+            _lastDay = last = new CalendarDay(date, new LedgerMonth(date.Year, date.Month), LedgerKeys.DayField(date));
         }
 
         return last;
