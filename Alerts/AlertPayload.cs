@@ -32,6 +32,13 @@ public sealed record AlertPayload(
         alert.Month, new AlertSubject("user", alert.UserId, null, null), null, alert.SpentUsd, alert.BudgetUsd,
         alert.OccurredAt, alert.TraceParent, Forecast: new AlertForecast(alert.ProjectedExhaustedAt, alert.DailyRateUsd, alert.DaysEarly));
 
+    /// <summary>A tag value's forecast: the same type as a user's (<c>budget.forecast_exhausted</c>), told apart by its
+    /// <c>tag</c> subject, so an endpoint that wants forecasts gets both.</summary>
+    public static AlertPayload For(TagBudgetForecastExhausted alert) => new(
+        AlertTypes.BudgetForecastExhausted, IdOf(AlertTypes.BudgetForecastExhausted, $"tag|{alert.Dimension}|{alert.Value}", alert.Month, 0),
+        alert.Month, new AlertSubject("tag", null, alert.Dimension, alert.Value), null, alert.SpentUsd, alert.BudgetUsd,
+        alert.OccurredAt, alert.TraceParent, Forecast: new AlertForecast(alert.ProjectedExhaustedAt, alert.DailyRateUsd, alert.DaysEarly));
+
     /// <summary>A made-up alert of <paramref name="type"/> for a test send (<c>"test": true</c>): a user or tag value
     /// called <c>webhook-test</c> past a threshold, with its own <c>webhook-id</c> each time, so a receiver that drops
     /// repeated ids still shows every test.</summary>

@@ -157,6 +157,11 @@ public sealed class LedgerKeys
     public static string TagAlert(string dimension, string month, int thresholdPercent, string value) =>
         string.Create(CultureInfo.InvariantCulture, $"{{llmcost}}:t:{dimension}:{month}:ta:{thresholdPercent}:{value}");
 
+    /// <summary>String: a tag value's burn-rate forecast alert of a month, claimed once (SET NX, expiring with the month)
+    /// as <see cref="ForecastClaim"/>. In the <c>{llmcost}</c> slot with the budgets, so the forecast reads a page of
+    /// values' budgets and claims in one MGET.</summary>
+    public static string TagForecast(string dimension, string month, string value) => $"{{llmcost}}:t:{dimension}:{month}:tf:{value}";
+
     /// <summary><c>model|{model}</c>.</summary>
     public static string ModelField(string model) => $"{ModelPrefix}{model}";
 

@@ -48,11 +48,14 @@ public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, Ti
         var now = clock.GetUtcNow();
         // Started first: its reads make their own span.
         var valueTask = ReadValueAsync(db, dimension, value, month, now);
+        var forecastTask = db.StringGetAsync(LedgerKeys.TagForecast(dimension, month.Key, value));
         SortedSetEntry[][] userShares;
-        using (RedisSpans.Start("ZRANGE", keys.Buckets))
+        RedisValue forecastClaim;
+        using (RedisSpans.Start("ZRANGE GET", keys.Buckets + 1))
         {
             userShares = await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b =>
                 db.SortedSetRangeByRankWithScoresAsync(keys.TagUsers(b, dimension, month.Key, value), 0, topUsers - 1, Order.Descending)));
+            forecastClaim = await forecastTask;
         }
 
         var (row, daily) = await valueTask;
@@ -66,7 +69,8 @@ public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, Ti
 
         return new TagCostDetail(month.Key, Currency, now, dimension, value, row.CostUsd, row.InputTokens, row.CachedInputTokens, row.OutputTokens,
             row.Requests, row.CacheWriteInputTokens, row.ReasoningOutputTokens, row.BudgetUsd, row.BudgetUsedPercent, row.BudgetExhausted,
-            row.ProjectedMonthEndCostUsd, row.ProjectedBudgetExhaustedAt, row.Models, daily, users);
+            row.ProjectedMonthEndCostUsd, row.ProjectedBudgetExhaustedAt, row.Models, daily, users,
+            forecastClaim.HasValue && LedgerKeys.ParseForecastClaim(forecastClaim.ToString()) is { } sent ? new BudgetForecast(sent.ForecastAt, sent.ExhaustedAt) : null);
     }
 
     private async Task<(TagCostRow? Row, List<DailyCost> Daily)> ReadValueAsync(IDatabase db, string dimension, string value, LedgerMonth month, DateTimeOffset now)

@@ -112,7 +112,8 @@ public sealed record TagCostDetail(
     DateTimeOffset? ProjectedBudgetExhaustedAt,
     IReadOnlyList<ModelCostRow> Models,
     IReadOnlyList<DailyCost> Daily,
-    IReadOnlyList<TagUserCost> Users);
+    IReadOnlyList<TagUserCost> Users,
+    BudgetForecast? Forecast = null);
 
 public sealed record TagUserCost(string UserId, decimal CostUsd);
 

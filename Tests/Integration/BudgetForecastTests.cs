@@ -69,20 +69,68 @@ public sealed class BudgetForecastTests(ForecastAppFixture app) : IAsyncLifetime
         var claim = await app.Redis.GetDatabase().HashGetAsync(app.Keys.UserMonth(user, AppFixture.CurrentMonth), LedgerKeys.ForecastField);
         Assert.StartsWith($"{LedgerKeys.AlertSent}|", claim.ToString(), StringComparison.Ordinal);
 
-        // The user's report says so, with the projection the alert carried.
-        using var report = await app.Api.SendAsync(app.Admin(HttpMethod.Get, $"/api/v1/admin/llm-costs/{user}"));
+        // The user's report and dashboard page say so, with the projection the alert carried.
+        var page = await AssertShownAsync($"/api/v1/admin/llm-costs/{user}", $"/users/{user}", exhaustedAt, before);
+        await DashboardBrowser.ShotAsync(page, "dashboard-forecast");
+    }
+
+    /// <summary>Asserts the admin report at <paramref name="reportPath"/> carries the forecast sent (its projection and
+    /// when, since <paramref name="before"/>), and the dashboard page at <paramref name="pagePath"/> shows it.</summary>
+    private async Task<IPage> AssertShownAsync(string reportPath, string pagePath, DateTimeOffset exhaustedAt, DateTimeOffset before)
+    {
+        using var report = await app.Api.SendAsync(app.Admin(HttpMethod.Get, reportPath));
         Assert.Equal(HttpStatusCode.OK, report.StatusCode);
         var reported = JsonDocument.Parse(await report.Content.ReadAsStringAsync()).RootElement.GetProperty("forecast");
         Assert.Equal(exhaustedAt.ToUnixTimeMilliseconds(), reported.GetProperty("projectedExhaustedAt").GetDateTimeOffset().ToUnixTimeMilliseconds());
         Assert.InRange(reported.GetProperty("alertedAt").GetDateTimeOffset(), before, DateTimeOffset.UtcNow);
 
-        // And the dashboard's user page.
         var page = await _browser.NewPageAsync();
         await DashboardBrowser.SignInAsync(page, app.AdminApiKey);
-        await page.GotoAsync($"/users/{user}");
+        await page.GotoAsync(pagePath);
         await DashboardBrowser.InteractiveAsync(page);
         await Assertions.Expect(page.Locator("[data-testid=forecast-alert]")).ToContainTextAsync("at the recent burn rate the budget runs out");
         await DashboardBrowser.AssertAccessibleAsync(page);
-        await DashboardBrowser.ShotAsync(page, "dashboard-forecast");
+        return page;
+    }
+
+    [Fact]
+    public async Task A_tag_value_whose_burn_rate_runs_out_its_budget_is_delivered_as_a_forecast_with_a_tag_subject()
+    {
+        var team = AppFixture.NewUser("forecast-team");
+        using (var put = await app.Api.SendAsync(app.Admin(HttpMethod.Put, $"/api/v1/admin/budgets/by/team/{team}", new { monthlyBudgetUsd = 6m, thresholds = Array.Empty<int>() })))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        // $5.97 of the value's $6 from three users (one event each, below the users' own forecast minimum), so only
+        // the value's month, summed over its users' buckets, runs out before the month ends.
+        var before = DateTimeOffset.UtcNow;
+        for (var i = 0; i < ForecastAppFixture.MinEvents; i++)
+        {
+            using var posted = await app.PostUsageAsync(new
+            {
+                userId = AppFixture.NewUser("forecast-member"), model = "gpt-4o", inputTokens = 0, outputTokens = 199_000,
+                tags = new Dictionary<string, string> { ["team"] = team },
+            });
+            Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        }
+
+        var delivery = (await Eventually.ReturnsAsync(
+            () => Task.FromResult(app.Webhooks!.For("/json", $"\"{team}\"").Where(a => a.Status == 200 && a.Body.Contains("budget.forecast_exhausted", StringComparison.Ordinal)).ToList()),
+            found => found.Count >= 1,
+            because: "the tag value's forecast alert delivered to the json endpoint"))[0];
+        var root = JsonDocument.Parse(delivery.Body).RootElement;
+        var subject = root.GetProperty("subject");
+        Assert.Equal("tag", subject.GetProperty("kind").GetString());
+        Assert.Equal("team", subject.GetProperty("dimension").GetString());
+        Assert.Equal(team, subject.GetProperty("value").GetString());
+        Assert.Equal(5.97m, root.GetProperty("spentUsd").GetDecimal());
+        Assert.Equal(6m, root.GetProperty("budgetUsd").GetDecimal());
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", root.GetProperty("traceParent").GetString());
+        var exhaustedAt = root.GetProperty("forecast").GetProperty("projectedExhaustedAt").GetDateTimeOffset();
+        Assert.InRange(exhaustedAt, before, new DateTimeOffset(before.Year, before.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1));
+
+        // The value's report and dashboard page say so.
+        await AssertShownAsync($"/api/v1/admin/llm-costs/by/team/{team}", $"/tags/team/{team}", exhaustedAt, before);
     }
 }

@@ -5,6 +5,8 @@ using LlmCostTracker.WorkerService.Budgets;
 using LlmCostTracker.WorkerService.Chunks;
 using MassTransit;
 using MassTransit.Testing;
+using System.Diagnostics.Metrics;
+using LlmCostTracker.WorkerService.Attribution;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -34,20 +36,51 @@ public sealed class ForecastScannerTests(BareRedis redis) : IClassFixture<BareRe
     public async Task DisposeAsync() => await _provider.DisposeAsync();
 
     private ForecastScanner Scanner(TimeProvider clock) => new(redis.Connection, _keys, _bus.Bus, Options.Create(new ForecastOptions()),
-        Options.Create(new BudgetOptions()), clock, NullLogger<ForecastScanner>.Instance);
+        Options.Create(new BudgetOptions()), Attribution, clock, NullLogger<ForecastScanner>.Instance);
+
+    private static IOptions<AttributionOptions> Attribution
+    {
+        get
+        {
+            var options = Options.Create(new AttributionOptions());
+            options.Value.Normalize();
+            return options;
+        }
+    }
 
     /// <summary>Counts <paramref name="count"/> events of <paramref name="micros"/> each for the user at
     /// <paramref name="at"/>, through the ledger's own write.</summary>
-    private async Task SpendAsync(string user, int count, long micros, DateTimeOffset at)
+    private async Task SpendAsync(string user, int count, long micros, DateTimeOffset at, string? team = null)
     {
         var ledger = new CostLedger(redis.Connection, _keys, Options.Create(new BudgetOptions { ThresholdsPercent = [80, 100] }), Options.Create(new LedgerOptions()), new FakeTimeProvider(at));
         var events = Enumerable.Range(0, count).Select(_ => new PricedUsage(new LlmUsage
         {
             EventId = Guid.NewGuid().ToString("N"), UserId = user, Model = "gpt-4o", InputTokens = 1, CachedInputTokens = 0, OutputTokens = 1, OccurredAt = at,
+            Tags = team is null ? null : new Dictionary<string, string> { ["team"] = team },
         }, micros)).ToList();
         var result = await ledger.ApplyAsync(events);
         Assert.Equal(count, result.Applied);
     }
+
+    /// <summary>Folds every bucket's tag deltas into the tag values, as the worker's folder does.</summary>
+    private async Task FoldAsync()
+    {
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+        // No threshold is reached by these tests' spend, so the fold's budget check publishes nothing: no bus.
+        var budgets = Options.Create(new BudgetOptions { ThresholdsPercent = [100] });
+        var tags = new TagAttribution(redis.Connection, _keys, null!, Attribution, budgets, meters, TimeProvider.System, NullLogger<TagAttribution>.Instance);
+        var folder = new TagFolder(redis.Connection, _keys, tags, Attribution, meters, NullLogger<TagFolder>.Instance);
+        for (var bucket = 0; bucket < _keys.Buckets; bucket++)
+        {
+            while (await redis.Db.ListLengthAsync(_keys.TagDeltas(bucket)) > 0)
+            {
+                await folder.FoldAsync(bucket);
+            }
+        }
+    }
+
+    private IReadOnlyList<TagBudgetForecastExhausted> PublishedFor(string team) =>
+        [.. _bus.Published.Select<TagBudgetForecastExhausted>().Select(m => m.Context.Message).Where(m => m.Dimension == "team" && m.Value == team)];
 
     private IReadOnlyList<BudgetForecastExhausted> Published(string user) =>
         [.. _bus.Published.Select<BudgetForecastExhausted>().Select(m => m.Context.Message).Where(m => m.UserId == user)];
@@ -96,5 +129,47 @@ public sealed class ForecastScannerTests(BareRedis redis) : IClassFixture<BareRe
         await Scanner(new FakeTimeProvider(MonthStart.AddDays(1.5))).ScanAsync(CancellationToken.None);
         Assert.Empty(Published(few));
         Assert.Empty(Published(slow));
+    }
+
+    [Fact]
+    public async Task A_tag_value_with_a_budget_is_projected_over_all_its_users_buckets_once_a_month()
+    {
+        var run = Guid.NewGuid().ToString("N")[..8];
+        string fast = $"fast-{run}", slow = $"slow-{run}", unbudgeted = $"none-{run}";
+        var month = LedgerMonth.Of(MonthStart).Key;
+        // $6 of a $10 budget on the 1st, spread over 12 users (so over several buckets), a dollar an hour from 02:00:
+        // $6 a day at the scan on the 2nd runs out the last $4 in 16 hours. The same spend without a budget, and 10
+        // cents under a budget of $10 (10 cents a day lasts the month), are no alert.
+        for (var i = 0; i < 12; i++)
+        {
+            await SpendAsync($"tag-{run}-{i}", 1, Dollar / 2, MonthStart.AddHours(2 + i / 2), fast);
+            await SpendAsync($"tag-{run}-{i}", 1, Dollar / 2, MonthStart.AddHours(2 + i / 2), unbudgeted);
+            await SpendAsync($"tag-{run}-{i}", 1, Dollar / 120, MonthStart.AddHours(2), slow);
+        }
+
+        await FoldAsync();
+        var buckets = Enumerable.Range(0, _keys.Buckets).Count(b => redis.Db.KeyExists(_keys.TagValue(b, "team", month, fast)));
+        Assert.True(buckets > 1, $"the value's month is in {buckets} bucket(s)");
+        await redis.Db.StringSetAsync(LedgerKeys.TagBudget("team", fast), 10 * Dollar);
+        await redis.Db.StringSetAsync(LedgerKeys.TagBudget("team", slow), 10 * Dollar);
+
+        var clock = new FakeTimeProvider(MonthStart.AddDays(1));
+        await Scanner(clock).ScanAsync(CancellationToken.None);
+        var alert = Assert.Single(PublishedFor(fast));
+        Assert.Equal(month, alert.Month);
+        Assert.Equal(6m, alert.SpentUsd);
+        Assert.Equal(10m, alert.BudgetUsd);
+        Assert.Equal(6m, alert.DailyRateUsd, 2);
+        Assert.InRange(alert.ProjectedExhaustedAt, MonthStart.AddHours(40).AddSeconds(-1), MonthStart.AddHours(40).AddSeconds(1));
+        Assert.Empty(PublishedFor(slow));
+        Assert.Empty(PublishedFor(unbudgeted));
+
+        // Claimed for the month, expiring with it: later scans and a second replica send nothing more.
+        var claim = LedgerKeys.TagForecast("team", month, fast);
+        Assert.Equal(LedgerKeys.ForecastClaim(alert.ProjectedExhaustedAt, clock.GetUtcNow()), (await redis.Db.StringGetAsync(claim)).ToString());
+        Assert.NotNull(await redis.Db.KeyTimeToLiveAsync(claim));
+        clock.Advance(TimeSpan.FromHours(1));
+        await Scanner(clock).ScanAsync(CancellationToken.None);
+        Assert.Single(PublishedFor(fast));
     }
 }

@@ -68,6 +68,38 @@ public sealed class AlertWebhookUnitTests
     }
 
     [Fact]
+    public void A_tag_values_forecast_is_a_forecast_with_a_tag_subject_and_its_own_id()
+    {
+        var forecast = new TagBudgetForecastExhausted
+        {
+            Dimension = "team", Value = "search", Month = "2026-12", SpentUsd = 120m, BudgetUsd = 350m, DailyRateUsd = 30m, DaysEarly = 19.33,
+            ProjectedExhaustedAt = new DateTimeOffset(2026, 12, 12, 16, 0, 0, TimeSpan.Zero), OccurredAt = new DateTimeOffset(2026, 12, 5, 9, 0, 0, TimeSpan.Zero),
+            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        };
+        var payload = AlertPayload.For(forecast);
+        Assert.Equal(payload.Id, AlertPayload.For(forecast with { DailyRateUsd = 31m }).Id);
+        // Not the id of another value's forecast, nor of a user whose id looks like the value.
+        Assert.NotEqual(payload.Id, AlertPayload.For(forecast with { Value = "ads" }).Id);
+        Assert.NotEqual(payload.Id, AlertPayload.For(new BudgetForecastExhausted
+        {
+            UserId = "search", Month = "2026-12", SpentUsd = 120m, BudgetUsd = 350m, DailyRateUsd = 30m, DaysEarly = 19.33,
+            ProjectedExhaustedAt = forecast.ProjectedExhaustedAt, OccurredAt = forecast.OccurredAt,
+        }).Id);
+
+        var root = JsonDocument.Parse(payload.ToJson()).RootElement;
+        Assert.Equal("budget.forecast_exhausted", root.GetProperty("type").GetString());
+        Assert.Equal("tag", root.GetProperty("subject").GetProperty("kind").GetString());
+        Assert.Equal("team", root.GetProperty("subject").GetProperty("dimension").GetString());
+        Assert.Equal("search", root.GetProperty("subject").GetProperty("value").GetString());
+        Assert.False(root.GetProperty("subject").TryGetProperty("userId", out _));
+        Assert.Equal(forecast.TraceParent, root.GetProperty("traceParent").GetString());
+        Assert.Equal(30m, root.GetProperty("forecast").GetProperty("dailyRateUsd").GetDecimal());
+        Assert.Equal(
+            ":hourglass_flowing_sand: LLM cost: *team=search* is on course to use up the $350.00 budget for 2026-12 on 2026-12-12 16:00 UTC, 19.3 days early ($30.00 a day; $120.00 spent).",
+            JsonDocument.Parse(payload.Slack()).RootElement.GetProperty("text").GetString());
+    }
+
+    [Fact]
     public void A_payload_names_its_subject_and_keeps_its_id_for_the_same_alert()
     {
         var crossed = new TagBudgetThresholdCrossed

@@ -9,7 +9,8 @@ namespace LlmCostTracker.WorkerService.Alerts;
 /// in that endpoint's format: each endpoint then retries (and dead-letters) on its own, and an endpoint that is down
 /// never makes another receive an alert twice. Registered only when webhooks are configured.</summary>
 public sealed class AlertWebhookFanOut(IOptions<AlertOptions> options)
-    : IConsumer<BudgetThresholdCrossed>, IConsumer<TagBudgetThresholdCrossed>, IConsumer<BudgetForecastExhausted>
+    : IConsumer<BudgetThresholdCrossed>, IConsumer<TagBudgetThresholdCrossed>, IConsumer<BudgetForecastExhausted>,
+    IConsumer<TagBudgetForecastExhausted>
 {
     public const string QueueName = "llm-alert-webhook-fan-out";
 
@@ -18,6 +19,8 @@ public sealed class AlertWebhookFanOut(IOptions<AlertOptions> options)
     public Task Consume(ConsumeContext<TagBudgetThresholdCrossed> context) => FanOutAsync(context, AlertPayload.For(context.Message));
 
     public Task Consume(ConsumeContext<BudgetForecastExhausted> context) => FanOutAsync(context, AlertPayload.For(context.Message));
+
+    public Task Consume(ConsumeContext<TagBudgetForecastExhausted> context) => FanOutAsync(context, AlertPayload.For(context.Message));
 
     private async Task FanOutAsync(ConsumeContext context, AlertPayload alert)
     {

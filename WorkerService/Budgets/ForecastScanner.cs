@@ -7,17 +7,19 @@ using StackExchange.Redis;
 
 namespace LlmCostTracker.WorkerService.Budgets;
 
-/// <summary>Every <see cref="ForecastOptions.Interval"/>, projects each user of the current month from their recent burn
-/// rate (<see cref="BurnRateForecast"/>) and publishes <see cref="BudgetForecastExhausted"/> for a budget that runs out
-/// before the month ends. Once per user and month, whatever the replicas and restarts: the alert is claimed first with
-/// HSETNX on the user's month hash (<see cref="LedgerKeys.ForecastField"/>), and the claim is taken back if publishing
-/// fails, so the next scan tries again. Reads only (one ZRANGE a bucket, one pipelined HMGET and GET a user), off the
-/// ledger's path.</summary>
+/// <summary>Every <see cref="ForecastOptions.Interval"/>, projects each user of the current month, and each tag value
+/// with a budget, from the recent burn rate (<see cref="BurnRateForecast"/>), and publishes
+/// <see cref="BudgetForecastExhausted"/> (<see cref="TagBudgetForecastExhausted"/>) for a budget that runs out before the
+/// month ends. Once per subject and month, whatever the replicas and restarts: the alert is claimed first, with HSETNX on
+/// the user's month hash (<see cref="LedgerKeys.ForecastField"/>) or SET NX of the value's
+/// <see cref="LedgerKeys.TagForecast"/>, and the claim is taken back if publishing fails, so the next scan tries again.
+/// Reads only, off the ledger's path: a user costs one pipelined HMGET and GET; a dimension one ZRANGE a bucket, then a
+/// page of values one MGET of budgets and claims, and a value with a budget one HMGET a bucket.</summary>
 public sealed class ForecastScanner(
     IConnectionMultiplexer redis, LedgerKeys keys, IBus bus, IOptions<ForecastOptions> options, IOptions<BudgetOptions> budgets,
-    TimeProvider clock, ILogger<ForecastScanner> logger) : BackgroundService
+    IOptions<AttributionOptions> attribution, TimeProvider clock, ILogger<ForecastScanner> logger) : BackgroundService
 {
-    /// <summary>Users read a round trip.</summary>
+    /// <summary>Users or tag values read a round trip.</summary>
     private const int Page = 500;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -43,24 +45,36 @@ public sealed class ForecastScanner(
         }
     }
 
-    /// <summary>One pass over the current month's users; returns the forecasts published.</summary>
+    /// <summary>One pass over the current month's users and budgeted tag values; returns the forecasts published.</summary>
     public async Task<int> ScanAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var month = LedgerMonth.Of(now);
         var days = WindowDays(now, options.Value.Window);
-        var fields = new RedisValue[3 + days.Count];
+        // The fields a projection reads, from a user's month hash or a tag value's bucket hash (the same layout).
+        var fields = new RedisValue[2 + days.Count];
         fields[0] = LedgerKeys.Cost;
         fields[1] = LedgerKeys.Requests;
-        fields[2] = LedgerKeys.ForecastField;
         for (var i = 0; i < days.Count; i++)
         {
-            fields[3 + i] = LedgerKeys.DayField(days[i]);
+            fields[2 + i] = LedgerKeys.DayField(days[i]);
         }
 
         // No span for the scan itself: an idle app makes no traces (a span every Interval would fill the Traces page);
-        // each forecast sent is one (PublishOnceAsync).
+        // each forecast sent is one (PublishAsync).
         var db = redis.GetDatabase();
+        var published = await ScanUsersAsync(db, month, now, days, fields, ct);
+        foreach (var dimension in attribution.Value.Dimensions)
+        {
+            published += await ScanTagsAsync(db, dimension, month, now, days, fields, ct);
+        }
+
+        return published;
+    }
+
+    private async Task<int> ScanUsersAsync(IDatabase db, LedgerMonth month, DateTimeOffset now, List<DateOnly> days, RedisValue[] fields, CancellationToken ct)
+    {
+        RedisValue[] userFields = [.. fields, LedgerKeys.ForecastField];
         var published = 0;
         for (var bucket = 0; bucket < keys.Buckets; bucket++)
         {
@@ -73,30 +87,27 @@ public sealed class ForecastScanner(
                 }
 
                 var reads = users.Select(u => (User: u.ToString(),
-                    Month: db.HashGetAsync(keys.UserMonth(u.ToString(), month.Key), fields),
+                    Month: db.HashGetAsync(keys.UserMonth(u.ToString(), month.Key), userFields),
                     Budget: db.StringGetAsync(keys.UserBudget(u.ToString())))).ToList();
                 foreach (var (user, monthRead, budgetRead) in reads)
                 {
                     var values = await monthRead;
-                    if (!values[2].IsNull)
+                    if (!values[^1].IsNull)
                     {
                         continue;
                     }
 
                     var budget = await budgetRead;
                     var budgetMicros = budget.IsNull ? BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd) : (long)budget;
-                    var dayCosts = new Dictionary<DateOnly, long>(days.Count);
-                    for (var i = 0; i < days.Count; i++)
+                    var share = Share.Read(values, days);
+                    if (Project(share, budgetMicros, days, now) is { } projection)
                     {
-                        dayCosts[days[i]] = values[3 + i].IsNull ? 0 : (long)values[3 + i];
-                    }
-
-                    var spent = values[0].IsNull ? 0 : (long)values[0];
-                    var events = values[1].IsNull ? 0 : (long)values[1];
-                    if (BurnRateForecast.Project(spent, events, budgetMicros, dayCosts, now, options.Value) is { } projection
-                        && await PublishOnceAsync(db, user, month, spent, budgetMicros, projection, now, ct))
-                    {
-                        published++;
+                        var key = keys.UserMonth(user, month.Key);
+                        if (await db.HashSetAsync(key, LedgerKeys.ForecastField, LedgerKeys.ForecastClaim(projection.ExhaustedAt, now), When.NotExists))
+                        {
+                            await PublishAsync(() => db.HashDeleteAsync(key, LedgerKeys.ForecastField), user, null, null, month, share.Spent, budgetMicros, projection, now, ct);
+                            published++;
+                        }
                     }
                 }
 
@@ -110,43 +121,118 @@ public sealed class ForecastScanner(
         return published;
     }
 
-    private async Task<bool> PublishOnceAsync(
-        IDatabase db, string user, LedgerMonth month, long spent, long budget, BurnRateProjection projection, DateTimeOffset now, CancellationToken ct)
+    /// <summary>A dimension's values of the month are the union of its buckets' indexes (at most
+    /// <see cref="AttributionOptions.MaxValuesPerDimension"/>); only those with a budget and no forecast yet are read
+    /// further, each summed over the buckets (a value's month is split among the buckets of its users).</summary>
+    private async Task<int> ScanTagsAsync(
+        IDatabase db, string dimension, LedgerMonth month, DateTimeOffset now, List<DateOnly> days, RedisValue[] fields, CancellationToken ct)
     {
-        var key = keys.UserMonth(user, month.Key);
-        if (!await db.HashSetAsync(key, LedgerKeys.ForecastField, LedgerKeys.ForecastClaim(projection.ExhaustedAt, now), When.NotExists))
+        var indexes = await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b => db.SortedSetRangeByRankAsync(keys.TagIndex(b, dimension, month.Key))));
+        var values = indexes.SelectMany(i => i).Select(v => v.ToString()).Distinct(StringComparer.Ordinal).ToList();
+        var published = 0;
+        foreach (var page in values.Chunk(Page))
         {
-            return false;
+            // Every budget and forecast claim is in the {llmcost} slot: one MGET a page, on a cluster too. Value i's
+            // budget is at 2i, its claim at 2i + 1.
+            var stored = await db.StringGetAsync([.. page.SelectMany(v => new RedisKey[] { LedgerKeys.TagBudget(dimension, v), LedgerKeys.TagForecast(dimension, month.Key, v) })]);
+            var candidates = page.Select((value, i) => (Value: value, Budget: stored[2 * i], Claimed: stored[2 * i + 1].HasValue))
+                .Where(c => c.Budget.HasValue && (long)c.Budget > 0 && !c.Claimed)
+                .Select(c => (c.Value, Budget: (long)c.Budget,
+                    Shares: Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b => db.HashGetAsync(keys.TagValue(b, dimension, month.Key, c.Value), fields)))))
+                .ToList();
+            foreach (var (value, budget, sharesRead) in candidates)
+            {
+                var share = (await sharesRead).Aggregate(default(Share), (sum, bucket) => sum + Share.Read(bucket, days));
+                var expiry = month.ExpiresAt - now;
+                if (Project(share, budget, days, now) is { } projection && expiry > TimeSpan.Zero)
+                {
+                    var claim = LedgerKeys.TagForecast(dimension, month.Key, value);
+                    if (await db.StringSetAsync(claim, LedgerKeys.ForecastClaim(projection.ExhaustedAt, now), expiry, When.NotExists))
+                    {
+                        await PublishAsync(() => db.KeyDeleteAsync(claim), null, dimension, value, month, share.Spent, budget, projection, now, ct);
+                        published++;
+                    }
+                }
+            }
         }
 
-        using var activity = WorkerMetrics.ActivitySource.StartActivity("publish budget forecast", ActivityKind.Producer);
-        activity?.SetTag("enduser.id", user);
-        var alert = new BudgetForecastExhausted
+        return published;
+    }
+
+    private BurnRateProjection? Project(Share share, long budgetMicros, List<DateOnly> days, DateTimeOffset now)
+    {
+        var dayCosts = new Dictionary<DateOnly, long>(days.Count);
+        for (var i = 0; i < days.Count; i++)
         {
-            UserId = user,
-            Month = month.Key,
-            SpentUsd = BudgetOptions.ToUsd(spent),
-            BudgetUsd = BudgetOptions.ToUsd(budget),
-            ProjectedExhaustedAt = projection.ExhaustedAt,
-            DailyRateUsd = decimal.Round(BudgetOptions.ToUsd(projection.DailyRateMicros), 6),
-            DaysEarly = Math.Round(projection.DaysEarly, 2),
-            OccurredAt = now,
-            TraceParent = activity?.Id,
-        };
+            dayCosts[days[i]] = share.Days[i];
+        }
+
+        return BurnRateForecast.Project(share.Spent, share.Events, budgetMicros, dayCosts, now, options.Value);
+    }
+
+    /// <summary>Publishes a claimed forecast, for a user or (<paramref name="dimension"/> set) a tag value; on failure
+    /// takes the claim back (<paramref name="unclaim"/>) and throws, so a later scan sends it.</summary>
+    private async Task PublishAsync(
+        Func<Task> unclaim, string? user, string? dimension, string? value, LedgerMonth month, long spent, long budget, BurnRateProjection projection,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        using var activity = WorkerMetrics.ActivitySource.StartActivity("publish budget forecast", ActivityKind.Producer);
+        var budgetUsd = BudgetOptions.ToUsd(budget);
+        var dailyRateUsd = decimal.Round(BudgetOptions.ToUsd(projection.DailyRateMicros), 6);
+        var daysEarly = Math.Round(projection.DaysEarly, 2);
         try
         {
-            await bus.Publish(alert, ct);
+            if (dimension is null)
+            {
+                activity?.SetTag("enduser.id", user);
+                await bus.Publish(new BudgetForecastExhausted
+                {
+                    UserId = user!, Month = month.Key, SpentUsd = BudgetOptions.ToUsd(spent), BudgetUsd = budgetUsd,
+                    ProjectedExhaustedAt = projection.ExhaustedAt, DailyRateUsd = dailyRateUsd, DaysEarly = daysEarly, OccurredAt = now,
+                    TraceParent = activity?.Id,
+                }, ct);
+            }
+            else
+            {
+                activity?.SetTag("llmcost.tag.dimension", dimension);
+                await bus.Publish(new TagBudgetForecastExhausted
+                {
+                    Dimension = dimension, Value = value!, Month = month.Key, SpentUsd = BudgetOptions.ToUsd(spent), BudgetUsd = budgetUsd,
+                    ProjectedExhaustedAt = projection.ExhaustedAt, DailyRateUsd = dailyRateUsd, DaysEarly = daysEarly, OccurredAt = now,
+                    TraceParent = activity?.Id,
+                }, ct);
+            }
         }
         catch (Exception ex)
         {
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            await db.HashDeleteAsync(key, LedgerKeys.ForecastField);
+            await unclaim();
             throw;
         }
 
-        logger.LogInformation("Budget forecast: {UserId} runs out of {BudgetUsd} USD on {ExhaustedAt:u}, {DaysEarly} days before {Month} ends ({DailyRateUsd} USD a day)",
-            user, alert.BudgetUsd, alert.ProjectedExhaustedAt, alert.DaysEarly, month.Key, alert.DailyRateUsd);
-        return true;
+        logger.LogInformation("Budget forecast: {Subject} runs out of {BudgetUsd} USD on {ExhaustedAt:u}, {DaysEarly} days before {Month} ends ({DailyRateUsd} USD a day)",
+            dimension is null ? user : $"{dimension}={value}", budgetUsd, projection.ExhaustedAt, daysEarly, month.Key, dailyRateUsd);
+    }
+
+    /// <summary>A month's spend, events and window days' spend (in the order of the window's days), read from a user's
+    /// month hash or a tag value's bucket hash, or summed over a value's buckets.</summary>
+    private readonly record struct Share(long Spent, long Events, long[] Days)
+    {
+        public static Share Read(RedisValue[] values, List<DateOnly> days)
+        {
+            var dayCosts = new long[days.Count];
+            for (var i = 0; i < days.Count; i++)
+            {
+                dayCosts[i] = Number(values[2 + i]);
+            }
+
+            return new Share(Number(values[0]), Number(values[1]), dayCosts);
+        }
+
+        public static Share operator +(Share a, Share b) =>
+            new(a.Spent + b.Spent, a.Events + b.Events, a.Days is null ? b.Days : [.. a.Days.Zip(b.Days, (x, y) => x + y)]);
+
+        private static long Number(RedisValue value) => value.IsNull ? 0 : (long)value;
     }
 
     /// <summary>The UTC days of the month that the window reaches, today included.</summary>
