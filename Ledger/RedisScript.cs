@@ -1,12 +1,14 @@
-using System.Reflection;
-
 namespace LlmCostTracker.Ledger;
 
-/// <summary>A Lua script embedded in a service's assembly (a <c>Scripts/*.lua</c> file), read once. StackExchange.Redis
-/// sends it by its SHA1 (EVALSHA) to a server that has it, and the text again where a server lost it (restarted,
-/// or a new cluster node).</summary>
+/// <summary>A ledger script: one of the Lua files in <c>Ledger/Scripts/</c> (embedded in this assembly), read once,
+/// after the helpers every script shares (<c>prelude.lua</c>: the packed counter layout, threshold lists, alert states
+/// and hold entries, each written once) and any parts it is split into. Redis scripts cannot include one another, so
+/// they are joined here into the one text that runs. StackExchange.Redis sends it by its SHA1 (EVALSHA) to a server
+/// that has it, and the text again where a server lost it (restarted, or a new cluster node).</summary>
 public sealed class RedisScript
 {
+    public const string PreludeFile = "prelude.lua";
+
     private RedisScript(string name, string text)
     {
         Name = name;
@@ -17,12 +19,17 @@ public sealed class RedisScript
 
     public string Text { get; }
 
-    public static RedisScript Load(Assembly assembly, string fileName)
+    /// <summary>The prelude, then <paramref name="fileName"/>, then each of <paramref name="sections"/> in order (a
+    /// script too long for one file, cut where its jobs change): one chunk, so the sections share the file's locals.</summary>
+    public static RedisScript Load(string fileName, params string[] sections) =>
+        new(fileName, string.Join('\n', new[] { PreludeFile, fileName }.Concat(sections).Select(Read)));
+
+    private static string Read(string fileName)
     {
-        using var stream = assembly.GetManifestResourceStream(fileName)
-            ?? throw new InvalidOperationException($"The script {fileName} is not embedded in {assembly.GetName().Name}.");
+        using var stream = typeof(RedisScript).Assembly.GetManifestResourceStream(fileName)
+            ?? throw new InvalidOperationException($"The script {fileName} is not embedded in {typeof(RedisScript).Assembly.GetName().Name}.");
         using var reader = new StreamReader(stream);
-        return new RedisScript(fileName, reader.ReadToEnd());
+        return reader.ReadToEnd();
     }
 
     public override string ToString() => Name;

@@ -7,7 +7,7 @@ namespace LlmCostTracker.ApiService.Holds;
 /// <summary>The arguments and replies of <c>Scripts/budget-holds.lua</c>, the one place that knows their order.</summary>
 public static class BudgetHoldCall
 {
-    public static readonly RedisScript Script = RedisScript.Load(typeof(BudgetHoldCall).Assembly, "budget-holds.lua");
+    public static readonly RedisScript Script = RedisScript.Load("budget-holds.lua");
 
     public const string Granted = "granted";
     public const string Existing = "existing";

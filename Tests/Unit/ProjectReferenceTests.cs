@@ -48,7 +48,7 @@ public sealed class ProjectReferenceTests
         Assert.Empty(products.Except(Allowed.Keys));
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Aspire.sln")))

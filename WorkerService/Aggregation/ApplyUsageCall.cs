@@ -13,7 +13,7 @@ namespace LlmCostTracker.WorkerService.Aggregation;
 /// events unless the user has a duplicate in the call.</summary>
 public static class ApplyUsageCall
 {
-    public static readonly RedisScript Script = RedisScript.Load(typeof(ApplyUsageCall).Assembly, "apply-usage.lua");
+    public static readonly RedisScript Script = RedisScript.Load("apply-usage.lua", "apply-usage-claims.lua", "apply-usage-helpers.lua", "apply-usage-users.lua", "apply-usage-month.lua");
 
     /// <summary>A threshold the call crossed: <see cref="EventPosition"/> is the crossing event's position in the
     /// call (<see cref="LedgerChunk.EventOrder"/>), or null for an alert an earlier attempt claimed but did not

@@ -22,7 +22,7 @@ public sealed class TagAttribution(
     IConnectionMultiplexer redis, LedgerKeys keys, IBus bus, IOptions<AttributionOptions> attribution, IOptions<BudgetOptions> budgets,
     IMeterFactory meters, TimeProvider clock, ILogger<TagAttribution> logger)
 {
-    private static readonly RedisScript Admit = RedisScript.Load(typeof(TagAttribution).Assembly, "admit-tags.lua");
+    private static readonly RedisScript Admit = RedisScript.Load("admit-tags.lua");
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>Answers already had, (dimension, month, value) → the value counted: an answer never changes within

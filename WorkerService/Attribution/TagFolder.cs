@@ -18,7 +18,7 @@ public sealed class TagFolder(
     IConnectionMultiplexer redis, LedgerKeys keys, TagAttribution attribution, IOptions<AttributionOptions> options, IMeterFactory meters, ILogger<TagFolder> logger)
     : BackgroundService
 {
-    private static readonly RedisScript Fold = RedisScript.Load(typeof(TagFolder).Assembly, "fold-tags.lua");
+    private static readonly RedisScript Fold = RedisScript.Load("fold-tags.lua");
 
     private readonly Counter<long> _folded = meters.Create(WorkerMetrics.MeterName).CreateCounter<long>(
         "llmcost.tags.folded", "{delta}", "Tag deltas (ledger calls with tagged usage) folded into the tag values.");

@@ -7,7 +7,7 @@ namespace LlmCostTracker.WorkerService.Budgets;
 /// <summary>The arguments of <c>Scripts/mark-alert-sent.lua</c> (its reply carries nothing).</summary>
 public static class MarkAlertSentCall
 {
-    public static readonly RedisScript Script = RedisScript.Load(typeof(MarkAlertSentCall).Assembly, "mark-alert-sent.lua");
+    public static readonly RedisScript Script = RedisScript.Load("mark-alert-sent.lua");
 
     public static (RedisKey[] Keys, RedisValue[] Args) Encode(LedgerKeys keys, CrossedThreshold alert) =>
         ([keys.UserMonth(alert.UserId, alert.Month)], [LedgerKeys.AlertField(alert.ThresholdPercent), LedgerKeys.AlertPending, LedgerKeys.AlertSent]);

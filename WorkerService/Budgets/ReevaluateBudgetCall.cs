@@ -7,7 +7,7 @@ namespace LlmCostTracker.WorkerService.Budgets;
 /// <summary>The arguments and reply of <c>Scripts/reevaluate-budget.lua</c>.</summary>
 public static class ReevaluateBudgetCall
 {
-    public static readonly RedisScript Script = RedisScript.Load(typeof(ReevaluateBudgetCall).Assembly, "reevaluate-budget.lua");
+    public static readonly RedisScript Script = RedisScript.Load("reevaluate-budget.lua");
 
     /// <summary>The budget and spend the script saw, and the thresholds it claimed for publishing.</summary>
     public sealed record Reply(long BudgetMicros, long SpentMicros, IReadOnlyList<int> Fired);

@@ -13,9 +13,7 @@ local result = { budget, spent }
 local thresholds = {}
 local own = redis.call('GET', KEYS[3])
 if own then
-  for t in string.gmatch(own, '%d+') do
-    thresholds[#thresholds + 1] = t
-  end
+  thresholds = parseThresholds(own)
 else
   for t = 7, #ARGV do
     thresholds[#thresholds + 1] = ARGV[t]
@@ -27,7 +25,7 @@ for _, value in ipairs(thresholds) do
   local state = redis.call('HGET', KEYS[1], field)
   if budget > 0 and spent * 100 >= budget * threshold then
     if not state then
-      redis.call('HSET', KEYS[1], field, pending .. '|budget-change|' .. string.format('%d', spent) .. '|' .. now)
+      redis.call('HSET', KEYS[1], field, pendingState(pending, 'budget-change', spent, now))
       redis.call('EXPIREAT', KEYS[1], expireAt)
       result[#result + 1] = threshold
     end

@@ -28,27 +28,9 @@ local payload = cjson.decode(ARGV[4])
 local counters = payload.n
 local counterCount = #counters
 local requestsAt = payload.r
-if counterCount ~= 7 then
-  return redis.error_reply('fold-tags packs 7 counters, not ' .. counterCount)
-end
-local function joined(part, n)
-  return string.rep(part .. ',', n - 1) .. part
-end
-local fieldPattern = '^' .. joined('(-?%d+)', counterCount) .. '$'
-local legacyPattern = '^' .. joined('(-?%d+)', 5) .. '$'
-local packFormat = joined('%d', counterCount)
--- As in apply-usage.lua (scripts share no code; the packed layout is LedgerKeys.ParseModelCounters').
-local function addToField(packed, delta)
-  local c, i, cached, o, r, w, z = 0, 0, 0, 0, 0, 0, 0
-  if packed then
-    c, i, cached, o, r, w, z = string.match(packed, fieldPattern)
-    if not c then
-      c, i, cached, o, r = string.match(packed, legacyPattern)
-      w, z = 0, 0
-    end
-  end
-  return string.format(packFormat, tonumber(c) + delta[1], tonumber(i) + delta[2], tonumber(cached) + delta[3], tonumber(o) + delta[4],
-    tonumber(r) + delta[5], tonumber(w) + delta[6], tonumber(z) + delta[7])
+local mismatch = packedCountersError('fold-tags', counterCount)
+if mismatch then
+  return mismatch
 end
 
 -- All reads before all writes, as in apply-usage.lua: a bad key fails the call before it changed anything.

@@ -21,13 +21,10 @@
 local holds, data = KEYS[1], KEYS[2]
 local action, now = ARGV[1], tonumber(ARGV[2])
 local held = ARGV[3]
-local entryPattern = '^(%d+)|(%d+)|(%a+)$'
--- Lua's unpack takes at most 8,000 values.
-local slice = 4000
 
 local function prune()
   while true do
-    local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, slice)
+    local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, unpackSlice)
     if #expired == 0 then
       return
     end
@@ -35,7 +32,7 @@ local function prune()
     local freed = 0
     for k = 1, #expired do
       if entries[k] then
-        local amount, _, state = string.match(entries[k], entryPattern)
+        local amount, _, state = string.match(entries[k], holdEntryPattern)
         if state == 'active' then
           freed = freed + tonumber(amount)
         end
@@ -46,7 +43,7 @@ local function prune()
     if freed > 0 then
       redis.call('HINCRBY', data, held, -freed)
     end
-    if #expired < slice then
+    if #expired < unpackSlice then
       return
     end
   end
@@ -66,13 +63,13 @@ if action == 'hold' then
   local heldBefore = heldNow()
   local existing = redis.call('HGET', data, holdId)
   if existing then
-    local a, e, state = string.match(existing, entryPattern)
+    local a, e, state = string.match(existing, holdEntryPattern)
     return { 'existing', tonumber(a), tonumber(e), state, spent, heldBefore, budget, enforce }
   end
   if enforce == '1' and spent + heldBefore + amount > budget then
     return { 'refused', amount, 0, '', spent, heldBefore, budget, enforce }
   end
-  redis.call('HSET', data, holdId, string.format('%d|%s|active', amount, expiresAt))
+  redis.call('HSET', data, holdId, holdEntry(amount, expiresAt, 'active'))
   redis.call('HINCRBY', data, held, amount)
   redis.call('ZADD', holds, expiresAt, holdId)
   -- Both keys live until the last hold expires.
@@ -89,11 +86,11 @@ if action == 'release' then
   if not existing then
     return { 'unknown', 0 }
   end
-  local a, e, state = string.match(existing, entryPattern)
+  local a, e, state = string.match(existing, holdEntryPattern)
   if state ~= 'active' then
     return { state, tonumber(a) }
   end
-  redis.call('HSET', data, holdId, a .. '|' .. e .. '|released')
+  redis.call('HSET', data, holdId, holdEntry(a, e, 'released'))
   redis.call('HINCRBY', data, held, -tonumber(a))
   return { 'released', tonumber(a) }
 end
