@@ -99,6 +99,14 @@ public sealed class DashboardTests(AppFixture app) : IAsyncLifetime
         await Assertions.Expect(rows.Nth(0)).Not.ToContainTextAsync(top);
         var order = await rows.EvaluateAllAsync<string[]>("rs => rs.map(r => r.getAttribute('data-user'))");
         Assert.True(Array.IndexOf(order, third) < Array.IndexOf(order, second) && Array.IndexOf(order, second) < Array.IndexOf(order, top), string.Join(",", order));
+
+        // The page reloads its figures every Dashboard:RefreshInterval; the order the reader chose stays.
+        var updated = page.Locator("[data-testid=updated]");
+        var loadedAt = await updated.GetAttributeAsync("data-updated");
+        Assert.NotNull(loadedAt);
+        await Assertions.Expect(updated).Not.ToHaveAttributeAsync("data-updated", loadedAt, new() { Timeout = 20_000 });
+        order = await rows.EvaluateAllAsync<string[]>("rs => rs.map(r => r.getAttribute('data-user'))");
+        Assert.True(Array.IndexOf(order, third) < Array.IndexOf(order, second) && Array.IndexOf(order, second) < Array.IndexOf(order, top), string.Join(",", order));
     }
 
     [Fact]
