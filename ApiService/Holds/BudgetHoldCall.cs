@@ -4,7 +4,7 @@ using StackExchange.Redis;
 
 namespace LlmCostTracker.ApiService.Holds;
 
-/// <summary>The arguments and replies of <c>Scripts/budget-holds.lua</c>, the one place that knows their order.</summary>
+/// <summary>The arguments and replies of <c>Ledger/Scripts/budget-holds.lua</c>, the one place that knows their order.</summary>
 public static class BudgetHoldCall
 {
     public static readonly RedisScript Script = RedisScript.Load("budget-holds.lua");

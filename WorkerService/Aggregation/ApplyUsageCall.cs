@@ -8,7 +8,7 @@ using StackExchange.Redis;
 
 namespace LlmCostTracker.WorkerService.Aggregation;
 
-/// <summary>The arguments and reply of <c>Scripts/apply-usage.lua</c>, the one place that knows their order. Each
+/// <summary>The arguments and reply of <c>Ledger/Scripts/apply-usage.lua</c>, the one place that knows their order. Each
 /// user's events are summed per model and day (a group) here, so the script adds one group where it would add many
 /// events unless the user has a duplicate in the call.</summary>
 public static class ApplyUsageCall

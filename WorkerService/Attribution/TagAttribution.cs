@@ -15,7 +15,7 @@ namespace LlmCostTracker.WorkerService.Attribution;
 
 /// <summary>The worker's side of tagged usage around a ledger write: before it, the cardinality guard maps each value
 /// past <see cref="AttributionOptions.MaxValuesPerDimension"/> a month to <see cref="TagValidator.OtherValue"/>
-/// (<c>Scripts/admit-tags.lua</c>); after each fold of the tag deltas (<see cref="TagFolder"/>), the budgets of the
+/// (<c>Ledger/Scripts/admit-tags.lua</c>); after each fold of the tag deltas (<see cref="TagFolder"/>), the budgets of the
 /// values it touched are checked and a threshold crossed is published once per value, month and threshold (claimed
 /// with SET NX, so concurrent folders publish it once).</summary>
 public sealed class TagAttribution(

@@ -11,7 +11,7 @@ namespace LlmCostTracker.WorkerService.Attribution;
 /// <summary>Folds each bucket's tag deltas (one per ledger call with tagged usage, appended in the call's atomic
 /// step) into its tag values' hashes, users and dimension indexes, every <see cref="AttributionOptions.FoldInterval"/>:
 /// up to <see cref="AttributionOptions.FoldBatch"/> deltas read, merged here, written and removed in one atomic
-/// script call (<c>Scripts/fold-tags.lua</c>), so each is folded exactly once, by whichever worker gets there first.
+/// script call (<c>Ledger/Scripts/fold-tags.lua</c>), so each is folded exactly once, by whichever worker gets there first.
 /// Writing a tag value once per fold rather than once per ledger call is what keeps tags off the ledger's hot path
 /// (BENCHMARKS.md). The budgets of the values folded are checked after each fold.</summary>
 public sealed class TagFolder(

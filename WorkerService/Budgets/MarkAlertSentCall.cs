@@ -4,7 +4,7 @@ using StackExchange.Redis;
 
 namespace LlmCostTracker.WorkerService.Budgets;
 
-/// <summary>The arguments of <c>Scripts/mark-alert-sent.lua</c> (its reply carries nothing).</summary>
+/// <summary>The arguments of <c>Ledger/Scripts/mark-alert-sent.lua</c> (its reply carries nothing).</summary>
 public static class MarkAlertSentCall
 {
     public static readonly RedisScript Script = RedisScript.Load("mark-alert-sent.lua");

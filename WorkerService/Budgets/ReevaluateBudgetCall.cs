@@ -4,7 +4,7 @@ using StackExchange.Redis;
 
 namespace LlmCostTracker.WorkerService.Budgets;
 
-/// <summary>The arguments and reply of <c>Scripts/reevaluate-budget.lua</c>.</summary>
+/// <summary>The arguments and reply of <c>Ledger/Scripts/reevaluate-budget.lua</c>.</summary>
 public static class ReevaluateBudgetCall
 {
     public static readonly RedisScript Script = RedisScript.Load("reevaluate-budget.lua");

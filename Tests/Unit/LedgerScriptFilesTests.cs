@@ -4,7 +4,7 @@ namespace LlmCostTracker.Tests.Unit;
 
 /// <summary>Every ledger script in one room (<c>Ledger/Scripts/</c>), each file short enough to read, and each loaded
 /// after the shared prelude.</summary>
-public sealed class LedgerScriptTests
+public sealed class LedgerScriptFilesTests
 {
     /// <summary>Where issue #32 drew the line: a Lua file past it has more than one job.</summary>
     private const int MaxLines = 200;
