@@ -20,7 +20,7 @@ for _ in $(seq 1 150); do [ -s "$serve" ] && break; kill -0 $app || exit 1; slee
 url=$(sed -n 1p "$serve" | sed 's#localhost#127.0.0.1#; s#/$##')
 export KEY; KEY=$(sed -n 2p "$serve")
 api=$(pgrep -f "LlmCostTracker.ApiService" | head -1)
-load() { DELAY_MS=0 wrk -t2 -c"$connections" -d"$1"s -s bench/wrk/single.lua "$url"; }
+load() { HOLDS=0 DELAY_MS=0 wrk -t2 -c"$connections" -d"$1"s -s bench/wrk/usage.lua "$url"; }
 load "$warm" > /dev/null
 load $((sample + 8)) > "$data.wrk" &
 loading=$!

@@ -1,16 +1,18 @@
--- Usage events for wrk (bench/wrk-holds.sh, SETTLE_CONNECTIONS > 0): POST /api/v1/llm-usage, one event a request,
--- each carrying a holdId, as the settling event of a call made under a hold would. The ids were never held (wrk
--- cannot hand one process's answers to another), so the worker counts each event's cost and finds nothing to
--- release: the same script and the same path through the API, the broker and the worker as a settlement.
+-- Usage events for wrk: POST /api/v1/llm-usage, one event a request, over 2,000 users. For bench/wrk-holds.sh
+-- (SETTLE_CONNECTIONS > 0) each carries a holdId, as the settling event of a call made under a hold would. The ids
+-- were never held (wrk cannot hand one process's answers to another), so the worker counts each event's cost and
+-- finds nothing to release: the same script and the same path through the API, the broker and the worker as a
+-- settlement. With HOLDS=0 (bench/profile-api.sh) the events carry none: the plain ingestion path.
 dofile("bench/wrk/common.lua")
 local run = tostring(os.time())
 local n = 0
+local holds = os.getenv("HOLDS") ~= "0"
 
 function request()
   n = n + 1
   local body = string.format(
-    '{"eventId":"wrk-%s-%d","userId":"wrk-%d","model":"gpt-4o","inputTokens":%d,"outputTokens":%d,"holdId":"wrk-%s-h%d"}',
-    run, n, n % 2000, 50 + (n * 7919) % 3950, 50 + (n * 104729) % 950, run, n)
+    '{"eventId":"wrk-%s-%d","userId":"wrk-%d","model":"gpt-4o","inputTokens":%d,"outputTokens":%d%s}',
+    run, n, n % 2000, 50 + (n * 7919) % 3950, 50 + (n * 104729) % 950, holds and string.format(',"holdId":"wrk-%s-h%d"', run, n) or "")
   return wrk.format(nil, "/api/v1/llm-usage", nil, body)
 end
 
