@@ -41,6 +41,11 @@ public sealed record BenchOptions
     /// <summary>The share (percent) of granted holds followed by their call's usage event, which settles them.</summary>
     public int HoldSettlePercent { get; init; } = 100;
 
+    /// <summary>Single events sent before the warm-up, from the first request after the app is healthy (the cold
+    /// phase: the runtime still compiling at tier 0 and the heaps sizing themselves); 0: none. Against the warm
+    /// single-event phase later in the same run.</summary>
+    public int ColdEvents { get; init; }
+
     /// <summary>Start the app, write its API address and ingest key to <see cref="ServeFile"/>, keep it up this many
     /// seconds for another load tool (bench/wrk-holds.sh), then stop it; 0: the benchmark's own phases.</summary>
     public int ServeSeconds { get; init; }
@@ -88,7 +93,7 @@ public sealed record BenchOptions
     /// <c>everysec</c>, to measure what syncing each write costs.</summary>
     public string RedisAppendFsync { get; init; } = "always";
 
-    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --tags --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --otlp --otlp-batch 512 --dashboard --serve 120 --serve-file /tmp/serve.txt</c></summary>
+    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --tags --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --otlp --otlp-batch 512 --dashboard --serve 120 --serve-file /tmp/serve.txt --cold 60000</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -119,6 +124,7 @@ public sealed record BenchOptions
                 "--dashboard" => options with { DashboardOnly = true, ReportUsers = [10_000], ReportRequests = 50 },
                 "--drill-rounds" => options with { DrillRounds = Next() },
                 "--serve" => options with { ServeSeconds = Next() },
+                "--cold" => options with { ColdEvents = Next() },
                 "--serve-file" => options with { ServeFile = args[++i] },
                 _ => throw new ArgumentException($"Unknown argument {args[i]}"),
             };

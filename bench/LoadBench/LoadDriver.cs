@@ -100,6 +100,8 @@ public sealed partial class LoadDriver
 
     public Task<PhaseResult> SingleEventsAsync() => SingleEventsAsync(_options.SingleEvents);
 
+    public Task<PhaseResult> ColdSingleEventsAsync() => SingleEventsAsync(_options.ColdEvents);
+
     public Task<PhaseResult> BatchesAsync() => BatchesAsync(_options.BatchEvents);
 
     public Task<PhaseResult> PacedSingleEventsAsync() => PacedSingleEventsAsync(_options.PacedRate * _options.PacedSeconds);

@@ -108,6 +108,16 @@ var memory = new WorkingSetSampler(["LlmCostTracker.ApiService", "LlmCostTracker
 memory.Start();
 
 var results = new List<(string Name, string Value)>();
+if (options.ColdEvents > 0)
+{
+    // Before any warm-up: what the first clients after a start get.
+    Console.WriteLine("phase: single events, cold");
+    var coldCpu = CpuAtStart();
+    var cold = await bench.ColdSingleEventsAsync();
+    results.Add(("CPU per event, cold single events", CpuPerEvent(coldCpu, cold)));
+    results.Add(("single events, cold (from the first request after start)", $"{cold.EventsPerSecond:N0} events/s ({cold.Unique:N0} events in {cold.Elapsed.TotalSeconds:N1} s, {options.Concurrency} clients, totals exact)"));
+}
+
 Console.WriteLine("phase: warm-up");
 // The runtime recompiles hot methods (tier 1, with dynamic PGO) on a background thread, which gets little CPU while
 // the box is saturated, and a method is promoted only once it is called again after its counting delay. So: warm
