@@ -43,8 +43,8 @@ public sealed class AdminApiClient(HttpClient http, IOptions<DashboardOptions> o
     public Task<ApiResult<UserBudget>> BudgetAsync(string userId, CancellationToken ct) =>
         SendAsync<UserBudget>(HttpMethod.Get, $"api/v1/admin/budgets/{Uri.EscapeDataString(userId)}", null, ct);
 
-    public Task<ApiResult<UserBudget>> SetBudgetAsync(string userId, decimal monthlyBudgetUsd, bool enforce, CancellationToken ct) =>
-        SendAsync<UserBudget>(HttpMethod.Put, $"api/v1/admin/budgets/{Uri.EscapeDataString(userId)}", new SetBudgetRequest(monthlyBudgetUsd, enforce), ct);
+    public Task<ApiResult<UserBudget>> SetBudgetAsync(string userId, decimal monthlyBudgetUsd, bool enforce, int[] thresholds, CancellationToken ct) =>
+        SendAsync<UserBudget>(HttpMethod.Put, $"api/v1/admin/budgets/{Uri.EscapeDataString(userId)}", new SetBudgetRequest(monthlyBudgetUsd, enforce, thresholds), ct);
 
     public Task<ApiResult<UserBudget>> ResetBudgetAsync(string userId, CancellationToken ct) =>
         SendAsync<UserBudget>(HttpMethod.Delete, $"api/v1/admin/budgets/{Uri.EscapeDataString(userId)}", null, ct);

@@ -138,6 +138,16 @@ public sealed class DashboardTests(AppFixture app) : IAsyncLifetime
         // clicked, or the re-render it causes can land on the click and undo the check.
         await amount.BlurAsync();
         await Assertions.Expect(page.Locator(".validation-message")).ToHaveCountAsync(0);
+
+        // The budget's own alert thresholds: the configured ones shown, a bad list refused at the field.
+        var thresholds = page.GetByLabel("Alert at (% of the budget, comma-separated; empty: no alerts)");
+        await Assertions.Expect(thresholds).ToHaveValueAsync("80, 100");
+        await thresholds.FillAsync("50, 1200");
+        await thresholds.BlurAsync();
+        await Assertions.Expect(page.Locator(".validation-message")).ToContainTextAsync("from 1 to 1000");
+        await thresholds.FillAsync("50, 90");
+        await thresholds.BlurAsync();
+        await Assertions.Expect(page.Locator(".validation-message")).ToHaveCountAsync(0);
         await page.Locator("#budget-enforce").CheckAsync();
         await page.Locator("[data-testid=save-budget]").ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=budget-message]")).ToHaveTextAsync("Budget saved.");
@@ -148,7 +158,11 @@ public sealed class DashboardTests(AppFixture app) : IAsyncLifetime
             var budget = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(stored.Content);
             Assert.Equal(4m, budget.GetProperty("monthlyBudgetUsd").GetDecimal());
             Assert.True(budget.GetProperty("enforce").GetBoolean());
+            Assert.Equal([50, 90], budget.GetProperty("thresholds").EnumerateArray().Select(t => t.GetInt32()));
         }
+
+        // The budget bar marks the user's own thresholds.
+        await Assertions.Expect(page.Locator("[data-testid=budget-bar] .threshold")).ToHaveTextAsync(["50%", "90%"]);
 
         await AssertAccessibleAsync(page);
         await ShotAsync(page, "user-budget-saved");
