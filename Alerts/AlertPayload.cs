@@ -27,17 +27,22 @@ public sealed record AlertPayload(
         alert.Month, new AlertSubject("tag", null, alert.Dimension, alert.Value), alert.ThresholdPercent, alert.SpentUsd, alert.BudgetUsd,
         alert.OccurredAt, null);
 
-    public static AlertPayload For(BudgetForecastExhausted alert) => new(
-        AlertTypes.BudgetForecastExhausted, IdOf(AlertTypes.BudgetForecastExhausted, $"user|{alert.UserId}", alert.Month, 0),
-        alert.Month, new AlertSubject("user", alert.UserId, null, null), null, alert.SpentUsd, alert.BudgetUsd,
-        alert.OccurredAt, alert.TraceParent, Forecast: new AlertForecast(alert.ProjectedExhaustedAt, alert.DailyRateUsd, alert.DaysEarly));
+    public static AlertPayload For(BudgetForecastExhausted alert) => ForecastPayload(
+        $"user|{alert.UserId}", new AlertSubject("user", alert.UserId, null, null), alert.Month, alert.SpentUsd, alert.BudgetUsd, alert.OccurredAt,
+        alert.TraceParent, new AlertForecast(alert.ProjectedExhaustedAt, alert.DailyRateUsd, alert.DaysEarly));
 
     /// <summary>A tag value's forecast: the same type as a user's (<c>budget.forecast_exhausted</c>), told apart by its
     /// <c>tag</c> subject, so an endpoint that wants forecasts gets both.</summary>
-    public static AlertPayload For(TagBudgetForecastExhausted alert) => new(
-        AlertTypes.BudgetForecastExhausted, IdOf(AlertTypes.BudgetForecastExhausted, $"tag|{alert.Dimension}|{alert.Value}", alert.Month, 0),
-        alert.Month, new AlertSubject("tag", null, alert.Dimension, alert.Value), null, alert.SpentUsd, alert.BudgetUsd,
-        alert.OccurredAt, alert.TraceParent, Forecast: new AlertForecast(alert.ProjectedExhaustedAt, alert.DailyRateUsd, alert.DaysEarly));
+    public static AlertPayload For(TagBudgetForecastExhausted alert) => ForecastPayload(
+        $"tag|{alert.Dimension}|{alert.Value}", new AlertSubject("tag", null, alert.Dimension, alert.Value), alert.Month, alert.SpentUsd, alert.BudgetUsd,
+        alert.OccurredAt, alert.TraceParent, new AlertForecast(alert.ProjectedExhaustedAt, alert.DailyRateUsd, alert.DaysEarly));
+
+    /// <summary>A forecast alert, once a month per subject: its id has no threshold (0).</summary>
+    private static AlertPayload ForecastPayload(
+        string subjectKey, AlertSubject subject, string month, decimal spentUsd, decimal budgetUsd, DateTimeOffset occurredAt, string? traceParent,
+        AlertForecast forecast) => new(
+        AlertTypes.BudgetForecastExhausted, IdOf(AlertTypes.BudgetForecastExhausted, subjectKey, month, 0), month, subject, null, spentUsd, budgetUsd,
+        occurredAt, traceParent, Forecast: forecast);
 
     /// <summary>A made-up alert of <paramref name="type"/> for a test send (<c>"test": true</c>): a user or tag value
     /// called <c>webhook-test</c> past a threshold, with its own <c>webhook-id</c> each time, so a receiver that drops

@@ -29,6 +29,11 @@ public sealed class BudgetOptions
     /// <summary>The most thresholds one budget may have.</summary>
     public const int MaxThresholds = 10;
 
+    /// <summary>The rule for a budget's own thresholds, checked by the admin API and by the dashboard's form before
+    /// sending: at most <see cref="MaxThresholds"/> different percentages, each from 1 to 1000 (none is valid).</summary>
+    public static bool AreValidThresholds(IReadOnlyCollection<int> thresholds) =>
+        thresholds.Count <= MaxThresholds && thresholds.All(t => t is >= 1 and <= 1000) && thresholds.Distinct().Count() == thresholds.Count;
+
     /// <summary>Applies the default thresholds and puts them in order without repeats.</summary>
     public void Normalize() =>
         ThresholdsPercent = [.. (Thresholds.Length > 0 ? Thresholds : ThresholdsPercent.Length > 0 ? ThresholdsPercent : DefaultThresholdsPercent).Distinct().Order()];

@@ -50,8 +50,7 @@ internal static class AdminParameters
     /// distinct percentages from 1 to 1,000 (empty: no threshold alerts).</summary>
     internal static void CheckThresholds(int[]? thresholds, Dictionary<string, string[]> errors)
     {
-        if (thresholds is not null
-            && (thresholds.Length > BudgetOptions.MaxThresholds || thresholds.Any(t => t is < 1 or > 1000) || thresholds.Distinct().Count() != thresholds.Length))
+        if (thresholds is not null && !BudgetOptions.AreValidThresholds(thresholds))
         {
             errors["thresholds"] = [$"thresholds must be at most {BudgetOptions.MaxThresholds} different percentages of the budget, each from 1 to 1000 (e.g. [50, 80, 100]); [] turns threshold alerts off."];
         }

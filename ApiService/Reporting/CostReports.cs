@@ -159,12 +159,13 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
             counters.Reasoning,
             over,
             Usd(await heldTask));
-        var forecast = entries.FirstOrDefault(e => e.Name == LedgerKeys.ForecastField).Value is { HasValue: true } claim
-            && LedgerKeys.ParseForecastClaim(claim.ToString()) is { } sent
-            ? new BudgetForecast(sent.ForecastAt, sent.ExhaustedAt)
-            : null;
-        return (row, dailyOrdered, forecast);
+        return (row, dailyOrdered, ForecastOf(entries.FirstOrDefault(e => e.Name == LedgerKeys.ForecastField).Value));
     }
+
+    /// <summary>The month's forecast alert as reported, from its claim (a user's <see cref="LedgerKeys.ForecastField"/>
+    /// or a tag value's <see cref="LedgerKeys.TagForecast"/>); null before one was sent.</summary>
+    internal static BudgetForecast? ForecastOf(RedisValue claim) =>
+        claim.HasValue && LedgerKeys.ParseForecastClaim(claim.ToString()) is { } sent ? new BudgetForecast(sent.ForecastAt, sent.ExhaustedAt) : null;
 
     /// <summary>Without a recorded crossing (no 100% threshold configured, or usage from before it was recorded):
     /// the end of the day the daily series crosses the budget, or now if that is today. Day precision, but never

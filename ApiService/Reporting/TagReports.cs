@@ -70,7 +70,7 @@ public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, Ti
         return new TagCostDetail(month.Key, Currency, now, dimension, value, row.CostUsd, row.InputTokens, row.CachedInputTokens, row.OutputTokens,
             row.Requests, row.CacheWriteInputTokens, row.ReasoningOutputTokens, row.BudgetUsd, row.BudgetUsedPercent, row.BudgetExhausted,
             row.ProjectedMonthEndCostUsd, row.ProjectedBudgetExhaustedAt, row.Models, daily, users,
-            forecastClaim.HasValue && LedgerKeys.ParseForecastClaim(forecastClaim.ToString()) is { } sent ? new BudgetForecast(sent.ForecastAt, sent.ExhaustedAt) : null);
+            ForecastOf(forecastClaim));
     }
 
     private async Task<(TagCostRow? Row, List<DailyCost> Daily)> ReadValueAsync(IDatabase db, string dimension, string value, LedgerMonth month, DateTimeOffset now)

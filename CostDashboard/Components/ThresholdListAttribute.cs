@@ -5,8 +5,8 @@ using LlmCostTracker.Contracts;
 namespace LlmCostTracker.CostDashboard.Components;
 
 /// <summary>A budget's alert thresholds as typed in the form: percentages separated by commas or spaces, checked
-/// before sending by the admin API's rules (at most <see cref="BudgetOptions.MaxThresholds"/> different ones, each from
-/// 1 to 1000). Empty is valid: no threshold alerts for that budget.</summary>
+/// before sending by the admin API's own rule (<see cref="BudgetOptions.AreValidThresholds"/>). Empty is valid: no
+/// threshold alerts for that budget.</summary>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class ThresholdListAttribute : ValidationAttribute
 {
@@ -15,11 +15,7 @@ public sealed class ThresholdListAttribute : ValidationAttribute
     {
     }
 
-    public override bool IsValid(object? value) =>
-        Parse(value as string) is { } thresholds
-        && thresholds.Length <= BudgetOptions.MaxThresholds
-        && thresholds.All(t => t is >= 1 and <= 1000)
-        && thresholds.Distinct().Count() == thresholds.Length;
+    public override bool IsValid(object? value) => Parse(value as string) is { } thresholds && BudgetOptions.AreValidThresholds(thresholds);
 
     /// <summary>The percentages typed, in order; empty for an empty field; null when a part is not a whole number.</summary>
     public static int[]? Parse(string? text)

@@ -1,12 +1,12 @@
+using System.Diagnostics.Metrics;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.WorkerService.Budgets;
 using LlmCostTracker.WorkerService.Chunks;
 using MassTransit;
 using MassTransit.Testing;
-using System.Diagnostics.Metrics;
-using LlmCostTracker.WorkerService.Attribution;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -65,7 +65,8 @@ public sealed class ForecastScannerTests(BareRedis redis) : IClassFixture<BareRe
     /// <summary>Folds every bucket's tag deltas into the tag values, as the worker's folder does.</summary>
     private async Task FoldAsync()
     {
-        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+        await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
         // No threshold is reached by these tests' spend, so the fold's budget check publishes nothing: no bus.
         var budgets = Options.Create(new BudgetOptions { ThresholdsPercent = [100] });
         var tags = new TagAttribution(redis.Connection, _keys, null!, Attribution, budgets, meters, TimeProvider.System, NullLogger<TagAttribution>.Instance);

@@ -105,7 +105,12 @@ public sealed class ForecastScanner(
                         var key = keys.UserMonth(user, month.Key);
                         if (await db.HashSetAsync(key, LedgerKeys.ForecastField, LedgerKeys.ForecastClaim(projection.ExhaustedAt, now), When.NotExists))
                         {
-                            await PublishAsync(() => db.HashDeleteAsync(key, LedgerKeys.ForecastField), user, null, null, month, share.Spent, budgetMicros, projection, now, ct);
+                            await PublishAsync(user, new("enduser.id", user), () => db.HashDeleteAsync(key, LedgerKeys.ForecastField), month, share.Spent, budgetMicros, projection, now,
+                                (f, traceParent) => new BudgetForecastExhausted
+                                {
+                                    UserId = user, Month = f.Month, SpentUsd = f.SpentUsd, BudgetUsd = f.BudgetUsd, ProjectedExhaustedAt = f.ExhaustedAt,
+                                    DailyRateUsd = f.DailyRateUsd, DaysEarly = f.DaysEarly, OccurredAt = f.OccurredAt, TraceParent = traceParent,
+                                }, ct);
                             published++;
                         }
                     }
@@ -149,7 +154,13 @@ public sealed class ForecastScanner(
                     var claim = LedgerKeys.TagForecast(dimension, month.Key, value);
                     if (await db.StringSetAsync(claim, LedgerKeys.ForecastClaim(projection.ExhaustedAt, now), expiry, When.NotExists))
                     {
-                        await PublishAsync(() => db.KeyDeleteAsync(claim), null, dimension, value, month, share.Spent, budget, projection, now, ct);
+                        await PublishAsync($"{dimension}={value}", new("llmcost.tag.dimension", dimension), () => db.KeyDeleteAsync(claim), month, share.Spent, budget, projection, now,
+                            (f, traceParent) => new TagBudgetForecastExhausted
+                            {
+                                Dimension = dimension, Value = value, Month = f.Month, SpentUsd = f.SpentUsd, BudgetUsd = f.BudgetUsd,
+                                ProjectedExhaustedAt = f.ExhaustedAt, DailyRateUsd = f.DailyRateUsd, DaysEarly = f.DaysEarly, OccurredAt = f.OccurredAt,
+                                TraceParent = traceParent,
+                            }, ct);
                         published++;
                     }
                 }
@@ -170,38 +181,21 @@ public sealed class ForecastScanner(
         return BurnRateForecast.Project(share.Spent, share.Events, budgetMicros, dayCosts, now, options.Value);
     }
 
-    /// <summary>Publishes a claimed forecast, for a user or (<paramref name="dimension"/> set) a tag value; on failure
-    /// takes the claim back (<paramref name="unclaim"/>) and throws, so a later scan sends it.</summary>
-    private async Task PublishAsync(
-        Func<Task> unclaim, string? user, string? dimension, string? value, LedgerMonth month, long spent, long budget, BurnRateProjection projection,
-        DateTimeOffset now, CancellationToken ct)
+    /// <summary>Publishes a claimed forecast, the message built by <paramref name="message"/> from the figures and the
+    /// traceparent of its span; on failure takes the claim back (<paramref name="unclaim"/>) and throws, so a later scan
+    /// sends it.</summary>
+    private async Task PublishAsync<T>(
+        string subject, KeyValuePair<string, object?> spanTag, Func<Task> unclaim, LedgerMonth month, long spent, long budget, BurnRateProjection projection, DateTimeOffset now,
+        Func<ForecastFigures, string?, T> message, CancellationToken ct)
+        where T : class
     {
         using var activity = WorkerMetrics.ActivitySource.StartActivity("publish budget forecast", ActivityKind.Producer);
-        var budgetUsd = BudgetOptions.ToUsd(budget);
-        var dailyRateUsd = decimal.Round(BudgetOptions.ToUsd(projection.DailyRateMicros), 6);
-        var daysEarly = Math.Round(projection.DaysEarly, 2);
+        activity?.SetTag(spanTag.Key, spanTag.Value);
+        var figures = new ForecastFigures(month.Key, BudgetOptions.ToUsd(spent), BudgetOptions.ToUsd(budget), projection.ExhaustedAt,
+            decimal.Round(BudgetOptions.ToUsd(projection.DailyRateMicros), 6), Math.Round(projection.DaysEarly, 2), now);
         try
         {
-            if (dimension is null)
-            {
-                activity?.SetTag("enduser.id", user);
-                await bus.Publish(new BudgetForecastExhausted
-                {
-                    UserId = user!, Month = month.Key, SpentUsd = BudgetOptions.ToUsd(spent), BudgetUsd = budgetUsd,
-                    ProjectedExhaustedAt = projection.ExhaustedAt, DailyRateUsd = dailyRateUsd, DaysEarly = daysEarly, OccurredAt = now,
-                    TraceParent = activity?.Id,
-                }, ct);
-            }
-            else
-            {
-                activity?.SetTag("llmcost.tag.dimension", dimension);
-                await bus.Publish(new TagBudgetForecastExhausted
-                {
-                    Dimension = dimension, Value = value!, Month = month.Key, SpentUsd = BudgetOptions.ToUsd(spent), BudgetUsd = budgetUsd,
-                    ProjectedExhaustedAt = projection.ExhaustedAt, DailyRateUsd = dailyRateUsd, DaysEarly = daysEarly, OccurredAt = now,
-                    TraceParent = activity?.Id,
-                }, ct);
-            }
+            await bus.Publish(message(figures, activity?.Id), ct);
         }
         catch (Exception ex)
         {
@@ -211,8 +205,12 @@ public sealed class ForecastScanner(
         }
 
         logger.LogInformation("Budget forecast: {Subject} runs out of {BudgetUsd} USD on {ExhaustedAt:u}, {DaysEarly} days before {Month} ends ({DailyRateUsd} USD a day)",
-            dimension is null ? user : $"{dimension}={value}", budgetUsd, projection.ExhaustedAt, daysEarly, month.Key, dailyRateUsd);
+            subject, figures.BudgetUsd, figures.ExhaustedAt, figures.DaysEarly, month.Key, figures.DailyRateUsd);
     }
+
+    /// <summary>What a forecast alert says, whoever it is about.</summary>
+    private sealed record ForecastFigures(
+        string Month, decimal SpentUsd, decimal BudgetUsd, DateTimeOffset ExhaustedAt, decimal DailyRateUsd, double DaysEarly, DateTimeOffset OccurredAt);
 
     /// <summary>A month's spend, events and window days' spend (in the order of the window's days), read from a user's
     /// month hash or a tag value's bucket hash, or summed over a value's buckets.</summary>
