@@ -11,12 +11,16 @@ var alertWebhookSecret = builder.AddParameter("alert-webhook-secret", new Genera
 
 IResourceBuilder<IResourceWithConnectionString> redis;
 IResourceBuilder<IResourceWithConnectionString> rabbitmq;
+// History (months kept past Redis's 35 days): PostgreSQL, one database the services know by the connection name
+// "history".
+IResourceBuilder<IResourceWithConnectionString> history;
 var redisShards = RedisShards.Resolve(builder.Configuration);
 if (InfrastructureModeResolver.Resolve(builder.Configuration) == InfrastructureMode.Container)
 {
     RedisShards.RequireSingle(redisShards);
     redis = builder.AddRedis("redis").WithDataVolume();
     rabbitmq = builder.AddRabbitMQ("rabbitmq").WithDataVolume().WithManagementPlugin();
+    history = builder.AddPostgres("postgres").WithDataVolume().AddDatabase(HistoryDatabase);
 }
 else
 {
@@ -28,6 +32,7 @@ else
     });
     redis = builder.AddLocalRedis("redis", data, redisShards);
     rabbitmq = builder.AddLocalRabbitMq("rabbitmq", data);
+    history = builder.AddLocalPostgres("postgres", HistoryDatabase, data);
 }
 
 // Settings both services must share: budgets (Budgets__DefaultMonthlyBudgetUsd, Budgets__ThresholdsPercent__0, ...),
@@ -35,8 +40,9 @@ else
 // (Pricing__Models__<id>__Input, ...: the worker prices with them, the API's pricing endpoints show them) and the
 // tag dimensions (Attribution__Dimensions__0, Attribution__MaxValuesPerDimension: the API validates and reports, the
 // worker aggregates and caps), OTLP ingestion's (OtlpIngest__DefaultUser, OtlpIngest__Tags__<attribute>: the API's) and
-// the alert webhooks (Alerts__Webhooks__N__Url, __Format, __Events__N, __Secret: the worker delivers, the API tests).
-var sharedSettings = new[] { "Alerts", "Attribution", "Budgets", "Ledger", "Messaging", "OtlpIngest", "Pricing" }
+// the alert webhooks (Alerts__Webhooks__N__Url, __Format, __Events__N, __Secret: the worker delivers, the API tests) and
+// history (History__Retention, History__FlushInterval, ...: the worker writes the rollups, the API reads them).
+var sharedSettings = new[] { "Alerts", "Attribution", "Budgets", "History", "Ledger", "Messaging", "OtlpIngest", "Pricing" }
     .SelectMany(section => builder.Configuration.GetSection(section).AsEnumerable(makePathsRelative: false))
     .Where(setting => setting.Value is not null)
     .ToDictionary(setting => setting.Key.Replace(":", "__", StringComparison.Ordinal), setting => setting.Value!);
@@ -44,6 +50,8 @@ var sharedSettings = new[] { "Alerts", "Attribution", "Budgets", "Ledger", "Mess
 var api = builder.AddProject<Projects.ApiService>("apiservice")
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
+    // Reads months Redis has let go; waits for nothing: the API serves without it.
+    .WithReference(history, HistoryDatabase)
     .WithEnvironment("Ingest__ApiKey", ingestApiKey)
     .WithEnvironment("Admin__ApiKey", adminApiKey)
     // Replicas share nothing but Redis and the broker (budget holds are one atomic script each), so any number can
@@ -54,6 +62,8 @@ var api = builder.AddProject<Projects.ApiService>("apiservice")
 var worker = builder.AddProject<Projects.WorkerService>("workerservice")
     .WithReference(redis).WaitFor(redis)
     .WithReference(rabbitmq).WaitFor(rabbitmq)
+    // Writes the daily rollups; waits for nothing: ingestion never waits on PostgreSQL, rollups catch up.
+    .WithReference(history, HistoryDatabase)
     .WithReplicas(builder.Configuration.GetValue("WorkerService:Replicas", 1))
     .WithHttpHealthCheck("/health")
     // In the worker's health details in the dashboard: how many usage messages exhausted their retries.
@@ -128,3 +138,8 @@ foreach (var (key, value) in sharedSettings)
 }
 
 builder.Build().Run();
+
+internal static partial class Program
+{
+    private const string HistoryDatabase = "history";
+}

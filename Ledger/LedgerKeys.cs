@@ -139,6 +139,14 @@ public sealed class LedgerKeys
     /// atomic step) waiting to be folded into its tag values' keys (<c>TagFolder</c>).</summary>
     public string TagDeltas(int bucket) => string.Concat(_tags[bucket], "t:deltas");
 
+    /// <summary>Stream: the bucket's daily rollup deltas waiting for the history database, one entry per ledger call
+    /// that counted usage (appended in the call's atomic step, field <see cref="RollupStreamField"/>: the
+    /// <c>RollupDelta</c> JSON), trimmed by the rollup writer once they are in PostgreSQL. Entry ids are the Redis
+    /// clock, so the oldest entry's id is the rollup lag.</summary>
+    public string RollupStream(int bucket) => string.Concat(_tags[bucket], "r:stream");
+
+    public const string RollupStreamField = "d";
+
     /// <summary>Set: a dimension's values admitted in a month, at most <see cref="AttributionOptions.MaxValuesPerDimension"/>
     /// (one key for the whole ledger: the guard counts values over every bucket).</summary>
     public static string TagRegistry(string dimension, string month) => $"{{llmcost}}:t:{dimension}:{month}:registry";

@@ -26,6 +26,9 @@ public static class MatchKinds
 public sealed record PriceQuote(PriceEntry? Entry, string Match, Rates Rates, bool LongContext, string Tier, bool TierUnpriced)
 {
     public string? KnownModel => Entry?.Id;
+
+    /// <summary>The long-context band priced, as its threshold in input tokens; 0 for the base prices.</summary>
+    public long ContextBand { get; init; }
 }
 
 /// <summary>The prices in force: a catalog's entries, configuration's and the admin API's overrides, merged into
@@ -100,26 +103,29 @@ public sealed class PriceBook
         var rates = band is not null ? band.ToRates() : entry.ToRates();
         if (tier == ServiceTiers.Standard)
         {
-            return new PriceQuote(entry, match, rates, band is not null, tier, TierUnpriced: false);
+            return new PriceQuote(entry, match, rates, band is not null, tier, TierUnpriced: false) { ContextBand = band?.AboveInputTokens ?? 0 };
         }
 
         if (entry.Tiers.TryGetValue(tier, out var own))
         {
             if (own.Multiplier is { } m)
             {
-                return new PriceQuote(entry, match, rates.Scale(m), band is not null, tier, TierUnpriced: false);
+                return new PriceQuote(entry, match, rates.Scale(m), band is not null, tier, TierUnpriced: false) { ContextBand = band?.AboveInputTokens ?? 0 };
             }
 
             var tierBand = PriceEntry.Band(own.Bands, null, inputTokens);
-            return new PriceQuote(entry, match, tierBand is not null ? tierBand.ToRates() : own.ToRates(), tierBand is not null, tier, TierUnpriced: false);
+            return new PriceQuote(entry, match, tierBand is not null ? tierBand.ToRates() : own.ToRates(), tierBand is not null, tier, TierUnpriced: false)
+            {
+                ContextBand = tierBand?.AboveInputTokens ?? 0,
+            };
         }
 
         if (_providerTiers.TryGetValue(entry.Provider, out var tiers) && tiers.TryGetValue(tier, out var multiplier))
         {
-            return new PriceQuote(entry, match, rates.Scale(multiplier), band is not null, tier, TierUnpriced: false);
+            return new PriceQuote(entry, match, rates.Scale(multiplier), band is not null, tier, TierUnpriced: false) { ContextBand = band?.AboveInputTokens ?? 0 };
         }
 
-        return new PriceQuote(entry, match, rates, band is not null, tier, TierUnpriced: true);
+        return new PriceQuote(entry, match, rates, band is not null, tier, TierUnpriced: true) { ContextBand = band?.AboveInputTokens ?? 0 };
     }
 
     public PriceQuote Quote(LlmUsage usage) => Quote(usage.Model, usage.Provider, usage.ServiceTier, usage.InputTokens, usage.OccurredAt);

@@ -33,17 +33,18 @@ ensure_browser() {
 ensure_infrastructure() {
   local mode="${Infrastructure__Mode:-auto}"
   if [ "$mode" = "container" ] || { [ "$mode" = "auto" ] && container_runtime_answers; }; then
-    echo "Using the container runtime for Redis and RabbitMQ."
+    echo "Using the container runtime for Redis, RabbitMQ and PostgreSQL."
     return
   fi
-  if [ -x /usr/bin/redis-server ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+  if [ -x /usr/bin/redis-server ] && [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     return
   fi
-  echo "No container runtime answers: installing Debian's redis-server and rabbitmq-server to run as local processes."
-  apt_install redis-server rabbitmq-server
+  echo "No container runtime answers: installing Debian's redis-server, rabbitmq-server and postgresql to run as local processes."
+  apt_install redis-server rabbitmq-server postgresql
   # Debian starts the services where systemd runs; the AppHost runs its own instances, so stop those.
   if command -v service >/dev/null && [ "$(id -u)" = "0" ]; then
     service redis-server stop >/dev/null 2>&1 || true
     service rabbitmq-server stop >/dev/null 2>&1 || true
+    service postgresql stop >/dev/null 2>&1 || true
   fi
 }

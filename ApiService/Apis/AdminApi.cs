@@ -13,7 +13,7 @@ public static class AdminApi
             .RequireAuthorization(ApiKeyDefaults.AdminPolicy)
             .ProducesProblem(StatusCodes.Status401Unauthorized);
 
-        admin.MapCostReports().MapTagReports().MapTagBudgets().MapBudgets().MapAlertWebhooks();
+        admin.MapCostReports().MapTagReports().MapTagBudgets().MapBudgets().MapAlertWebhooks().MapExports();
         return app;
     }
 }

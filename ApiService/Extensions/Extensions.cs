@@ -1,3 +1,4 @@
+using LlmCostTracker.History;
 using LlmCostTracker.ApiService.Budgets;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Pricing;
@@ -35,6 +36,8 @@ public static class Extensions
         // instrumentation held every request's activity and commands in memory until its flush, which made the hold
         // path's garbage collections copy them all.
         builder.AddRedisClient("redis", settings => settings.DisableTracing = true);
+        // Months Redis has let go are read from the history database (reports, exports).
+        builder.AddHistory(writeRollups: false);
         builder.Services.AddOptions<BudgetOptions>()
             .BindConfiguration(BudgetOptions.SectionName)
             .PostConfigure(o => o.Normalize())

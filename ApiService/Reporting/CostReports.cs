@@ -1,6 +1,7 @@
 using LlmCostTracker.Contracts.Reporting;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.ApiService.Holds;
+using LlmCostTracker.History.Reports;
 using LlmCostTracker.Ledger;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -10,8 +11,11 @@ namespace LlmCostTracker.ApiService.Reporting;
 /// <summary>Builds reports from the pre-aggregated ledger. Each bucket's share of the month (totals and a user
 /// index, a sorted set) is read together; the month's totals are their sum, and the top users are merged from each
 /// bucket's top <c>top</c>. Each row is then a handful of reads of the user's own bucket, issued together. Work
-/// grows with buckets × <c>top</c>, never with the number of users, and nothing scans keys.</summary>
-public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, BudgetHolds holds, TimeProvider clock)
+/// grows with buckets × <c>top</c>, never with the number of users, and nothing scans keys. A month Redis has let go
+/// (its keys expire 35 days after the month) is read from the history database instead, in the same shape: what Redis
+/// holds is served from Redis, and only a month (or a user's month) with nothing there goes to PostgreSQL.</summary>
+public sealed class CostReports(
+    IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, BudgetHolds holds, TimeProvider clock, HistoryReader? history = null)
 {
     public const string Currency = "USD";
 
@@ -44,6 +48,11 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
         }
 
         var userCount = (await Task.WhenAll(countTasks)).Sum();
+        if (userCount == 0 && totals.Requests == 0 && history is not null)
+        {
+            return await HistoryMonthAsync(history, db, month, top, now);
+        }
+
         var projection = MonthProjection.Project(totals.Cost, month.Year, month.Month, now, budgetMicros: 0);
 
         return new CostReport(month.Key, Currency, now,
@@ -93,10 +102,19 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
     public async Task<UserCostDetail?> UserAsync(string userId, LedgerMonth month)
     {
         var now = clock.GetUtcNow();
-        var (row, daily, forecast) = await ReadUserAsync(redis.GetDatabase(), userId, month, now);
+        var db = redis.GetDatabase();
+        var (row, daily, forecast) = await ReadUserAsync(db, userId, month, now);
         if (row is null)
         {
-            return null;
+            if (history is not null && await history.UserAsync(userId, FirstDay(month), FirstDay(month).AddMonths(1), CancellationToken.None) is { } past)
+            {
+                (row, daily) = await HistoryUserRowAsync(db, past, month, now);
+                forecast = null;
+            }
+            else
+            {
+                return null;
+            }
         }
 
         return new UserCostDetail(month.Key, Currency, now, row.UserId, row.CostUsd, row.InputTokens, row.CachedInputTokens,
@@ -161,6 +179,54 @@ public sealed class CostReports(IConnectionMultiplexer redis, LedgerKeys keys, I
             Usd(await heldTask));
         return (row, dailyOrdered, ForecastOf(entries.FirstOrDefault(e => e.Name == LedgerKeys.ForecastField).Value));
     }
+
+    private async Task<CostReport> HistoryMonthAsync(HistoryReader store, IDatabase db, LedgerMonth month, int top, DateTimeOffset now)
+    {
+        var from = FirstDay(month);
+        var past = await store.PeriodAsync(from, from.AddMonths(1), top, CancellationToken.None);
+        if (past is null)
+        {
+            return new CostReport(month.Key, Currency, now, new ReportTotals(0, 0, 0, 0, 0, 0, 0, 0, 0), [], [], []);
+        }
+
+        var rows = new List<UserCostRow>(past.TopUsers.Count);
+        foreach (var user in past.TopUsers)
+        {
+            rows.Add((await HistoryUserRowAsync(db, user, month, now)).Row);
+        }
+
+        var totals = Of(past.Totals);
+        var projection = MonthProjection.Project(totals.Cost, month.Year, month.Month, now, budgetMicros: 0);
+        return new CostReport(month.Key, Currency, now,
+            new ReportTotals(Usd(totals.Cost), totals.Input, totals.Cached, totals.Output, totals.Requests, past.UserCount, Usd(projection.MonthEndMicros),
+                totals.CacheWrite, totals.Reasoning),
+            [.. rows.OrderByDescending(r => r.CostUsd).ThenBy(r => r.UserId, StringComparer.Ordinal)],
+            ModelRows(past.Models.ToDictionary(m => m.Key, m => Of(m.Value), StringComparer.Ordinal)),
+            [.. past.Days.Select(d => new DailyCost(Day(d.Day), Usd(d.CostMicros)))]);
+    }
+
+    /// <summary>A user's row from the history database: the budget is today's (budgets are not kept per month), nothing
+    /// is held, and a crossing is known to the day.</summary>
+    private async Task<(UserCostRow Row, List<DailyCost> Daily)> HistoryUserRowAsync(IDatabase db, HistoryUser user, LedgerMonth month, DateTimeOffset now)
+    {
+        var budgetValue = await db.StringGetAsync(keys.UserBudget(user.UserId));
+        var budget = budgetValue.HasValue ? (long)budgetValue : BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd);
+        var counters = Of(user.Totals);
+        var daily = user.Days.Select(d => new DailyCost(Day(d.Day), Usd(d.CostMicros))).ToList();
+        var projection = MonthProjection.Project(counters.Cost, month.Year, month.Month, now, budget);
+        var over = budget > 0 && counters.Cost >= budget;
+        var row = new UserCostRow(user.UserId, Usd(counters.Cost), counters.Input, counters.Cached, counters.Output, counters.Requests, Usd(budget),
+            budget > 0 ? decimal.Round(counters.Cost * 100m / budget, 2, MidpointRounding.AwayFromZero) : null,
+            Usd(projection.MonthEndMicros), over ? CrossingDayEnd(daily, budget, now) : projection.BudgetExhaustedAt,
+            ModelRows(user.Models.ToDictionary(m => m.Key, m => Of(m.Value), StringComparer.Ordinal)), counters.CacheWrite, counters.Reasoning, over, 0m);
+        return (row, daily);
+    }
+
+    private static DateOnly FirstDay(LedgerMonth month) => new(month.Year, month.Month, 1);
+
+    private static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static Counters Of(HistoryCounters c) => new(c.Cost, c.Input, c.Cached, c.Output, c.Requests, c.CacheWrite, c.Reasoning);
 
     /// <summary>The month's forecast alert as reported, from its claim (a user's <see cref="LedgerKeys.ForecastField"/>
     /// or a tag value's <see cref="LedgerKeys.TagForecast"/>); null before one was sent.</summary>

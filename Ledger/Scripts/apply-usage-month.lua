@@ -1,5 +1,5 @@
 -- apply-usage, section 5 of 5 (see apply-usage.lua): the bucket's month (totals, models, days, the users' ranking),
--- the call's tag delta, every queued write, and the reply.
+-- the call's tag and rollup deltas, every queued write, and the reply.
 
 if #fresh > 0 then
   local names = { unpack(counters) }
@@ -67,6 +67,10 @@ if tagDelta ~= '' and #fresh > 0 then
     tagDelta = tagDelta .. '\n' .. cjson.encode(duplicates)
   end
   writes[#writes + 1] = { 'RPUSH', KEYS[userKeys + userCount * stride + 1], tagDelta }
+end
+
+if rollupDelta ~= '' and #fresh > 0 then
+  writes[#writes + 1] = { 'XADD', rollupKey, '*', 'd', rollupDelta }
 end
 
 for _, w in ipairs(writes) do

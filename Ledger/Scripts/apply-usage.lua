@@ -8,7 +8,7 @@
 -- KEYS: month totals, month users (report index), the claim sets of the dedup window (the current period's first),
 -- then per user: user-month hash, budget, hold data (budget-holds.lua in the API), the user's own alert thresholds
 -- (comma-separated percentages; missing: the ARGV thresholds), then, when the call's events carry tags, the bucket's
--- tag delta list.
+-- tag delta list, then, with history on, the bucket's rollup stream.
 -- ARGV, read in order: expireAt, defaultBudgetMicros, claimSetCount, the current claim set's expireAt,
 -- counterCount, the counter field names (cost first), the position of the requests counter, the alert field
 -- prefix, the pending state word, the held field of the hold data, thresholdCount, thresholds..., userCount, then
@@ -17,7 +17,7 @@
 -- userId|eventId) and its counters, group, time (Unix ms) and id packed as c1,...,cN,group,occurredAt,eventId; then
 -- per event carrying a budget hold: its position among the user's events (1-based) and the holdId. After every
 -- user: the call's tag delta (JSON, empty without tags), then with one, the events' tag set numbers (0: none),
--- comma-separated in call order.
+-- comma-separated in call order; then the call's daily rollup delta (JSON, empty with history off).
 -- Returns { alertCount, alerts..., duplicateIndexes... }: each alert is userIndex, threshold, eventIndex (1-based in
 -- the call, 0 for an alert left pending by an earlier attempt), spentMicros, budgetMicros, crossedAt (Unix ms: the
 -- crossing event's occurredAt, kept in the alert state as pending|eventId|spent|crossedAt; 0 when unknown).
@@ -38,6 +38,12 @@
 -- appends to the bucket's tag delta list when the call has a fresh event, with the call's duplicates listed after
 -- it (for the fold to take out), so the tags count each event exactly once, like the user rows; TagFolder folds the
 -- list into the tag values' hashes and indexes (fold-tags.lua). The script never reads the delta itself.
+--
+-- Daily rollups (history on): the worker sums the call's events per day, user, model, provider, tier and band into
+-- one delta, which this step adds to the bucket's rollup stream when the call counts its events (RollupWriter folds
+-- the stream into PostgreSQL). The delta is exact only if the call counts all of its events or none: a call with
+-- both new events and duplicates changes nothing and returns -1 and the duplicates' positions, and the worker calls
+-- again without them.
 
 local p = 0
 local function take()
@@ -87,6 +93,8 @@ for u = 1, userCount do
 end
 local tagDelta = take()
 local tagSets = tagDelta ~= '' and take() or ''
+local rollupDelta = take()
+local rollupKey = KEYS[userKeys + userCount * stride + (tagDelta ~= '' and 2 or 1)]
 local mismatch = packedCountersError('apply-usage', counterCount)
 if mismatch then
   return mismatch

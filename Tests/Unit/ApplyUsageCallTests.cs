@@ -48,8 +48,8 @@ public sealed class ApplyUsageCallTests
                 Claim("e1"), $"100,10,2,5,1,0,0,1,{Ms(Day)},e1", Claim("e2"), $"200,10,2,5,1,0,0,1,{Ms(Day)},e2", Claim("e3"), $"300,10,2,5,1,0,0,2,{Ms(Day.AddDays(1))},e3",
                 // The event carrying a budget hold: its position among ann's events, and the holdId.
                 "2", "hold-1",
-                // No tags: an empty tag delta, and no event tag sets after it.
-                "",
+                // No tags: an empty tag delta, and no event tag sets after it; history off: an empty rollup delta.
+                "", "",
             ],
             call.Args.Select(a => a.ToString()));
 
@@ -76,8 +76,9 @@ public sealed class ApplyUsageCallTests
         Assert.Equal(Keys.TagDeltas(Keys.BucketOf("ann")), call.Keys[^1].ToString());
         // The delta, then each event's tag set: one a set instance (e2's and e4's hold the same tags, the same tag
         // numbers: their sums go to the same values).
-        Assert.Equal("1,2,0,3", call.Args[^1].ToString());
-        var (id, month, tags) = TagDelta.Read((byte[])call.Args[^2]!);
+        Assert.Equal("1,2,0,3", call.Args[^2].ToString());
+        Assert.Equal("", call.Args[^1].ToString());
+        var (id, month, tags) = TagDelta.Read((byte[])call.Args[^3]!);
         Assert.Equal(TagDelta.IdLength, id.Length);
         Assert.Equal("2026-12", month);
         var team = Assert.Single(tags, t => t.Dimension == "team").Sums;

@@ -3,6 +3,7 @@ using LlmCostTracker.Ledger;
 using System.Collections.Concurrent;
 using System.Globalization;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.History.Rollups;
 using LlmCostTracker.WorkerService.Chunks;
 using StackExchange.Redis;
 
@@ -20,23 +21,28 @@ public static class ApplyUsageCall
     /// publish, handed back by a redelivery.</summary>
     public readonly record struct Alert(int UserPosition, int ThresholdPercent, int? EventPosition, long SpentMicros, long BudgetMicros, DateTimeOffset? CrossedAt);
 
-    /// <summary>The alerts, and the positions of the events already counted (0-based, in the call's order).</summary>
-    public sealed record Reply(IReadOnlyList<Alert> Alerts, IReadOnlyList<int> DuplicatePositions);
+    /// <summary>The alerts, and the positions of the events already counted (0-based, in the call's order).
+    /// <see cref="Refused"/>: the call had both new events and duplicates and carried a rollup delta, so it changed
+    /// nothing; call again without the duplicates.</summary>
+    public sealed record Reply(IReadOnlyList<Alert> Alerts, IReadOnlyList<int> DuplicatePositions, bool Refused = false);
 
     public readonly record struct Call(RedisKey[] Keys, RedisValue[] Args);
 
     private static readonly ConcurrentDictionary<string, string> ModelFields = new(StringComparer.Ordinal);
     private const int MaxCachedModelFields = 4_096;
 
-    /// <summary>The call for <paramref name="chunk"/>, its events arriving at <paramref name="now"/>.</summary>
+    /// <summary>The call for <paramref name="chunk"/>, its events arriving at <paramref name="now"/>; with
+    /// <paramref name="rollups"/> (history on) it also appends the events' daily rollup delta to the bucket's stream.</summary>
     public static Call Encode(
-        LedgerKeys keys, LedgerChunk chunk, IReadOnlyList<PricedUsage> events, long defaultBudgetMicros, int[] thresholds, ClaimWindow claims, DateTimeOffset now)
+        LedgerKeys keys, LedgerChunk chunk, IReadOnlyList<PricedUsage> events, long defaultBudgetMicros, int[] thresholds, ClaimWindow claims, DateTimeOffset now,
+        bool rollups = false)
     {
         // The call's tag sums, appended by the script to the bucket's tag delta list (a key more) when it counts a
         // fresh event; then the events' tag sets, read by the script only when the call has a duplicate.
         var tagDelta = TagDelta.Build(chunk, events, ModelFieldOf);
         var claimSets = claims.PeriodsChecked;
-        var redisKeys = new RedisKey[2 + claimSets + chunk.Users.Count * 4 + (tagDelta is null ? 0 : 1)];
+        var rollupDelta = rollups ? RollupDeltaOf(chunk, events) : null;
+        var redisKeys = new RedisKey[2 + claimSets + chunk.Users.Count * 4 + (tagDelta is null ? 0 : 1) + (rollupDelta is null ? 0 : 1)];
         redisKeys[0] = keys.MonthTotals(chunk.Bucket, chunk.Month.Key);
         redisKeys[1] = keys.MonthUsers(chunk.Bucket, chunk.Month.Key);
         var period = claims.PeriodOf(now);
@@ -56,7 +62,12 @@ public static class ApplyUsageCall
 
         if (tagDelta is not null)
         {
-            redisKeys[k] = keys.TagDeltas(chunk.Bucket);
+            redisKeys[k++] = keys.TagDeltas(chunk.Bucket);
+        }
+
+        if (rollupDelta is not null)
+        {
+            redisKeys[k] = keys.RollupStream(chunk.Bucket);
         }
 
         // Groups of each user found by a linear scan (a user has a few), counted first so the arguments are one
@@ -97,7 +108,7 @@ public static class ApplyUsageCall
         groupStart[chunk.Users.Count] = groups.Count;
         var counters = LedgerKeys.Counters.Length;
         var args = new RedisValue[11 + counters + thresholds.Length + chunk.Users.Count * 4 + groups.Count * (2 + counters) + chunk.EventCount * 2 + holds * 2
-            + 1 + (tagDelta is null ? 0 : 1)];
+            + 1 + (tagDelta is null ? 0 : 1) + 1];
         var a = 0;
         args[a++] = chunk.Month.ExpiresAt.ToUnixTimeSeconds();
         args[a++] = defaultBudgetMicros;
@@ -173,6 +184,7 @@ public static class ApplyUsageCall
             args[a++] = RedisValue.EmptyString;
         }
 
+        args[a] = rollupDelta is null ? RedisValue.EmptyString : (RedisValue)rollupDelta;
         return new Call(redisKeys, args);
     }
 
@@ -180,6 +192,11 @@ public static class ApplyUsageCall
     {
         var reply = (RedisResult[])result!;
         var alertCount = (int)reply[0];
+        if (alertCount < 0)
+        {
+            return new Reply([], [.. reply.Skip(1).Select(r => (int)r - 1)], Refused: true);
+        }
+
         var alerts = new Alert[alertCount];
         var n = 1;
         for (var i = 0; i < alertCount; i++, n += 6)
@@ -197,6 +214,22 @@ public static class ApplyUsageCall
         }
 
         return new Reply(alerts, duplicates);
+    }
+
+    /// <summary>The chunk's events summed into daily rollup rows (the script adds them only if it counts them all).</summary>
+    private static byte[] RollupDeltaOf(LedgerChunk chunk, IReadOnlyList<PricedUsage> events)
+    {
+        var delta = new RollupDelta();
+        foreach (var (_, indexes) in chunk.Users)
+        {
+            foreach (var index in indexes)
+            {
+                var e = events[index];
+                delta.Add(e.Usage, e.CostMicros, e.Provider, e.ServiceTier, e.ContextBand);
+            }
+        }
+
+        return delta.Encode();
     }
 
     /// <summary>Model ids seen, with their hash field (<c>model|gpt-4o</c>), so a field name is not built per event.</summary>

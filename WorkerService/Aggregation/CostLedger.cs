@@ -1,4 +1,5 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.History.Rollups;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.WorkerService.Budgets;
@@ -25,8 +26,13 @@ public sealed record LedgerResult(IReadOnlyList<CrossedThreshold> Alerts, bool[]
 /// Tagged events (<see cref="TagAttribution"/>, when given) pass the cardinality guard before the write; their sums
 /// go to the bucket's tag deltas in the same step (<see cref="TagDelta"/>), folded by <see cref="TagFolder"/>.</summary>
 public sealed class CostLedger(
-    IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, IOptions<LedgerOptions> ledger, TimeProvider clock, TagAttribution? tags = null)
+    IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, IOptions<LedgerOptions> ledger, TimeProvider clock, TagAttribution? tags = null,
+    RollupWriter? rollups = null)
 {
+    /// <summary>How many times a chunk is sent again without the duplicates a call found (with history on, a call
+    /// counts all of its events or none). A second refusal needs the same event applied by another call in between.</summary>
+    private const int MaxRefusals = 8;
+
     private readonly ClaimWindow _claims = new(ledger.Value.DedupWindow);
 
     /// <summary>The most events one script call takes.</summary>
@@ -45,34 +51,51 @@ public sealed class CostLedger(
         var chunks = LedgerChunk.Plan(keys, events, ChunkEvents);
         // The events' arrival: their claims are kept for the dedup window from now, whatever their occurredAt.
         var now = clock.GetUtcNow();
-        var calls = chunks.Select(chunk =>
-        {
-            var call = ApplyUsageCall.Encode(keys, chunk, events, defaultBudget, options.ThresholdsPercent, _claims, now);
-            return db.ScriptEvaluateAsync(ApplyUsageCall.Script.Text, call.Keys, call.Args);
-        }).ToList();
-        using (var span = RedisSpans.Start("EVALSHA", calls.Count))
-        {
-            span?.SetTag("llmcost.events", events.Count);
-            await Task.WhenAll(calls);
-        }
-
         var alerts = new List<CrossedThreshold>();
         var duplicate = new bool[events.Count];
-        for (var c = 0; c < chunks.Count; c++)
+        for (var round = 0; chunks.Count > 0; round++)
         {
-            var chunk = chunks[c];
-            var order = chunk.EventOrder();
-            var reply = ApplyUsageCall.Decode(calls[c].Result);
-            foreach (var alert in reply.Alerts)
+            if (round > MaxRefusals)
             {
-                alerts.Add(new CrossedThreshold(chunk.Users[alert.UserPosition].UserId, chunk.Month.Key, alert.ThresholdPercent,
-                    alert.SpentMicros, alert.BudgetMicros, alert.EventPosition is { } position ? order[position] : null, alert.CrossedAt));
+                throw new InvalidOperationException($"Ledger calls refused {round} times in a row: the message is retried.");
             }
 
-            foreach (var position in reply.DuplicatePositions)
+            var calls = chunks.Select(chunk =>
             {
-                duplicate[order[position]] = true;
+                var call = ApplyUsageCall.Encode(keys, chunk, events, defaultBudget, options.ThresholdsPercent, _claims, now, rollups is not null);
+                return db.ScriptEvaluateAsync(ApplyUsageCall.Script.Text, call.Keys, call.Args);
+            }).ToList();
+            using (var span = RedisSpans.Start("EVALSHA", calls.Count))
+            {
+                span?.SetTag("llmcost.events", events.Count);
+                await Task.WhenAll(calls);
             }
+
+            var again = new List<LedgerChunk>();
+            for (var c = 0; c < chunks.Count; c++)
+            {
+                var chunk = chunks[c];
+                var order = chunk.EventOrder();
+                var reply = ApplyUsageCall.Decode(calls[c].Result);
+                foreach (var position in reply.DuplicatePositions)
+                {
+                    duplicate[order[position]] = true;
+                }
+
+                if (reply.Refused)
+                {
+                    again.Add(chunk.Without(reply.DuplicatePositions));
+                    continue;
+                }
+
+                foreach (var alert in reply.Alerts)
+                {
+                    alerts.Add(new CrossedThreshold(chunk.Users[alert.UserPosition].UserId, chunk.Month.Key, alert.ThresholdPercent,
+                        alert.SpentMicros, alert.BudgetMicros, alert.EventPosition is { } position ? order[position] : null, alert.CrossedAt));
+                }
+            }
+
+            chunks = again;
         }
 
         return new LedgerResult(alerts, duplicate);

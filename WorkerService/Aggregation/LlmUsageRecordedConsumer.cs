@@ -51,7 +51,12 @@ public sealed class LlmUsageRecordedConsumer(
             }
 
             var micros = PriceBook.CostMicros(quote.Rates, usage);
-            priced.Add(new PricedUsage(usage, micros));
+            priced.Add(new PricedUsage(usage, micros)
+            {
+                Provider = quote.Entry?.Provider ?? usage.Provider ?? "",
+                ServiceTier = quote.Tier,
+                ContextBand = quote.ContextBand,
+            });
             families[i] = quote.KnownModel ?? WorkerMetrics.OtherModel;
             input += usage.InputTokens;
             output += usage.OutputTokens;

@@ -1,3 +1,4 @@
+using LlmCostTracker.History;
 using LlmCostTracker.Alerts;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.WorkerService.Aggregation;
@@ -21,6 +22,8 @@ public static class Extensions
         // The ledger makes its own Redis spans (RedisSpans): one per pipelined write, not one per command.
         builder.AddRedisClient("redis", settings => settings.DisableTracing = true);
         builder.Services.AddSingleton(TimeProvider.System);
+        // Daily rollups into PostgreSQL: each ledger call appends its sums to its bucket's stream, the writer folds them.
+        builder.AddHistory(writeRollups: true);
 
         // The stop bound (Shutdown:Timeout, ServiceDefaults): a message still being retried at shutdown is not waited
         // for; unacknowledged, the broker redelivers it (to another replica or after restart) and the ledger's claims

@@ -101,10 +101,18 @@ public class AppFixture : IAsyncLifetime
         Configure(appHost);
 
         App = await appHost.BuildAsync(cts.Token);
-        await App.StartAsync(cts.Token);
-        ExitGuard.Start(App);
-        await App.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", cts.Token);
-        await App.ResourceNotifications.WaitForResourceHealthyAsync("workerservice", cts.Token);
+        try
+        {
+            await App.StartAsync(cts.Token);
+            ExitGuard.Start(App);
+            await App.ResourceNotifications.WaitForResourceHealthyAsync("apiservice", cts.Token);
+            await App.ResourceNotifications.WaitForResourceHealthyAsync("workerservice", cts.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or DistributedApplicationException or InvalidOperationException)
+        {
+            // A process that exited has its output deleted with it: what each resource showed is the only clue left.
+            throw new InvalidOperationException($"The app did not start healthy within {StartTimeout}:\n{await DescribeResourcesAsync()}", ex);
+        }
 
         IngestApiKey = await ParameterValueAsync("ingest-api-key", cts.Token);
         AdminApiKey = await ParameterValueAsync("admin-api-key", cts.Token);
@@ -122,6 +130,45 @@ public class AppFixture : IAsyncLifetime
         AlertSubscriber = await ConnectionMultiplexer.ConnectAsync(single);
         var buckets = await Redis.GetDatabase().StringGetAsync(LedgerKeys.LayoutKey);
         Keys = new LedgerKeys((int)buckets);
+    }
+
+    /// <summary>Each resource's state, exit code, health and last log lines, for a start that failed.</summary>
+    private async Task<string> DescribeResourcesAsync()
+    {
+        var report = new System.Text.StringBuilder();
+        var logs = App.Services.GetRequiredService<ResourceLoggerService>();
+        foreach (var resource in App.Services.GetRequiredService<DistributedApplicationModel>().Resources)
+        {
+            foreach (var id in new[] { resource.Name })
+            {
+                if (!App.ResourceNotifications.TryGetCurrentState(id, out var state))
+                {
+                    report.AppendLine($"- {id}: no state");
+                    continue;
+                }
+
+                report.AppendLine($"- {id}: {state.Snapshot.State?.Text}, exit code {state.Snapshot.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, health {state.Snapshot.HealthStatus?.ToString() ?? "none"}");
+                using var read = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                var lines = new List<string>();
+                try
+                {
+                    await foreach (var batch in logs.GetAllAsync(id).WithCancellation(read.Token))
+                    {
+                        lines.AddRange(batch.Select(l => l.Content));
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                foreach (var line in lines.TakeLast(15))
+                {
+                    report.AppendLine($"    {line}");
+                }
+            }
+        }
+
+        return report.ToString();
     }
 
     public virtual async Task DisposeAsync()

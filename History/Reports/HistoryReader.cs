@@ -1,0 +1,181 @@
+using System.Runtime.CompilerServices;
+using Npgsql;
+
+namespace LlmCostTracker.History.Reports;
+
+/// <summary>Sums of daily rows: cost in micro-USD and the token counters the reports show.</summary>
+public readonly record struct HistoryCounters(long Cost, long Input, long Cached, long Output, long Requests, long CacheWrite, long Reasoning);
+
+/// <summary>A period's rollups as the month report shows them.</summary>
+public sealed record HistoryMonth(
+    HistoryCounters Totals, long UserCount, IReadOnlyDictionary<string, HistoryCounters> Models, IReadOnlyList<(DateOnly Day, long CostMicros)> Days,
+    IReadOnlyList<HistoryUser> TopUsers);
+
+/// <summary>One user's rollups over a period.</summary>
+public sealed record HistoryUser(
+    string UserId, HistoryCounters Totals, IReadOnlyDictionary<string, HistoryCounters> Models, IReadOnlyList<(DateOnly Day, long CostMicros)> Days);
+
+/// <summary>A row of <c>usage_daily</c>, as exported.</summary>
+public sealed record UsageExportRow(
+    DateOnly Day, string UserId, string Model, string Provider, string ServiceTier, long ContextBand, long Requests, long InputTokens,
+    long CachedInputTokens, long CacheWriteInputTokens, long CacheWrite1hInputTokens, long AudioInputTokens, long OutputTokens,
+    long ReasoningOutputTokens, long AudioOutputTokens, long CostMicros);
+
+/// <summary>Reads the history database: a month (or any period of days) in the shape of the month reports, and the
+/// daily rows for exports. Applies the schema once before its first read, so a read before the worker's first start
+/// finds empty tables rather than none.</summary>
+public sealed class HistoryReader(NpgsqlDataSource dataSource)
+{
+    private const string Sums =
+        "coalesce(sum(cost_micros), 0)::bigint, coalesce(sum(input_tokens), 0)::bigint, coalesce(sum(cached_input_tokens), 0)::bigint, " +
+        "coalesce(sum(output_tokens), 0)::bigint, coalesce(sum(requests), 0)::bigint, coalesce(sum(cache_write_input_tokens), 0)::bigint, " +
+        "coalesce(sum(reasoning_output_tokens), 0)::bigint";
+
+    private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private volatile bool _schemaReady;
+
+    /// <summary>The days [<paramref name="from"/>, <paramref name="to"/>) with their top <paramref name="top"/> users
+    /// by cost; null when no row falls in them.</summary>
+    public async Task<HistoryMonth?> PeriodAsync(DateOnly from, DateOnly to, int top, CancellationToken ct)
+    {
+        await EnsureSchemaAsync(ct);
+        const string Where = "FROM usage_daily WHERE day >= $1 AND day < $2";
+        await using var batch = dataSource.CreateBatch();
+        Add(batch, $"SELECT {Sums}, count(DISTINCT user_id) {Where}", from, to);
+        Add(batch, $"SELECT model, {Sums} {Where} GROUP BY model", from, to);
+        Add(batch, $"SELECT day, coalesce(sum(cost_micros), 0)::bigint {Where} GROUP BY day ORDER BY day", from, to);
+        Add(batch, $"SELECT user_id {Where} GROUP BY user_id ORDER BY sum(cost_micros) DESC, user_id LIMIT $3", from, to, top);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var totals = ReadCounters(reader, 0);
+        var userCount = reader.GetInt64(7);
+        if (totals.Requests == 0 && userCount == 0)
+        {
+            return null;
+        }
+
+        await reader.NextResultAsync(ct);
+        var models = await ReadModelsAsync(reader, ct);
+        await reader.NextResultAsync(ct);
+        var days = await ReadDaysAsync(reader, ct);
+        await reader.NextResultAsync(ct);
+        var topIds = new List<string>();
+        while (await reader.ReadAsync(ct))
+        {
+            topIds.Add(reader.GetString(0));
+        }
+
+        await reader.DisposeAsync();
+        var users = new List<HistoryUser>(topIds.Count);
+        foreach (var userId in topIds)
+        {
+            users.Add((await UserAsync(userId, from, to, ct))!);
+        }
+
+        return new HistoryMonth(totals, userCount, models, days, users);
+    }
+
+    /// <summary>One user's days [<paramref name="from"/>, <paramref name="to"/>); null without a row.</summary>
+    public async Task<HistoryUser?> UserAsync(string userId, DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        await EnsureSchemaAsync(ct);
+        const string Where = "FROM usage_daily WHERE user_id = $3 AND day >= $1 AND day < $2";
+        await using var batch = dataSource.CreateBatch();
+        Add(batch, $"SELECT model, {Sums} {Where} GROUP BY model", from, to, userId);
+        Add(batch, $"SELECT day, coalesce(sum(cost_micros), 0)::bigint {Where} GROUP BY day ORDER BY day", from, to, userId);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        var models = await ReadModelsAsync(reader, ct);
+        await reader.NextResultAsync(ct);
+        var days = await ReadDaysAsync(reader, ct);
+        if (models.Count == 0)
+        {
+            return null;
+        }
+
+        var totals = models.Values.Aggregate(default(HistoryCounters), (a, b) => new HistoryCounters(
+            a.Cost + b.Cost, a.Input + b.Input, a.Cached + b.Cached, a.Output + b.Output, a.Requests + b.Requests, a.CacheWrite + b.CacheWrite, a.Reasoning + b.Reasoning));
+        return new HistoryUser(userId, totals, models, days);
+    }
+
+    /// <summary>The daily rows of the days [<paramref name="from"/>, <paramref name="to"/>] in key order, streamed from
+    /// the database as they are read (nothing of the range is held in memory).</summary>
+    public async IAsyncEnumerable<UsageExportRow> UsageRowsAsync(DateOnly from, DateOnly to, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await EnsureSchemaAsync(ct);
+        await using var command = dataSource.CreateCommand(
+            "SELECT day, user_id, model, provider, service_tier, context_band, requests, input_tokens, cached_input_tokens, cache_write_input_tokens, " +
+            "cache_write_1h_input_tokens, audio_input_tokens, output_tokens, reasoning_output_tokens, audio_output_tokens, cost_micros " +
+            "FROM usage_daily WHERE day >= $1 AND day <= $2 ORDER BY day, user_id, model, provider, service_tier, context_band");
+        command.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = from });
+        command.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = to });
+        await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);
+        while (await reader.ReadAsync(ct))
+        {
+            yield return new UsageExportRow(
+                reader.GetFieldValue<DateOnly>(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5),
+                reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11),
+                reader.GetInt64(12), reader.GetInt64(13), reader.GetInt64(14), reader.GetInt64(15));
+        }
+    }
+
+    private async Task EnsureSchemaAsync(CancellationToken ct)
+    {
+        if (_schemaReady)
+        {
+            return;
+        }
+
+        await _schemaGate.WaitAsync(ct);
+        try
+        {
+            if (!_schemaReady)
+            {
+                await HistorySchema.MigrateAsync(dataSource, ct);
+                _schemaReady = true;
+            }
+        }
+        finally
+        {
+            _schemaGate.Release();
+        }
+    }
+
+    private static void Add(NpgsqlBatch batch, string sql, DateOnly from, DateOnly to, object? third = null)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = from });
+        command.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = to });
+        if (third is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = third });
+        }
+
+        batch.BatchCommands.Add(command);
+    }
+
+    private static HistoryCounters ReadCounters(NpgsqlDataReader reader, int at) => new(
+        reader.GetInt64(at), reader.GetInt64(at + 1), reader.GetInt64(at + 2), reader.GetInt64(at + 3), reader.GetInt64(at + 4),
+        reader.GetInt64(at + 5), reader.GetInt64(at + 6));
+
+    private static async Task<Dictionary<string, HistoryCounters>> ReadModelsAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var models = new Dictionary<string, HistoryCounters>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+        {
+            models[reader.GetString(0)] = ReadCounters(reader, 1);
+        }
+
+        return models;
+    }
+
+    private static async Task<List<(DateOnly Day, long CostMicros)>> ReadDaysAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var days = new List<(DateOnly, long)>();
+        while (await reader.ReadAsync(ct))
+        {
+            days.Add((reader.GetFieldValue<DateOnly>(0), reader.GetInt64(1)));
+        }
+
+        return days;
+    }
+}

@@ -1,0 +1,222 @@
+using System.Diagnostics.Metrics;
+using LlmCostTracker.Ledger;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace LlmCostTracker.History.Rollups;
+
+/// <summary>Folds each ledger bucket's rollup stream (<see cref="LedgerKeys.RollupStream"/>, one entry per ledger call
+/// that counted usage, appended in that call's atomic step) into PostgreSQL: up to
+/// <see cref="HistoryOptions.BatchEntries"/> entries summed into one transaction that also records the last entry
+/// (<see cref="RollupStore.ApplyAsync"/>), then those entries trimmed from the stream. A crash between the commit and
+/// the trim re-reads entries the recorded progress skips, so each ledger write is added once. Ingestion never waits
+/// on this: while PostgreSQL is slow or down the streams grow in Redis and the lag (the oldest entry not yet
+/// applied) is a metric and the <c>history</c> health check's detail; rollups catch up when it is back.</summary>
+public sealed partial class RollupWriter(
+    IConnectionMultiplexer redis, LedgerKeys keys, NpgsqlDataSource dataSource, RollupStore store, IOptions<HistoryOptions> options,
+    TimeProvider clock, IMeterFactory meters, ILogger<RollupWriter> logger) : BackgroundService, IHealthCheck
+{
+    public const string HealthCheckName = "history";
+
+    private readonly Dictionary<int, StreamEntryId> _progress = [];
+    private readonly Counter<long> _entries = meters.Create("LlmCostTracker").CreateCounter<long>(
+        "llmcost.history.rollup.entries", unit: "{entry}", description: "Ledger rollup stream entries added to the history database.");
+    private bool _migrated;
+    private bool _loaded;
+    private DateOnly _retainedFrom;
+    private volatile string? _failure;
+    private long _lagMilliseconds;
+    private long _pendingEntries;
+
+    /// <summary>The age of the oldest usage counted in Redis and not yet in PostgreSQL (zero when caught up).</summary>
+    public TimeSpan Lag => TimeSpan.FromMilliseconds(Interlocked.Read(ref _lagMilliseconds));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        meters.Create("LlmCostTracker").CreateObservableGauge(
+            "llmcost.history.rollup.lag", () => Lag.TotalSeconds, unit: "s",
+            description: "Age of the oldest usage counted in Redis and not yet rolled up into the history database.");
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var delay = options.Value.FlushInterval;
+                try
+                {
+                    await PassAsync(stoppingToken);
+                    if (_failure is not null)
+                    {
+                        LogRecovered(logger);
+                        _failure = null;
+                    }
+                }
+                catch (Exception ex) when (ex is NpgsqlException or RedisException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException
+                    && !stoppingToken.IsCancellationRequested)
+                {
+                    if (_failure is null)
+                    {
+                        LogFailed(logger, ex);
+                    }
+
+                    _failure = ex.Message;
+                    _loaded = false;
+                    delay = options.Value.RetryDelay;
+                    await MeasureLagAsync();
+                }
+
+                await Task.Delay(delay, clock, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One round: every bucket's stream up to its end, then the lag and (once a day) retention.</summary>
+    public async Task PassAsync(CancellationToken ct)
+    {
+        if (!_migrated)
+        {
+            var applied = await HistorySchema.MigrateAsync(dataSource, ct);
+            if (applied.Count > 0)
+            {
+                LogMigrated(logger, string.Join(", ", applied));
+            }
+
+            _migrated = true;
+        }
+
+        if (!_loaded)
+        {
+            _progress.Clear();
+            foreach (var (bucket, last) in await store.ProgressAsync(ct))
+            {
+                _progress[bucket] = last;
+            }
+
+            _loaded = true;
+        }
+
+        var db = redis.GetDatabase();
+        var batch = options.Value.BatchEntries;
+        for (var bucket = 0; bucket < keys.Buckets; bucket++)
+        {
+            var key = keys.RollupStream(bucket);
+            while (true)
+            {
+                var after = _progress.GetValueOrDefault(bucket, StreamEntryId.Zero);
+                var entries = await db.StreamRangeAsync(key, "(" + after, "+", batch);
+                if (entries.Length == 0)
+                {
+                    break;
+                }
+
+                var delta = new RollupDelta();
+                foreach (var entry in entries)
+                {
+                    delta.AddEncoded((byte[])entry[LedgerKeys.RollupStreamField]!);
+                }
+
+                var last = StreamEntryId.Parse(entries[^1].Id!);
+                if (!await store.ApplyAsync(bucket, after, last, entries.Length, delta, ct))
+                {
+                    // Another worker moved this bucket's progress: read where it stands and go on from there.
+                    _progress[bucket] = (await store.ProgressAsync(ct)).GetValueOrDefault(bucket, StreamEntryId.Zero);
+                    continue;
+                }
+
+                _progress[bucket] = last;
+                _entries.Add(entries.Length);
+                // Entries up to the recorded progress are never read again; a failed trim only leaves them a while.
+                await db.ExecuteAsync("XTRIM", key, "MINID", last.Next.ToString());
+                if (entries.Length < batch)
+                {
+                    break;
+                }
+            }
+        }
+
+        await MeasureLagAsync();
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        if (_retainedFrom != today)
+        {
+            var firstKept = today.AddDays(-(int)Math.Ceiling(options.Value.Retention.TotalDays));
+            var deleted = await store.DeleteBeforeAsync(firstKept, ct);
+            if (deleted > 0)
+            {
+                LogRetention(logger, deleted, firstKept);
+            }
+
+            _retainedFrom = today;
+        }
+    }
+
+    /// <summary>The oldest entry after each bucket's progress (its id is the Redis clock when it was added).</summary>
+    private async Task MeasureLagAsync()
+    {
+        try
+        {
+            var db = redis.GetDatabase();
+            var now = clock.GetUtcNow();
+            var oldest = TimeSpan.Zero;
+            long pending = 0;
+            var firsts = Enumerable.Range(0, keys.Buckets)
+                .Select(b => db.StreamRangeAsync(keys.RollupStream(b), "(" + _progress.GetValueOrDefault(b, StreamEntryId.Zero), "+", 1))
+                .ToArray();
+            var lengths = Enumerable.Range(0, keys.Buckets).Select(b => db.StreamLengthAsync(keys.RollupStream(b))).ToArray();
+            foreach (var first in await Task.WhenAll(firsts))
+            {
+                if (first.Length > 0 && now - StreamEntryId.Parse(first[0].Id!).AddedAt is var age && age > oldest)
+                {
+                    oldest = age;
+                }
+            }
+
+            pending = (await Task.WhenAll(lengths)).Sum();
+            Interlocked.Exchange(ref _lagMilliseconds, (long)oldest.TotalMilliseconds);
+            Interlocked.Exchange(ref _pendingEntries, pending);
+        }
+        catch (RedisException)
+        {
+            // Redis down: ingestion is down too; the lag is measured again next round.
+        }
+    }
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object>
+        {
+            ["rollupLagSeconds"] = Math.Round(Lag.TotalSeconds, 1),
+            ["streamEntries"] = Interlocked.Read(ref _pendingEntries),
+        };
+        var failure = _failure;
+        if (failure is not null)
+        {
+            data["lastError"] = failure;
+        }
+
+        // Degraded (which /health answers with 503) only once usage has waited past LagDegradedAfter: a database that
+        // is down with nothing waiting, or only briefly, is in the details only. Never Unhealthy: usage is still
+        // counted in Redis, and the rollups catch up once PostgreSQL answers.
+        var waiting = failure is null ? $"Rollups {Lag.TotalSeconds:0.0} s behind." : $"Rollups {Lag.TotalSeconds:0.0} s behind, waiting for the history database: {failure}";
+        return Task.FromResult(Lag > options.Value.LagDegradedAfter
+            ? HealthCheckResult.Degraded(waiting, data: data)
+            : HealthCheckResult.Healthy(waiting, data));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "History schema migrated: {Migrations}")]
+    private static partial void LogMigrated(ILogger logger, string migrations);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Daily rollups paused: the history database or Redis failed; usage is still counted and rollups catch up when it answers")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Daily rollups caught up with the history database again")]
+    private static partial void LogRecovered(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "History retention: {Rows} daily rows before {FirstKept} deleted")]
+    private static partial void LogRetention(ILogger logger, int rows, DateOnly firstKept);
+}

@@ -1,0 +1,54 @@
+using LlmCostTracker.Contracts;
+using LlmCostTracker.History.Exports;
+using LlmCostTracker.History.Reports;
+using LlmCostTracker.History.Rollups;
+
+namespace LlmCostTracker.Tests.Unit;
+
+public sealed class RollupDeltaTests
+{
+    private static readonly DateTimeOffset Day = new(2026, 11, 28, 10, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Events_of_one_row_sum_and_an_encoded_delta_adds_back_the_same_rows()
+    {
+        var delta = new RollupDelta();
+        delta.Add(Usage("e1", "ann", tags: new Dictionary<string, string> { ["team"] = "search" }), 1_250, "openai", "standard", 0);
+        delta.Add(Usage("e2", "ann", tags: new Dictionary<string, string> { ["team"] = "search" }), 1_250, "openai", "standard", 0);
+        delta.Add(Usage("e3", "ann"), 9_000, "openai", "batch", 200_000);
+
+        var read = new RollupDelta();
+        read.AddEncoded(delta.Encode());
+        read.AddEncoded(delta.Encode());
+
+        Assert.Equal(2, read.Usage.Count);
+        var standard = read.Usage[new UsageKey(DateOnly.FromDateTime(Day.UtcDateTime), "ann", "gpt-4o", "openai", "standard", 0)];
+        Assert.Equal((4, 5_000, 400, 40), (standard.Requests, standard.CostMicros, standard.Input, standard.AudioOutput));
+        var tag = Assert.Single(read.Tags);
+        Assert.Equal(new TagKey(DateOnly.FromDateTime(Day.UtcDateTime), "team", "search"), tag.Key);
+        Assert.Equal(4, tag.Value.Requests);
+    }
+
+    [Fact]
+    public void Stream_ids_order_by_time_then_sequence()
+    {
+        Assert.True(StreamEntryId.Parse("1700000000000-2") > StreamEntryId.Parse("1700000000000-1"));
+        Assert.True(StreamEntryId.Parse("1700000000001-0") > StreamEntryId.Parse("1700000000000-9"));
+        Assert.Equal("1700000000000-3", StreamEntryId.Parse("1700000000000-2").Next.ToString());
+    }
+
+    [Fact]
+    public void Csv_quotes_what_needs_it_and_writes_exact_dollars()
+    {
+        var row = new UsageExportRow(new DateOnly(2026, 11, 28), "ann", "odd,\"model\"", "", "standard", 0, 1, 100, 0, 0, 0, 0, 10, 0, 0, 1_234_567);
+        var line = UsageExport.Line(UsageExport.Csv, row);
+        Assert.Equal("2026-11-28,ann,\"odd,\"\"model\"\"\",,standard,0,1,100,0,0,0,0,10,0,0,1.234567\r\n", line);
+        Assert.Equal(UsageExport.FocusColumns.Length, UsageExport.Header(UsageExport.Focus).Split(',').Length);
+    }
+
+    private static LlmUsage Usage(string eventId, string userId, IReadOnlyDictionary<string, string>? tags = null) => new()
+    {
+        EventId = eventId, UserId = userId, Model = "gpt-4o", InputTokens = 100, CachedInputTokens = 0, OutputTokens = 10,
+        AudioOutputTokens = 10, OccurredAt = Day, Tags = tags,
+    };
+}
