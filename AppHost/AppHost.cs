@@ -14,6 +14,7 @@ IResourceBuilder<IResourceWithConnectionString> rabbitmq;
 // History (months kept past Redis's 35 days): PostgreSQL, one database the services know by the connection name
 // "history".
 IResourceBuilder<IResourceWithConnectionString> history;
+const string HistoryDatabase = "history";
 var redisShards = RedisShards.Resolve(builder.Configuration);
 if (InfrastructureModeResolver.Resolve(builder.Configuration) == InfrastructureMode.Container)
 {
@@ -138,8 +139,3 @@ foreach (var (key, value) in sharedSettings)
 }
 
 builder.Build().Run();
-
-internal static partial class Program
-{
-    private const string HistoryDatabase = "history";
-}

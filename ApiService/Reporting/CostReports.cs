@@ -153,30 +153,9 @@ public sealed class CostReports(
         var counters = Read(entries, models, days);
         var exhaustedState = entries.FirstOrDefault(e => e.Name == LedgerKeys.AlertField(100)).Value is { HasValue: true } state ? state.ToString() : null;
 
-        var budget = budgetValue.HasValue ? (long)budgetValue : BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd);
-        var projection = MonthProjection.Project(counters.Cost, month.Year, month.Month, now, budget);
-        var over = budget > 0 && counters.Cost >= budget;
         var dailyOrdered = days.Select(d => new DailyCost(d.Key, Usd(d.Value))).ToList();
-        var exhaustedAt = over
-            ? (exhaustedState is null ? null : LedgerKeys.CrossedAt(exhaustedState)) ?? CrossingDayEnd(dailyOrdered, budget, now)
-            : projection.BudgetExhaustedAt;
-
-        var row = new UserCostRow(
-            userId,
-            Usd(counters.Cost),
-            counters.Input,
-            counters.Cached,
-            counters.Output,
-            counters.Requests,
-            Usd(budget),
-            budget > 0 ? decimal.Round(counters.Cost * 100m / budget, 2, MidpointRounding.AwayFromZero) : null,
-            Usd(projection.MonthEndMicros),
-            exhaustedAt,
-            ModelRows(models),
-            counters.CacheWrite,
-            counters.Reasoning,
-            over,
-            Usd(await heldTask));
+        var row = UserRow(userId, counters, models, dailyOrdered, BudgetOf(budgetValue), month, now,
+            exhaustedState is null ? null : LedgerKeys.CrossedAt(exhaustedState), await heldTask);
         return (row, dailyOrdered, ForecastOf(entries.FirstOrDefault(e => e.Name == LedgerKeys.ForecastField).Value));
     }
 
@@ -189,11 +168,7 @@ public sealed class CostReports(
             return new CostReport(month.Key, Currency, now, new ReportTotals(0, 0, 0, 0, 0, 0, 0, 0, 0), [], [], []);
         }
 
-        var rows = new List<UserCostRow>(past.TopUsers.Count);
-        foreach (var user in past.TopUsers)
-        {
-            rows.Add((await HistoryUserRowAsync(db, user, month, now)).Row);
-        }
+        var rows = (await Task.WhenAll(past.TopUsers.Select(user => HistoryUserRowAsync(db, user, month, now)))).Select(r => r.Row);
 
         var totals = Of(past.Totals);
         var projection = MonthProjection.Project(totals.Cost, month.Year, month.Month, now, budgetMicros: 0);
@@ -209,18 +184,40 @@ public sealed class CostReports(
     /// is held, and a crossing is known to the day.</summary>
     private async Task<(UserCostRow Row, List<DailyCost> Daily)> HistoryUserRowAsync(IDatabase db, HistoryUser user, LedgerMonth month, DateTimeOffset now)
     {
-        var budgetValue = await db.StringGetAsync(keys.UserBudget(user.UserId));
-        var budget = budgetValue.HasValue ? (long)budgetValue : BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd);
-        var counters = Of(user.Totals);
+        var budget = BudgetOf(await db.StringGetAsync(keys.UserBudget(user.UserId)));
         var daily = user.Days.Select(d => new DailyCost(Day(d.Day), Usd(d.CostMicros))).ToList();
+        var models = user.Models.ToDictionary(m => m.Key, m => Of(m.Value), StringComparer.Ordinal);
+        return (UserRow(user.UserId, Of(user.Totals), models, daily, budget, month, now, recordedCrossing: null, heldMicros: 0), daily);
+    }
+
+    /// <summary>A user's month as reported, from wherever it was read: the budget's use, the projection and, past the
+    /// budget, when it ran out (the crossing the ledger recorded, else the end of the day the daily series crosses it).</summary>
+    private static UserCostRow UserRow(
+        string userId, Counters counters, Dictionary<string, Counters> models, List<DailyCost> daily, long budget, LedgerMonth month, DateTimeOffset now,
+        DateTimeOffset? recordedCrossing, long heldMicros)
+    {
         var projection = MonthProjection.Project(counters.Cost, month.Year, month.Month, now, budget);
         var over = budget > 0 && counters.Cost >= budget;
-        var row = new UserCostRow(user.UserId, Usd(counters.Cost), counters.Input, counters.Cached, counters.Output, counters.Requests, Usd(budget),
+        return new UserCostRow(
+            userId,
+            Usd(counters.Cost),
+            counters.Input,
+            counters.Cached,
+            counters.Output,
+            counters.Requests,
+            Usd(budget),
             budget > 0 ? decimal.Round(counters.Cost * 100m / budget, 2, MidpointRounding.AwayFromZero) : null,
-            Usd(projection.MonthEndMicros), over ? CrossingDayEnd(daily, budget, now) : projection.BudgetExhaustedAt,
-            ModelRows(user.Models.ToDictionary(m => m.Key, m => Of(m.Value), StringComparer.Ordinal)), counters.CacheWrite, counters.Reasoning, over, 0m);
-        return (row, daily);
+            Usd(projection.MonthEndMicros),
+            over ? recordedCrossing ?? CrossingDayEnd(daily, budget, now) : projection.BudgetExhaustedAt,
+            ModelRows(models),
+            counters.CacheWrite,
+            counters.Reasoning,
+            over,
+            Usd(heldMicros));
     }
+
+    /// <summary>A user's stored budget, or the default where none is stored.</summary>
+    private long BudgetOf(RedisValue stored) => stored.HasValue ? (long)stored : BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd);
 
     private static DateOnly FirstDay(LedgerMonth month) => new(month.Year, month.Month, 1);
 

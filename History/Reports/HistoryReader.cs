@@ -66,36 +66,64 @@ public sealed class HistoryReader(NpgsqlDataSource dataSource)
         }
 
         await reader.DisposeAsync();
-        var users = new List<HistoryUser>(topIds.Count);
-        foreach (var userId in topIds)
-        {
-            users.Add((await UserAsync(userId, from, to, ct))!);
-        }
-
-        return new HistoryMonth(totals, userCount, models, days, users);
+        return new HistoryMonth(totals, userCount, models, days, await UsersAsync(topIds, from, to, ct));
     }
 
     /// <summary>One user's days [<paramref name="from"/>, <paramref name="to"/>); null without a row.</summary>
     public async Task<HistoryUser?> UserAsync(string userId, DateOnly from, DateOnly to, CancellationToken ct)
     {
         await EnsureSchemaAsync(ct);
-        const string Where = "FROM usage_daily WHERE user_id = $3 AND day >= $1 AND day < $2";
-        await using var batch = dataSource.CreateBatch();
-        Add(batch, $"SELECT model, {Sums} {Where} GROUP BY model", from, to, userId);
-        Add(batch, $"SELECT day, coalesce(sum(cost_micros), 0)::bigint {Where} GROUP BY day ORDER BY day", from, to, userId);
-        await using var reader = await batch.ExecuteReaderAsync(ct);
-        var models = await ReadModelsAsync(reader, ct);
-        await reader.NextResultAsync(ct);
-        var days = await ReadDaysAsync(reader, ct);
-        if (models.Count == 0)
+        return (await UsersAsync([userId], from, to, ct)).FirstOrDefault();
+    }
+
+    /// <summary>The users' days [<paramref name="from"/>, <paramref name="to"/>), in one round trip whatever their
+    /// number; a user without a row is left out.</summary>
+    private async Task<List<HistoryUser>> UsersAsync(IReadOnlyList<string> userIds, DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        if (userIds.Count == 0)
         {
-            return null;
+            return [];
         }
 
-        var totals = models.Values.Aggregate(default(HistoryCounters), (a, b) => new HistoryCounters(
-            a.Cost + b.Cost, a.Input + b.Input, a.Cached + b.Cached, a.Output + b.Output, a.Requests + b.Requests, a.CacheWrite + b.CacheWrite, a.Reasoning + b.Reasoning));
-        return new HistoryUser(userId, totals, models, days);
+        const string Where = "FROM usage_daily WHERE user_id = ANY($3) AND day >= $1 AND day < $2";
+        var ids = userIds.ToArray();
+        await using var batch = dataSource.CreateBatch();
+        Add(batch, $"SELECT user_id, model, {Sums} {Where} GROUP BY user_id, model", from, to, ids);
+        Add(batch, $"SELECT user_id, day, coalesce(sum(cost_micros), 0)::bigint {Where} GROUP BY user_id, day ORDER BY day", from, to, ids);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        var models = new Dictionary<string, Dictionary<string, HistoryCounters>>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+        {
+            var user = reader.GetString(0);
+            if (!models.TryGetValue(user, out var own))
+            {
+                models[user] = own = new Dictionary<string, HistoryCounters>(StringComparer.Ordinal);
+            }
+
+            own[reader.GetString(1)] = ReadCounters(reader, 2);
+        }
+
+        await reader.NextResultAsync(ct);
+        var days = new Dictionary<string, List<(DateOnly, long)>>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+        {
+            var user = reader.GetString(0);
+            if (!days.TryGetValue(user, out var own))
+            {
+                days[user] = own = [];
+            }
+
+            own.Add((reader.GetFieldValue<DateOnly>(1), reader.GetInt64(2)));
+        }
+
+        return
+        [
+            .. ids.Where(models.ContainsKey).Select(id => new HistoryUser(id, Sum(models[id].Values), models[id], days.GetValueOrDefault(id) ?? [])),
+        ];
     }
+
+    private static HistoryCounters Sum(IEnumerable<HistoryCounters> counters) => counters.Aggregate(default(HistoryCounters), (a, b) => new HistoryCounters(
+        a.Cost + b.Cost, a.Input + b.Input, a.Cached + b.Cached, a.Output + b.Output, a.Requests + b.Requests, a.CacheWrite + b.CacheWrite, a.Reasoning + b.Reasoning));
 
     /// <summary>The daily rows of the days [<paramref name="from"/>, <paramref name="to"/>] in key order, streamed from
     /// the database as they are read (nothing of the range is held in memory).</summary>

@@ -23,7 +23,9 @@ public sealed partial class RollupWriter(
     public const string HealthCheckName = "history";
 
     private readonly Dictionary<int, StreamEntryId> _progress = [];
-    private readonly Counter<long> _entries = meters.Create("LlmCostTracker").CreateCounter<long>(
+    // The factory owns the meter (and disposes it with the host).
+    private readonly Meter _meter = meters.Create("LlmCostTracker");
+    private Counter<long> Entries => field ??= _meter.CreateCounter<long>(
         "llmcost.history.rollup.entries", unit: "{entry}", description: "Ledger rollup stream entries added to the history database.");
     private bool _migrated;
     private bool _loaded;
@@ -37,7 +39,7 @@ public sealed partial class RollupWriter(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        meters.Create("LlmCostTracker").CreateObservableGauge(
+        _meter.CreateObservableGauge(
             "llmcost.history.rollup.lag", () => Lag.TotalSeconds, unit: "s",
             description: "Age of the oldest usage counted in Redis and not yet rolled up into the history database.");
         try
@@ -103,8 +105,12 @@ public sealed partial class RollupWriter(
 
         var db = redis.GetDatabase();
         var batch = options.Value.BatchEntries;
+        var now = clock.GetUtcNow();
+        // The lag is measured from the entries this round reads anyway: the oldest first entry of any bucket.
+        var oldest = TimeSpan.Zero;
         for (var bucket = 0; bucket < keys.Buckets; bucket++)
         {
+            var first = true;
             var key = keys.RollupStream(bucket);
             while (true)
             {
@@ -114,6 +120,13 @@ public sealed partial class RollupWriter(
                 {
                     break;
                 }
+
+                if (first && now - StreamEntryId.Parse(entries[0].Id!).AddedAt is var age && age > oldest)
+                {
+                    oldest = age;
+                }
+
+                first = false;
 
                 var delta = new RollupDelta();
                 foreach (var entry in entries)
@@ -130,7 +143,7 @@ public sealed partial class RollupWriter(
                 }
 
                 _progress[bucket] = last;
-                _entries.Add(entries.Length);
+                Entries.Add(entries.Length);
                 // Entries up to the recorded progress are never read again; a failed trim only leaves them a while.
                 await db.ExecuteAsync("XTRIM", key, "MINID", last.Next.ToString());
                 if (entries.Length < batch)
@@ -140,8 +153,9 @@ public sealed partial class RollupWriter(
             }
         }
 
-        await MeasureLagAsync();
-        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        Interlocked.Exchange(ref _lagMilliseconds, (long)oldest.TotalMilliseconds);
+        Interlocked.Exchange(ref _pendingEntries, 0);
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
         if (_retainedFrom != today)
         {
             var firstKept = today.AddDays(-(int)Math.Ceiling(options.Value.Retention.TotalDays));
@@ -155,7 +169,8 @@ public sealed partial class RollupWriter(
         }
     }
 
-    /// <summary>The oldest entry after each bucket's progress (its id is the Redis clock when it was added).</summary>
+    /// <summary>While a round fails: the oldest entry after each bucket's progress (its id is the Redis clock when it
+    /// was added) and how many entries wait.</summary>
     private async Task MeasureLagAsync()
     {
         try
