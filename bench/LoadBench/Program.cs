@@ -104,7 +104,11 @@ if (options.ServeSeconds > 0)
 }
 
 var bench = new LoadDriver(endpoint, await Parameter("ingest-api-key"), await Parameter("admin-api-key"), options);
-var memory = new WorkingSetSampler(["LlmCostTracker.ApiService", "LlmCostTracker.WorkerService", "redis-server", "beam.smp"]);
+// History off for an A/B: BENCH_WORKER_ConnectionStrings__history= (empty) leaves the worker without the database.
+await using var rollups = Environment.GetEnvironmentVariable("BENCH_WORKER_ConnectionStrings__history") is ""
+    ? null
+    : new RollupLag((await app.GetConnectionStringAsync("postgres"))!, endpoint, await Parameter("admin-api-key"));
+var memory = new WorkingSetSampler(["LlmCostTracker.ApiService", "LlmCostTracker.WorkerService", "redis-server", "beam.smp", "postgres"]);
 memory.Start();
 
 var results = new List<(string Name, string Value)>();
@@ -196,6 +200,11 @@ var single = await bench.SingleEventsAsync();
 results.Add(("CPU per event, single events", CpuPerEvent(cpu, single)));
 results.Add(("single events, end to end", $"{single.EventsPerSecond:N0} events/s ({single.Unique:N0} events, {single.Duplicates:N0} duplicates re-posted, {options.Concurrency} clients, totals exact after {single.Elapsed.TotalSeconds:N1} s)"));
 results.Add(("single events, API latency under that load", single.Latency.ToString()));
+if (rollups is not null)
+{
+    results.Add(("daily rollups in PostgreSQL after the single events", await rollups.CatchUpAsync(TimeSpan.FromMinutes(2))));
+    results.Add(("CPU per event, single events, until the rollups are in PostgreSQL", CpuPerEvent(cpu, single)));
+}
 if (options.Otlp)
 {
     // Each OTLP phase right after its JSON counterpart, on the same warm app: the issue's targets are ratios of these
@@ -215,6 +224,11 @@ var batches = await bench.BatchesAsync();
 results.Add(("CPU per event, batches", CpuPerEvent(cpu, batches)));
 var batchEnd = memory.Now;
 results.Add(("batches, end to end", $"{batches.EventsPerSecond:N0} events/s ({batches.Unique:N0} events in batches of {options.BatchSize}, totals exact after {batches.Elapsed.TotalSeconds:N1} s)"));
+if (rollups is not null)
+{
+    results.Add(("daily rollups in PostgreSQL after the batches", await rollups.CatchUpAsync(TimeSpan.FromMinutes(2))));
+    results.Add(("CPU per event, batches, until the rollups are in PostgreSQL", CpuPerEvent(cpu, batches)));
+}
 if (options.Otlp)
 {
     Console.WriteLine($"phase: OTLP, {options.OtlpBatchSpans} spans an export");
@@ -287,6 +301,6 @@ string CpuPerEvent((Dictionary<string, TimeSpan> Services, TimeSpan Generator) s
     var generator = (Process.GetCurrentProcess().TotalProcessorTime - start.Generator).TotalMicroseconds / events;
     string Of(string process) => used.GetValueOrDefault(process).ToString("N1", CultureInfo.InvariantCulture);
     return $"API {Of("LlmCostTracker.ApiService")} µs, worker {Of("LlmCostTracker.WorkerService")} µs, Redis {Of("redis-server")} µs, " +
-        $"RabbitMQ {Of("beam.smp")} µs: {used.Values.Sum().ToString("N1", CultureInfo.InvariantCulture)} µs of the app's CPU an event; " +
+        $"RabbitMQ {Of("beam.smp")} µs, PostgreSQL {Of("postgres")} µs: {used.Values.Sum().ToString("N1", CultureInfo.InvariantCulture)} µs of the app's CPU an event; " +
         $"the generator (with the AppHost) {generator.ToString("N1", CultureInfo.InvariantCulture)} µs";
 }
