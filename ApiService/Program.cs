@@ -21,6 +21,7 @@ app.MapUsageApi();
 app.MapBudgetHoldsApi();
 app.MapAdminApi();
 app.MapPricingApi();
+app.MapRepricingApi();
 app.MapOtlpHttpApi();
 app.MapGrpcService<OtlpTraceService>();
 app.MapDefaultEndpoints();

@@ -1,3 +1,4 @@
+using LlmCostTracker.History.Repricing;
 using LlmCostTracker.History.Reports;
 using LlmCostTracker.History.Rollups;
 using Microsoft.Extensions.Configuration;
@@ -30,9 +31,13 @@ public static class HistoryExtensions
         });
         builder.Services.AddOptions<HistoryOptions>().BindConfiguration(HistoryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<HistoryReader>();
-        if (writeRollups)
+        builder.Services.AddSingleton<RollupStore>();
+        if (!writeRollups)
         {
-            builder.Services.AddSingleton<RollupStore>();
+            builder.Services.AddSingleton<Repricer>();
+        }
+        else
+        {
             builder.Services.AddSingleton<RollupWriter>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<RollupWriter>());
             builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(

@@ -33,4 +33,22 @@ public sealed class HistoryOptions
     /// health check reports Degraded, so /health answers 503 (never Unhealthy: ingestion does not depend on it).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan LagDegradedAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a re-price waits for every worker to price with the current prices and for the rollups to
+    /// catch up with the ledger before it answers 503 (nothing changed).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan RepriceCatchUpTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a waiting re-price looks again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
+    public TimeSpan RepricePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How many users (largest changes first) and skipped days a re-price's answer lists; the audit record
+    /// keeps every user.</summary>
+    [Range(1, 10_000)]
+    public int RepriceUsersListed { get; set; } = 100;
+
+    /// <summary>The most corrections in one Redis script call of a re-price (a call blocks its shard while it runs).</summary>
+    [Range(1, 100_000)]
+    public int RepriceCorrectionsPerCall { get; set; } = 1_000;
 }

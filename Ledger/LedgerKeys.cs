@@ -147,6 +147,12 @@ public sealed class LedgerKeys
 
     public const string RollupStreamField = "d";
 
+    /// <summary>String: set by a re-price's correction of a month still held in Redis, in the same atomic step
+    /// (<c>reprice-ledger.lua</c>), so the correction is applied once per run, bucket, month and part however often
+    /// it is retried; expires with the month.</summary>
+    public string RepriceMarker(int bucket, long run, string month, int part) =>
+        string.Concat(_tags[bucket], "reprice:", run.ToString(CultureInfo.InvariantCulture), ":", month, ":", part.ToString(CultureInfo.InvariantCulture));
+
     /// <summary>Set: a dimension's values admitted in a month, at most <see cref="AttributionOptions.MaxValuesPerDimension"/>
     /// (one key for the whole ledger: the guard counts values over every bucket).</summary>
     public static string TagRegistry(string dimension, string month) => $"{{llmcost}}:t:{dimension}:{month}:registry";

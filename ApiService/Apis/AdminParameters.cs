@@ -78,4 +78,15 @@ internal static class AdminParameters
             errors["userId"] = ["userId must be 1 to 128 characters from letters, digits and ._-@+:()"];
         }
     }
+
+    internal static DateOnly ParseDay(string? value, string field, Dictionary<string, string[]> errors)
+    {
+        if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        {
+            return day;
+        }
+
+        errors[field] = [$"{field} must be a day as YYYY-MM-DD (e.g. 2026-11-01)."];
+        return default;
+    }
 }

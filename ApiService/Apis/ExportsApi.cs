@@ -26,8 +26,8 @@ public static class ExportsApi
         string? from, string? to, string? format, IServiceProvider services, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
-        var first = ParseDay(from, "from", errors);
-        var last = ParseDay(to, "to", errors);
+        var first = AdminParameters.ParseDay(from, "from", errors);
+        var last = AdminParameters.ParseDay(to, "to", errors);
         format ??= UsageExport.Csv;
         if (!UsageExport.Formats.Contains(format))
         {
@@ -78,16 +78,5 @@ public static class ExportsApi
                 }
             }
         }, "text/csv; charset=utf-8", name);
-    }
-
-    private static DateOnly ParseDay(string? value, string field, Dictionary<string, string[]> errors)
-    {
-        if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
-        {
-            return day;
-        }
-
-        errors[field] = [$"{field} must be a day as YYYY-MM-DD (e.g. 2026-11-01)."];
-        return default;
     }
 }

@@ -71,7 +71,8 @@ public sealed class BudgetStore(IConnectionMultiplexer redis, LedgerKeys keys, I
         return new UserBudget(userId, budgets.Value.DefaultMonthlyBudgetUsd, IsDefault: true, budgets.Value.Enforce, budgets.Value.ThresholdsPercent);
     }
 
-    private async Task AnnounceAsync(string userId, CancellationToken ct)
+    /// <summary>Asks the worker to re-evaluate the user's thresholds for this month (after a budget change or a re-price).</summary>
+    public async Task AnnounceAsync(string userId, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, limit.Stopped);
         timeout.CancelAfter(ingest.Value.PublishTimeout);

@@ -13,4 +13,7 @@ namespace LlmCostTracker.ApiService.Pricing;
 [JsonSerializable(typeof(PriceCatalog))]
 [JsonSerializable(typeof(CatalogVersion))]
 [JsonSerializable(typeof(CatalogVersionsView))]
+[JsonSerializable(typeof(LlmCostTracker.ApiService.Apis.RepriceBody))]
+[JsonSerializable(typeof(LlmCostTracker.History.Repricing.RepriceResult))]
+[JsonSerializable(typeof(LlmCostTracker.History.Repricing.RepriceRun[]))]
 public sealed partial class PricingJsonContext : JsonSerializerContext;

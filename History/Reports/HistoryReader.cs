@@ -146,7 +146,7 @@ public sealed class HistoryReader(NpgsqlDataSource dataSource)
         }
     }
 
-    private async Task EnsureSchemaAsync(CancellationToken ct)
+    internal async Task EnsureSchemaAsync(CancellationToken ct)
     {
         if (_schemaReady)
         {

@@ -46,10 +46,16 @@ public sealed class RollupStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using (var claim = new NpgsqlCommand(
-            "INSERT INTO rollup_progress (bucket, last_entry, entries) VALUES ($1, '0-0', 0) ON CONFLICT (bucket) DO NOTHING", connection, transaction))
+        // The lock is shared with every other writer and exclusive to a re-price, which reads and corrects the rows
+        // with nothing added under it. One round trip with the claim of the bucket's progress row.
+        await using (var claim = new NpgsqlBatch(connection, transaction))
         {
-            claim.Parameters.Add(new NpgsqlParameter<int> { TypedValue = bucket });
+            var shared = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock_shared($1)");
+            shared.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Repricing.Repricer.Lock });
+            claim.BatchCommands.Add(shared);
+            var insert = new NpgsqlBatchCommand("INSERT INTO rollup_progress (bucket, last_entry, entries) VALUES ($1, '0-0', 0) ON CONFLICT (bucket) DO NOTHING");
+            insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = bucket });
+            claim.BatchCommands.Add(insert);
             await claim.ExecuteNonQueryAsync(ct);
         }
 
@@ -71,12 +77,7 @@ public sealed class RollupStore(NpgsqlDataSource dataSource)
             {
                 var rows = delta.Usage.ToArray();
                 var command = new NpgsqlBatchCommand(UpsertUsage);
-                command.Parameters.Add(Array(NpgsqlDbType.Date, rows.Select(r => r.Key.Day)));
-                command.Parameters.Add(Array(NpgsqlDbType.Text, rows.Select(r => r.Key.UserId)));
-                command.Parameters.Add(Array(NpgsqlDbType.Text, rows.Select(r => r.Key.Model)));
-                command.Parameters.Add(Array(NpgsqlDbType.Text, rows.Select(r => r.Key.Provider)));
-                command.Parameters.Add(Array(NpgsqlDbType.Text, rows.Select(r => r.Key.ServiceTier)));
-                command.Parameters.Add(Array(NpgsqlDbType.Bigint, rows.Select(r => r.Key.ContextBand)));
+                AddKeyArrays(command.Parameters, rows.Select(r => r.Key).ToArray());
                 AddCounterArrays(command, rows.Select(r => r.Value).ToArray());
                 batch.BatchCommands.Add(command);
             }
@@ -133,6 +134,17 @@ public sealed class RollupStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(Array(NpgsqlDbType.Bigint, counters.Select(c => c.CostMicros)));
     }
 
-    private static NpgsqlParameter Array<T>(NpgsqlDbType type, IEnumerable<T> values) =>
+    /// <summary>A <c>usage_daily</c> key's six columns as arrays, for <c>unnest</c>.</summary>
+    internal static void AddKeyArrays(NpgsqlParameterCollection parameters, UsageKey[] keys)
+    {
+        parameters.Add(Array(NpgsqlDbType.Date, keys.Select(k => k.Day)));
+        parameters.Add(Array(NpgsqlDbType.Text, keys.Select(k => k.UserId)));
+        parameters.Add(Array(NpgsqlDbType.Text, keys.Select(k => k.Model)));
+        parameters.Add(Array(NpgsqlDbType.Text, keys.Select(k => k.Provider)));
+        parameters.Add(Array(NpgsqlDbType.Text, keys.Select(k => k.ServiceTier)));
+        parameters.Add(Array(NpgsqlDbType.Bigint, keys.Select(k => k.ContextBand)));
+    }
+
+    internal static NpgsqlParameter Array<T>(NpgsqlDbType type, IEnumerable<T> values) =>
         new() { NpgsqlDbType = NpgsqlDbType.Array | type, Value = values.ToArray() };
 }

@@ -16,7 +16,7 @@ public sealed class OpenApiTests(AppFixture app)
             .SelectMany(path => path.Value.EnumerateObject().Select(op => (Path: path.Name, Method: op.Name, Op: op.Value)))
             .ToList();
 
-        Assert.Equal(27, operations.Count);
+        Assert.Equal(29, operations.Count);
         Assert.All(operations, o => Assert.True(o.Op.GetProperty("responses").TryGetProperty("401", out _), $"{o.Method} {o.Path} lists 401"));
         // Every operation that takes input (parameters or a body) lists its 400.
         Assert.All(operations.Where(o => o.Op.TryGetProperty("parameters", out _) || o.Op.TryGetProperty("requestBody", out _)),
@@ -56,6 +56,12 @@ public sealed class OpenApiTests(AppFixture app)
         var export = paths.GetProperty("/api/v1/admin/exports/usage").GetProperty("get").GetProperty("responses");
         Assert.True(export.TryGetProperty("200", out _), "GET exports lists 200");
         Assert.True(export.TryGetProperty("503", out _), "GET exports lists 503");
+        var reprice = paths.GetProperty("/api/v1/admin/pricing/reprice").GetProperty("post").GetProperty("responses");
+        foreach (var status in new[] { "200", "400", "413", "415", "503" })
+        {
+            Assert.True(reprice.TryGetProperty(status, out _), $"POST reprice lists {status}");
+        }
+
         Assert.Equal("search", example.GetProperty("tags").GetProperty("team").GetString());
         // The tag routes answer 404 for a dimension that is not configured.
         foreach (var (path, method) in new[]
