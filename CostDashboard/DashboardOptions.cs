@@ -31,4 +31,10 @@ public sealed class DashboardOptions
     /// <summary>Users listed on the overview (the API's top-N: the page never reads every user).</summary>
     [Range(1, 1_000)]
     public int TopUsers { get; set; } = 50;
+
+    /// <summary>Months the overview's, user and tag pages list, this one first: the history database keeps
+    /// <c>History:Retention</c> (400 days), so 13 shows a year back. The pricing page (fallback-priced models, kept in
+    /// Redis only) lists the two Redis keeps.</summary>
+    [Range(1, 36)]
+    public int MonthsListed { get; set; } = 13;
 }

@@ -182,12 +182,12 @@ public sealed class CostReports(
 
     /// <summary>A user's row from the history database: the budget is today's (budgets are not kept per month), nothing
     /// is held, and a crossing is known to the day.</summary>
-    private async Task<(UserCostRow Row, List<DailyCost> Daily)> HistoryUserRowAsync(IDatabase db, HistoryUser user, LedgerMonth month, DateTimeOffset now)
+    private async Task<(UserCostRow Row, List<DailyCost> Daily)> HistoryUserRowAsync(IDatabase db, HistorySeries user, LedgerMonth month, DateTimeOffset now)
     {
-        var budget = BudgetOf(await db.StringGetAsync(keys.UserBudget(user.UserId)));
+        var budget = BudgetOf(await db.StringGetAsync(keys.UserBudget(user.Key)));
         var daily = user.Days.Select(d => new DailyCost(Day(d.Day), Usd(d.CostMicros))).ToList();
         var models = user.Models.ToDictionary(m => m.Key, m => Of(m.Value), StringComparer.Ordinal);
-        return (UserRow(user.UserId, Of(user.Totals), models, daily, budget, month, now, recordedCrossing: null, heldMicros: 0), daily);
+        return (UserRow(user.Key, Of(user.Totals), models, daily, budget, month, now, recordedCrossing: null, heldMicros: 0), daily);
     }
 
     /// <summary>A user's month as reported, from wherever it was read: the budget's use, the projection and, past the
@@ -219,11 +219,11 @@ public sealed class CostReports(
     /// <summary>A user's stored budget, or the default where none is stored.</summary>
     private long BudgetOf(RedisValue stored) => stored.HasValue ? (long)stored : BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd);
 
-    private static DateOnly FirstDay(LedgerMonth month) => new(month.Year, month.Month, 1);
+    internal static DateOnly FirstDay(LedgerMonth month) => new(month.Year, month.Month, 1);
 
-    private static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+    internal static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
-    private static Counters Of(HistoryCounters c) => new(c.Cost, c.Input, c.Cached, c.Output, c.Requests, c.CacheWrite, c.Reasoning);
+    internal static Counters Of(HistoryCounters c) => new(c.Cost, c.Input, c.Cached, c.Output, c.Requests, c.CacheWrite, c.Reasoning);
 
     /// <summary>The month's forecast alert as reported, from its claim (a user's <see cref="LedgerKeys.ForecastField"/>
     /// or a tag value's <see cref="LedgerKeys.TagForecast"/>); null before one was sent.</summary>

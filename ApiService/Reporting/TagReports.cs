@@ -1,5 +1,6 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Contracts.Reporting;
+using LlmCostTracker.History.Reports;
 using LlmCostTracker.Ledger;
 using StackExchange.Redis;
 using static LlmCostTracker.ApiService.Reporting.CostReports;
@@ -9,8 +10,10 @@ namespace LlmCostTracker.ApiService.Reporting;
 /// <summary>Reports by tag. A value's month is spread over the buckets of its users, so a value's figures are the
 /// sum of its hash in every bucket, and the ranking sums each bucket's index (a sorted set per dimension and month,
 /// at most <see cref="AttributionOptions.MaxValuesPerDimension"/> values, so the read is bounded) before taking the
-/// top. Then each row is one read per bucket of that value's hash, issued together; nothing scans keys.</summary>
-public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, TimeProvider clock)
+/// top. Then each row is one read per bucket of that value's hash, issued together; nothing scans keys. A past month
+/// with nothing in Redis (its keys expire 35 days after it) is read from the history database's tag rollups, in the
+/// same shape, except a value's top users, which history does not keep per tag.</summary>
+public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, TimeProvider clock, HistoryReader? history = null)
 {
     public async Task<TagCostReport> DimensionAsync(string dimension, LedgerMonth month, int top)
     {
@@ -30,6 +33,11 @@ public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, Ti
                 var value = entry.Element.ToString();
                 costs[value] = costs.GetValueOrDefault(value) + entry.Score;
             }
+        }
+
+        if (costs.Count == 0 && FromHistory(month, now) is { } store)
+        {
+            return await HistoryDimensionAsync(store, db, dimension, month, top, now);
         }
 
         // Scores are integer micro-USD, exact in a double up to 2^53.
@@ -64,7 +72,13 @@ public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, Ti
             .Select(u => new TagUserCost(u.Element!, Usd((long)u.Score))).ToList();
         if (row is null)
         {
-            return null;
+            if (FromHistory(month, now) is not { } store
+                || (await store.TagValuesAsync(dimension, FirstDay(month), FirstDay(month).AddMonths(1), value, CancellationToken.None)).FirstOrDefault() is not { } past)
+            {
+                return null;
+            }
+
+            (row, daily) = HistoryValueRow(past, await db.StringGetAsync(LedgerKeys.TagBudget(dimension, value)), month, now);
         }
 
         return new TagCostDetail(month.Key, Currency, now, dimension, value, row.CostUsd, row.InputTokens, row.CachedInputTokens, row.OutputTokens,
@@ -97,9 +111,36 @@ public sealed class TagReports(IConnectionMultiplexer redis, LedgerKeys keys, Ti
             counters += Read(share, models, days);
         }
 
+        return ValueRow(value, counters, models, [.. days.Select(d => new DailyCost(d.Key, Usd(d.Value)))], budgetValue, month, now);
+    }
+
+    /// <summary>The history database when a month's tags may be read from it: a past month only. This month's tag
+    /// values reach Redis a fold after their usage, and the rollups may reach PostgreSQL first; a value read between
+    /// would come from history without its users.</summary>
+    private HistoryReader? FromHistory(LedgerMonth month, DateTimeOffset now) => month != LedgerMonth.Of(now) ? history : null;
+
+    /// <summary>A dimension's month from the history database: its values ranked by cost, with today's budgets.</summary>
+    private async Task<TagCostReport> HistoryDimensionAsync(HistoryReader store, IDatabase db, string dimension, LedgerMonth month, int top, DateTimeOffset now)
+    {
+        var values = await store.TagValuesAsync(dimension, FirstDay(month), FirstDay(month).AddMonths(1), value: null, CancellationToken.None);
+        var ranked = values.Take(top).ToList();
+        var budgets = ranked.Count == 0 ? [] : await db.StringGetAsync([.. ranked.Select(v => (RedisKey)LedgerKeys.TagBudget(dimension, v.Key))]);
+        var total = values.Sum(v => v.Totals.Cost);
+        var projection = MonthProjection.Project(total, month.Year, month.Month, now, budgetMicros: 0);
+        return new TagCostReport(month.Key, Currency, now, dimension, new TagReportTotals(Usd(total), values.Count, Usd(projection.MonthEndMicros)),
+            [.. ranked.Select((v, i) => HistoryValueRow(v, budgets[i], month, now).Row)]);
+    }
+
+    private static (TagCostRow Row, List<DailyCost> Daily) HistoryValueRow(HistorySeries value, RedisValue budget, LedgerMonth month, DateTimeOffset now) =>
+        ValueRow(value.Key, Of(value.Totals), value.Models.ToDictionary(m => m.Key, m => Of(m.Value), StringComparer.Ordinal),
+            [.. value.Days.Select(d => new DailyCost(Day(d.Day), Usd(d.CostMicros)))], budget, month, now);
+
+    /// <summary>A value's month as reported, from wherever it was read.</summary>
+    private static (TagCostRow Row, List<DailyCost> Daily) ValueRow(
+        string value, Counters counters, Dictionary<string, Counters> models, List<DailyCost> daily, RedisValue budgetValue, LedgerMonth month, DateTimeOffset now)
+    {
         long? budget = budgetValue.HasValue ? (long)budgetValue : null;
         var projection = MonthProjection.Project(counters.Cost, month.Year, month.Month, now, budget ?? 0);
-        var daily = days.Select(d => new DailyCost(d.Key, Usd(d.Value))).ToList();
         var over = budget > 0 && counters.Cost >= budget;
         var row = new TagCostRow(
             value,

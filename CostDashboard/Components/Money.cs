@@ -23,8 +23,9 @@ public static class Money
     public static string MonthName(string month) =>
         DateTime.ParseExact(month, "yyyy-MM", CultureInfo.InvariantCulture).ToString("MMMM yyyy", Us);
 
-    /// <summary>The months the ledger can show: this one and the one before (kept 35 days after its end).</summary>
-    public static string[] Months(DateTimeOffset now) => [LedgerMonth.Of(now).Key, LedgerMonth.Of(now.AddMonths(-1)).Key];
+    /// <summary>This month and the <paramref name="count"/> − 1 before it, newest first. Redis keeps two (the one
+    /// before for 35 days after its end); the user and tag reports read older months from the history database.</summary>
+    public static string[] Months(DateTimeOffset now, int count = 2) => [.. Enumerable.Range(0, count).Select(i => LedgerMonth.Of(now.AddMonths(-i)).Key)];
 
     /// <summary>The budget state a user's row is marked with.</summary>
     public static string BudgetState(decimal? usedPercent) => usedPercent switch

@@ -9,11 +9,11 @@ public readonly record struct HistoryCounters(long Cost, long Input, long Cached
 /// <summary>A period's rollups as the month report shows them.</summary>
 public sealed record HistoryMonth(
     HistoryCounters Totals, long UserCount, IReadOnlyDictionary<string, HistoryCounters> Models, IReadOnlyList<(DateOnly Day, long CostMicros)> Days,
-    IReadOnlyList<HistoryUser> TopUsers);
+    IReadOnlyList<HistorySeries> TopUsers);
 
-/// <summary>One user's rollups over a period.</summary>
-public sealed record HistoryUser(
-    string UserId, HistoryCounters Totals, IReadOnlyDictionary<string, HistoryCounters> Models, IReadOnlyList<(DateOnly Day, long CostMicros)> Days);
+/// <summary>One user's (or one tag value's) rollups over a period: totals, per model, per day.</summary>
+public sealed record HistorySeries(
+    string Key, HistoryCounters Totals, IReadOnlyDictionary<string, HistoryCounters> Models, IReadOnlyList<(DateOnly Day, long CostMicros)> Days);
 
 /// <summary>A row of <c>usage_daily</c>, as exported.</summary>
 public sealed record UsageExportRow(
@@ -70,7 +70,7 @@ public sealed class HistoryReader(NpgsqlDataSource dataSource)
     }
 
     /// <summary>One user's days [<paramref name="from"/>, <paramref name="to"/>); null without a row.</summary>
-    public async Task<HistoryUser?> UserAsync(string userId, DateOnly from, DateOnly to, CancellationToken ct)
+    public async Task<HistorySeries?> UserAsync(string userId, DateOnly from, DateOnly to, CancellationToken ct)
     {
         await EnsureSchemaAsync(ct);
         return (await UsersAsync([userId], from, to, ct)).FirstOrDefault();
@@ -78,7 +78,7 @@ public sealed class HistoryReader(NpgsqlDataSource dataSource)
 
     /// <summary>The users' days [<paramref name="from"/>, <paramref name="to"/>), in one round trip whatever their
     /// number; a user without a row is left out.</summary>
-    private async Task<List<HistoryUser>> UsersAsync(IReadOnlyList<string> userIds, DateOnly from, DateOnly to, CancellationToken ct)
+    private async Task<List<HistorySeries>> UsersAsync(IReadOnlyList<string> userIds, DateOnly from, DateOnly to, CancellationToken ct)
     {
         if (userIds.Count == 0)
         {
@@ -90,14 +90,41 @@ public sealed class HistoryReader(NpgsqlDataSource dataSource)
         await using var batch = dataSource.CreateBatch();
         Add(batch, $"SELECT user_id, model, {Sums} {Where} GROUP BY user_id, model", from, to, ids);
         Add(batch, $"SELECT user_id, day, coalesce(sum(cost_micros), 0)::bigint {Where} GROUP BY user_id, day ORDER BY day", from, to, ids);
+        var series = await ReadSeriesAsync(batch, ct);
+        return
+        [
+            .. ids.Where(series.ContainsKey).Select(id => series[id]),
+        ];
+    }
+
+    /// <summary>The values of a tag dimension over the days [<paramref name="from"/>, <paramref name="to"/>) (or the one
+    /// <paramref name="value"/>), each with its models and days, costliest first; one round trip.</summary>
+    public async Task<List<HistorySeries>> TagValuesAsync(string dimension, DateOnly from, DateOnly to, string? value, CancellationToken ct)
+    {
+        await EnsureSchemaAsync(ct);
+        var where = "FROM tag_daily WHERE dimension = $3 AND day >= $1 AND day < $2" + (value is null ? "" : " AND value = $4");
+        await using var batch = dataSource.CreateBatch();
+        Add(batch, $"SELECT value, model, {Sums} {where} GROUP BY value, model", from, to, dimension, value);
+        Add(batch, $"SELECT value, day, coalesce(sum(cost_micros), 0)::bigint {where} GROUP BY value, day ORDER BY day", from, to, dimension, value);
+        var series = await ReadSeriesAsync(batch, ct);
+        return
+        [
+            .. series.Values.OrderByDescending(v => v.Totals.Cost).ThenBy(v => v.Key, StringComparer.Ordinal),
+        ];
+    }
+
+    /// <summary>Runs a batch of two queries, (key, model, sums...) and (key, day, cost) ordered by day, into a series
+    /// per key.</summary>
+    private static async Task<Dictionary<string, HistorySeries>> ReadSeriesAsync(NpgsqlBatch batch, CancellationToken ct)
+    {
         await using var reader = await batch.ExecuteReaderAsync(ct);
         var models = new Dictionary<string, Dictionary<string, HistoryCounters>>(StringComparer.Ordinal);
         while (await reader.ReadAsync(ct))
         {
-            var user = reader.GetString(0);
-            if (!models.TryGetValue(user, out var own))
+            var key = reader.GetString(0);
+            if (!models.TryGetValue(key, out var own))
             {
-                models[user] = own = new Dictionary<string, HistoryCounters>(StringComparer.Ordinal);
+                models[key] = own = new Dictionary<string, HistoryCounters>(StringComparer.Ordinal);
             }
 
             own[reader.GetString(1)] = ReadCounters(reader, 2);
@@ -107,19 +134,17 @@ public sealed class HistoryReader(NpgsqlDataSource dataSource)
         var days = new Dictionary<string, List<(DateOnly, long)>>(StringComparer.Ordinal);
         while (await reader.ReadAsync(ct))
         {
-            var user = reader.GetString(0);
-            if (!days.TryGetValue(user, out var own))
+            var key = reader.GetString(0);
+            if (!days.TryGetValue(key, out var own))
             {
-                days[user] = own = [];
+                days[key] = own = [];
             }
 
             own.Add((reader.GetFieldValue<DateOnly>(1), reader.GetInt64(2)));
         }
 
-        return
-        [
-            .. ids.Where(models.ContainsKey).Select(id => new HistoryUser(id, Sum(models[id].Values), models[id], days.GetValueOrDefault(id) ?? [])),
-        ];
+        return models.ToDictionary(
+            m => m.Key, m => new HistorySeries(m.Key, Sum(m.Value.Values), m.Value, days.GetValueOrDefault(m.Key) ?? []), StringComparer.Ordinal);
     }
 
     private static HistoryCounters Sum(IEnumerable<HistoryCounters> counters) => counters.Aggregate(default(HistoryCounters), (a, b) => new HistoryCounters(
@@ -168,14 +193,14 @@ public sealed class HistoryReader(NpgsqlDataSource dataSource)
         }
     }
 
-    private static void Add(NpgsqlBatch batch, string sql, DateOnly from, DateOnly to, object? third = null)
+    private static void Add(NpgsqlBatch batch, string sql, DateOnly from, DateOnly to, object? third = null, object? fourth = null)
     {
         var command = new NpgsqlBatchCommand(sql);
         command.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = from });
         command.Parameters.Add(new NpgsqlParameter<DateOnly> { TypedValue = to });
-        if (third is not null)
+        foreach (var extra in new[] { third, fourth }.OfType<object>())
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = third });
+            command.Parameters.Add(new NpgsqlParameter { Value = extra });
         }
 
         batch.BatchCommands.Add(command);

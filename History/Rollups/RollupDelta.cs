@@ -9,8 +9,9 @@ namespace LlmCostTracker.History.Rollups;
 /// <summary>A row of <c>usage_daily</c>: a day, user, model, provider, service tier and context band.</summary>
 public readonly record struct UsageKey(DateOnly Day, string UserId, string Model, string Provider, string ServiceTier, long ContextBand);
 
-/// <summary>A row of <c>tag_daily</c>: a day, a tag dimension and its value.</summary>
-public readonly record struct TagKey(DateOnly Day, string Dimension, string Value);
+/// <summary>A row of <c>tag_daily</c>: a day, a tag dimension, its value and the model (so a tag's month from history
+/// has its spend by model, as in Redis).</summary>
+public readonly record struct TagKey(DateOnly Day, string Dimension, string Value, string Model);
 
 /// <summary>A rollup row's counters, in the order they are written in a delta.</summary>
 public struct RollupCounters
@@ -87,8 +88,9 @@ public struct RollupCounters
 
 /// <summary>The daily rollup sums of some usage: what one ledger call appends to its bucket's rollup stream (in the
 /// same atomic step as it counts the events), and what the writer sums from many entries before one transaction.
-/// Its text is JSON, <c>{"u":[[day,user,model,provider,tier,band,counters...]],"t":[[day,dimension,value,counters...]]}</c>,
-/// counters in <see cref="RollupCounters"/> order; the ledger script stores it without reading it.</summary>
+/// Its text is JSON, <c>{"u":[[day,user,model,provider,tier,band,counters...]],"t":[[day,dimension,value,model,counters...]]}</c>,
+/// counters in <see cref="RollupCounters"/> order; the ledger script stores it without reading it. (A tag row written
+/// before tags kept the model, <c>[day,dimension,value,counters...]</c>, is read with the model <c>""</c>.)</summary>
 public sealed class RollupDelta
 {
     public Dictionary<UsageKey, RollupCounters> Usage { get; } = [];
@@ -107,7 +109,7 @@ public sealed class RollupDelta
         {
             foreach (var (dimension, value) in tags)
             {
-                CollectionsMarshal.GetValueRefOrAddDefault(Tags, new TagKey(day, dimension, value), out _).Add(usage, costMicros);
+                CollectionsMarshal.GetValueRefOrAddDefault(Tags, new TagKey(day, dimension, value, usage.Model), out _).Add(usage, costMicros);
             }
         }
     }
@@ -153,6 +155,7 @@ public sealed class RollupDelta
                 json.WriteStringValue(Day(key.Day));
                 json.WriteStringValue(key.Dimension);
                 json.WriteStringValue(key.Value);
+                json.WriteStringValue(key.Model);
                 counters.Write(json);
                 json.WriteEndArray();
             }
@@ -177,8 +180,9 @@ public sealed class RollupDelta
 
         foreach (var row in document.RootElement.GetProperty("t").EnumerateArray())
         {
-            var key = new TagKey(ParseDay(row[0].GetString()!), row[1].GetString()!, row[2].GetString()!);
-            CollectionsMarshal.GetValueRefOrAddDefault(Tags, key, out _).Add(RollupCounters.Read(row, 3));
+            var withModel = row.GetArrayLength() > 3 + RollupCounters.Count;
+            var key = new TagKey(ParseDay(row[0].GetString()!), row[1].GetString()!, row[2].GetString()!, withModel ? row[3].GetString()! : "");
+            CollectionsMarshal.GetValueRefOrAddDefault(Tags, key, out _).Add(RollupCounters.Read(row, withModel ? 4 : 3));
         }
     }
 

@@ -20,10 +20,10 @@ public sealed class RollupStore(NpgsqlDataSource dataSource)
         $"ON CONFLICT (day, user_id, model, provider, service_tier, context_band) DO UPDATE SET {AddCounters}";
 
     private static readonly string UpsertTags =
-        $"INSERT INTO tag_daily AS t (day, dimension, value, {Counters}) " +
-        "SELECT * FROM unnest($1::date[], $2::text[], $3::text[], " +
-        "$4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[]) " +
-        $"ON CONFLICT (day, dimension, value) DO UPDATE SET {AddCounters}";
+        $"INSERT INTO tag_daily AS t (day, dimension, value, model, {Counters}) " +
+        "SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], " +
+        "$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[]) " +
+        $"ON CONFLICT (day, dimension, value, model) DO UPDATE SET {AddCounters}";
 
     /// <summary>Each bucket's last applied stream entry.</summary>
     public async Task<Dictionary<int, StreamEntryId>> ProgressAsync(CancellationToken ct)
@@ -89,6 +89,7 @@ public sealed class RollupStore(NpgsqlDataSource dataSource)
                 command.Parameters.Add(Array(NpgsqlDbType.Date, rows.Select(r => r.Key.Day)));
                 command.Parameters.Add(Array(NpgsqlDbType.Text, rows.Select(r => r.Key.Dimension)));
                 command.Parameters.Add(Array(NpgsqlDbType.Text, rows.Select(r => r.Key.Value)));
+                command.Parameters.Add(Array(NpgsqlDbType.Text, rows.Select(r => r.Key.Model)));
                 AddCounterArrays(command, rows.Select(r => r.Value).ToArray());
                 batch.BatchCommands.Add(command);
             }

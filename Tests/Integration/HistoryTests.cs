@@ -50,6 +50,20 @@ public sealed class HistoryTests(HistoryAppFixture app)
         var fromRedis = await ReportAsync($"/api/v1/admin/llm-costs?month={month}");
         var userFromRedis = await ReportAsync($"/api/v1/admin/llm-costs/{a}?month={month}");
         Assert.Equal(14, (long)fromRedis["totals"]!["requests"]!);
+        // Tag values are folded into Redis from the tag deltas a moment after the totals (until then a report of them
+        // may come from history, which has no users per tag): wait until Redis lists search's three users.
+        var searchFromRedis = await Eventually.ReturnsAsync(
+            async () =>
+            {
+                using var response = await app.Api.SendAsync(app.Admin(HttpMethod.Get, $"/api/v1/admin/llm-costs/by/team/search?month={month}"));
+                return response.StatusCode == HttpStatusCode.OK ? (await response.Content.ReadFromJsonAsync<JsonObject>())! : null;
+            },
+            r => r?["users"]!.AsArray().Count == 3,
+            because: "the tag fold of search's three users");
+        var teamsFromRedis = await Eventually.ReturnsAsync(
+            () => ReportAsync($"/api/v1/admin/llm-costs/by/team?month={month}"),
+            r => (decimal)r["totals"]!["costUsd"]! == (decimal)fromRedis["totals"]!["costUsd"]!,
+            because: "both teams folded");
 
         // The export sums to the report, to the micro-dollar, once the rollups are in.
         var first = monthStart.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
@@ -85,6 +99,13 @@ public sealed class HistoryTests(HistoryAppFixture app)
         var userFromHistory = await ReportAsync($"/api/v1/admin/llm-costs/{a}?month={month}");
         Assert.Equal(WithoutGeneratedAt(fromRedis), WithoutGeneratedAt(fromHistory));
         Assert.Equal(WithoutGeneratedAt(userFromRedis), WithoutGeneratedAt(userFromHistory));
+        // Tags too, by model and by day; history keeps no users per tag value.
+        Assert.Equal(WithoutGeneratedAt(teamsFromRedis), WithoutGeneratedAt(await ReportAsync($"/api/v1/admin/llm-costs/by/team?month={month}")));
+        var searchFromHistory = await ReportAsync($"/api/v1/admin/llm-costs/by/team/search?month={month}");
+        Assert.Empty(searchFromHistory["users"]!.AsArray());
+        searchFromRedis!.Remove("users");
+        searchFromHistory.Remove("users");
+        Assert.Equal(WithoutGeneratedAt(searchFromRedis!), WithoutGeneratedAt(searchFromHistory));
     }
 
     [Fact]
@@ -118,6 +139,52 @@ public sealed class HistoryTests(HistoryAppFixture app)
             async () => (await ExportAsync(today, today, "csv")).Where(r => r["userId"] == user).ToList(),
             r => r.Sum(row => long.Parse(row["requests"], CultureInfo.InvariantCulture)) >= posted,
             because: $"the rollups to catch up to {posted} requests");
+        var row = Assert.Single(rows);
+        Assert.Equal(posted, long.Parse(row["requests"], CultureInfo.InvariantCulture));
+        Assert.Equal(posted * FaultScenarios.MicrosPerEvent / 1_000_000m, decimal.Parse(row["costUsd"], CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task A_worker_killed_under_load_loses_and_doubles_nothing_in_Redis_or_the_rollups()
+    {
+        var user = AppFixture.NewUser("history-kill");
+        var today = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var posted = 0;
+        using var stopLoad = new CancellationTokenSource();
+        // Batches of 100 as fast as the API takes them, before, while and after the worker is gone.
+        var load = Task.Run(async () =>
+        {
+            while (!stopLoad.IsCancellationRequested)
+            {
+                using var response = await app.PostBatchAsync(new { events = Enumerable.Range(0, 100).Select(_ => FaultScenarios.Event(user)).ToArray() });
+                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                Interlocked.Add(ref posted, 100);
+            }
+        });
+
+        try
+        {
+            // Killed (SIGKILL, no shutdown) while it is counting and rolling up.
+            await Eventually.ReturnsAsync(() => app.UserTotalsAsync(user), t => t.GetValueOrDefault("requests") >= 2_000, because: "the worker to count 2,000");
+            await Eventually.ReturnsAsync(() => ExportAsync(today, today, "csv"), r => r.Any(row => row["userId"] == user), because: "the first rollups");
+            await app.KillResourceAsync("workerservice");
+            var atKill = Volatile.Read(ref posted);
+            await Eventually.ReturnsAsync(() => Task.FromResult(Volatile.Read(ref posted)), p => p >= atKill + 1_000, because: "1,000 more posted while the worker is gone");
+            await app.StartResourceAsync("workerservice");
+            var atStart = Volatile.Read(ref posted);
+            await Eventually.ReturnsAsync(() => Task.FromResult(Volatile.Read(ref posted)), p => p >= atStart + 1_000, because: "1,000 more posted after the restart");
+        }
+        finally
+        {
+            await stopLoad.CancelAsync();
+            await load;
+        }
+
+        await FaultScenarios.AssertExactTotalsAsync(app, user, posted);
+        var rows = await Eventually.ReturnsAsync(
+            async () => (await ExportAsync(today, today, "csv")).Where(r => r["userId"] == user).ToList(),
+            r => r.Sum(row => long.Parse(row["requests"], CultureInfo.InvariantCulture)) >= posted,
+            because: $"the rollups to reach {posted} requests");
         var row = Assert.Single(rows);
         Assert.Equal(posted, long.Parse(row["requests"], CultureInfo.InvariantCulture));
         Assert.Equal(posted * FaultScenarios.MicrosPerEvent / 1_000_000m, decimal.Parse(row["costUsd"], CultureInfo.InvariantCulture));

@@ -25,8 +25,18 @@ public sealed class RollupDeltaTests
         var standard = read.Usage[new UsageKey(DateOnly.FromDateTime(Day.UtcDateTime), "ann", "gpt-4o", "openai", "standard", 0)];
         Assert.Equal((4, 5_000, 400, 40), (standard.Requests, standard.CostMicros, standard.Input, standard.AudioOutput));
         var tag = Assert.Single(read.Tags);
-        Assert.Equal(new TagKey(DateOnly.FromDateTime(Day.UtcDateTime), "team", "search"), tag.Key);
+        Assert.Equal(new TagKey(DateOnly.FromDateTime(Day.UtcDateTime), "team", "search", "gpt-4o"), tag.Key);
         Assert.Equal(4, tag.Value.Requests);
+    }
+
+    [Fact]
+    public void A_tag_row_written_before_tags_kept_the_model_reads_with_no_model()
+    {
+        var read = new RollupDelta();
+        read.AddEncoded("""{"u":[],"t":[["2026-11-28","team","search",2,200,0,0,0,0,20,0,0,2500]]}"""u8);
+        var tag = Assert.Single(read.Tags);
+        Assert.Equal(new TagKey(new DateOnly(2026, 11, 28), "team", "search", ""), tag.Key);
+        Assert.Equal((2, 200, 20, 2_500), (tag.Value.Requests, tag.Value.Input, tag.Value.Output, tag.Value.CostMicros));
     }
 
     [Fact]

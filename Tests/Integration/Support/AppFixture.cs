@@ -193,6 +193,11 @@ public class AppFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>The history database's connection string: the database resource <c>history</c> with containers, the
+    /// local server <c>postgres</c> (whose connection string names the database) without.</summary>
+    public ValueTask<string?> HistoryConnectionStringAsync() =>
+        App.GetConnectionStringAsync(App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Any(r => r.Name == "history") ? "history" : "postgres");
+
     /// <summary>Stops a resource through the AppHost (as the dashboard's Stop button does), asserts that the command
     /// succeeded, and waits until the resource has exited.</summary>
     public async Task StopResourceAsync(string name)
@@ -203,6 +208,37 @@ public class AppFixture : IAsyncLifetime
         Assert.True(result.Success, $"Stopping {name}: {result.Message}");
         // A stopped project resource may show "Unknown" rather than "Finished" (seen with Aspire 13.6.5): its process is gone.
         await WaitForAsync(name, e => e.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped" or "Unknown", cts.Token);
+    }
+
+    /// <summary>Kills a resource's process (SIGKILL: no shutdown, nothing flushed), as a crash or the OOM killer
+    /// would, and waits until the orchestrator has seen it exit. <see cref="StartResourceAsync"/> starts it again.</summary>
+    public async Task KillResourceAsync(string name)
+    {
+        using var cts = new CancellationTokenSource(DefaultTimeout);
+        ExitGuard.Stopping(name);
+        // The watch starts with each resource's current state; the running one shows its process id.
+        ResourceEvent? running = null;
+        await WaitForAsync(name, e => (running = e).Snapshot.State?.Text == "Running", cts.Token);
+        var pid = running!.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value;
+        Assert.True(pid is not null, $"{name} shows its process id; its properties: {string.Join(", ", running.Snapshot.Properties.Select(p => p.Name))}");
+        string killed;
+        using (var process = System.Diagnostics.Process.GetProcessById(Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture)))
+        {
+            killed = $"{process.Id} {process.ProcessName}";
+            // The tree: the orchestrator may start a project through a launcher whose child is the service.
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(cts.Token);
+        }
+
+        var seen = new List<string>();
+        try
+        {
+            await WaitForAsync(name, e => { seen.Add($"{e.ResourceId}={e.Snapshot.State?.Text}"); return e.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped" or "Unknown"; }, cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{name} (killed {killed}) did not show as exited; states seen: {string.Join(", ", seen)}");
+        }
     }
 
     /// <summary>Waits for a resource, named by its name or (for a replica) its id, to satisfy a condition.
