@@ -3,14 +3,20 @@
 # the API writing a perf map (JIT'd methods by name; W^X off so perf can read them), drives it with wrk for a warm-up,
 # then samples the API with perf while wrk posts one event a request, and prints the share of its CPU by module
 # (the kernel, the runtime, each assembly's JIT'd code) and the hottest methods. Needs wrk and perf (apt-get install
-# wrk linux-perf). CONNECTIONS (256), WARM_SECONDS (40) and SAMPLE_SECONDS (12) tune it.
+# wrk linux-perf). CONNECTIONS (256), WARM_SECONDS (40) and SAMPLE_SECONDS (12) tune it; TARGET=worker samples the
+# worker instead (its CPU a request is then the worker's a posted event).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in wrk perf; do command -v $tool > /dev/null || { echo "$tool is not installed: sudo apt-get install wrk linux-perf" >&2; exit 1; }; done
-connections=${CONNECTIONS:-256} warm=${WARM_SECONDS:-40} sample=${SAMPLE_SECONDS:-12}
+connections=${CONNECTIONS:-256} warm=${WARM_SECONDS:-40} sample=${SAMPLE_SECONDS:-12} target=${TARGET:-api}
+case $target in
+  api) prefix=BENCH_API_ process=LlmCostTracker.ApiService ;;
+  worker) prefix=BENCH_WORKER_ process=LlmCostTracker.WorkerService ;;
+  *) echo "TARGET is api or worker" >&2; exit 1 ;;
+esac
 serve=$(mktemp -u) log=$(mktemp) data=$(mktemp)
 echo "starting the app (its output in $log) ..."
-BENCH_API_DOTNET_PerfMapEnabled=1 BENCH_API_DOTNET_EnableWriteXorExecute=0 \
+env "${prefix}DOTNET_PerfMapEnabled=1" "${prefix}DOTNET_EnableWriteXorExecute=0" \
   bash bench/run.sh --quick --serve $((warm + sample + 120)) --serve-file "$serve" > "$log" 2>&1 &
 app=$!
 stop() { pkill -f -- "LoadBench.dll --quick --serve [0-9]+ --serve-file $serve" 2> /dev/null || true; wait $app 2> /dev/null || true; }
@@ -19,9 +25,11 @@ for _ in $(seq 1 150); do [ -s "$serve" ] && break; kill -0 $app || exit 1; slee
 [ -s "$serve" ] || { echo "the app did not start" >&2; exit 1; }
 url=$(sed -n 1p "$serve" | sed 's#localhost#127.0.0.1#; s#/$##')
 export KEY; KEY=$(sed -n 2p "$serve")
-api=$(pgrep -f "LlmCostTracker.ApiService" | head -1)
 load() { HOLDS=0 DELAY_MS=0 wrk -t2 -c"$connections" -d"$1"s -s bench/wrk/usage.lua "$url"; }
 load "$warm" > /dev/null
+# The service's own process: the live match that has used the most CPU (a project may be started through a launcher
+# whose command line names it too; a killed one may linger as a zombie).
+api=$(for p in $(pgrep -f "$process"); do awk -v p="$p" '$3 != "Z" { print $14 + $15, p }' "/proc/$p/stat"; done | sort -n | tail -1 | cut -d' ' -f2)
 load $((sample + 8)) > "$data.wrk" &
 loading=$!
 sleep 4
@@ -33,6 +41,6 @@ wait $loading
 rate=$(sed -n 's/^Requests\/sec: *//p' "$data.wrk")
 # /proc's user + kernel time of the API over the sampled seconds, at wrk's rate over its whole run.
 awk -v d=$((after - before)) -v hz="$(getconf CLK_TCK)" -v r="$rate" -v t="$sample" \
-  'BEGIN { printf "wrk: %.0f requests/s; the API used %.2f s of CPU in %d s: %.1f µs a request\n", r, d / hz, t, d / hz / (r * t) * 1e6 }'
+  -v who="$target" 'BEGIN { printf "wrk: %.0f requests/s; the %s used %.2f s of CPU in %d s: %.1f µs a request\n", r, who, d / hz, t, d / hz / (r * t) * 1e6 }'
 perf report -i "$data" --no-children --sort dso,sym --stdio -g none 2> /dev/null | grep -v '^#' | python3 bench/perf-modules.py
 rm -f "$data" "$data.wrk"

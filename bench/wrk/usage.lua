@@ -11,8 +11,8 @@ local holds = os.getenv("HOLDS") ~= "0"
 function request()
   n = n + 1
   local body = string.format(
-    '{"eventId":"wrk-%s-%d","userId":"wrk-%d","model":"gpt-4o","inputTokens":%d,"outputTokens":%d%s}',
-    run, n, n % 2000, 50 + (n * 7919) % 3950, 50 + (n * 104729) % 950, holds and string.format(',"holdId":"wrk-%s-h%d"', run, n) or "")
+    '{"eventId":"wrk-%s-%d-%d","userId":"wrk-%d","model":"gpt-4o","inputTokens":%d,"outputTokens":%d%s}',
+    run, thread_id or 0, n, n % 2000, 50 + (n * 7919) % 3950, 50 + (n * 104729) % 950, holds and string.format(',"holdId":"wrk-%s-%d-h%d"', run, thread_id or 0, n) or "")
   return wrk.format(nil, "/api/v1/llm-usage", nil, body)
 end
 
