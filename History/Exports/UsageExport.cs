@@ -37,7 +37,7 @@ public static class UsageExport
     public static string Line(string format, UsageExportRow row) => format == Focus ? FocusLine(row) : CsvLine(row);
 
     private static string CsvLine(UsageExportRow r) => Join(
-        Day(r.Day), r.UserId, r.Model, r.Provider, r.ServiceTier, N(r.ContextBand), N(r.Requests), N(r.InputTokens), N(r.CachedInputTokens),
+        HistoryDays.Format(r.Day), r.UserId, r.Model, r.Provider, r.ServiceTier, N(r.ContextBand), N(r.Requests), N(r.InputTokens), N(r.CachedInputTokens),
         N(r.CacheWriteInputTokens), N(r.CacheWrite1hInputTokens), N(r.AudioInputTokens), N(r.OutputTokens), N(r.ReasoningOutputTokens),
         N(r.AudioOutputTokens), Usd(r.CostMicros));
 
@@ -64,9 +64,7 @@ public static class UsageExport
     /// <summary>Decimal USD from micro-USD, exactly (six decimals).</summary>
     public static string Usd(long micros) => (micros / 1_000_000m).ToString("0.000000", CultureInfo.InvariantCulture);
 
-    private static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-
-    private static string Instant(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00Z";
+    private static string Instant(DateOnly day) => HistoryDays.Format(day) + "T00:00:00Z";
 
     private static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
@@ -38,7 +37,7 @@ public static class RepriceLedgerCall
                 json.WriteStartArray();
                 json.WriteStringValue(c.UserId);
                 json.WriteStringValue(c.Model);
-                json.WriteStringValue(c.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                json.WriteStringValue(HistoryDays.Format(c.Day));
                 json.WriteNumberValue(c.Delta);
                 json.WriteEndArray();
             }
@@ -55,7 +54,7 @@ public static class RepriceLedgerCall
         return
         [
             .. document.RootElement.EnumerateArray().Select(e => new LedgerCorrection(
-                e[0].GetString()!, e[1].GetString()!, DateOnly.ParseExact(e[2].GetString()!, "yyyy-MM-dd", CultureInfo.InvariantCulture), e[3].GetInt64())),
+                e[0].GetString()!, e[1].GetString()!, HistoryDays.Parse(e[2].GetString()!), e[3].GetInt64())),
         ];
     }
 

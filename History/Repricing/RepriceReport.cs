@@ -1,3 +1,5 @@
+using LlmCostTracker.Contracts;
+
 namespace LlmCostTracker.History.Repricing;
 
 /// <summary>A re-price's request: the days (inclusive), the model ids (null or empty: every model) and whether to
@@ -21,7 +23,13 @@ public sealed record RepriceResult(
     IReadOnlyList<RepriceModelChange> ByModel, long UsersChanged, IReadOnlyList<RepriceUserChange> ByUser, IReadOnlyList<RepriceSkippedDay> Skipped,
     long LedgerCorrections, bool? ThresholdsReevaluated)
 {
-    internal static decimal Usd(long micros) => micros / 1_000_000m;
+    internal static decimal Usd(long micros) => BudgetOptions.ToUsd(micros);
+
+    /// <summary>Each user's change over the changed rows (unordered).</summary>
+    internal static IEnumerable<RepriceUserChange> UserChanges(RepricePlan plan) =>
+        plan.Changes.GroupBy(c => c.Key.UserId, StringComparer.Ordinal)
+            .Select(g => (User: g.Key, Before: g.Sum(c => c.Before), After: g.Sum(c => c.After)))
+            .Select(u => new RepriceUserChange(u.User, Usd(u.Before), Usd(u.After), Usd(u.After - u.Before)));
 
     internal static RepriceResult Of(RepriceRequest request, RepriceVersions versions, RepricePlan plan, long? runId, long ledgerCorrections, int listed)
     {
@@ -32,16 +40,13 @@ public sealed record RepriceResult(
             .OrderByDescending(m => Math.Abs(m.After - m.Before)).ThenBy(m => m.Model, StringComparer.Ordinal)
             .Select(m => new RepriceModelChange(m.Model, m.Rows, Usd(m.Before), Usd(m.After), Usd(m.After - m.Before)))
             .ToList();
-        var byUser = plan.Changes.GroupBy(c => c.Key.UserId, StringComparer.Ordinal)
-            .Select(g => (User: g.Key, Before: g.Sum(c => c.Before), After: g.Sum(c => c.After)))
-            .OrderByDescending(u => Math.Abs(u.After - u.Before)).ThenBy(u => u.User, StringComparer.Ordinal)
-            .ToList();
+        var byUser = UserChanges(plan).OrderByDescending(u => Math.Abs(u.DeltaUsd)).ThenBy(u => u.UserId, StringComparer.Ordinal).ToList();
         var skipped = plan.Skips.Distinct().OrderBy(s => s.Day).ThenBy(s => s.Model, StringComparer.Ordinal).Take(listed)
             .Select(s => new RepriceSkippedDay(s.Day, s.Model, s.PriceChangedAt)).ToList();
         return new RepriceResult(
             runId, request.DryRun, request.From, request.To, request.Models is { Count: > 0 } ? request.Models : null, versions.Pricing, versions.Catalog,
             plan.RowsExamined, plan.Changes.Count, plan.Skips.Count, Usd(before), Usd(after), Usd(after - before),
-            byModel, byUser.Count, [.. byUser.Take(listed).Select(u => new RepriceUserChange(u.User, Usd(u.Before), Usd(u.After), Usd(u.After - u.Before)))],
+            byModel, byUser.Count, [.. byUser.Take(listed)],
             skipped, ledgerCorrections, ThresholdsReevaluated: null);
     }
 }

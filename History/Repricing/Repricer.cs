@@ -106,7 +106,7 @@ public sealed class Repricer(
             audit.Parameters.Add(new NpgsqlParameter<long> { TypedValue = plan.Changes.Count });
             audit.Parameters.Add(new NpgsqlParameter<long> { TypedValue = plan.Changes.Sum(c => c.Before) });
             audit.Parameters.Add(new NpgsqlParameter<long> { TypedValue = plan.Changes.Sum(c => c.After) });
-            audit.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(new AuditChanges(result.ByModel, AllUsers(plan)), JsonSerializerOptions.Web) });
+            audit.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(new AuditChanges(result.ByModel, [.. RepriceResult.UserChanges(plan).OrderBy(u => u.UserId, StringComparer.Ordinal)]), JsonSerializerOptions.Web) });
             audit.Parameters.Add(new NpgsqlParameter<string> { TypedValue = RepriceLedgerCall.Serialize(corrections) });
             audit.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = corrections.Count == 0 });
             run = (long)(await audit.ExecuteScalarAsync(ct))!;
@@ -152,14 +152,6 @@ public sealed class Repricer(
 
         return runs;
     }
-
-    private static List<RepriceUserChange> AllUsers(RepricePlan plan) =>
-    [
-        .. plan.Changes.GroupBy(c => c.Key.UserId, StringComparer.Ordinal)
-            .Select(g => (User: g.Key, Before: g.Sum(c => c.Before), After: g.Sum(c => c.After)))
-            .OrderBy(u => u.User, StringComparer.Ordinal)
-            .Select(u => new RepriceUserChange(u.User, RepriceResult.Usd(u.Before), RepriceResult.Usd(u.After), RepriceResult.Usd(u.After - u.Before))),
-    ];
 
     private static async Task UpdateRowsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<RowChange> changes, CancellationToken ct)
     {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
@@ -114,19 +113,6 @@ public sealed class RollupDelta
         }
     }
 
-    public void Add(RollupDelta other)
-    {
-        foreach (var (key, counters) in other.Usage)
-        {
-            CollectionsMarshal.GetValueRefOrAddDefault(Usage, key, out _).Add(counters);
-        }
-
-        foreach (var (key, counters) in other.Tags)
-        {
-            CollectionsMarshal.GetValueRefOrAddDefault(Tags, key, out _).Add(counters);
-        }
-    }
-
     public byte[] Encode()
     {
         var buffer = new ArrayBufferWriter<byte>(256 + 128 * (Usage.Count + Tags.Count));
@@ -137,7 +123,7 @@ public sealed class RollupDelta
             foreach (var (key, counters) in Usage)
             {
                 json.WriteStartArray();
-                json.WriteStringValue(Day(key.Day));
+                json.WriteStringValue(HistoryDays.Format(key.Day));
                 json.WriteStringValue(key.UserId);
                 json.WriteStringValue(key.Model);
                 json.WriteStringValue(key.Provider);
@@ -152,7 +138,7 @@ public sealed class RollupDelta
             foreach (var (key, counters) in Tags)
             {
                 json.WriteStartArray();
-                json.WriteStringValue(Day(key.Day));
+                json.WriteStringValue(HistoryDays.Format(key.Day));
                 json.WriteStringValue(key.Dimension);
                 json.WriteStringValue(key.Value);
                 json.WriteStringValue(key.Model);
@@ -174,19 +160,15 @@ public sealed class RollupDelta
         using var document = JsonDocument.ParseValue(ref reader);
         foreach (var row in document.RootElement.GetProperty("u").EnumerateArray())
         {
-            var key = new UsageKey(ParseDay(row[0].GetString()!), row[1].GetString()!, row[2].GetString()!, row[3].GetString()!, row[4].GetString()!, row[5].GetInt64());
+            var key = new UsageKey(HistoryDays.Parse(row[0].GetString()!), row[1].GetString()!, row[2].GetString()!, row[3].GetString()!, row[4].GetString()!, row[5].GetInt64());
             CollectionsMarshal.GetValueRefOrAddDefault(Usage, key, out _).Add(RollupCounters.Read(row, 6));
         }
 
         foreach (var row in document.RootElement.GetProperty("t").EnumerateArray())
         {
             var withModel = row.GetArrayLength() > 3 + RollupCounters.Count;
-            var key = new TagKey(ParseDay(row[0].GetString()!), row[1].GetString()!, row[2].GetString()!, withModel ? row[3].GetString()! : "");
+            var key = new TagKey(HistoryDays.Parse(row[0].GetString()!), row[1].GetString()!, row[2].GetString()!, withModel ? row[3].GetString()! : "");
             CollectionsMarshal.GetValueRefOrAddDefault(Tags, key, out _).Add(RollupCounters.Read(row, withModel ? 4 : 3));
         }
     }
-
-    private static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-
-    private static DateOnly ParseDay(string day) => DateOnly.ParseExact(day, "yyyy-MM-dd", CultureInfo.InvariantCulture);
 }
