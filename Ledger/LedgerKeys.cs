@@ -147,6 +147,10 @@ public sealed class LedgerKeys
 
     public const string RollupStreamField = "d";
 
+    /// <summary>A rollup stream entry's second field, present when the ledger call found some of its events already
+    /// counted: their positions and counters, which the delta still sums, for the writer to take out.</summary>
+    public const string RollupDuplicatesField = "x";
+
     /// <summary>String: set by a re-price's correction of a month still held in Redis, in the same atomic step
     /// (<c>reprice-ledger.lua</c>), so the correction is applied once per run, bucket, month and part however often
     /// it is retried; expires with the month.</summary>

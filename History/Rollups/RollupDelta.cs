@@ -1,7 +1,8 @@
-using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 
 namespace LlmCostTracker.History.Rollups;
 
@@ -56,6 +57,20 @@ public struct RollupCounters
         CostMicros += other.CostMicros;
     }
 
+    public void Subtract(in RollupCounters other)
+    {
+        Requests -= other.Requests;
+        Input -= other.Input;
+        Cached -= other.Cached;
+        CacheWrite -= other.CacheWrite;
+        CacheWrite1h -= other.CacheWrite1h;
+        AudioInput -= other.AudioInput;
+        Output -= other.Output;
+        Reasoning -= other.Reasoning;
+        AudioOutput -= other.AudioOutput;
+        CostMicros -= other.CostMicros;
+    }
+
     internal readonly void Write(Utf8JsonWriter json)
     {
         json.WriteNumberValue(Requests);
@@ -83,92 +98,124 @@ public struct RollupCounters
         AudioOutput = row[from + 8].GetInt64(),
         CostMicros = row[from + 9].GetInt64(),
     };
+
+    // Where each counter sits among the ones a ledger script packs for an event (LedgerKeys.Counters).
+    private static readonly int LedgerCost = Array.IndexOf(LedgerKeys.Counters, LedgerKeys.Cost);
+    private static readonly int LedgerInput = Array.IndexOf(LedgerKeys.Counters, LedgerKeys.Input);
+    private static readonly int LedgerCached = Array.IndexOf(LedgerKeys.Counters, LedgerKeys.Cached);
+    private static readonly int LedgerOutput = Array.IndexOf(LedgerKeys.Counters, LedgerKeys.Output);
+    private static readonly int LedgerRequests = Array.IndexOf(LedgerKeys.Counters, LedgerKeys.Requests);
+    private static readonly int LedgerCacheWrite = Array.IndexOf(LedgerKeys.Counters, LedgerKeys.CacheWrite);
+    private static readonly int LedgerReasoning = Array.IndexOf(LedgerKeys.Counters, LedgerKeys.Reasoning);
+
+    /// <summary>An event's counters from the ones a ledger script packs (<see cref="LedgerKeys.Counters"/>, from
+    /// <paramref name="from"/>) and the three it does not carry.</summary>
+    internal static RollupCounters FromLedger(JsonElement packed, int from, long cacheWrite1h, long audioInput, long audioOutput) => new()
+    {
+        Requests = packed[from + LedgerRequests].GetInt64(),
+        Input = packed[from + LedgerInput].GetInt64(),
+        Cached = packed[from + LedgerCached].GetInt64(),
+        CacheWrite = packed[from + LedgerCacheWrite].GetInt64(),
+        CacheWrite1h = cacheWrite1h,
+        AudioInput = audioInput,
+        Output = packed[from + LedgerOutput].GetInt64(),
+        Reasoning = packed[from + LedgerReasoning].GetInt64(),
+        AudioOutput = audioOutput,
+        CostMicros = packed[from + LedgerCost].GetInt64(),
+    };
 }
 
-/// <summary>The daily rollup sums of some usage: what one ledger call appends to its bucket's rollup stream (in the
-/// same atomic step as it counts the events), and what the writer sums from many entries before one transaction.
-/// Its text is JSON, <c>{"u":[[day,user,model,provider,tier,band,counters...]],"t":[[day,dimension,value,model,counters...]]}</c>,
-/// counters in <see cref="RollupCounters"/> order; the ledger script stores it without reading it. (A tag row written
-/// before tags kept the model, <c>[day,dimension,value,counters...]</c>, is read with the model <c>""</c>.)</summary>
+/// <summary>The daily rollup sums of some usage, as the writer adds up a bucket's stream entries before one
+/// transaction. An entry's text (written by <see cref="RollupDeltaBuilder"/>, stored by the ledger script without
+/// reading it) is JSON, <c>{"u":[[day,user,model,provider,tier,band,counters...]],"t":[[day,dimension,value,model,counters...]],"e":[...]}</c>,
+/// counters in <see cref="RollupCounters"/> order, <c>e</c> the rows of each of the call's events. (A tag row written
+/// before tags kept the model, <c>[day,dimension,value,counters...]</c>, is read with the model <c>""</c>; an entry
+/// written before <c>e</c> existed never has duplicates beside it.)</summary>
 public sealed class RollupDelta
 {
+    internal const string UsageRows = "u";
+    internal const string TagRows = "t";
+    internal const string EventRows = "e";
+
     public Dictionary<UsageKey, RollupCounters> Usage { get; } = [];
 
     public Dictionary<TagKey, RollupCounters> Tags { get; } = [];
 
     public bool IsEmpty => Usage.Count == 0 && Tags.Count == 0;
 
-    /// <summary>Adds one counted event: its row, and a tag row per tag it carries.</summary>
-    public void Add(LlmUsage usage, long costMicros, string provider, string serviceTier, long contextBand)
-    {
-        var day = DateOnly.FromDateTime(usage.OccurredAt.UtcDateTime);
-        CollectionsMarshal.GetValueRefOrAddDefault(Usage, new UsageKey(day, usage.UserId, usage.Model, provider, serviceTier, contextBand), out _)
-            .Add(usage, costMicros);
-        if (usage.Tags is { Count: > 0 } tags)
-        {
-            foreach (var (dimension, value) in tags)
-            {
-                CollectionsMarshal.GetValueRefOrAddDefault(Tags, new TagKey(day, dimension, value, usage.Model), out _).Add(usage, costMicros);
-            }
-        }
-    }
-
-    public byte[] Encode()
-    {
-        var buffer = new ArrayBufferWriter<byte>(256 + 128 * (Usage.Count + Tags.Count));
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("u");
-            foreach (var (key, counters) in Usage)
-            {
-                json.WriteStartArray();
-                json.WriteStringValue(HistoryDays.Format(key.Day));
-                json.WriteStringValue(key.UserId);
-                json.WriteStringValue(key.Model);
-                json.WriteStringValue(key.Provider);
-                json.WriteStringValue(key.ServiceTier);
-                json.WriteNumberValue(key.ContextBand);
-                counters.Write(json);
-                json.WriteEndArray();
-            }
-
-            json.WriteEndArray();
-            json.WriteStartArray("t");
-            foreach (var (key, counters) in Tags)
-            {
-                json.WriteStartArray();
-                json.WriteStringValue(HistoryDays.Format(key.Day));
-                json.WriteStringValue(key.Dimension);
-                json.WriteStringValue(key.Value);
-                json.WriteStringValue(key.Model);
-                counters.Write(json);
-                json.WriteEndArray();
-            }
-
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    /// <summary>Adds an encoded delta's rows to this one.</summary>
-    public void AddEncoded(ReadOnlySpan<byte> encoded)
+    /// <summary>Adds an encoded delta's rows to this one. <paramref name="duplicates"/>: the events of its ledger call
+    /// that were already counted (<see cref="LedgerKeys.RollupDuplicatesField"/>), <c>[[position, counters...]]</c>
+    /// with each event's 1-based position in the call and its counters in <see cref="LedgerKeys.Counters"/> order;
+    /// each is taken out again from the rows the delta lists for it.</summary>
+    public void AddEncoded(ReadOnlySpan<byte> encoded, ReadOnlySpan<byte> duplicates = default)
     {
         var reader = new Utf8JsonReader(encoded);
         using var document = JsonDocument.ParseValue(ref reader);
-        foreach (var row in document.RootElement.GetProperty("u").EnumerateArray())
+        var root = document.RootElement;
+        // Only an entry with duplicates needs its rows by index.
+        var usageKeys = duplicates.IsEmpty ? null : new List<UsageKey>();
+        var tagKeys = duplicates.IsEmpty ? null : new List<TagKey>();
+        // An entry's rows are nearly always of one day: its text is parsed once.
+        var day = default(DateOnly);
+        string? dayText = null;
+        DateOnly DayOf(JsonElement text) => dayText is not null && text.ValueEquals(dayText) ? day : day = HistoryDays.Parse(dayText = text.GetString()!);
+        foreach (var row in root.GetProperty(UsageRows).EnumerateArray())
         {
-            var key = new UsageKey(HistoryDays.Parse(row[0].GetString()!), row[1].GetString()!, row[2].GetString()!, row[3].GetString()!, row[4].GetString()!, row[5].GetInt64());
+            var key = new UsageKey(DayOf(row[0]), row[1].GetString()!, row[2].GetString()!, row[3].GetString()!, row[4].GetString()!, row[5].GetInt64());
             CollectionsMarshal.GetValueRefOrAddDefault(Usage, key, out _).Add(RollupCounters.Read(row, 6));
+            usageKeys?.Add(key);
         }
 
-        foreach (var row in document.RootElement.GetProperty("t").EnumerateArray())
+        foreach (var row in root.GetProperty(TagRows).EnumerateArray())
         {
             var withModel = row.GetArrayLength() > 3 + RollupCounters.Count;
-            var key = new TagKey(HistoryDays.Parse(row[0].GetString()!), row[1].GetString()!, row[2].GetString()!, withModel ? row[3].GetString()! : "");
+            var key = new TagKey(DayOf(row[0]), row[1].GetString()!, row[2].GetString()!, withModel ? row[3].GetString()! : "");
             CollectionsMarshal.GetValueRefOrAddDefault(Tags, key, out _).Add(RollupCounters.Read(row, withModel ? 4 : 3));
+            tagKeys?.Add(key);
+        }
+
+        if (usageKeys is not null)
+        {
+            TakeOut(root.GetProperty(EventRows), duplicates, usageKeys, tagKeys!);
+        }
+    }
+
+    private void TakeOut(JsonElement events, ReadOnlySpan<byte> duplicates, List<UsageKey> usageKeys, List<TagKey> tagKeys)
+    {
+        var reader = new Utf8JsonReader(duplicates);
+        using var document = JsonDocument.ParseValue(ref reader);
+        foreach (var duplicate in document.RootElement.EnumerateArray())
+        {
+            var rows = events[duplicate[0].GetInt32() - 1];
+            if (rows.ValueKind == JsonValueKind.Number)
+            {
+                Subtract(Usage, usageKeys[rows.GetInt32()], RollupCounters.FromLedger(duplicate, 1, 0, 0, 0));
+                continue;
+            }
+
+            var counters = RollupCounters.FromLedger(duplicate, 1, rows[1].GetInt64(), rows[2].GetInt64(), rows[3].GetInt64());
+            Subtract(Usage, usageKeys[rows[0].GetInt32()], counters);
+            for (var t = 4; t < rows.GetArrayLength(); t++)
+            {
+                Subtract(Tags, tagKeys[rows[t].GetInt32()], counters);
+            }
+        }
+    }
+
+    /// <summary>Takes an event out of a row it was added to; a row left without requests had only duplicates, and
+    /// goes (it would otherwise be written as a row of zeros).</summary>
+    private static void Subtract<TKey>(Dictionary<TKey, RollupCounters> rows, TKey key, in RollupCounters counters) where TKey : notnull
+    {
+        ref var row = ref CollectionsMarshal.GetValueRefOrNullRef(rows, key);
+        if (Unsafe.IsNullRef(ref row))
+        {
+            throw new InvalidDataException($"A rollup delta's duplicate names a row it does not have: {key}.");
+        }
+
+        row.Subtract(counters);
+        if (row.Requests == 0)
+        {
+            rows.Remove(key);
         }
     }
 }

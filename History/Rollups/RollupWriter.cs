@@ -131,7 +131,8 @@ public sealed partial class RollupWriter(
                 var delta = new RollupDelta();
                 foreach (var entry in entries)
                 {
-                    delta.AddEncoded((byte[])entry[LedgerKeys.RollupStreamField]!);
+                    var duplicates = entry[LedgerKeys.RollupDuplicatesField];
+                    delta.AddEncoded((byte[])entry[LedgerKeys.RollupStreamField]!, duplicates.IsNull ? default : (byte[])duplicates!);
                 }
 
                 var last = StreamEntryId.Parse(entries[^1].Id!);

@@ -24,15 +24,6 @@ for j = 1, n do
   end
 end
 
-if rollupDelta ~= '' and #fresh > 0 and #duplicateAt > 0 then
-  -- The rollup delta sums every event of the call: refused, so the caller sends the new events alone.
-  local refused = { -1 }
-  for _, v in ipairs(duplicateAt) do
-    refused[#refused + 1] = v
-  end
-  return refused
-end
-
 -- Writes are queued and run at the end; the claims go first.
 local writes = {}
 for from = 1, #fresh, slice do

@@ -70,7 +70,19 @@ if tagDelta ~= '' and #fresh > 0 then
 end
 
 if rollupDelta ~= '' and #fresh > 0 then
-  writes[#writes + 1] = { 'XADD', rollupKey, '*', 'd', rollupDelta }
+  local entry = { 'XADD', rollupKey, '*', 'd', rollupDelta }
+  if #duplicateAt > 0 then
+    -- The delta sums every event of the call: the duplicates' positions and packed counters go beside it, as JSON
+    -- ([[position, counters...]]), for the writer to take out (RollupDelta.AddEncoded).
+    local counted = '^(' .. joined('%-?%d+', counterCount) .. '),'
+    local taken = {}
+    for d, j in ipairs(duplicateAt) do
+      taken[d] = '[' .. j .. ',' .. string.match(ARGV[valuesAt[j]], counted) .. ']'
+    end
+    entry[#entry + 1] = 'x'
+    entry[#entry + 1] = '[' .. table.concat(taken, ',') .. ']'
+  end
+  writes[#writes + 1] = entry
 end
 
 for _, w in ipairs(writes) do

@@ -40,10 +40,10 @@
 -- list into the tag values' hashes and indexes (fold-tags.lua). The script never reads the delta itself.
 --
 -- Daily rollups (history on): the worker sums the call's events per day, user, model, provider, tier and band into
--- one delta, which this step adds to the bucket's rollup stream when the call counts its events (RollupWriter folds
--- the stream into PostgreSQL). The delta is exact only if the call counts all of its events or none: a call with
--- both new events and duplicates changes nothing and returns -1 and the duplicates' positions, and the worker calls
--- again without them.
+-- one delta, with each event's rows (RollupDeltaBuilder), which this step adds to the bucket's rollup stream when the
+-- call has a fresh event (RollupWriter folds the stream into PostgreSQL), with the call's duplicates beside it
+-- (field x: their positions and packed counters) for the writer to take out, as the tag fold does. So a call that
+-- mixes new events and duplicates is made once.
 
 local p = 0
 local function take()

@@ -1,4 +1,5 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.History.Rollups;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
 using LlmCostTracker.WorkerService.Budgets;
@@ -54,6 +55,54 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         Assert.Equal(10_000, await redis.Db.SortedSetScoreAsync(_keys.MonthUsers(_keys.BucketOf(user), ThisMonth), user));
         var model = LedgerKeys.ParseModelCounters((await redis.Db.HashGetAsync(_keys.UserMonth(user, ThisMonth), LedgerKeys.ModelField("gpt-4o")))!);
         Assert.Equal([10_000, 400, 40, 200, 4, 0, 0], model);
+    }
+
+    [Fact]
+    public async Task A_call_mixing_new_events_and_duplicates_adds_a_rollup_entry_that_reads_as_the_new_events_alone()
+    {
+        var user = NewUser();
+        var other = NewUser();
+        var tagged = Event(other, 4_000, "c");
+        tagged = tagged with { Usage = tagged.Usage with { Tags = new Dictionary<string, string> { ["team"] = "search" } } };
+        PricedUsage[] first = [Event(user, 1_000, "a")];
+        // "a" again beside a new event, and "c" twice in one call: each call counts its new events and lists its duplicates.
+        PricedUsage[] second = [first[0], Event(user, 2_000, "b"), tagged, tagged];
+
+        await ApplyWithRollupsAsync(first);
+        var duplicates = await ApplyWithRollupsAsync(second);
+
+        Assert.Equal(2, duplicates);
+        Assert.Equal(3_000, await CostAsync(user));
+        Assert.Equal(4_000, await CostAsync(other));
+        var read = new RollupDelta();
+        foreach (var bucket in new[] { _keys.BucketOf(user), _keys.BucketOf(other) }.Distinct())
+        {
+            foreach (var entry in await redis.Db.StreamRangeAsync(_keys.RollupStream(bucket)))
+            {
+                var taken = entry[LedgerKeys.RollupDuplicatesField];
+                read.AddEncoded((byte[])entry[LedgerKeys.RollupStreamField]!, taken.IsNull ? default : (byte[])taken!);
+            }
+        }
+
+        var rows = read.Usage.Where(r => r.Key.UserId == user || r.Key.UserId == other).ToDictionary(r => r.Key.UserId, r => r.Value);
+        Assert.Equal((2, 3_000, 200, 20, 100), (rows[user].Requests, rows[user].CostMicros, rows[user].Input, rows[user].Cached, rows[user].Output));
+        Assert.Equal((1, 4_000, 100), (rows[other].Requests, rows[other].CostMicros, rows[other].Input));
+        var tag = Assert.Single(read.Tags, t => t.Key is { Dimension: "team", Value: "search" });
+        Assert.Equal((1, 4_000), (tag.Value.Requests, tag.Value.CostMicros));
+    }
+
+    /// <summary>Applies <paramref name="events"/> as the worker does with history on (each call adds its rollup
+    /// delta); returns how many were duplicates.</summary>
+    private async Task<int> ApplyWithRollupsAsync(PricedUsage[] events)
+    {
+        var duplicates = 0;
+        foreach (var chunk in LedgerChunk.Plan(_keys, events, CostLedger.ChunkEvents))
+        {
+            var call = ApplyUsageCall.Encode(_keys, chunk, events, 1_000_000, [80, 100], _claims, _clock.GetUtcNow(), rollups: true);
+            duplicates += ApplyUsageCall.Decode(await redis.Db.ScriptEvaluateAsync(ApplyUsageCall.Script.Text, call.Keys, call.Args)).DuplicatePositions.Count;
+        }
+
+        return duplicates;
     }
 
     [Fact]

@@ -1,4 +1,6 @@
+using System.Text;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 using LlmCostTracker.History.Exports;
 using LlmCostTracker.History.Reports;
 using LlmCostTracker.History.Rollups;
@@ -12,7 +14,7 @@ public sealed class RollupDeltaTests
     [Fact]
     public void Events_of_one_row_sum_and_an_encoded_delta_adds_back_the_same_rows()
     {
-        var delta = new RollupDelta();
+        var delta = new RollupDeltaBuilder();
         delta.Add(Usage("e1", "ann", tags: new Dictionary<string, string> { ["team"] = "search" }), 1_250, "openai", "standard", 0);
         delta.Add(Usage("e2", "ann", tags: new Dictionary<string, string> { ["team"] = "search" }), 1_250, "openai", "standard", 0);
         delta.Add(Usage("e3", "ann"), 9_000, "openai", "batch", 200_000);
@@ -27,6 +29,40 @@ public sealed class RollupDeltaTests
         var tag = Assert.Single(read.Tags);
         Assert.Equal(new TagKey(DateOnly.FromDateTime(Day.UtcDateTime), "team", "search", "gpt-4o"), tag.Key);
         Assert.Equal(4, tag.Value.Requests);
+    }
+
+    [Fact]
+    public void The_duplicates_a_ledger_call_lists_beside_its_delta_are_taken_out_of_their_rows()
+    {
+        // Call order: e1 (tagged, with audio), e2 (untagged, alone in its row), e3 (tagged, a row shared with e1).
+        var delta = new RollupDeltaBuilder();
+        var tags = new Dictionary<string, string> { ["team"] = "search", ["feature"] = "chat" };
+        delta.Add(Usage("e1", "ann", tags), 1_000, "openai", "standard", 0);
+        delta.Add(Usage("e2", "bob") with { AudioOutputTokens = 0 }, 2_000, "openai", "standard", 0);
+        delta.Add(Usage("e3", "ann", tags) with { InputTokens = 300, CacheWrite1hInputTokens = 7 }, 3_000, "openai", "standard", 0);
+
+        // As the script writes them: position, then the packed counters in LedgerKeys.Counters' order.
+        string Packed(int position, long cost, long input, long cached, long output, long cacheWrite, long reasoning) =>
+            $"[{position},{string.Join(',', LedgerKeys.Counters.Select(c => c switch
+            {
+                LedgerKeys.Cost => cost, LedgerKeys.Input => input, LedgerKeys.Cached => cached, LedgerKeys.Output => output,
+                LedgerKeys.Requests => 1, LedgerKeys.CacheWrite => cacheWrite, LedgerKeys.Reasoning => reasoning, _ => throw new InvalidOperationException(c),
+            }))}]";
+        var read = new RollupDelta();
+        read.AddEncoded(delta.Encode(), Encoding.UTF8.GetBytes($"[{Packed(2, 2_000, 100, 0, 10, 0, 0)},{Packed(3, 3_000, 300, 0, 10, 0, 0)}]"));
+
+        // Only e1 is left: bob's row had only a duplicate and goes; ann's and the tag rows hold e1 alone.
+        var day = DateOnly.FromDateTime(Day.UtcDateTime);
+        var ann = Assert.Single(read.Usage);
+        Assert.Equal(new UsageKey(day, "ann", "gpt-4o", "openai", "standard", 0), ann.Key);
+        Assert.Equal((1, 1_000, 100, 10, 0, 10), (ann.Value.Requests, ann.Value.CostMicros, ann.Value.Input, ann.Value.Output, ann.Value.CacheWrite1h, ann.Value.AudioOutput));
+        Assert.Equal(2, read.Tags.Count);
+        Assert.All(read.Tags.Values, t => Assert.Equal((1, 1_000, 100, 0, 10), (t.Requests, t.CostMicros, t.Input, t.CacheWrite1h, t.AudioOutput)));
+
+        // Without the duplicates, every event counts.
+        var all = new RollupDelta();
+        all.AddEncoded(delta.Encode());
+        Assert.Equal((2, 4_000, 7), (all.Usage[ann.Key].Requests, all.Usage[ann.Key].CostMicros, all.Usage[ann.Key].CacheWrite1h));
     }
 
     [Fact]

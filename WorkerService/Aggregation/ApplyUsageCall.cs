@@ -21,10 +21,8 @@ public static class ApplyUsageCall
     /// publish, handed back by a redelivery.</summary>
     public readonly record struct Alert(int UserPosition, int ThresholdPercent, int? EventPosition, long SpentMicros, long BudgetMicros, DateTimeOffset? CrossedAt);
 
-    /// <summary>The alerts, and the positions of the events already counted (0-based, in the call's order).
-    /// <see cref="Refused"/>: the call had both new events and duplicates and carried a rollup delta, so it changed
-    /// nothing; call again without the duplicates.</summary>
-    public sealed record Reply(IReadOnlyList<Alert> Alerts, IReadOnlyList<int> DuplicatePositions, bool Refused = false);
+    /// <summary>The alerts, and the positions of the events already counted (0-based, in the call's order).</summary>
+    public sealed record Reply(IReadOnlyList<Alert> Alerts, IReadOnlyList<int> DuplicatePositions);
 
     public readonly record struct Call(RedisKey[] Keys, RedisValue[] Args);
 
@@ -192,10 +190,6 @@ public static class ApplyUsageCall
     {
         var reply = (RedisResult[])result!;
         var alertCount = (int)reply[0];
-        if (alertCount < 0)
-        {
-            return new Reply([], [.. reply.Skip(1).Select(r => (int)r - 1)], Refused: true);
-        }
 
         var alerts = new Alert[alertCount];
         var n = 1;
@@ -216,10 +210,11 @@ public static class ApplyUsageCall
         return new Reply(alerts, duplicates);
     }
 
-    /// <summary>The chunk's events summed into daily rollup rows (the script adds them only if it counts them all).</summary>
+    /// <summary>The chunk's events, in the call's order, summed into daily rollup rows (the script adds the delta with
+    /// the events it found already counted beside it, for the writer to take out).</summary>
     private static byte[] RollupDeltaOf(LedgerChunk chunk, IReadOnlyList<PricedUsage> events)
     {
-        var delta = new RollupDelta();
+        var delta = new RollupDeltaBuilder();
         foreach (var (_, indexes) in chunk.Users)
         {
             foreach (var index in indexes)

@@ -29,10 +29,6 @@ public sealed class CostLedger(
     IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, IOptions<LedgerOptions> ledger, TimeProvider clock, TagAttribution? tags = null,
     RollupWriter? rollups = null)
 {
-    /// <summary>How many times a chunk is sent again without the duplicates a call found (with history on, a call
-    /// counts all of its events or none). A second refusal needs the same event applied by another call in between.</summary>
-    private const int MaxRefusals = 8;
-
     private readonly ClaimWindow _claims = new(ledger.Value.DedupWindow);
 
     /// <summary>The most events one script call takes.</summary>
@@ -53,49 +49,32 @@ public sealed class CostLedger(
         var now = clock.GetUtcNow();
         var alerts = new List<CrossedThreshold>();
         var duplicate = new bool[events.Count];
-        for (var round = 0; chunks.Count > 0; round++)
+        var calls = chunks.Select(chunk =>
         {
-            if (round > MaxRefusals)
+            var call = ApplyUsageCall.Encode(keys, chunk, events, defaultBudget, options.ThresholdsPercent, _claims, now, rollups is not null);
+            return db.ScriptEvaluateAsync(ApplyUsageCall.Script.Text, call.Keys, call.Args);
+        }).ToList();
+        using (var span = RedisSpans.Start("EVALSHA", calls.Count))
+        {
+            span?.SetTag("llmcost.events", events.Count);
+            await Task.WhenAll(calls);
+        }
+
+        for (var c = 0; c < chunks.Count; c++)
+        {
+            var chunk = chunks[c];
+            var order = chunk.EventOrder();
+            var reply = ApplyUsageCall.Decode(calls[c].Result);
+            foreach (var position in reply.DuplicatePositions)
             {
-                throw new InvalidOperationException($"Ledger calls refused {round} times in a row: the message is retried.");
+                duplicate[order[position]] = true;
             }
 
-            var calls = chunks.Select(chunk =>
+            foreach (var alert in reply.Alerts)
             {
-                var call = ApplyUsageCall.Encode(keys, chunk, events, defaultBudget, options.ThresholdsPercent, _claims, now, rollups is not null);
-                return db.ScriptEvaluateAsync(ApplyUsageCall.Script.Text, call.Keys, call.Args);
-            }).ToList();
-            using (var span = RedisSpans.Start("EVALSHA", calls.Count))
-            {
-                span?.SetTag("llmcost.events", events.Count);
-                await Task.WhenAll(calls);
+                alerts.Add(new CrossedThreshold(chunk.Users[alert.UserPosition].UserId, chunk.Month.Key, alert.ThresholdPercent,
+                    alert.SpentMicros, alert.BudgetMicros, alert.EventPosition is { } position ? order[position] : null, alert.CrossedAt));
             }
-
-            var again = new List<LedgerChunk>();
-            for (var c = 0; c < chunks.Count; c++)
-            {
-                var chunk = chunks[c];
-                var order = chunk.EventOrder();
-                var reply = ApplyUsageCall.Decode(calls[c].Result);
-                foreach (var position in reply.DuplicatePositions)
-                {
-                    duplicate[order[position]] = true;
-                }
-
-                if (reply.Refused)
-                {
-                    again.Add(chunk.Without(reply.DuplicatePositions));
-                    continue;
-                }
-
-                foreach (var alert in reply.Alerts)
-                {
-                    alerts.Add(new CrossedThreshold(chunk.Users[alert.UserPosition].UserId, chunk.Month.Key, alert.ThresholdPercent,
-                        alert.SpentMicros, alert.BudgetMicros, alert.EventPosition is { } position ? order[position] : null, alert.CrossedAt));
-                }
-            }
-
-            chunks = again;
         }
 
         return new LedgerResult(alerts, duplicate);

@@ -18,33 +18,6 @@ public sealed class LedgerChunk(int bucket, LedgerMonth month)
     /// <summary>The write's event indexes in the order the call holds them (user by user).</summary>
     public int[] EventOrder() => [.. Users.SelectMany(u => u.Indexes)];
 
-    /// <summary>This chunk without the events at <paramref name="positions"/> (0-based, in <see cref="EventOrder"/>).</summary>
-    public LedgerChunk Without(IReadOnlyCollection<int> positions)
-    {
-        var drop = positions.ToHashSet();
-        var rest = new LedgerChunk(Bucket, Month);
-        var position = 0;
-        foreach (var (userId, indexes) in Users)
-        {
-            var kept = new List<int>(indexes.Count);
-            foreach (var index in indexes)
-            {
-                if (!drop.Contains(position++))
-                {
-                    kept.Add(index);
-                }
-            }
-
-            if (kept.Count > 0)
-            {
-                rest.Users.Add((userId, kept));
-                rest.EventCount += kept.Count;
-            }
-        }
-
-        return rest;
-    }
-
     /// <summary>Splits a write into calls: grouped by bucket and month, then by user in order of first appearance,
     /// at most <paramref name="maxEvents"/> events a call (a call blocks Redis while it runs, so a large write is
     /// split rather than stalling readers; each event's claim makes any split safe).</summary>
