@@ -4,11 +4,12 @@
 # then samples the API with perf while wrk posts one event a request, and prints the share of its CPU by module
 # (the kernel, the runtime, each assembly's JIT'd code) and the hottest methods. Needs wrk and perf (apt-get install
 # wrk linux-perf). CONNECTIONS (256), WARM_SECONDS (40) and SAMPLE_SECONDS (12) tune it; TARGET=worker samples the
-# worker instead (its CPU a request is then the worker's a posted event).
+# worker instead (its CPU a request is then the worker's a posted event); SCRIPT=bench/wrk/otlp.lua posts one OTLP
+# span an export (protobuf) instead of one JSON event a request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in wrk perf; do command -v $tool > /dev/null || { echo "$tool is not installed: sudo apt-get install wrk linux-perf" >&2; exit 1; }; done
-connections=${CONNECTIONS:-256} warm=${WARM_SECONDS:-40} sample=${SAMPLE_SECONDS:-12} target=${TARGET:-api}
+connections=${CONNECTIONS:-256} warm=${WARM_SECONDS:-40} sample=${SAMPLE_SECONDS:-12} target=${TARGET:-api} script=${SCRIPT:-bench/wrk/usage.lua}
 case $target in
   api) prefix=BENCH_API_ process=LlmCostTracker.ApiService ;;
   worker) prefix=BENCH_WORKER_ process=LlmCostTracker.WorkerService ;;
@@ -25,7 +26,7 @@ for _ in $(seq 1 150); do [ -s "$serve" ] && break; kill -0 $app || exit 1; slee
 [ -s "$serve" ] || { echo "the app did not start" >&2; exit 1; }
 url=$(sed -n 1p "$serve" | sed 's#localhost#127.0.0.1#; s#/$##')
 export KEY; KEY=$(sed -n 2p "$serve")
-load() { HOLDS=0 DELAY_MS=0 wrk -t2 -c"$connections" -d"$1"s -s bench/wrk/usage.lua "$url"; }
+load() { HOLDS=0 DELAY_MS=0 wrk -t2 -c"$connections" -d"$1"s -s "$script" "$url"; }
 load "$warm" > /dev/null
 # The service's own process: the live match that has used the most CPU (a project may be started through a launcher
 # whose command line names it too; a killed one may linger as a zombie).
@@ -39,6 +40,8 @@ perf record -e cpu-clock -F 999 -g -p "$api" -o "$data" -- sleep "$sample" 2> /d
 after=$(ticks)
 wait $loading
 rate=$(sed -n 's/^Requests\/sec: *//p' "$data.wrk")
+# The script's own summary (for otlp.lua, how many answers were not 2xx: a malformed export would be refused fast).
+grep -E " (events|exports) in " "$data.wrk" || true
 # /proc's user + kernel time of the API over the sampled seconds, at wrk's rate over its whole run.
 awk -v d=$((after - before)) -v hz="$(getconf CLK_TCK)" -v r="$rate" -v t="$sample" \
   -v who="$target" 'BEGIN { printf "wrk: %.0f requests/s; the %s used %.2f s of CPU in %d s: %.1f µs a request\n", r, who, d / hz, t, d / hz / (r * t) * 1e6 }'
