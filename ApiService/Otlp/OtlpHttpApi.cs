@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Compression;
+using System.IO.Pipelines;
 using Google.Protobuf;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Otlp.Proto;
@@ -66,6 +67,7 @@ public static class OtlpHttpApi
             return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported content encoding", "Content-Encoding must be gzip or none.");
         }
 
+        var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
         var max = options.Value.MaxRequestBytes;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
@@ -77,30 +79,43 @@ public static class OtlpHttpApi
             return TooLarge(max);
         }
 
-        ExportTraceServiceRequest export;
+        ExportTraceServiceRequest? export;
         try
         {
-            MemoryStream body;
-            try
+            // Binary protobuf as sent (the SDKs' default) is parsed from Kestrel's own buffers; JSON and gzip are read
+            // into one buffer first.
+            if (!json && !gzip)
             {
-                await using var stream = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase) ? new GZipStream(request.Body, CompressionMode.Decompress) : request.Body;
-                body = await ReadAsync(stream, (int)Math.Min(request.ContentLength ?? 16 * 1024, max), max, ct);
+                export = await ParseProtobufAsync(request.BodyReader, max, ct);
+                if (export is null)
+                {
+                    return TooLarge(max);
+                }
             }
-            catch (InvalidDataException)
+            else
             {
-                return Problem(StatusCodes.Status400BadRequest, "The body is not valid gzip", "Content-Encoding says gzip; the body could not be decompressed.");
-            }
-            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                return TooLarge(max);
-            }
+                MemoryStream body;
+                try
+                {
+                    await using var stream = gzip ? new GZipStream(request.Body, CompressionMode.Decompress) : request.Body;
+                    body = await ReadAsync(stream, (int)Math.Min(request.ContentLength ?? 16 * 1024, max), max, ct);
+                }
+                catch (InvalidDataException)
+                {
+                    return Problem(StatusCodes.Status400BadRequest, "The body is not valid gzip", "Content-Encoding says gzip; the body could not be decompressed.");
+                }
 
-            if (body.Length > max)
-            {
-                return TooLarge(max);
-            }
+                if (body.Length > max)
+                {
+                    return TooLarge(max);
+                }
 
-            export = json ? ParseJson(body) : ExportTraceServiceRequest.Parser.ParseFrom(body.GetBuffer(), 0, (int)body.Length);
+                export = json ? ParseJson(body) : ExportTraceServiceRequest.Parser.ParseFrom(body.GetBuffer(), 0, (int)body.Length);
+            }
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(max);
         }
         catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException or FormatException)
         {
@@ -125,9 +140,36 @@ public static class OtlpHttpApi
             return Problem(StatusCodes.Status503ServiceUnavailable, "The message broker is unavailable", $"{ex.Message} Nothing of this export was acknowledged: export it again.");
         }
 
-        return json
-            ? Results.Text(JsonFormatter.Default.Format(response), JsonType)
-            : Results.Bytes(response.ToByteArray(), ProtobufType);
+        return json ? Results.Text(JsonFormatter.Default.Format(response), JsonType) : new ProtobufResult(response);
+    }
+
+    /// <summary>The whole body once Kestrel has it, parsed in place; null past <paramref name="max"/> bytes.</summary>
+    private static async Task<ExportTraceServiceRequest?> ParseProtobufAsync(PipeReader body, int max, CancellationToken ct)
+    {
+        while (true)
+        {
+            var read = await body.ReadAsync(ct);
+            var buffer = read.Buffer;
+            if (buffer.Length > max)
+            {
+                body.AdvanceTo(buffer.End);
+                return null;
+            }
+
+            if (read.IsCompleted)
+            {
+                try
+                {
+                    return ExportTraceServiceRequest.Parser.ParseFrom(buffer);
+                }
+                finally
+                {
+                    body.AdvanceTo(buffer.End);
+                }
+            }
+
+            body.AdvanceTo(buffer.Start, buffer.End);
+        }
     }
 
     /// <summary>Reads the whole body, stopping one buffer past <paramref name="max"/> (a body that large is refused).</summary>
@@ -176,6 +218,27 @@ public static class OtlpHttpApi
 
     private static ByteString FromHexText(ByteString parsedAsBase64) =>
         parsedAsBase64.IsEmpty ? parsedAsBase64 : ByteString.CopyFrom(Convert.FromHexString(Convert.ToBase64String(parsedAsBase64.Span)));
+
+    /// <summary>A protobuf answer written straight to the response: most are empty (full success), and the framework's
+    /// byte-array result does a file download's work (ranges, validators) for each.</summary>
+    private sealed class ProtobufResult(IMessage message) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var response = httpContext.Response;
+            var size = message.CalculateSize();
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = ProtobufType;
+            response.ContentLength = size;
+            if (size == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            message.WriteTo(response.BodyWriter);
+            return response.BodyWriter.FlushAsync(httpContext.RequestAborted).AsTask();
+        }
+    }
 
     private static IResult TooLarge(int max) =>
         Problem(StatusCodes.Status413PayloadTooLarge, "The export is too large", $"An export may be at most {max} bytes after decompression (OtlpIngest:MaxRequestBytes).");

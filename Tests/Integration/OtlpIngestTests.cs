@@ -230,6 +230,62 @@ public sealed class OtlpIngestTests(AppFixture app)
     }
 
     [Fact]
+    public async Task A_protobuf_export_sent_in_pieces_with_fields_the_subset_leaves_out_counts_and_one_past_the_byte_limit_is_refused()
+    {
+        var user = AppFixture.NewUser("otlp-pieces");
+        var end = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+        var usage = new Span
+        {
+            TraceId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()),
+            SpanId = ByteString.CopyFrom(BitConverter.GetBytes(Random.Shared.NextInt64(1, long.MaxValue))),
+            Name = "chat gpt-4o-mini",
+            StartTimeUnixNano = end - 1_000_000,
+            EndTimeUnixNano = end,
+            Attributes =
+            {
+                new KeyValue { Key = "gen_ai.response.model", Value = new AnyValue { StringValue = "gpt-4o-mini-2024-07-18" } },
+                new KeyValue { Key = "gen_ai.usage.input_tokens", Value = new AnyValue { IntValue = 10_000 } },
+                new KeyValue { Key = "gen_ai.usage.output_tokens", Value = new AnyValue { IntValue = 1_000 } },
+                new KeyValue { Key = "user.id", Value = new AnyValue { StringValue = user } },
+            },
+        };
+        // An event (field 11) and a status (field 15), which the .proto subset does not define: an exporter sends them.
+        var withUnknown = Span.Parser.ParseFrom([.. usage.ToByteArray(), 0x5a, 0x03, 0x12, 0x01, (byte)'e', 0x7a, 0x02, 0x18, 0x01]);
+        var export = new ExportTraceServiceRequest { ResourceSpans = { new ResourceSpans { ScopeSpans = { new ScopeSpans { Spans = { withUnknown } } } } } };
+        Assert.NotEqual(usage.CalculateSize(), withUnknown.CalculateSize());
+
+        using (var pieces = await SendAsync(new PiecewiseContent(export.ToByteArray(), "application/x-protobuf")))
+        {
+            Assert.Equal(HttpStatusCode.OK, pieces.StatusCode);
+            Assert.Empty(await pieces.Content.ReadAsByteArrayAsync());
+        }
+
+        // gpt-4o-mini: 10,000 × $0.15 + 1,000 × $0.60 = 2,100 µ$.
+        var totals = await app.WaitForRequestsAsync(user, 1);
+        Assert.Equal(2_100, totals["cost"]);
+
+        // One byte past OtlpIngest:MaxRequestBytes (16 MiB), uncompressed: with its length (refused before the body is
+        // sent: the client waits for 100-continue), and without (chunked, refused once read past the limit).
+        var tooLarge = new byte[16 * 1024 * 1024 + 1];
+        using var declaredRequest = new HttpRequestMessage(HttpMethod.Post, "/v1/traces") { Content = Content(tooLarge, "application/x-protobuf") };
+        declaredRequest.Headers.Add("X-Api-Key", app.IngestApiKey);
+        declaredRequest.Headers.ExpectContinue = true;
+        using (var declared = await app.Api.SendAsync(declaredRequest))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declared.StatusCode);
+            Assert.Contains("MaxRequestBytes", await declared.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var chunked = await SendAsync(new PiecewiseContent(tooLarge, "application/x-protobuf")))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, chunked.StatusCode);
+            Assert.Contains("MaxRequestBytes", await chunked.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, (await app.UserTotalsAsync(user))["requests"]);
+    }
+
+    [Fact]
     public async Task The_gRPC_endpoint_refuses_an_export_without_the_key_or_over_the_span_limit()
     {
         var export = new Method<ExportTraceServiceRequest, ExportTraceServiceResponse>(
@@ -256,9 +312,12 @@ public sealed class OtlpIngestTests(AppFixture app)
         Assert.Contains("MaxSpansPerRequest", many.Status.Detail, StringComparison.Ordinal);
     }
 
-    private Task<HttpResponseMessage> SendAsync(byte[] body, string type, string? key = null, bool gzip = false)
+    private Task<HttpResponseMessage> SendAsync(byte[] body, string type, string? key = null, bool gzip = false) =>
+        SendAsync(gzip ? Gzip(body, type) : Content(body, type), key);
+
+    private Task<HttpResponseMessage> SendAsync(HttpContent content, string? key = null)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/traces") { Content = gzip ? Gzip(body, type) : Content(body, type) };
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/traces") { Content = content };
         request.Headers.Add("X-Api-Key", key ?? app.IngestApiKey);
         return app.Api.SendAsync(request);
     }
@@ -297,6 +356,32 @@ public sealed class OtlpIngestTests(AppFixture app)
         endTimeUnixNano = endNanos.ToString(System.Globalization.CultureInfo.InvariantCulture),
         attributes,
     };
+
+    /// <summary>A body of unknown length (sent chunked), written in two flushed halves, so the server reads it in pieces.</summary>
+    private sealed class PiecewiseContent : HttpContent
+    {
+        private readonly byte[] _body;
+
+        public PiecewiseContent(byte[] body, string type)
+        {
+            _body = body;
+            Headers.ContentType = new MediaTypeHeaderValue(type);
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            var half = _body.Length / 2;
+            await stream.WriteAsync(_body.AsMemory(0, half));
+            await stream.FlushAsync();
+            await stream.WriteAsync(_body.AsMemory(half));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
 
     /// <summary>Keeps every ended activity, for exporting them a second time.</summary>
     private sealed class Recorder(List<Activity> ended) : BaseProcessor<Activity>

@@ -60,6 +60,10 @@ public sealed record BenchOptions
     /// <see cref="OtlpBatchSpans"/> spans an export, each as many spans as its JSON counterpart has events.</summary>
     public bool Otlp { get; init; }
 
+    /// <summary>Only pairs of single-event phases, JSON and OTLP one span an export, the order alternating, with each
+    /// pair's ratio (issue #33's single-span target); implies the OTLP warm-up.</summary>
+    public int OtlpPairs { get; init; }
+
     /// <summary>Spans in one OTLP export: the OpenTelemetry SDKs' default batch (OTEL_BSP_MAX_EXPORT_BATCH_SIZE).</summary>
     public int OtlpBatchSpans { get; init; } = 512;
 
@@ -93,7 +97,7 @@ public sealed record BenchOptions
     /// <c>everysec</c>, to measure what syncing each write costs.</summary>
     public string RedisAppendFsync { get; init; } = "always";
 
-    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --tags --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --otlp --otlp-batch 512 --dashboard --serve 120 --serve-file /tmp/serve.txt --cold 60000</c></summary>
+    /// <summary><c>--single 100000 --concurrency 256 --batch-events 1000000 --batch-size 1000 --rate 5000 --seconds 10 --warm-up 20000 --warm-up-batches 200000 --quick --proxied --tags --redis-shards 3 --holds --hold-rate 2000 --hold-settle 100 --drill --drill-rounds 3 --otlp --otlp-pairs 6 --otlp-batch 512 --dashboard --serve 120 --serve-file /tmp/serve.txt --cold 60000</c></summary>
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -120,6 +124,7 @@ public sealed record BenchOptions
                 "--hold-settle" => options with { HoldSettlePercent = Next() },
                 "--drill" => options with { Drill = true },
                 "--otlp" => options with { Otlp = true },
+                "--otlp-pairs" => options with { Otlp = true, OtlpPairs = Next() },
                 "--otlp-batch" => options with { OtlpBatchSpans = Next() },
                 "--dashboard" => options with { DashboardOnly = true, ReportUsers = [10_000], ReportRequests = 50 },
                 "--drill-rounds" => options with { DrillRounds = Next() },

@@ -135,23 +135,33 @@ for (var pass = 1; pass <= 2; pass++)
         await bench.OtlpWarmUpAsync();
     }
 
-    var settle = Stopwatch.StartNew();
-    for (var used = memory.ProcessorTime(); settle.Elapsed < TimeSpan.FromSeconds(60);)
-    {
-        await Task.Delay(1_000);
-        var now = memory.ProcessorTime();
-        var idle = now - used < TimeSpan.FromMilliseconds(50);
-        used = now;
-        if (idle)
-        {
-            break;
-        }
-    }
-
-    Console.WriteLine($"warm-up pass {pass}: idle after {settle.Elapsed.TotalSeconds:N1} s");
+    Console.WriteLine($"warm-up pass {pass}: idle after {await IdleAsync():N1} s");
 }
 
 var baseline = memory.Current();
+
+if (options.OtlpPairs > 0)
+{
+    // #33's single-span target is a ratio of two rates measured minutes apart on a machine whose speed drifts: so
+    // pairs, each phase on an idle app with its rollups written, the order alternating (JSON first, then OTLP first).
+    Console.WriteLine($"| pair | first | single JSON events/s (µs of the app's CPU an event; the API's) | one span an export, spans/s (the app's µs a span; the API's) | ratio |");
+    Console.WriteLine("| --- | --- | --- | --- | --- |");
+    var ratios = new List<double>();
+    for (var pair = 1; pair <= options.OtlpPairs; pair++)
+    {
+        var jsonFirst = pair % 2 == 1;
+        var first = await MeasuredAsync(jsonFirst ? bench.SingleEventsAsync : bench.OtlpSpansAsync);
+        var second = await MeasuredAsync(jsonFirst ? bench.OtlpSpansAsync : bench.SingleEventsAsync);
+        var (json, otlp) = jsonFirst ? (first, second) : (second, first);
+        ratios.Add(otlp.Phase.EventsPerSecond / json.Phase.EventsPerSecond);
+        Console.WriteLine($"| {pair} | {(jsonFirst ? "JSON" : "OTLP")} | {json.Phase.EventsPerSecond:N0} ({json.AppMicros:N1}; {json.ApiMicros:N1}) | {otlp.Phase.EventsPerSecond:N0} ({otlp.AppMicros:N1}; {otlp.ApiMicros:N1}) | {ratios[^1]:P0} |");
+    }
+
+    ratios.Sort();
+    Console.WriteLine($"OTLP one span an export against single JSON events over {ratios.Count} pairs: mean {ratios.Average():P1}, median {(ratios[(ratios.Count - 1) / 2] + ratios[ratios.Count / 2]) / 2:P1}, lowest {ratios[0]:P0}, highest {ratios[^1]:P0}");
+    memory.Stop();
+    return 0;
+}
 
 if (options.HoldsOnly)
 {
@@ -291,6 +301,40 @@ static int FreeLoopbackPort()
 // CPU per event, per process (#36): the processor time (user and kernel, from /proc) each process used from a phase's
 // start until its totals were exact, over the requests' events sent in it (re-posted duplicates included: the app
 // handles them too). The generator's own figure includes the AppHost, which runs in this process.
+// Waits until the app is idle (under 5% of a core for a second, at most 60 s); the seconds waited.
+async Task<double> IdleAsync()
+{
+    var settle = Stopwatch.StartNew();
+    for (var used = memory.ProcessorTime(); settle.Elapsed < TimeSpan.FromSeconds(60);)
+    {
+        await Task.Delay(1_000);
+        var now = memory.ProcessorTime();
+        var idle = now - used < TimeSpan.FromMilliseconds(50);
+        used = now;
+        if (idle)
+        {
+            break;
+        }
+    }
+
+    return settle.Elapsed.TotalSeconds;
+}
+
+// One phase of a pair: on an idle app, its CPU counted until its rollups are written (with history on).
+async Task<(PhaseResult Phase, double AppMicros, double ApiMicros)> MeasuredAsync(Func<Task<PhaseResult>> run)
+{
+    await IdleAsync();
+    var start = memory.ProcessorTimes();
+    var phase = await run();
+    if (rollups is not null && await rollups.CatchUpAsync(TimeSpan.FromMinutes(2)) is var lag && lag.StartsWith("not", StringComparison.Ordinal))
+    {
+        throw new InvalidOperationException($"The rollups did not catch up: {lag}");
+    }
+
+    var used = memory.ProcessorTimes().ToDictionary(p => p.Key, p => (p.Value - start.GetValueOrDefault(p.Key)).TotalMicroseconds / (phase.Unique + phase.Duplicates));
+    return (phase, used.Values.Sum(), used.GetValueOrDefault("LlmCostTracker.ApiService"));
+}
+
 (Dictionary<string, TimeSpan> Services, TimeSpan Generator) CpuAtStart() =>
     (memory.ProcessorTimes(), Process.GetCurrentProcess().TotalProcessorTime);
 
