@@ -147,6 +147,12 @@ public sealed class LedgerKeys
 
     public const string RollupStreamField = "d";
 
+    /// <summary>Stream: the bucket's rollup stream entries the writer could not read, set aside under their own ids with
+    /// their fields and <see cref="RollupRejectedErrorField"/>, so one bad entry neither stops the rollups nor is lost.</summary>
+    public string RollupRejectedStream(int bucket) => string.Concat(_tags[bucket], "r:rejected");
+
+    public const string RollupRejectedErrorField = "error";
+
     /// <summary>A rollup stream entry's second field, present when the ledger call found some of its events already
     /// counted: their positions and counters, which the delta still sums, for the writer to take out.</summary>
     public const string RollupDuplicatesField = "x";

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Text.Json;
 using LlmCostTracker.Ledger;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -27,6 +28,9 @@ public sealed partial class RollupWriter(
     private readonly Meter _meter = meters.Create("LlmCostTracker");
     private Counter<long> Entries => field ??= _meter.CreateCounter<long>(
         "llmcost.history.rollup.entries", unit: "{entry}", description: "Ledger rollup stream entries added to the history database.");
+    private Counter<long> Rejected => field ??= _meter.CreateCounter<long>(
+        "llmcost.history.rollup.rejected", unit: "{entry}", description: "Ledger rollup stream entries that could not be read, set aside in the bucket's rejected stream.");
+    private long _rejectedEntries;
     private bool _migrated;
     private bool _loaded;
     private DateOnly _retainedFrom;
@@ -128,13 +132,7 @@ public sealed partial class RollupWriter(
 
                 first = false;
 
-                var delta = new RollupDelta();
-                foreach (var entry in entries)
-                {
-                    var duplicates = entry[LedgerKeys.RollupDuplicatesField];
-                    delta.AddEncoded((byte[])entry[LedgerKeys.RollupStreamField]!, duplicates.IsNull ? default : (byte[])duplicates!);
-                }
-
+                var delta = await SumAsync(db, bucket, entries);
                 var last = StreamEntryId.Parse(entries[^1].Id!);
                 if (!await store.ApplyAsync(bucket, after, last, entries.Length, delta, ct))
                 {
@@ -168,6 +166,67 @@ public sealed partial class RollupWriter(
 
             _retainedFrom = today;
         }
+    }
+
+    /// <summary>The entries' sums. An entry that cannot be read (written by hand, or by a version that wrote another
+    /// form) is set aside in the bucket's rejected stream under its own id, before the progress passes it: so it is
+    /// kept for a person, the rollups go on, and a round retried after a failed commit sets it aside once (Redis
+    /// refuses an id that is not after the stream's last).</summary>
+    private async Task<RollupDelta> SumAsync(IDatabase db, int bucket, StreamEntry[] entries)
+    {
+        List<int>? rejected = null;
+        while (true)
+        {
+            // A failed entry may have added part of itself: the sums start again without it (rare, so cheap enough).
+            var delta = new RollupDelta();
+            var failed = -1;
+            Exception? error = null;
+            for (var i = 0; i < entries.Length; i++)
+            {
+                if (rejected?.Contains(i) == true)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var duplicates = entries[i][LedgerKeys.RollupDuplicatesField];
+                    delta.AddEncoded((byte[]?)entries[i][LedgerKeys.RollupStreamField], duplicates.IsNull ? default : (byte[])duplicates!);
+                }
+                catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or KeyNotFoundException
+                    or IndexOutOfRangeException or ArgumentException or InvalidCastException or OverflowException)
+                {
+                    (failed, error) = (i, ex);
+                    break;
+                }
+            }
+
+            if (error is null)
+            {
+                return delta;
+            }
+
+            (rejected ??= []).Add(failed);
+            await SetAsideAsync(db, bucket, entries[failed], error);
+        }
+    }
+
+    private async Task SetAsideAsync(IDatabase db, int bucket, StreamEntry entry, Exception error)
+    {
+        var fields = entry.Values.Append(new NameValueEntry(LedgerKeys.RollupRejectedErrorField, $"{error.GetType().Name}: {error.Message}")).ToArray();
+        try
+        {
+            await db.StreamAddAsync(keys.RollupRejectedStream(bucket), fields, entry.Id);
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("equal or smaller", StringComparison.Ordinal))
+        {
+            // Set aside by an earlier round whose commit failed.
+            return;
+        }
+
+        Interlocked.Increment(ref _rejectedEntries);
+        Rejected.Add(1);
+        LogRejected(logger, error, entry.Id.ToString(), bucket, keys.RollupRejectedStream(bucket));
     }
 
     /// <summary>While a round fails: the oldest entry after each bucket's progress (its id is the Redis clock when it
@@ -208,6 +267,7 @@ public sealed partial class RollupWriter(
         {
             ["rollupLagSeconds"] = Math.Round(Lag.TotalSeconds, 1),
             ["streamEntries"] = Interlocked.Read(ref _pendingEntries),
+            ["rejectedEntries"] = Interlocked.Read(ref _rejectedEntries),
         };
         var failure = _failure;
         if (failure is not null)
@@ -229,6 +289,9 @@ public sealed partial class RollupWriter(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Daily rollups paused: the history database or Redis failed; usage is still counted and rollups catch up when it answers")]
     private static partial void LogFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rollup stream entry {EntryId} of bucket {Bucket} could not be read and is not in the history database; it is set aside in {RejectedStream}")]
+    private static partial void LogRejected(ILogger logger, Exception exception, string entryId, int bucket, string rejectedStream);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Daily rollups caught up with the history database again")]
     private static partial void LogRecovered(ILogger logger);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using LlmCostTracker.Ledger;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.Tests.Integration;
@@ -142,6 +143,34 @@ public sealed class HistoryTests(HistoryAppFixture app)
         var row = Assert.Single(rows);
         Assert.Equal(posted, long.Parse(row["requests"], CultureInfo.InvariantCulture));
         Assert.Equal(posted * FaultScenarios.MicrosPerEvent / 1_000_000m, decimal.Parse(row["costUsd"], CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task A_rollup_entry_that_cannot_be_read_is_set_aside_and_the_rollups_go_on()
+    {
+        // An entry no ledger call wrote (a day that is no date): before, it stopped the worker's rollups for good.
+        var db = app.Redis.GetDatabase();
+        const string Unreadable = """{"u":[["not a day","u","gpt-4o","openai","standard",0,1,1,1,1,1,1,1,1,1]],"t":[]}""";
+        var id = await db.StreamAddAsync(app.Keys.RollupStream(0), [new NameValueEntry(LedgerKeys.RollupStreamField, Unreadable)]);
+        var user = AppFixture.NewUser("history-unreadable");
+        var today = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        await FaultScenarios.PostAcceptedAsync(app, user, 3);
+
+        var rejected = await Eventually.ReturnsAsync(
+            () => db.StreamRangeAsync(app.Keys.RollupRejectedStream(0), id, id), entries => entries.Length == 1,
+            because: $"the entry {id} to be set aside");
+        Assert.Equal(Unreadable, (string?)rejected[0][LedgerKeys.RollupStreamField]);
+        Assert.StartsWith("FormatException: ", (string?)rejected[0][LedgerKeys.RollupRejectedErrorField], StringComparison.Ordinal);
+
+        // The rollups went on past it: the user's usage is in the history database, exactly.
+        var rows = await Eventually.ReturnsAsync(
+            async () => (await ExportAsync(today, today, "csv")).Where(r => r["userId"] == user).ToList(),
+            r => r.Sum(row => long.Parse(row["requests"], CultureInfo.InvariantCulture)) >= 3,
+            because: "the rollups to go on past the unreadable entry");
+        Assert.Equal(3, long.Parse(Assert.Single(rows)["requests"], CultureInfo.InvariantCulture));
+        await Eventually.ReturnsAsync(
+            () => db.StreamRangeAsync(app.Keys.RollupStream(0), id, id), entries => entries.Length == 0,
+            because: "the unreadable entry to be trimmed from the rollup stream once passed");
     }
 
     [Fact]
