@@ -139,6 +139,10 @@ public sealed class LedgerKeys
     /// atomic step) waiting to be folded into its tag values' keys (<c>TagFolder</c>).</summary>
     public string TagDeltas(int bucket) => string.Concat(_tags[bucket], "t:deltas");
 
+    /// <summary>List: the bucket's tag deltas the fold could not read, moved there as they were in the fold's atomic
+    /// step, so one bad delta neither holds up the others nor is lost.</summary>
+    public string TagRejected(int bucket) => string.Concat(_tags[bucket], "t:rejected");
+
     /// <summary>Stream: the bucket's daily rollup deltas waiting for the history database, one entry per ledger call
     /// that counted usage (appended in the call's atomic step, field <see cref="RollupStreamField"/>: the
     /// <c>RollupDelta</c> JSON), trimmed by the rollup writer once they are in PostgreSQL. Entry ids are the Redis

@@ -2,9 +2,11 @@
 -- hashes, users and dimension indexes, and removes them from the list, in one atomic step: each delta is folded
 -- exactly once. TagFolder.cs read the deltas, merged them and builds the call; this comment names the arguments only.
 --
--- KEYS: the bucket's tag delta list, then the keys the payload names by position (1-based): per tag value its hash
--- and users, per dimension and month its index.
--- ARGV: the count of deltas folded, the ids of the first and the last of them, then the payload (JSON):
+-- KEYS: the bucket's tag delta list, its rejected list, then the keys the payload names by position (1-based): per
+-- tag value its hash and users, per dimension and month its index.
+-- ARGV: the count of deltas folded, the ids of the first and the last of them, the payload (JSON), then the
+-- 0-based positions of the deltas the folder could not read, comma-separated (moved to the rejected list as they are).
+-- The payload:
 -- { n = counter field names (cost first), r = position of the requests counter, t = tags }, each tag
 -- { k = hash, uk = users, ik = index (KEYS positions), v = value, x = expireAt (Unix s), c = counters,
 --   f = { { field, packed counters (a model) or a number (a day) } ... }, u = { { userId, cost } ... } }.
@@ -112,6 +114,9 @@ end
 
 for _, w in ipairs(writes) do
   redis.call(unpack(w))
+end
+for position in string.gmatch(ARGV[5], '%d+') do
+  redis.call('RPUSH', KEYS[2], redis.call('LINDEX', list, tonumber(position)))
 end
 redis.call('LTRIM', list, count, -1)
 return 1

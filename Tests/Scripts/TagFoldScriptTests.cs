@@ -104,4 +104,29 @@ public sealed class TagFoldScriptTests(BareRedis redis) : IClassFixture<BareRedi
         Assert.Equal(2, (long)await redis.Db.HashGetAsync(_keys.TagValue(bucket, "team", Month, team), "requests"));
         Assert.Equal(1_500, await redis.Db.SortedSetScoreAsync(_keys.TagUsers(bucket, "team", Month, team), user));
     }
+
+    [Fact]
+    public async Task A_delta_the_fold_cannot_read_is_moved_to_the_rejected_list_and_the_others_are_folded()
+    {
+        var user = $"fold-bad-{Guid.NewGuid():N}";
+        var team = $"t-{Guid.NewGuid().ToString("N")[..8]}";
+        var bucket = _keys.BucketOf(user);
+        byte[] notJson = "{\"id\":\"0123456789abcdef0123456789abcdef\",\"month\":"u8.ToArray();
+        byte[] notText = [0xff, 0xfe, 0x00, 0x01];
+        await redis.Db.KeyDeleteAsync(_keys.TagRejected(bucket));
+        // Valid, unreadable, valid, unreadable and too short to hold an id (the fold's last).
+        await Ledger.ApplyAsync([Event(user, team, 1_000)]);
+        await redis.Db.ListRightPushAsync(_keys.TagDeltas(bucket), notJson);
+        await Ledger.ApplyAsync([Event(user, team, 500)]);
+        await redis.Db.ListRightPushAsync(_keys.TagDeltas(bucket), notText);
+
+        var folder = Folder(batch: 100);
+        Assert.Equal(4, await folder.FoldAsync(bucket));
+
+        Assert.Equal(0, await redis.Db.ListLengthAsync(_keys.TagDeltas(bucket)));
+        Assert.Equal(1_500, await CostAsync(team));
+        Assert.Equal(2, (long)await redis.Db.HashGetAsync(_keys.TagValue(bucket, "team", Month, team), "requests"));
+        var rejected = await redis.Db.ListRangeAsync(_keys.TagRejected(bucket));
+        Assert.Equal([notJson, notText], rejected.Select(r => (byte[])r!));
+    }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using LlmCostTracker.Ledger;
 
 namespace LlmCostTracker.WorkerService.Attribution;
@@ -62,6 +61,7 @@ public static partial class TagDelta
         }
     }
 
-    /// <summary>The id of a delta as fold-tags.lua reads it (after <c>{"id":"</c>).</summary>
-    public static string IdOf(ReadOnlySpan<byte> delta) => Encoding.ASCII.GetString(delta.Slice(7, IdLength));
+    /// <summary>The id of a delta as fold-tags.lua reads it (after <c>{"id":"</c>), as the bytes there: a delta that
+    /// is not one (shorter, or not text) still gives what the script's <c>string.sub</c> gives.</summary>
+    public static byte[] IdOf(ReadOnlySpan<byte> delta) => delta.Length <= 7 ? [] : delta.Slice(7, Math.Min(IdLength, delta.Length - 7)).ToArray();
 }

@@ -23,6 +23,9 @@ public sealed class TagFolder(
     private readonly Counter<long> _folded = meters.Create(WorkerMetrics.MeterName).CreateCounter<long>(
         "llmcost.tags.folded", "{delta}", "Tag deltas (ledger calls with tagged usage) folded into the tag values.");
 
+    private readonly Counter<long> _rejected = meters.Create(WorkerMetrics.MeterName).CreateCounter<long>(
+        "llmcost.tags.rejected", "{delta}", "Tag deltas the fold could not read, moved to the bucket's rejected list.");
+
     private long _lastFailureLog = long.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -76,18 +79,32 @@ public sealed class TagFolder(
             }
 
             var merged = new Dictionary<(string Month, string Dimension, string Value), TagDelta.Sums>();
-            foreach (var delta in deltas)
+            List<(int Position, Exception Error)>? rejected = null;
+            for (var position = 0; position < deltas.Length; position++)
             {
-                var (_, month, tags) = TagDelta.Read((byte[])delta!);
-                foreach (var (dimension, value, sums) in tags)
+                (string Id, string Month, List<(string Dimension, string Value, TagDelta.Sums Sums)> Tags) read;
+                try
                 {
-                    if (merged.TryGetValue((month, dimension, value), out var into))
+                    read = TagDelta.Read((byte[])deltas[position]!);
+                }
+                catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException
+                    or IndexOutOfRangeException or ArgumentException)
+                {
+                    // Not one a ledger call wrote (added by hand, or by a version that wrote another form): the fold
+                    // moves it to the rejected list instead of retrying it forever.
+                    (rejected ??= []).Add((position, ex));
+                    continue;
+                }
+
+                foreach (var (dimension, value, sums) in read.Tags)
+                {
+                    if (merged.TryGetValue((read.Month, dimension, value), out var into))
                     {
                         into.Add(sums);
                     }
                     else
                     {
-                        merged[(month, dimension, value)] = sums;
+                        merged[(read.Month, dimension, value)] = sums;
                     }
                 }
             }
@@ -97,12 +114,20 @@ public sealed class TagFolder(
             using (RedisSpans.Start("EVALSHA", 1))
             {
                 result = await db.ScriptEvaluateAsync(Fold.Text, redisKeys,
-                    [deltas.Length, TagDelta.IdOf((byte[])deltas[0]!), TagDelta.IdOf((byte[])deltas[^1]!), payload]);
+                    [deltas.Length, TagDelta.IdOf((byte[])deltas[0]!), TagDelta.IdOf((byte[])deltas[^1]!), payload,
+                        rejected is null ? RedisValue.EmptyString : string.Join(',', rejected.Select(r => r.Position))]);
             }
 
             if ((int)result != 1)
             {
                 return 0;
+            }
+
+            foreach (var (position, error) in rejected ?? [])
+            {
+                _rejected.Add(1);
+                logger.LogError(error, "A tag delta of bucket {Bucket} (the fold's {Position}th) could not be read and is not in its tag values; it was moved to {RejectedList}",
+                    bucket, position + 1, keys.TagRejected(bucket));
             }
 
             _folded.Add(deltas.Length);
@@ -127,7 +152,7 @@ public sealed class TagFolder(
     private (RedisKey[] Keys, byte[] Payload, List<(string Dimension, string Value, string Month)> Touched) Encode(
         int bucket, string list, Dictionary<(string Month, string Dimension, string Value), TagDelta.Sums> merged)
     {
-        var redisKeys = new List<RedisKey> { list };
+        var redisKeys = new List<RedisKey> { list, keys.TagRejected(bucket) };
         var indexes = new Dictionary<(string Dimension, string Month), int>();
         var touched = new List<(string Dimension, string Value, string Month)>();
         var buffer = new ArrayBufferWriter<byte>(1024);
