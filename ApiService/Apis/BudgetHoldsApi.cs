@@ -1,4 +1,4 @@
-using LlmCostTracker.ApiService.Holds;
+using LlmCostTracker.Ledger.Holds;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Security;
 using LlmCostTracker.Contracts;

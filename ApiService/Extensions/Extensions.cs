@@ -5,8 +5,6 @@ using LlmCostTracker.ApiService.Pricing;
 using LlmCostTracker.Pricing;
 using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.Ledger;
-using LlmCostTracker.Ledger.Pricing;
-using LlmCostTracker.ApiService.Holds;
 using LlmCostTracker.Alerts;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Messaging;
@@ -32,25 +30,10 @@ public static class Extensions
             options.SerializerOptions.TypeInfoResolverChain.Insert(2, PricingJsonContext.Default);
         });
 
-        // Redis spans come from the calls themselves (RedisSpans), one per group sent together: the per-command
-        // instrumentation held every request's activity and commands in memory until its flush, which made the hold
-        // path's garbage collections copy them all.
-        builder.AddRedisClient("redis", settings => settings.DisableTracing = true);
+        // The ledger's prices in force serve budget holds; they report no version (the admin API lists workers').
+        builder.AddLedger(reportsPriceVersion: false);
         // Months Redis has let go are read from the history database (reports, exports).
         builder.AddHistory(writeRollups: false);
-        builder.Services.AddOptions<BudgetOptions>()
-            .BindConfiguration(BudgetOptions.SectionName)
-            .PostConfigure(o => o.Normalize())
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        builder.Services.AddOptions<LedgerOptions>()
-            .BindConfiguration(LedgerOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        builder.Services.AddSingleton(sp => new LedgerKeys(sp.GetRequiredService<IOptions<LedgerOptions>>().Value.Buckets));
-        builder.Services.AddHostedService<LedgerLayoutCheck>();
-        builder.Services.AddHostedService<RedisDurabilityCheck>();
-        builder.Services.AddHostedService<RedisCloseOnStop>();
         builder.Services.AddSingleton<CostReports>();
         builder.Services.AddOptions<AttributionOptions>()
             .BindConfiguration(AttributionOptions.SectionName)
@@ -65,7 +48,6 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateWith(o => o.Problems())
             .ValidateOnStart();
-        builder.Services.AddSingleton<CatalogStore>();
         builder.Services.AddSingleton<PriceAdmin>();
         builder.Services.AddSingleton<CatalogImport>();
         builder.Services.AddHttpClient(CatalogPull.HttpClientName);
@@ -73,10 +55,6 @@ public static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CatalogPull>());
         builder.Services.AddHealthChecks().AddCheck<CatalogPull>("pricing-catalog-pull");
         builder.Services.AddSingleton<BudgetStore>();
-        // The prices in force for budget holds; it does not report a version (the admin API lists workers').
-        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PriceBookSource>(sp, false));
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<PriceBookSource>());
-        builder.Services.AddSingleton<BudgetHolds>();
 
         builder.Services.AddOptions<IngestOptions>()
             .BindConfiguration(IngestOptions.SectionName)

@@ -1,6 +1,6 @@
 using LlmCostTracker.Contracts.Reporting;
 using LlmCostTracker.Contracts;
-using LlmCostTracker.ApiService.Holds;
+using LlmCostTracker.Ledger.Holds;
 using LlmCostTracker.History.Reports;
 using LlmCostTracker.Ledger;
 using Microsoft.Extensions.Options;

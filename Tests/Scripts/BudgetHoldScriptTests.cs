@@ -1,4 +1,4 @@
-using LlmCostTracker.ApiService.Holds;
+using LlmCostTracker.Ledger.Holds;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Pricing;
 using LlmCostTracker.Ledger.Pricing;

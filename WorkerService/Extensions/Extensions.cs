@@ -7,11 +7,9 @@ using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.WorkerService.Budgets;
 using LlmCostTracker.Pricing;
 using LlmCostTracker.Ledger;
-using LlmCostTracker.Ledger.Pricing;
 using LlmCostTracker.Messaging;
 using LlmCostTracker.WorkerService.Pricing;
 using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.WorkerService.Extensions;
 
@@ -19,9 +17,9 @@ public static class Extensions
 {
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        // The ledger makes its own Redis spans (RedisSpans): one per pipelined write, not one per command.
-        builder.AddRedisClient("redis", settings => settings.DisableTracing = true);
         builder.Services.AddSingleton(TimeProvider.System);
+        // The worker's prices are the versions in force that the admin API lists.
+        builder.AddLedger(reportsPriceVersion: true);
         // Daily rollups into PostgreSQL: each ledger call appends its sums to its bucket's stream, the writer folds them.
         builder.AddHistory(writeRollups: true);
 
@@ -35,16 +33,6 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateWith(o => o.Problems())
             .ValidateOnStart();
-        builder.Services.AddOptions<BudgetOptions>()
-            .BindConfiguration(BudgetOptions.SectionName)
-            .PostConfigure(o => o.Normalize())
-            .ValidateDataAnnotations()
-            .Validate(o => o.ThresholdsPercent.All(t => t is > 0 and <= 1000), "Budgets:ThresholdsPercent must be between 1 and 1000.")
-            .ValidateOnStart();
-
-        builder.Services.AddSingleton<CatalogStore>();
-        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PriceBookSource>(sp, true));
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<PriceBookSource>());
         builder.Services.AddSingleton<UnknownModels>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<UnknownModels>());
         builder.Services.AddOptions<RetryOptions>()
@@ -65,7 +53,6 @@ public static class Extensions
         builder.Services.AddSingleton<TagAttribution>();
         builder.Services.AddHostedService<TagFolder>();
 
-        builder.Services.AddLedgerLayout();
         builder.Services.AddSingleton<CostLedger>();
         builder.Services.AddSingleton<AlertStates>();
         builder.Services.AddSingleton<BudgetAlerts>();
@@ -87,19 +74,6 @@ public static class Extensions
         // After the bus: it stops before the bus does, so a scan never publishes into a stopped bus.
         builder.Services.AddSingleton<ForecastScanner>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ForecastScanner>());
-    }
-
-    private static void AddLedgerLayout(this IServiceCollection services)
-    {
-        services.AddOptions<LedgerOptions>()
-            .BindConfiguration(LedgerOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        services.AddSingleton(sp => new LedgerKeys(sp.GetRequiredService<IOptions<LedgerOptions>>().Value.Buckets));
-        // First of the hosted services: nothing consumes before the layout is known to match.
-        services.AddHostedService<LedgerLayoutCheck>();
-        services.AddHostedService<RedisDurabilityCheck>();
-        services.AddHostedService<RedisCloseOnStop>();
     }
 
     private static void AddMessaging(this IHostApplicationBuilder builder)

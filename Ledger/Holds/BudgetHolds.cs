@@ -1,11 +1,10 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Pricing;
-using LlmCostTracker.Ledger;
 using LlmCostTracker.Ledger.Pricing;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace LlmCostTracker.ApiService.Holds;
+namespace LlmCostTracker.Ledger.Holds;
 
 /// <summary>What a hold request came to.</summary>
 public abstract record HoldOutcome

@@ -2,7 +2,7 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 using StackExchange.Redis;
 
-namespace LlmCostTracker.ApiService.Holds;
+namespace LlmCostTracker.Ledger.Holds;
 
 /// <summary>The arguments and replies of <c>Ledger/Scripts/budget-holds.lua</c>, the one place that knows their order.</summary>
 public static class BudgetHoldCall
