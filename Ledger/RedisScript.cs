@@ -24,6 +24,24 @@ public sealed class RedisScript
     public static RedisScript Load(string fileName, params string[] sections) =>
         new(fileName, string.Join('\n', new[] { PreludeFile, fileName }.Concat(sections).Select(Read)));
 
+    /// <summary>The script with a Lua table per enum in <paramref name="layouts"/> prepended: <c>local HoldArg = {
+    /// Action = 1, Now = 2, ... }</c>. An enum lists a script's keys, arguments or reply fields in their order, once;
+    /// the script reads <c>ARGV[HoldArg.Now]</c> and the C# call writes <c>args[(int)HoldArg.Now]</c>, so neither side
+    /// counts positions. Each enum's values must be 0, 1, 2, ... in declaration order (Lua's tables count from 1).</summary>
+    public RedisScript Naming(params Type[] layouts) =>
+        new(Name, string.Concat(layouts.Select(LuaTable)) + Text);
+
+    private static string LuaTable(Type layout)
+    {
+        var values = Enum.GetValuesAsUnderlyingType(layout).Cast<object>().Select(Convert.ToInt32).ToArray();
+        if (!values.SequenceEqual(Enumerable.Range(0, values.Length)))
+        {
+            throw new InvalidOperationException($"{layout.Name}'s values must be 0 to {values.Length - 1} in order: they name a script's positions.");
+        }
+
+        return $"local {layout.Name} = {{ {string.Join(", ", Enum.GetNames(layout).Select((name, i) => $"{name} = {i + 1}"))} }}\n";
+    }
+
     private static string Read(string fileName)
     {
         using var stream = typeof(RedisScript).Assembly.GetManifestResourceStream(fileName)

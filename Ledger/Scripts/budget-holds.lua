@@ -1,16 +1,11 @@
 -- A user's budget holds: grant one against the month's budget, release one, or read what is held, each in one
--- atomic step in the user's ledger bucket. BudgetHoldCall.cs builds the arguments and reads the reply.
+-- atomic step in the user's ledger bucket.
 --
--- KEYS: the user's holds (sorted set: holdId → expiresAt, Unix ms), the user's hold data (hash: holdId →
--- amount|expiresAt|state, state active, settled or released; and '#held', the sum of the active amounts), then for
--- a grant: the user's month hash, budget and enforce keys.
--- ARGV: action (hold, release, peek), now (Unix ms), the held field's name, then
---   hold: holdId, amount (micro-USD), expiresAt, default budget (micro-USD), default enforce (0|1), cost field;
---   release: holdId.
--- Returns:
---   hold: { outcome (granted, existing, refused), amount, expiresAt, state, spent, held (after), budget, enforce };
---   release: { outcome (released, settled, unknown), amount };
---   peek: { held }.
+-- KEYS, ARGV and the replies are read and written by name: the tables HoldKey, HoldArg, HoldReplyAt, ReleaseReplyAt
+-- and PeekReplyAt are prepended from the enums of the same names in Ledger/Holds/BudgetHoldCall.cs, the one place
+-- their order is written. HoldKey: the user's holds (sorted set: holdId → expiresAt, Unix ms), the user's hold data
+-- (hash: holdId → amount|expiresAt|state, state active, settled or released; and '#held', the sum of the active
+-- amounts), then for a grant the user's month hash, budget and enforce keys. HoldArg.Action is hold, release or peek.
 --
 -- Expiry needs no sweeper: every call first frees the holds that expired (their amounts leave '#held' and their
 -- entries go), so whatever reads the holds sees only live ones. A settled or released hold stays, as a
@@ -18,9 +13,18 @@
 -- settles a hold (active → settled, its amount leaves '#held') in the same step as it counts the event carrying
 -- it (apply-usage.lua).
 
-local holds, data = KEYS[1], KEYS[2]
-local action, now = ARGV[1], tonumber(ARGV[2])
-local held = ARGV[3]
+local holds, data = KEYS[HoldKey.Holds], KEYS[HoldKey.Data]
+local action, now = ARGV[HoldArg.Action], tonumber(ARGV[HoldArg.Now])
+local held = ARGV[HoldArg.HeldField]
+
+-- A reply as a list in the order its table names, from a table of named values (none nil).
+local function reply(layout, values)
+  local list = {}
+  for name, value in pairs(values) do
+    list[layout[name]] = value
+  end
+  return list
+end
 
 local function prune()
   while true do
@@ -54,20 +58,22 @@ local function heldNow()
 end
 
 if action == 'hold' then
-  local holdId, amount, expiresAt = ARGV[4], tonumber(ARGV[5]), ARGV[6]
+  local holdId, amount, expiresAt = ARGV[HoldArg.HoldId], tonumber(ARGV[HoldArg.Amount]), ARGV[HoldArg.ExpiresAt]
   -- Reads first: a key of the wrong type fails the call before it changes anything.
-  local spent = tonumber(redis.call('HGET', KEYS[3], ARGV[9]) or '0')
-  local budget = tonumber(redis.call('GET', KEYS[4]) or ARGV[7])
-  local enforce = redis.call('GET', KEYS[5]) or ARGV[8]
+  local spent = tonumber(redis.call('HGET', KEYS[HoldKey.Month], ARGV[HoldArg.CostField]) or '0')
+  local budget = tonumber(redis.call('GET', KEYS[HoldKey.Budget]) or ARGV[HoldArg.DefaultBudget])
+  local enforce = redis.call('GET', KEYS[HoldKey.Enforce]) or ARGV[HoldArg.DefaultEnforce]
   prune()
   local heldBefore = heldNow()
   local existing = redis.call('HGET', data, holdId)
   if existing then
     local a, e, state = string.match(existing, holdEntryPattern)
-    return { 'existing', tonumber(a), tonumber(e), state, spent, heldBefore, budget, enforce }
+    return reply(HoldReplyAt, { Outcome = 'existing', Amount = tonumber(a), ExpiresAt = tonumber(e), State = state, Spent = spent,
+      Held = heldBefore, Budget = budget, Enforce = enforce })
   end
   if enforce == '1' and spent + heldBefore + amount > budget then
-    return { 'refused', amount, 0, '', spent, heldBefore, budget, enforce }
+    return reply(HoldReplyAt, { Outcome = 'refused', Amount = amount, ExpiresAt = 0, State = '', Spent = spent, Held = heldBefore,
+      Budget = budget, Enforce = enforce })
   end
   redis.call('HSET', data, holdId, holdEntry(amount, expiresAt, 'active'))
   redis.call('HINCRBY', data, held, amount)
@@ -76,28 +82,29 @@ if action == 'hold' then
   local last = redis.call('ZRANGE', holds, -1, -1, 'WITHSCORES')
   redis.call('PEXPIREAT', holds, last[2])
   redis.call('PEXPIREAT', data, last[2])
-  return { 'granted', amount, tonumber(expiresAt), 'active', spent, heldBefore + amount, budget, enforce }
+  return reply(HoldReplyAt, { Outcome = 'granted', Amount = amount, ExpiresAt = tonumber(expiresAt), State = 'active', Spent = spent,
+    Held = heldBefore + amount, Budget = budget, Enforce = enforce })
 end
 
 if action == 'release' then
   prune()
-  local holdId = ARGV[4]
+  local holdId = ARGV[HoldArg.HoldId]
   local existing = redis.call('HGET', data, holdId)
   if not existing then
-    return { 'unknown', 0 }
+    return reply(ReleaseReplyAt, { Outcome = 'unknown', Amount = 0 })
   end
   local a, e, state = string.match(existing, holdEntryPattern)
   if state ~= 'active' then
-    return { state, tonumber(a) }
+    return reply(ReleaseReplyAt, { Outcome = state, Amount = tonumber(a) })
   end
   redis.call('HSET', data, holdId, holdEntry(a, e, 'released'))
   redis.call('HINCRBY', data, held, -tonumber(a))
-  return { 'released', tonumber(a) }
+  return reply(ReleaseReplyAt, { Outcome = 'released', Amount = tonumber(a) })
 end
 
 if action == 'peek' then
   prune()
-  return { heldNow() }
+  return reply(PeekReplyAt, { Held = heldNow() })
 end
 
 return redis.error_reply('budget-holds: unknown action ' .. tostring(action))

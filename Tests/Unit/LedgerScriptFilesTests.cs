@@ -1,4 +1,5 @@
 using LlmCostTracker.Ledger;
+using LlmCostTracker.Ledger.Holds;
 
 namespace LlmCostTracker.Tests.Unit;
 
@@ -37,5 +38,32 @@ public sealed class LedgerScriptFilesTests
         Assert.All(positions, p => Assert.True(p >= 0));
         Assert.Equal(positions.Order(), positions);
         Assert.Throws<InvalidOperationException>(() => RedisScript.Load("no-such-script.lua"));
+    }
+
+    private enum TwoNames { First, Second }
+
+    private enum Gapped { First, Third = 2 }
+
+    [Fact]
+    public void A_named_script_starts_with_a_Lua_table_per_enum_counting_from_one()
+    {
+        var script = RedisScript.Load("budget-holds.lua").Naming(typeof(TwoNames));
+
+        Assert.StartsWith("local TwoNames = { First = 1, Second = 2 }\n-- The helpers every ledger script shares", script.Text, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => RedisScript.Load("budget-holds.lua").Naming(typeof(Gapped)));
+    }
+
+    [Fact]
+    public void The_hold_script_uses_only_names_its_call_defines_and_no_position()
+    {
+        var text = File.ReadAllText(Path.Combine(ProjectReferenceTests.RepositoryRoot(), "Ledger/Scripts/budget-holds.lua"));
+        Type[] layouts = [typeof(BudgetHoldCall.HoldKey), typeof(BudgetHoldCall.HoldArg), typeof(BudgetHoldCall.HoldReplyAt),
+            typeof(BudgetHoldCall.ReleaseReplyAt), typeof(BudgetHoldCall.PeekReplyAt)];
+
+        var used = System.Text.RegularExpressions.Regex.Matches(text, @"\b(HoldKey|HoldArg)\.(\w+)").Select(m => (m.Groups[1].Value, m.Groups[2].Value)).ToList();
+        Assert.NotEmpty(used);
+        Assert.All(used, u => Assert.Contains(u.Item2, Enum.GetNames(layouts.Single(l => l.Name == u.Item1))));
+        Assert.DoesNotMatch(@"(KEYS|ARGV)\[\d", text);
+        Assert.All(layouts, l => Assert.Contains(l.Name, BudgetHoldCall.Script.Text, StringComparison.Ordinal));
     }
 }
