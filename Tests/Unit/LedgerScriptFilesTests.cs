@@ -1,5 +1,6 @@
 using LlmCostTracker.Ledger;
 using LlmCostTracker.Ledger.Holds;
+using LlmCostTracker.WorkerService.Budgets;
 
 namespace LlmCostTracker.Tests.Unit;
 
@@ -53,17 +54,21 @@ public sealed class LedgerScriptFilesTests
         Assert.Throws<InvalidOperationException>(() => RedisScript.Load("budget-holds.lua").Naming(typeof(Gapped)));
     }
 
-    [Fact]
-    public void The_hold_script_uses_only_names_its_call_defines_and_no_position()
+    [Theory]
+    [InlineData("budget-holds.lua", typeof(BudgetHoldCall))]
+    [InlineData("mark-alert-sent.lua", typeof(MarkAlertSentCall))]
+    [InlineData("reevaluate-budget.lua", typeof(ReevaluateBudgetCall))]
+    public void A_named_script_uses_only_names_its_call_defines_and_no_position(string file, Type call)
     {
-        var text = File.ReadAllText(Path.Combine(ProjectReferenceTests.RepositoryRoot(), "Ledger/Scripts/budget-holds.lua"));
-        Type[] layouts = [typeof(BudgetHoldCall.HoldKey), typeof(BudgetHoldCall.HoldArg), typeof(BudgetHoldCall.HoldReplyAt),
-            typeof(BudgetHoldCall.ReleaseReplyAt), typeof(BudgetHoldCall.PeekReplyAt)];
+        var text = File.ReadAllText(Path.Combine(ProjectReferenceTests.RepositoryRoot(), "Ledger/Scripts", file));
+        var layouts = call.GetNestedTypes().Where(t => t.IsEnum).ToList();
+        var loaded = (RedisScript)call.GetField("Script")!.GetValue(null)!;
 
-        var used = System.Text.RegularExpressions.Regex.Matches(text, @"\b(HoldKey|HoldArg)\.(\w+)").Select(m => (m.Groups[1].Value, m.Groups[2].Value)).ToList();
+        var used = System.Text.RegularExpressions.Regex.Matches(text, $@"\b({string.Join('|', layouts.Select(l => l.Name))})\.(\w+)")
+            .Select(m => (Layout: m.Groups[1].Value, Name: m.Groups[2].Value)).ToList();
         Assert.NotEmpty(used);
-        Assert.All(used, u => Assert.Contains(u.Item2, Enum.GetNames(layouts.Single(l => l.Name == u.Item1))));
+        Assert.All(used, u => Assert.Contains(u.Name, Enum.GetNames(layouts.Single(l => l.Name == u.Layout))));
         Assert.DoesNotMatch(@"(KEYS|ARGV)\[\d", text);
-        Assert.All(layouts, l => Assert.Contains(l.Name, BudgetHoldCall.Script.Text, StringComparison.Ordinal));
+        Assert.All(layouts, l => Assert.Contains($"local {l.Name} = {{ ", loaded.Text, StringComparison.Ordinal));
     }
 }

@@ -1,14 +1,26 @@
 using LlmCostTracker.Ledger;
-using LlmCostTracker.Contracts;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.WorkerService.Budgets;
 
-/// <summary>The arguments of <c>Ledger/Scripts/mark-alert-sent.lua</c> (its reply carries nothing).</summary>
+/// <summary>The keys and arguments of <c>Ledger/Scripts/mark-alert-sent.lua</c> (its reply carries nothing), named
+/// once by the enums below, which the script reads as Lua tables of the same names (<see cref="RedisScript.Naming"/>).</summary>
 public static class MarkAlertSentCall
 {
-    public static readonly RedisScript Script = RedisScript.Load("mark-alert-sent.lua");
+    public static readonly RedisScript Script = RedisScript.Load("mark-alert-sent.lua").Naming(typeof(MarkKey), typeof(MarkArg));
 
-    public static (RedisKey[] Keys, RedisValue[] Args) Encode(LedgerKeys keys, CrossedThreshold alert) =>
-        ([keys.UserMonth(alert.UserId, alert.Month)], [LedgerKeys.AlertField(alert.ThresholdPercent), LedgerKeys.AlertPending, LedgerKeys.AlertSent]);
+    public enum MarkKey { UserMonth }
+
+    public enum MarkArg { AlertField, PendingWord, SentWord }
+
+    public static (RedisKey[] Keys, RedisValue[] Args) Encode(LedgerKeys keys, CrossedThreshold alert)
+    {
+        var redisKeys = new RedisKey[Enum.GetValues<MarkKey>().Length];
+        redisKeys[(int)MarkKey.UserMonth] = keys.UserMonth(alert.UserId, alert.Month);
+        var args = new RedisValue[Enum.GetValues<MarkArg>().Length];
+        args[(int)MarkArg.AlertField] = LedgerKeys.AlertField(alert.ThresholdPercent);
+        args[(int)MarkArg.PendingWord] = LedgerKeys.AlertPending;
+        args[(int)MarkArg.SentWord] = LedgerKeys.AlertSent;
+        return (redisKeys, args);
+    }
 }
