@@ -245,8 +245,11 @@ if __name__ == "__main__":
         main()
     except Failed as failure:
         log(f"FAILED: {failure}")
-        with open(os.path.join(ROOT, "eng", ".smoke-run.log"), errors="replace") as f:
-            print("--- the run's output (last 60 lines) ---\n" + "".join(f.readlines()[-60:]), flush=True)
+        # A check before the run starts (leftover processes) fails with no output of its own to show.
+        run_log = os.path.join(ROOT, "eng", ".smoke-run.log")
+        if os.path.exists(run_log):
+            with open(run_log, errors="replace") as f:
+                print("--- the run's output (last 60 lines) ---\n" + "".join(f.readlines()[-60:]), flush=True)
         print("0 passed, 1 failed")
         sys.exit(1)
     print("1 passed, 0 failed")
