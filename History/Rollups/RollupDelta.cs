@@ -161,7 +161,7 @@ public sealed class RollupDelta
         DateOnly DayOf(JsonElement text) => dayText is not null && text.ValueEquals(dayText) ? day : day = HistoryDays.Parse(dayText = text.GetString()!);
         foreach (var row in root.GetProperty(UsageRows).EnumerateArray())
         {
-            var key = new UsageKey(DayOf(row[0]), row[1].GetString()!, row[2].GetString()!, row[3].GetString()!, row[4].GetString()!, row[5].GetInt64());
+            var key = new UsageKey(DayOf(row[0]), Text(row[1]), Text(row[2]), Text(row[3]), Text(row[4]), row[5].GetInt64());
             CollectionsMarshal.GetValueRefOrAddDefault(Usage, key, out _).Add(RollupCounters.Read(row, 6));
             usageKeys?.Add(key);
         }
@@ -169,7 +169,7 @@ public sealed class RollupDelta
         foreach (var row in root.GetProperty(TagRows).EnumerateArray())
         {
             var withModel = row.GetArrayLength() > 3 + RollupCounters.Count;
-            var key = new TagKey(DayOf(row[0]), row[1].GetString()!, row[2].GetString()!, withModel ? row[3].GetString()! : "");
+            var key = new TagKey(DayOf(row[0]), Text(row[1]), Text(row[2]), withModel ? Text(row[3]) : "");
             CollectionsMarshal.GetValueRefOrAddDefault(Tags, key, out _).Add(RollupCounters.Read(row, withModel ? 4 : 3));
             tagKeys?.Add(key);
         }
@@ -179,6 +179,10 @@ public sealed class RollupDelta
             TakeOut(root.GetProperty(EventRows), duplicates, usageKeys, tagKeys!);
         }
     }
+
+    /// <summary>A row's text; a null one (no ledger call writes it) is refused here, where the writer sets the entry
+    /// aside, rather than by PostgreSQL's NOT NULL, which would fail every round after.</summary>
+    private static string Text(JsonElement text) => text.GetString() ?? throw new FormatException("A rollup row holds a null where it needs a text.");
 
     private void TakeOut(JsonElement events, ReadOnlySpan<byte> duplicates, List<UsageKey> usageKeys, List<TagKey> tagKeys)
     {

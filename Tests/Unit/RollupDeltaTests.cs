@@ -66,6 +66,22 @@ public sealed class RollupDeltaTests
     }
 
     [Fact]
+    public void An_entry_no_ledger_call_writes_is_refused_as_unreadable_before_anything_reaches_the_database()
+    {
+        var delta = new RollupDeltaBuilder();
+        delta.Add(Usage("e1", "ann"), 1_000, "openai", "standard", 0);
+        var encoded = Encoding.UTF8.GetString(delta.Encode());
+        Assert.Contains("\"ann\"", encoded, StringComparison.Ordinal);
+
+        // A null where a row needs its user: PostgreSQL's NOT NULL would fail every round after; here the writer sets it aside.
+        Assert.Throws<FormatException>(() => new RollupDelta().AddEncoded(Encoding.UTF8.GetBytes(encoded.Replace("\"ann\"", "null", StringComparison.Ordinal))));
+
+        // The same duplicate listed twice: the second names a row the first already emptied.
+        var once = $"[1,{string.Join(',', LedgerKeys.Counters.Select(c => c == LedgerKeys.Requests ? 1 : 0))}]";
+        Assert.Throws<InvalidDataException>(() => new RollupDelta().AddEncoded(delta.Encode(), Encoding.UTF8.GetBytes($"[{once},{once}]")));
+    }
+
+    [Fact]
     public void A_tag_row_written_before_tags_kept_the_model_reads_with_no_model()
     {
         var read = new RollupDelta();
