@@ -331,18 +331,21 @@ async Task<(PhaseResult Phase, double AppMicros, double ApiMicros)> MeasuredAsyn
         throw new InvalidOperationException($"The rollups did not catch up: {lag}");
     }
 
-    var used = memory.ProcessorTimes().ToDictionary(p => p.Key, p => (p.Value - start.GetValueOrDefault(p.Key)).TotalMicroseconds / (phase.Unique + phase.Duplicates));
+    var used = MicrosPerEvent(start, phase);
     return (phase, used.Values.Sum(), used.GetValueOrDefault("LlmCostTracker.ApiService"));
 }
 
 (Dictionary<string, TimeSpan> Services, TimeSpan Generator) CpuAtStart() =>
     (memory.ProcessorTimes(), Process.GetCurrentProcess().TotalProcessorTime);
 
+// Each process's CPU since start, in µs over the phase's events (re-posted duplicates included).
+Dictionary<string, double> MicrosPerEvent(Dictionary<string, TimeSpan> start, PhaseResult phase) =>
+    memory.ProcessorTimes().ToDictionary(p => p.Key, p => (p.Value - start.GetValueOrDefault(p.Key)).TotalMicroseconds / (phase.Unique + phase.Duplicates));
+
 string CpuPerEvent((Dictionary<string, TimeSpan> Services, TimeSpan Generator) start, PhaseResult phase)
 {
-    var events = (double)(phase.Unique + phase.Duplicates);
-    var used = memory.ProcessorTimes().ToDictionary(p => p.Key, p => (p.Value - start.Services.GetValueOrDefault(p.Key)).TotalMicroseconds / events);
-    var generator = (Process.GetCurrentProcess().TotalProcessorTime - start.Generator).TotalMicroseconds / events;
+    var used = MicrosPerEvent(start.Services, phase);
+    var generator = (Process.GetCurrentProcess().TotalProcessorTime - start.Generator).TotalMicroseconds / (phase.Unique + phase.Duplicates);
     string Of(string process) => used.GetValueOrDefault(process).ToString("N1", CultureInfo.InvariantCulture);
     return $"API {Of("LlmCostTracker.ApiService")} µs, worker {Of("LlmCostTracker.WorkerService")} µs, Redis {Of("redis-server")} µs, " +
         $"RabbitMQ {Of("beam.smp")} µs, PostgreSQL {Of("postgres")} µs: {used.Values.Sum().ToString("N1", CultureInfo.InvariantCulture)} µs of the app's CPU an event; " +
