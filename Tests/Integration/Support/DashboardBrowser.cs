@@ -50,10 +50,19 @@ public sealed class DashboardBrowser : IAsyncDisposable
     public static Task InteractiveAsync(IPage page) =>
         page.Locator("[data-testid=ready][data-interactive=true]").WaitForAsync(new() { State = WaitForSelectorState.Attached });
 
+    /// <summary>
+    /// Rules whose verdict depends on what the element holds at the moment axe looks. A name on an element whose role
+    /// forbids one is a violation while the element is empty and only "needs review" once it has text, so a chart
+    /// checked before or after it drew gave two answers (a CI run failed on it). Their "needs review" counts too.
+    /// </summary>
+    private static readonly string[] ContentDependentRules = ["aria-prohibited-attr"];
+
     public static async Task AssertAccessibleAsync(IPage page)
     {
         var results = await page.RunAxe();
-        var serious = results.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
+        var serious = results.Violations
+            .Concat(results.Incomplete.Where(v => ContentDependentRules.Contains(v.Id)))
+            .Where(v => v.Impact is "serious" or "critical").ToList();
         Assert.True(serious.Count == 0, string.Join("\n", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Select(n => n.Html))}")));
     }
 
