@@ -41,7 +41,11 @@ public sealed class BudgetHoldTests(ShardedAppFixture app)
                     continue;
                 }
 
-                Assert.Equal(HttpStatusCode.PaymentRequired, response.StatusCode);
+                if (response.StatusCode != HttpStatusCode.PaymentRequired)
+                {
+                    Assert.Fail($"A hold was answered {(int)response.StatusCode} {body}, not 201 or 402.\n{await app.FailureLogsAsync("apiservice")}");
+                }
+
                 Assert.Equal("budget-exceeded", body.GetProperty("type").GetString());
                 Assert.True(body.TryGetProperty("remainingUsd", out _));
             }

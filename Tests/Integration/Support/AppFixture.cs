@@ -132,6 +132,39 @@ public class AppFixture : IAsyncLifetime
         Keys = new LedgerKeys((int)buckets);
     }
 
+    /// <summary>The failures every instance of <paramref name="name"/> logged (each "fail:" or "crit:" line and the
+    /// exception lines after it), for the message of an assertion on an answer that should not have been a 500: the
+    /// API answers an unhandled exception with a bare ProblemDetails and logs what it was.</summary>
+    public async Task<string> FailureLogsAsync(string name)
+    {
+        var resource = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == name);
+        var logs = App.Services.GetRequiredService<ResourceLoggerService>();
+        var report = new System.Text.StringBuilder();
+        // The logs of every instance (replica) of the resource.
+        using var read = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var failing = 0;
+        try
+        {
+            await foreach (var batch in logs.GetAllAsync(resource).WithCancellation(read.Token))
+            {
+                foreach (var line in batch)
+                {
+                    failing = line.Content.Contains("fail: ", StringComparison.Ordinal) || line.Content.Contains("crit: ", StringComparison.Ordinal) ? 30 : failing - 1;
+                    if (failing > 0)
+                    {
+                        report.AppendLine(line.Content);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            report.AppendLine("(logs not read within 5 s)");
+        }
+
+        return report.Length == 0 ? $"{name} logged no failure." : report.ToString();
+    }
+
     /// <summary>Each resource's state, exit code, health and last log lines, for a start that failed.</summary>
     private async Task<string> DescribeResourcesAsync()
     {
