@@ -12,7 +12,19 @@ public readonly record struct LedgerCorrection(string UserId, string Model, Date
 /// (<c>reprice_runs.redis_deltas</c>: a JSON array of <c>[userId, model, day, delta]</c>).</summary>
 public static class RepriceLedgerCall
 {
-    public static readonly RedisScript Script = RedisScript.Load("reprice-ledger.lua");
+    public static readonly RedisScript Script = RedisScript.Load("reprice-ledger.lua").Naming(typeof(RepriceKey), typeof(RepriceArg), typeof(CorrectionArg));
+
+    /// <summary>The call's keys: the user months of its users follow from <see cref="FirstUserMonth"/>.</summary>
+    public enum RepriceKey { Marker, MonthTotals, MonthUsers, FirstUserMonth }
+
+    /// <summary>The call's header: its users' ids follow from <see cref="FirstUser"/>, then a
+    /// <see cref="CorrectionArg"/> record per correction.</summary>
+    public enum RepriceArg { MarkerLifetime, CostField, UserCount, FirstUser }
+
+    /// <summary>A correction: its user's number (1-based, in the keys' order), model field, day field and delta.</summary>
+    public enum CorrectionArg { User, Model, Day, Delta }
+
+    private static readonly int CorrectionArgs = Enum.GetValues<CorrectionArg>().Length;
 
     /// <summary>The row changes summed per user, model and day (Redis keeps no provider, tier or band), only for
     /// months whose keys still live at <paramref name="now"/>, in a stable order.</summary>
@@ -75,22 +87,31 @@ public static class RepriceLedgerCall
             {
                 var users = chunk.Select(c => c.UserId).Distinct(StringComparer.Ordinal).ToList();
                 var position = users.Select((u, i) => (u, i)).ToDictionary(p => p.u, p => p.i + 1, StringComparer.Ordinal);
-                var redisKeys = new List<RedisKey>(3 + users.Count)
+                var redisKeys = new RedisKey[(int)RepriceKey.FirstUserMonth + users.Count];
+                redisKeys[(int)RepriceKey.Marker] = keys.RepriceMarker(bucket, run, month.Key, part++);
+                redisKeys[(int)RepriceKey.MonthTotals] = keys.MonthTotals(bucket, month.Key);
+                redisKeys[(int)RepriceKey.MonthUsers] = keys.MonthUsers(bucket, month.Key);
+                var args = new RedisValue[(int)RepriceArg.FirstUser + users.Count + CorrectionArgs * chunk.Length];
+                args[(int)RepriceArg.MarkerLifetime] = lifetime;
+                args[(int)RepriceArg.CostField] = LedgerKeys.Cost;
+                args[(int)RepriceArg.UserCount] = users.Count;
+                for (var u = 0; u < users.Count; u++)
                 {
-                    keys.RepriceMarker(bucket, run, month.Key, part++), keys.MonthTotals(bucket, month.Key), keys.MonthUsers(bucket, month.Key),
-                };
-                redisKeys.AddRange(users.Select(u => (RedisKey)keys.UserMonth(u, month.Key)));
-                var args = new List<RedisValue>(3 + users.Count + 4 * chunk.Length) { lifetime, LedgerKeys.Cost, users.Count };
-                args.AddRange(users.Select(u => (RedisValue)u));
-                foreach (var c in chunk)
-                {
-                    args.Add(position[c.UserId]);
-                    args.Add(LedgerKeys.ModelField(c.Model));
-                    args.Add(LedgerKeys.DayField(c.Day));
-                    args.Add(c.Delta);
+                    redisKeys[(int)RepriceKey.FirstUserMonth + u] = keys.UserMonth(users[u], month.Key);
+                    args[(int)RepriceArg.FirstUser + u] = users[u];
                 }
 
-                yield return ([.. redisKeys], [.. args]);
+                var at = (int)RepriceArg.FirstUser + users.Count;
+                foreach (var c in chunk)
+                {
+                    args[at + (int)CorrectionArg.User] = position[c.UserId];
+                    args[at + (int)CorrectionArg.Model] = LedgerKeys.ModelField(c.Model);
+                    args[at + (int)CorrectionArg.Day] = LedgerKeys.DayField(c.Day);
+                    args[at + (int)CorrectionArg.Delta] = c.Delta;
+                    at += CorrectionArgs;
+                }
+
+                yield return (redisKeys, args);
             }
         }
     }

@@ -4,7 +4,7 @@
 
 local slice = unpackSlice
 local known = {}
-for c = 3, 2 + claimSets do
+for c = UsageKey.FirstClaimSet, UsageKey.FirstClaimSet - 1 + claimSets do
   for from = 1, n, slice do
     local part = redis.call('SMISMEMBER', KEYS[c], unpack(members, from, math.min(n, from + slice - 1)))
     for k = 1, #part do
@@ -24,11 +24,12 @@ for j = 1, n do
   end
 end
 
--- Writes are queued and run at the end; the claims go first.
+-- Writes are queued and run at the end; the claims go first, into the current period's set.
+local claimSet = KEYS[UsageKey.FirstClaimSet]
 local writes = {}
 for from = 1, #fresh, slice do
-  writes[#writes + 1] = { 'SADD', KEYS[3], unpack(fresh, from, math.min(#fresh, from + slice - 1)) }
+  writes[#writes + 1] = { 'SADD', claimSet, unpack(fresh, from, math.min(#fresh, from + slice - 1)) }
 end
 if #fresh > 0 then
-  writes[#writes + 1] = { 'EXPIREAT', KEYS[3], claimsExpireAt }
+  writes[#writes + 1] = { 'EXPIREAT', claimSet, claimsExpireAt }
 end

@@ -23,18 +23,23 @@ local function set(key, fields, values)
   end
 end
 
+-- The reply's alerts, an AlertField record each.
 local alerts = {}
-local function alert(...)
-  for _, v in ipairs({ ... }) do
-    alerts[#alerts + 1] = v
-  end
+local function alert(user, threshold, eventIndex, spent, budget, crossedAt)
+  local base = #alerts
+  alerts[base + AlertField.User] = user
+  alerts[base + AlertField.Threshold] = threshold
+  alerts[base + AlertField.Event] = eventIndex
+  alerts[base + AlertField.Spent] = spent
+  alerts[base + AlertField.Budget] = budget
+  alerts[base + AlertField.CrossedAt] = crossedAt
 end
 
 -- Each user's budget and own thresholds, read together: budget k of the reply is at 2k - 1, thresholds at 2k.
 local budgetKeys, budgets, ownThresholds = {}, {}, {}
 for u = 1, userCount do
-  budgetKeys[2 * u - 1] = KEYS[userKeys + 2 + (u - 1) * stride]
-  budgetKeys[2 * u] = KEYS[userKeys + 4 + (u - 1) * stride]
+  budgetKeys[2 * u - 1] = KEYS[userKeys(u) + UserKey.Budget]
+  budgetKeys[2 * u] = KEYS[userKeys(u) + UserKey.Thresholds]
 end
 for from = 1, 2 * userCount, fieldSlice do
   local part = redis.call('MGET', unpack(budgetKeys, from, math.min(2 * userCount, from + fieldSlice - 1)))
@@ -83,13 +88,13 @@ end
 local function settleHolds(u, user)
   local ids = {}
   for h = 0, user.holdCount - 1 do
-    local q = user.holdsAt + 2 * h
-    if isFresh[user.first - 1 + tonumber(ARGV[q])] then
-      ids[#ids + 1] = ARGV[q + 1]
+    local q = user.holds + h * holdSize
+    if isFresh[user.first - 1 + tonumber(ARGV[q + HoldRef.Position])] then
+      ids[#ids + 1] = ARGV[q + HoldRef.HoldId]
     end
   end
   if #ids > 0 then
-    local holdKey = KEYS[userKeys + 3 + (u - 1) * stride]
+    local holdKey = KEYS[userKeys(u) + UserKey.HoldData]
     local entries = redis.call('HMGET', holdKey, unpack(ids))
     local freed, settled = 0, {}
     for k = 1, #ids do

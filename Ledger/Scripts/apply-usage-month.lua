@@ -6,7 +6,7 @@ if #fresh > 0 then
   for m = 1, #monthFields do
     names[counterCount + m] = monthFields[m]
   end
-  local month = read(KEYS[1], names)
+  local month = read(KEYS[UsageKey.MonthTotals], names)
   local values = {}
   for k = 1, counterCount do
     values[k] = string.format('%d', tonumber(month[k] or '0') + monthTotals[k])
@@ -19,12 +19,12 @@ if #fresh > 0 then
       values[counterCount + m] = string.format('%d', tonumber(month[counterCount + m] or '0') + delta)
     end
   end
-  set(KEYS[1], names, values)
+  set(KEYS[UsageKey.MonthTotals], names, values)
   local rankSlice = 2000
   for from = 1, #ranked, rankSlice do
     local to = math.min(#ranked, from + rankSlice - 1)
-    local scores = redis.call('ZMSCORE', KEYS[2], unpack(ranked, from, to))
-    local change = { 'ZADD', KEYS[2] }
+    local scores = redis.call('ZMSCORE', KEYS[UsageKey.MonthUsers], unpack(ranked, from, to))
+    local change = { 'ZADD', KEYS[UsageKey.MonthUsers] }
     for r = from, to do
       change[#change + 1] = string.format('%d', tonumber(scores[r - from + 1] or '0') + rankedDelta[r])
       change[#change + 1] = ranked[r]
@@ -34,7 +34,7 @@ if #fresh > 0 then
   if not month[requestsAt] then
     -- The bucket's first events of the month: its two month keys are created by this call (after the writes
     -- above) and get their expiry once.
-    for k = 1, 2 do
+    for _, k in ipairs({ UsageKey.MonthTotals, UsageKey.MonthUsers }) do
       writes[#writes + 1] = { 'EXPIREAT', KEYS[k], expireAt }
     end
   end
@@ -57,16 +57,16 @@ if tagDelta ~= '' and #fresh > 0 then
       local set = setOf and setOf[j] or 0
       if not isFresh[j] and set > 0 then
         local values = numbers(string.match(ARGV[valuesAt[j]], eventPattern))
-        local q = user.groups + (values[counterCount + 1] - 1) * (2 + counterCount)
+        local q = groupBase(user, values[counterCount + 1])
         values[counterCount + 1] = nil
-        duplicates[#duplicates + 1] = { s = set, m = ARGV[q], d = ARGV[q + 1], c = values, u = user.id }
+        duplicates[#duplicates + 1] = { s = set, m = ARGV[q + GroupArg.Model], d = ARGV[q + GroupArg.Day], c = values, u = user.id }
       end
     end
   end
   if #duplicates > 0 then
     tagDelta = tagDelta .. '\n' .. cjson.encode(duplicates)
   end
-  writes[#writes + 1] = { 'RPUSH', KEYS[userKeys + userCount * stride + 1], tagDelta }
+  writes[#writes + 1] = { 'RPUSH', KEYS[tagDeltaKey], tagDelta }
 end
 
 if rollupDelta ~= '' and #fresh > 0 then
@@ -89,7 +89,7 @@ for _, w in ipairs(writes) do
   redis.call(unpack(w))
 end
 
-local result = { #alerts / 6 }
+local result = { #alerts / layoutSize(AlertField) }
 for _, v in ipairs(alerts) do
   result[#result + 1] = v
 end

@@ -8,7 +8,7 @@ local monthFields, monthDeltas, monthSlot = {}, {}, {}
 local ranked, rankedDelta = {}, {}
 for u = 1, userCount do
   local user = users[u]
-  local key = KEYS[userKeys + 1 + (u - 1) * stride]
+  local key = KEYS[userKeys(u) + UserKey.Month]
   local budget = tonumber(budgets[u] or defaultBudget)
   -- The user's thresholds: their own when set (the admin API's budget), else the configured ones.
   local thresholds, fields = defaultThresholds, nil
@@ -49,8 +49,8 @@ for u = 1, userCount do
   local modelOf, dayOf = {}, {}
   for g = 1, user.groupCount do
     if duplicates == 0 or live[g] then
-      local q = user.groups + (g - 1) * (2 + counterCount)
-      local name = ARGV[q]
+      local q = groupBase(user, g)
+      local name = ARGV[q + GroupArg.Model]
       local f = slot[name]
       if f == nil then
         nf = nf + 1
@@ -58,7 +58,7 @@ for u = 1, userCount do
         fields[f], slot[name], deltas[f] = name, f, zeros()
       end
       modelOf[g] = deltas[f]
-      name = ARGV[q + 1]
+      name = ARGV[q + GroupArg.Day]
       f = slot[name]
       if f == nil then
         nf = nf + 1
@@ -81,7 +81,7 @@ for u = 1, userCount do
   end
   if duplicates == 0 then
     for g = 1, user.groupCount do
-      local q = user.groups + (g - 1) * (2 + counterCount) + 1
+      local q = groupBase(user, g) + GroupArg.FirstCounter - 1
       local model = modelOf[g]
       for k = 1, counterCount do
         local v = tonumber(ARGV[q + k])

@@ -5,22 +5,23 @@
 -- alerts), apply-usage-users.lua (each user's month and thresholds), apply-usage-month.lua (the bucket's month, the
 -- tag delta, the writes and the reply). They share this file's locals.
 --
--- KEYS: month totals, month users (report index), the claim sets of the dedup window (the current period's first),
--- then per user: user-month hash, budget, hold data (budget-holds.lua in the API), the user's own alert thresholds
--- (comma-separated percentages; missing: the ARGV thresholds), then, when the call's events carry tags, the bucket's
--- tag delta list, then, with history on, the bucket's rollup stream.
--- ARGV, read in order: expireAt, defaultBudgetMicros, claimSetCount, the current claim set's expireAt,
--- counterCount, the counter field names (cost first), the position of the requests counter, the alert field
--- prefix, the pending state word, the held field of the hold data, thresholdCount, thresholds..., userCount, then
--- per user: userId, groupCount, eventCount, holdCount, per group (the user's events of one model and day, summed by
--- the caller): model field, day field, one value a counter; then per event in order: its claim (a digest of
+-- Every key, argument and reply field is named by an enum of ApplyUsageCall (prepended as Lua tables; the script
+-- reads ARGV[UsageArg.UserCount], the call writes args[(int)UsageArg.UserCount]).
+-- KEYS (UsageKey): month totals, month users (report index), the claim sets of the dedup window from FirstClaimSet
+-- (the current period's first), then per user the keys of UserKey: user-month hash, budget, hold data (budget-holds.lua),
+-- the user's own alert thresholds (comma-separated percentages; missing: the ARGV thresholds), then, when the call's
+-- events carry tags, the bucket's tag delta list, then, with history on, the bucket's rollup stream.
+-- ARGV: the header (UsageArg), then in order the counter field names (cost first), the thresholds, and per user a
+-- UserArg record; then its groups (the user's events of one model and day, summed by the caller), each a GroupArg
+-- record with one value a counter from FirstCounter; then per event an EventArg record: its claim (a digest of
 -- userId|eventId) and its counters, group, time (Unix ms) and id packed as c1,...,cN,group,occurredAt,eventId; then
--- per event carrying a budget hold: its position among the user's events (1-based) and the holdId. After every
--- user: the call's tag delta (JSON, empty without tags), then with one, the events' tag set numbers (0: none),
--- comma-separated in call order; then the call's daily rollup delta (JSON, empty with history off).
--- Returns { alertCount, alerts..., duplicateIndexes... }: each alert is userIndex, threshold, eventIndex (1-based in
--- the call, 0 for an alert left pending by an earlier attempt), spentMicros, budgetMicros, crossedAt (Unix ms: the
--- crossing event's occurredAt, kept in the alert state as pending|eventId|spent|crossedAt; 0 when unknown).
+-- per event carrying a budget hold a HoldRef record: its position among the user's events (1-based) and the holdId.
+-- After every user: the call's tag delta (JSON, empty without tags), then with one, the events' tag set numbers (0:
+-- none), comma-separated in call order; then the call's daily rollup delta (JSON, empty with history off).
+-- Returns { alertCount, alerts..., duplicateIndexes... }: each alert an AlertField record: userIndex, threshold,
+-- eventIndex (1-based in the call, 0 for an alert left pending by an earlier attempt), spentMicros, budgetMicros,
+-- crossedAt (Unix ms: the crossing event's occurredAt, kept in the alert state as pending|eventId|spent|crossedAt; 0
+-- when unknown).
 --
 -- Each event's claim (SADD into the current period's set) is taken in the same step as its increments, and checked
 -- against every set of the window, so an event re-posted or redelivered within the window counts once. A group's
@@ -45,56 +46,74 @@
 -- (field x: their positions and packed counters) for the writer to take out, as the tag fold does. So a call that
 -- mixes new events and duplicates is made once.
 
-local p = 0
-local function take()
-  p = p + 1
-  return ARGV[p]
-end
+local expireAt = ARGV[UsageArg.ExpireAt]
+local defaultBudget = ARGV[UsageArg.DefaultBudget]
+local claimSets = tonumber(ARGV[UsageArg.ClaimSetCount])
+local claimsExpireAt = ARGV[UsageArg.ClaimsExpireAt]
+local requestsAt = tonumber(ARGV[UsageArg.RequestsAt])
+local alertPrefix = ARGV[UsageArg.AlertPrefix]
+local pendingWord = ARGV[UsageArg.PendingWord]
+local pending = pendingWord .. '|'
+local heldField = ARGV[UsageArg.HeldField]
+local counterCount = tonumber(ARGV[UsageArg.CounterCount])
+local thresholdCount = tonumber(ARGV[UsageArg.ThresholdCount])
+local userCount = tonumber(ARGV[UsageArg.UserCount])
 
-local expireAt = take()
-local defaultBudget = take()
-local claimSets = tonumber(take())
-local claimsExpireAt = take()
-local userKeys = 2 + claimSets
--- Keys per user: month hash, budget, hold data, thresholds.
-local stride = 4
-local counterCount = tonumber(take())
+-- The lists and records after the header, read in order: p is the position read last.
+local p = layoutSize(UsageArg)
 local counters = {}
 for k = 1, counterCount do
-  counters[k] = take()
+  counters[k] = ARGV[p + k]
 end
-local requestsAt = tonumber(take())
-local alertPrefix = take()
-local pendingWord = take()
-local pending = pendingWord .. '|'
-local heldField = take()
-local thresholdCount = tonumber(take())
+p = p + counterCount
 local thresholds = {}
 for t = 1, thresholdCount do
-  thresholds[t] = take()
+  thresholds[t] = ARGV[p + t]
+end
+p = p + thresholdCount
+
+-- A user's keys are a UserKey record from userKeys: KEYS[userKeys(u) + UserKey.Budget].
+local userKeysBase = UsageKey.FirstClaimSet - 1 + claimSets
+local userKeySize = layoutSize(UserKey)
+local function userKeys(u)
+  return userKeysBase + (u - 1) * userKeySize
 end
 
--- Users and events are located once; the group values stay in ARGV and are read where used.
-local userCount = tonumber(take())
+-- Users and events are located once; the group values stay in ARGV and are read where used. A record is read from
+-- the position before it: ARGV[base + GroupArg.Day].
+local groupSize = GroupArg.FirstCounter - 1 + counterCount
+local userArgSize, eventSize, holdSize = layoutSize(UserArg), layoutSize(EventArg), layoutSize(HoldRef)
 local users, members, valuesAt = {}, {}, {}
 local n = 0
 for u = 1, userCount do
-  local id, groupCount, count, holdCount = take(), tonumber(take()), tonumber(take()), tonumber(take())
-  users[u] = { id = id, groups = p + 1, groupCount = groupCount, first = n + 1, last = n + count, holdCount = holdCount }
-  p = p + groupCount * (2 + counterCount)
-  for _ = 1, count do
+  local user = {
+    id = ARGV[p + UserArg.Id], groupCount = tonumber(ARGV[p + UserArg.GroupCount]), first = n + 1,
+    last = n + tonumber(ARGV[p + UserArg.EventCount]), holdCount = tonumber(ARGV[p + UserArg.HoldCount]),
+  }
+  p = p + userArgSize
+  user.groups = p
+  p = p + user.groupCount * groupSize
+  for _ = user.first, user.last do
     n = n + 1
-    members[n] = take()
-    valuesAt[n] = p + 1
-    p = p + 1
+    members[n] = ARGV[p + EventArg.Claim]
+    valuesAt[n] = p + EventArg.Packed
+    p = p + eventSize
   end
-  users[u].holdsAt = p + 1
-  p = p + 2 * holdCount
+  user.holds = p
+  p = p + user.holdCount * holdSize
+  users[u] = user
 end
-local tagDelta = take()
-local tagSets = tagDelta ~= '' and take() or ''
-local rollupDelta = take()
-local rollupKey = KEYS[userKeys + userCount * stride + (tagDelta ~= '' and 2 or 1)]
+-- The group g of a user: the position before its record.
+local function groupBase(user, g)
+  return user.groups + (g - 1) * groupSize
+end
+
+local tagDelta = ARGV[p + 1]
+local tagSets = tagDelta ~= '' and ARGV[p + 2] or ''
+local rollupDelta = ARGV[p + (tagDelta ~= '' and 3 or 2)]
+-- After the users' keys: the tag delta list when the call has a tag delta, then the rollup stream.
+local tagDeltaKey = userKeys(userCount + 1) + 1
+local rollupKey = KEYS[tagDeltaKey + (tagDelta ~= '' and 1 or 0)]
 local mismatch = packedCountersError('apply-usage', counterCount)
 if mismatch then
   return mismatch

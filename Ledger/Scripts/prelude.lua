@@ -4,6 +4,15 @@
 -- Lua's unpack takes at most 8,000 values: commands with many arguments are sent in slices of this many.
 local unpackSlice = 4000
 
+-- The number of names in a layout table (an enum prepended by RedisScript.Naming): the size of a record.
+local function layoutSize(layout)
+  local n = 0
+  for _ in pairs(layout) do
+    n = n + 1
+  end
+  return n
+end
+
 -- n copies of part, comma-separated (Redis runs Lua 5.1: string.rep takes no separator).
 local function joined(part, n)
   return string.rep(part .. ',', n - 1) .. part

@@ -3,22 +3,27 @@
 -- committed to PostgreSQL). Each correction adds a cost delta to a user's month and the bucket's month, in their
 -- totals, the model's packed counters and the day, and to the user's score in the report index. Token counts do
 -- not change: a re-price changes prices, not usage.
--- KEYS: the run's marker, the bucket's month totals, the month's user index, then each user's month hash.
--- ARGV: marker lifetime (seconds), the cost field, the user count U, the U userIds (in KEYS' order), then per
--- correction: the user's position (1..U), the model field, the day field, the delta (micro-USD).
+-- KEYS (RepriceKey): the run's marker, the bucket's month totals, the month's user index, then from FirstUserMonth
+-- each user's month hash.
+-- ARGV (RepriceArg): marker lifetime (seconds), the cost field, the user count U, then from FirstUser the U userIds
+-- (in KEYS' order), then a CorrectionArg record per correction: the user's number (1..U), the model field, the day
+-- field, the delta (micro-USD). The enums are in RepriceLedgerCall.cs, prepended as tables.
 -- Returns -1 when the marker is set (this part of the run is already in), else the corrections applied (a user
 -- month that has expired gets none).
-if redis.call('EXISTS', KEYS[1]) == 1 then
+if redis.call('EXISTS', KEYS[RepriceKey.Marker]) == 1 then
   return -1
 end
 
-local costField = ARGV[2]
-local users = tonumber(ARGV[3])
+local costField = ARGV[RepriceArg.CostField]
+local users = tonumber(ARGV[RepriceArg.UserCount])
+-- User u's month is KEYS[userMonths + u], its id ARGV[userIds + u].
+local userMonths, userIds = RepriceKey.FirstUserMonth - 1, RepriceArg.FirstUser - 1
 local live = {}
 for u = 1, users do
-  live[u] = redis.call('EXISTS', KEYS[3 + u]) == 1
+  live[u] = redis.call('EXISTS', KEYS[userMonths + u]) == 1
 end
-local totalsLive = redis.call('EXISTS', KEYS[2]) == 1
+local totals = KEYS[RepriceKey.MonthTotals]
+local totalsLive = redis.call('EXISTS', totals) == 1
 
 local function correct(key, modelField, dayField, delta)
   redis.call('HINCRBY', key, costField, delta)
@@ -32,18 +37,21 @@ local function correct(key, modelField, dayField, delta)
 end
 
 local applied = 0
-for i = 4 + users, #ARGV, 4 do
-  local u = tonumber(ARGV[i])
-  local delta = tonumber(ARGV[i + 3])
+local size = layoutSize(CorrectionArg)
+-- at: the position before a correction's record.
+for at = userIds + users, #ARGV - size, size do
+  local u = tonumber(ARGV[at + CorrectionArg.User])
+  local delta = tonumber(ARGV[at + CorrectionArg.Delta])
   if live[u] then
-    correct(KEYS[3 + u], ARGV[i + 1], ARGV[i + 2], delta)
-    redis.call('ZINCRBY', KEYS[3], delta, ARGV[3 + u])
+    local model, day = ARGV[at + CorrectionArg.Model], ARGV[at + CorrectionArg.Day]
+    correct(KEYS[userMonths + u], model, day, delta)
+    redis.call('ZINCRBY', KEYS[RepriceKey.MonthUsers], delta, ARGV[userIds + u])
     if totalsLive then
-      correct(KEYS[2], ARGV[i + 1], ARGV[i + 2], delta)
+      correct(totals, model, day, delta)
     end
     applied = applied + 1
   end
 end
 
-redis.call('SET', KEYS[1], applied, 'EX', ARGV[1])
+redis.call('SET', KEYS[RepriceKey.Marker], applied, 'EX', ARGV[RepriceArg.MarkerLifetime])
 return applied

@@ -41,8 +41,9 @@ public sealed class ApplyUsageCallTests
             [
                 month.ExpiresAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), "6000000",
                 "5", window.ExpiresAt(window.PeriodOf(Day)).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "7", "cost", "input", "cached", "output", "requests", "cacheWrite", "reasoning", "5", "alert|", "pending", "#held", "2", "80", "100",
-                "1", "ann", "2", "3", "1",
+                "5", "alert|", "pending", "#held", "7", "2", "1",
+                "cost", "input", "cached", "output", "requests", "cacheWrite", "reasoning", "80", "100",
+                "ann", "2", "3", "1",
                 "model|gpt-4o", "day|2026-12-01", "300", "20", "4", "10", "2", "0", "0",
                 "model|o3", "day|2026-12-02", "300", "10", "2", "5", "1", "0", "0",
                 Claim("e1"), $"100,10,2,5,1,0,0,1,{Ms(Day)},e1", Claim("e2"), $"200,10,2,5,1,0,0,1,{Ms(Day)},e2", Claim("e3"), $"300,10,2,5,1,0,0,2,{Ms(Day.AddDays(1))},e3",

@@ -1,5 +1,8 @@
+using LlmCostTracker.History.Repricing;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.Ledger.Holds;
+using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.WorkerService.Budgets;
 
 namespace LlmCostTracker.Tests.Unit;
@@ -33,7 +36,7 @@ public sealed class LedgerScriptFilesTests
 
         Assert.Equal("apply-usage.lua", script.Name);
         Assert.StartsWith("-- The helpers every ledger script shares", script.Text, StringComparison.Ordinal);
-        string[] order = ["local function addToField(", "local function take()", "-- apply-usage, section 2 of 5", "-- apply-usage, section 3 of 5",
+        string[] order = ["local function addToField(", "local function userKeys(", "-- apply-usage, section 2 of 5", "-- apply-usage, section 3 of 5",
             "-- apply-usage, section 4 of 5", "-- apply-usage, section 5 of 5"];
         var positions = order.Select(marker => script.Text.IndexOf(marker, StringComparison.Ordinal)).ToList();
         Assert.All(positions, p => Assert.True(p >= 0));
@@ -58,9 +61,13 @@ public sealed class LedgerScriptFilesTests
     [InlineData("budget-holds.lua", typeof(BudgetHoldCall))]
     [InlineData("mark-alert-sent.lua", typeof(MarkAlertSentCall))]
     [InlineData("reevaluate-budget.lua", typeof(ReevaluateBudgetCall))]
-    public void A_named_script_uses_only_names_its_call_defines_and_no_position(string file, Type call)
+    [InlineData("apply-usage*.lua", typeof(ApplyUsageCall))]
+    [InlineData("admit-tags.lua", typeof(AdmitTagsCall))]
+    [InlineData("reprice-ledger.lua", typeof(RepriceLedgerCall))]
+    public void A_named_script_uses_only_names_its_call_defines_and_no_position(string files, Type call)
     {
-        var text = File.ReadAllText(Path.Combine(ProjectReferenceTests.RepositoryRoot(), "Ledger/Scripts", file));
+        // A script cut into sections is checked in all of them.
+        var text = string.Concat(Directory.GetFiles(Path.Combine(ProjectReferenceTests.RepositoryRoot(), "Ledger/Scripts"), files).Select(File.ReadAllText));
         var layouts = call.GetNestedTypes().Where(t => t.IsEnum).ToList();
         var loaded = (RedisScript)call.GetField("Script")!.GetValue(null)!;
 

@@ -9,12 +9,23 @@ using StackExchange.Redis;
 
 namespace LlmCostTracker.WorkerService.Aggregation;
 
-/// <summary>The arguments and reply of <c>Ledger/Scripts/apply-usage.lua</c>, the one place that knows their order. Each
+/// <summary>The arguments and reply of <c>Ledger/Scripts/apply-usage.lua</c>, their order named once in
+/// <c>ApplyUsageCall.Layout.cs</c>. Each
 /// user's events are summed per model and day (a group) here, so the script adds one group where it would add many
 /// events unless the user has a duplicate in the call.</summary>
-public static class ApplyUsageCall
+public static partial class ApplyUsageCall
 {
-    public static readonly RedisScript Script = RedisScript.Load("apply-usage.lua", "apply-usage-claims.lua", "apply-usage-helpers.lua", "apply-usage-users.lua", "apply-usage-month.lua");
+    public static readonly RedisScript Script = RedisScript.Load("apply-usage.lua", "apply-usage-claims.lua", "apply-usage-helpers.lua", "apply-usage-users.lua", "apply-usage-month.lua")
+        .Naming(typeof(UsageKey), typeof(UserKey), typeof(UsageArg), typeof(UserArg), typeof(GroupArg), typeof(EventArg), typeof(HoldRef), typeof(AlertField));
+
+    private static readonly int UsageKeys = Enum.GetValues<UsageKey>().Length - 1;
+    private static readonly int UserKeys = Enum.GetValues<UserKey>().Length;
+    private static readonly int Header = Enum.GetValues<UsageArg>().Length;
+    private static readonly int UserArgs = Enum.GetValues<UserArg>().Length;
+    private static readonly int GroupArgs = (int)GroupArg.FirstCounter + LedgerKeys.Counters.Length;
+    private static readonly int EventArgs = Enum.GetValues<EventArg>().Length;
+    private static readonly int HoldArgs = Enum.GetValues<HoldRef>().Length;
+    private static readonly int AlertFields = Enum.GetValues<AlertField>().Length;
 
     /// <summary>A threshold the call crossed: <see cref="EventPosition"/> is the crossing event's position in the
     /// call (<see cref="LedgerChunk.EventOrder"/>), or null for an alert an earlier attempt claimed but did not
@@ -40,22 +51,23 @@ public static class ApplyUsageCall
         var tagDelta = TagDelta.Build(chunk, events, ModelFieldOf);
         var claimSets = claims.PeriodsChecked;
         var rollupDelta = rollups ? RollupDeltaOf(chunk, events) : null;
-        var redisKeys = new RedisKey[2 + claimSets + chunk.Users.Count * 4 + (tagDelta is null ? 0 : 1) + (rollupDelta is null ? 0 : 1)];
-        redisKeys[0] = keys.MonthTotals(chunk.Bucket, chunk.Month.Key);
-        redisKeys[1] = keys.MonthUsers(chunk.Bucket, chunk.Month.Key);
+        var redisKeys = new RedisKey[UsageKeys + claimSets + chunk.Users.Count * UserKeys + (tagDelta is null ? 0 : 1) + (rollupDelta is null ? 0 : 1)];
+        redisKeys[(int)UsageKey.MonthTotals] = keys.MonthTotals(chunk.Bucket, chunk.Month.Key);
+        redisKeys[(int)UsageKey.MonthUsers] = keys.MonthUsers(chunk.Bucket, chunk.Month.Key);
         var period = claims.PeriodOf(now);
         for (var c = 0; c < claimSets; c++)
         {
-            redisKeys[2 + c] = keys.Claims(chunk.Bucket, claims.KeyPart(period - c));
+            redisKeys[(int)UsageKey.FirstClaimSet + c] = keys.Claims(chunk.Bucket, claims.KeyPart(period - c));
         }
 
-        var k = 2 + claimSets;
+        var k = UsageKeys + claimSets;
         foreach (var (userId, _) in chunk.Users)
         {
-            redisKeys[k++] = keys.UserMonth(userId, chunk.Month.Key);
-            redisKeys[k++] = keys.UserBudget(userId);
-            redisKeys[k++] = keys.UserHoldData(userId);
-            redisKeys[k++] = keys.UserThresholds(userId);
+            redisKeys[k + (int)UserKey.Month] = keys.UserMonth(userId, chunk.Month.Key);
+            redisKeys[k + (int)UserKey.Budget] = keys.UserBudget(userId);
+            redisKeys[k + (int)UserKey.HoldData] = keys.UserHoldData(userId);
+            redisKeys[k + (int)UserKey.Thresholds] = keys.UserThresholds(userId);
+            k += UserKeys;
         }
 
         if (tagDelta is not null)
@@ -105,68 +117,74 @@ public static class ApplyUsageCall
 
         groupStart[chunk.Users.Count] = groups.Count;
         var counters = LedgerKeys.Counters.Length;
-        var args = new RedisValue[11 + counters + thresholds.Length + chunk.Users.Count * 4 + groups.Count * (2 + counters) + chunk.EventCount * 2 + holds * 2
-            + 1 + (tagDelta is null ? 0 : 1) + 1];
-        var a = 0;
-        args[a++] = chunk.Month.ExpiresAt.ToUnixTimeSeconds();
-        args[a++] = defaultBudgetMicros;
-        args[a++] = claimSets;
-        args[a++] = claims.ExpiresAt(period).ToUnixTimeSeconds();
-        args[a++] = counters;
+        var args = new RedisValue[Header + counters + thresholds.Length + chunk.Users.Count * UserArgs + groups.Count * GroupArgs + chunk.EventCount * EventArgs
+            + holds * HoldArgs + 1 + (tagDelta is null ? 0 : 1) + 1];
+        args[(int)UsageArg.ExpireAt] = chunk.Month.ExpiresAt.ToUnixTimeSeconds();
+        args[(int)UsageArg.DefaultBudget] = defaultBudgetMicros;
+        args[(int)UsageArg.ClaimSetCount] = claimSets;
+        args[(int)UsageArg.ClaimsExpireAt] = claims.ExpiresAt(period).ToUnixTimeSeconds();
+        args[(int)UsageArg.RequestsAt] = LedgerKeys.RequestsPosition;
+        args[(int)UsageArg.AlertPrefix] = LedgerKeys.AlertPrefix;
+        args[(int)UsageArg.PendingWord] = LedgerKeys.AlertPending;
+        args[(int)UsageArg.HeldField] = LedgerKeys.HeldField;
+        args[(int)UsageArg.CounterCount] = counters;
+        args[(int)UsageArg.ThresholdCount] = thresholds.Length;
+        args[(int)UsageArg.UserCount] = chunk.Users.Count;
+        var a = Header;
         foreach (var counter in LedgerKeys.Counters)
         {
             args[a++] = counter;
         }
 
-        args[a++] = LedgerKeys.RequestsPosition;
-        args[a++] = LedgerKeys.AlertPrefix;
-        args[a++] = LedgerKeys.AlertPending;
-        args[a++] = LedgerKeys.HeldField;
-        args[a++] = thresholds.Length;
         foreach (var threshold in thresholds)
         {
             args[a++] = threshold;
         }
 
-        args[a++] = chunk.Users.Count;
         n = 0;
         for (var u = 0; u < chunk.Users.Count; u++)
         {
             var (userId, indexes) = chunk.Users[u];
-            args[a++] = userId;
-            args[a++] = groupStart[u + 1] - groupStart[u];
-            args[a++] = indexes.Count;
-            args[a++] = indexes.Count(i => events[i].Usage.HoldId is not null);
+            args[a + (int)UserArg.Id] = userId;
+            args[a + (int)UserArg.GroupCount] = groupStart[u + 1] - groupStart[u];
+            args[a + (int)UserArg.EventCount] = indexes.Count;
+            args[a + (int)UserArg.HoldCount] = indexes.Count(i => events[i].Usage.HoldId is not null);
+            a += UserArgs;
             for (var g = groupStart[u]; g < groupStart[u + 1]; g++)
             {
                 var group = groups[g];
-                args[a++] = ModelFieldOf(group.Model);
-                args[a++] = group.Day.DayField;
-                args[a++] = group.Cost;
-                args[a++] = group.Input;
-                args[a++] = group.Cached;
-                args[a++] = group.Output;
-                args[a++] = group.Requests;
-                args[a++] = group.CacheWrite;
-                args[a++] = group.Reasoning;
+                args[a + (int)GroupArg.Model] = ModelFieldOf(group.Model);
+                args[a + (int)GroupArg.Day] = group.Day.DayField;
+                // One value a counter, in the order of LedgerKeys.Counters.
+                var c = a + (int)GroupArg.FirstCounter;
+                args[c++] = group.Cost;
+                args[c++] = group.Input;
+                args[c++] = group.Cached;
+                args[c++] = group.Output;
+                args[c++] = group.Requests;
+                args[c++] = group.CacheWrite;
+                args[c] = group.Reasoning;
+                a += GroupArgs;
             }
 
             foreach (var index in indexes)
             {
                 var e = events[index];
-                args[a++] = ClaimWindow.Digest(userId, e.Usage.EventId);
+                args[a + (int)EventArg.Claim] = ClaimWindow.Digest(userId, e.Usage.EventId);
                 // Packed in the order of LedgerKeys.Counters, then the event's group, time and id (the last two kept in
                 // the alert state of a threshold it crosses).
-                args[a++] = string.Create(CultureInfo.InvariantCulture,
+                args[a + (int)EventArg.Packed] = string.Create(CultureInfo.InvariantCulture,
                     $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n++]},{e.Usage.OccurredAt.ToUnixTimeMilliseconds()},{e.Usage.EventId}");
+                a += EventArgs;
             }
 
             for (var position = 0; position < indexes.Count; position++)
             {
                 if (events[indexes[position]].Usage.HoldId is { } holdId)
                 {
-                    args[a++] = position + 1;
-                    args[a++] = holdId;
+                    args[a + (int)HoldRef.Position] = position + 1;
+                    args[a + (int)HoldRef.HoldId] = holdId;
+                    a += HoldArgs;
                 }
             }
         }
@@ -193,12 +211,12 @@ public static class ApplyUsageCall
 
         var alerts = new Alert[alertCount];
         var n = 1;
-        for (var i = 0; i < alertCount; i++, n += 6)
+        for (var i = 0; i < alertCount; i++, n += AlertFields)
         {
-            var eventIndex = (int)reply[n + 2];
-            var crossedAt = (long)reply[n + 5];
-            alerts[i] = new Alert((int)reply[n] - 1, (int)reply[n + 1], eventIndex > 0 ? eventIndex - 1 : null, (long)reply[n + 3], (long)reply[n + 4],
-                crossedAt > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(crossedAt) : null);
+            var eventIndex = (int)reply[n + (int)AlertField.Event];
+            var crossedAt = (long)reply[n + (int)AlertField.CrossedAt];
+            alerts[i] = new Alert((int)reply[n + (int)AlertField.User] - 1, (int)reply[n + (int)AlertField.Threshold], eventIndex > 0 ? eventIndex - 1 : null,
+                (long)reply[n + (int)AlertField.Spent], (long)reply[n + (int)AlertField.Budget], crossedAt > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(crossedAt) : null);
         }
 
         var duplicates = new int[reply.Length - n];

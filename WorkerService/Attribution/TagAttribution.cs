@@ -22,7 +22,6 @@ public sealed class TagAttribution(
     IConnectionMultiplexer redis, LedgerKeys keys, IBus bus, IOptions<AttributionOptions> attribution, IOptions<BudgetOptions> budgets,
     IMeterFactory meters, TimeProvider clock, ILogger<TagAttribution> logger)
 {
-    private static readonly RedisScript Admit = RedisScript.Load("admit-tags.lua");
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>Answers already had, (dimension, month, value) → the value counted: an answer never changes within
@@ -170,28 +169,11 @@ public sealed class TagAttribution(
     private async Task<Dictionary<(string Dimension, LedgerMonth Month, string Value), string>> AskAsync(
         IReadOnlyList<(string Dimension, LedgerMonth Month, string Value)> values)
     {
-        var registries = values.Select(v => (v.Dimension, v.Month)).Distinct().ToList();
-        var keys = new RedisKey[registries.Count * 2];
-        for (var r = 0; r < registries.Count; r++)
-        {
-            keys[2 * r] = LedgerKeys.TagRegistry(registries[r].Dimension, registries[r].Month.Key);
-            keys[2 * r + 1] = LedgerKeys.TagOverflow(registries[r].Dimension, registries[r].Month.Key);
-        }
-
-        var args = new RedisValue[3 + values.Count * 2];
-        args[0] = attribution.Value.MaxValuesPerDimension;
-        args[1] = values.Max(v => v.Month.ExpiresAt).ToUnixTimeSeconds();
-        args[2] = values.Count;
-        for (var i = 0; i < values.Count; i++)
-        {
-            args[3 + 2 * i] = registries.IndexOf((values[i].Dimension, values[i].Month)) + 1;
-            args[4 + 2 * i] = values[i].Value;
-        }
-
-        RedisResult[] replies;
+        var call = AdmitTagsCall.Encode(values, attribution.Value.MaxValuesPerDimension);
+        TagAdmission[] replies;
         using (RedisSpans.Start("EVALSHA", 1))
         {
-            replies = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(Admit.Text, keys, args))!;
+            replies = AdmitTagsCall.Decode(await redis.GetDatabase().ScriptEvaluateAsync(AdmitTagsCall.Script.Text, call.Keys, call.Args));
         }
 
         if (_answers.Count + values.Count > MaxCachedAnswers)
@@ -203,9 +185,9 @@ public sealed class TagAttribution(
         for (var i = 0; i < values.Count; i++)
         {
             var key = values[i];
-            var reply = (int)replies[i];
-            answers[key] = _answers[key] = reply == 1 ? key.Value : TagValidator.OtherValue;
-            if (reply == 2)
+            var reply = replies[i];
+            answers[key] = _answers[key] = reply == TagAdmission.Admitted ? key.Value : TagValidator.OtherValue;
+            if (reply == TagAdmission.FirstRefusal)
             {
                 logger.LogWarning(
                     "Tag dimension {Dimension} reached {Max} values in {Month}: further values are counted as {Other} (Attribution:MaxValuesPerDimension)",
