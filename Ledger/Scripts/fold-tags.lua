@@ -2,9 +2,10 @@
 -- hashes, users and dimension indexes, and removes them from the list, in one atomic step: each delta is folded
 -- exactly once. TagFolder.cs read the deltas, merged them and builds the call; this comment names the arguments only.
 --
--- KEYS: the bucket's tag delta list, its rejected list, then the keys the payload names by position (1-based): per
--- tag value its hash and users, per dimension and month its index.
--- ARGV: the count of deltas folded, the ids of the first and the last of them, the payload (JSON), then the
+-- KEYS (FoldKey, in FoldTagsCall.cs, prepended as a table): the bucket's tag delta list, its rejected list, then from
+-- FirstPayloadKey the keys the payload names by position (1-based): per tag value its hash and users, per dimension
+-- and month its index.
+-- ARGV (FoldArg): the count of deltas folded, the ids of the first and the last of them, the payload (JSON), then the
 -- 0-based positions of the deltas the folder could not read, comma-separated (moved to the rejected list as they are).
 -- The payload:
 -- { n = counter field names (cost first), r = position of the requests counter, t = tags }, each tag
@@ -13,8 +14,8 @@
 -- Returns 1 when folded, 0 when the list no longer starts with those deltas (another worker folded them first:
 -- nothing is written and the caller reads the list again).
 
-local list = KEYS[1]
-local count = tonumber(ARGV[1])
+local list = KEYS[FoldKey.List]
+local count = tonumber(ARGV[FoldArg.Count])
 if redis.call('LLEN', list) < count then
   return 0
 end
@@ -22,11 +23,11 @@ end
 local function idOf(delta)
   return string.sub(delta, 8, 39)
 end
-if idOf(redis.call('LINDEX', list, 0)) ~= ARGV[2] or idOf(redis.call('LINDEX', list, count - 1)) ~= ARGV[3] then
+if idOf(redis.call('LINDEX', list, 0)) ~= ARGV[FoldArg.FirstId] or idOf(redis.call('LINDEX', list, count - 1)) ~= ARGV[FoldArg.LastId] then
   return 0
 end
 
-local payload = cjson.decode(ARGV[4])
+local payload = cjson.decode(ARGV[FoldArg.Payload])
 local counters = payload.n
 local counterCount = #counters
 local requestsAt = payload.r
@@ -115,8 +116,8 @@ end
 for _, w in ipairs(writes) do
   redis.call(unpack(w))
 end
-for position in string.gmatch(ARGV[5], '%d+') do
-  redis.call('RPUSH', KEYS[2], redis.call('LINDEX', list, tonumber(position)))
+for position in string.gmatch(ARGV[FoldArg.Rejected], '%d+') do
+  redis.call('RPUSH', KEYS[FoldKey.Rejected], redis.call('LINDEX', list, tonumber(position)))
 end
 redis.call('LTRIM', list, count, -1)
 return 1

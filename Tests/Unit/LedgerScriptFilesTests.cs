@@ -63,6 +63,7 @@ public sealed class LedgerScriptFilesTests
     [InlineData("reevaluate-budget.lua", typeof(ReevaluateBudgetCall))]
     [InlineData("apply-usage*.lua", typeof(ApplyUsageCall))]
     [InlineData("admit-tags.lua", typeof(AdmitTagsCall))]
+    [InlineData("fold-tags.lua", typeof(FoldTagsCall))]
     [InlineData("reprice-ledger.lua", typeof(RepriceLedgerCall))]
     public void A_named_script_uses_only_names_its_call_defines_and_no_position(string files, Type call)
     {

@@ -18,8 +18,6 @@ public sealed class TagFolder(
     IConnectionMultiplexer redis, LedgerKeys keys, TagAttribution attribution, IOptions<AttributionOptions> options, IMeterFactory meters, ILogger<TagFolder> logger)
     : BackgroundService
 {
-    private static readonly RedisScript Fold = RedisScript.Load("fold-tags.lua");
-
     private readonly Counter<long> _folded = meters.Create(WorkerMetrics.MeterName).CreateCounter<long>(
         "llmcost.tags.folded", "{delta}", "Tag deltas (ledger calls with tagged usage) folded into the tag values.");
 
@@ -113,9 +111,13 @@ public sealed class TagFolder(
             RedisResult result;
             using (RedisSpans.Start("EVALSHA", 1))
             {
-                result = await db.ScriptEvaluateAsync(Fold.Text, redisKeys,
-                    [deltas.Length, TagDelta.IdOf((byte[])deltas[0]!), TagDelta.IdOf((byte[])deltas[^1]!), payload,
-                        rejected is null ? RedisValue.EmptyString : string.Join(',', rejected.Select(r => r.Position))]);
+                var args = new RedisValue[Enum.GetValues<FoldTagsCall.FoldArg>().Length];
+                args[(int)FoldTagsCall.FoldArg.Count] = deltas.Length;
+                args[(int)FoldTagsCall.FoldArg.FirstId] = TagDelta.IdOf((byte[])deltas[0]!);
+                args[(int)FoldTagsCall.FoldArg.LastId] = TagDelta.IdOf((byte[])deltas[^1]!);
+                args[(int)FoldTagsCall.FoldArg.Payload] = payload;
+                args[(int)FoldTagsCall.FoldArg.Rejected] = rejected is null ? RedisValue.EmptyString : string.Join(',', rejected.Select(r => r.Position));
+                result = await db.ScriptEvaluateAsync(FoldTagsCall.Script.Text, redisKeys, args);
             }
 
             if ((int)result != 1)
@@ -152,7 +154,10 @@ public sealed class TagFolder(
     private (RedisKey[] Keys, byte[] Payload, List<(string Dimension, string Value, string Month)> Touched) Encode(
         int bucket, string list, Dictionary<(string Month, string Dimension, string Value), TagDelta.Sums> merged)
     {
-        var redisKeys = new List<RedisKey> { list, keys.TagRejected(bucket) };
+        // The fold's own keys, then the tag values' (the payload names them by their 1-based position).
+        var redisKeys = new List<RedisKey>(new RedisKey[(int)FoldTagsCall.FoldKey.FirstPayloadKey]);
+        redisKeys[(int)FoldTagsCall.FoldKey.List] = list;
+        redisKeys[(int)FoldTagsCall.FoldKey.Rejected] = keys.TagRejected(bucket);
         var indexes = new Dictionary<(string Dimension, string Month), int>();
         var touched = new List<(string Dimension, string Value, string Month)>();
         var buffer = new ArrayBufferWriter<byte>(1024);

@@ -1,0 +1,17 @@
+using LlmCostTracker.Ledger;
+
+namespace LlmCostTracker.WorkerService.Attribution;
+
+/// <summary>The positions of <c>Ledger/Scripts/fold-tags.lua</c>'s keys and arguments, named once (prepended to the
+/// script as Lua tables, <see cref="RedisScript.Naming"/>); <see cref="TagFolder"/> builds the call. The tag values'
+/// keys follow <see cref="FoldKey.FirstPayloadKey"/>, named in the payload (JSON) by their position.</summary>
+public static class FoldTagsCall
+{
+    public static readonly RedisScript Script = RedisScript.Load("fold-tags.lua").Naming(typeof(FoldKey), typeof(FoldArg));
+
+    public enum FoldKey { List, Rejected, FirstPayloadKey }
+
+    /// <summary>The deltas folded (their count, the first's and the last's id), the payload, and the 0-based positions
+    /// of the deltas the folder could not read, comma-separated.</summary>
+    public enum FoldArg { Count, FirstId, LastId, Payload, Rejected }
+}
