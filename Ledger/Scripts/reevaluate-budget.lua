@@ -1,6 +1,6 @@
 -- Re-evaluates one user's month after a budget change, in one atomic step with the ledger's writes to it. Its keys,
 -- arguments and reply are named by ReevaluateKey, ReevaluateArg and ReevaluateReplyAt
--- (WorkerService/Budgets/ReevaluateBudgetCall.cs): the user-month hash, budget and own thresholds (comma-separated;
+-- (Ledger/Budgets/ReevaluateBudgetCall.cs): the user-month hash, budget and own thresholds (comma-separated;
 -- missing: the configured ones, the arguments from FirstThreshold on). A threshold left out of a changed list keeps
 -- its state (each fires once per month), and is neither re-armed nor fired.
 -- Thresholds now above the spend are re-armed (their state removed); thresholds now crossed and never fired are

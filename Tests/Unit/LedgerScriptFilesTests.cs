@@ -1,8 +1,9 @@
 using LlmCostTracker.History.Repricing;
 using LlmCostTracker.Ledger;
+using LlmCostTracker.Ledger.Budgets;
 using LlmCostTracker.Ledger.Holds;
+using LlmCostTracker.Ledger.Tags;
 using LlmCostTracker.WorkerService.Aggregation;
-using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.WorkerService.Budgets;
 
 namespace LlmCostTracker.Tests.Unit;

@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
+using LlmCostTracker.Ledger.Tags;
 using LlmCostTracker.WorkerService.Chunks;
 using MassTransit;
 using Microsoft.Extensions.Options;

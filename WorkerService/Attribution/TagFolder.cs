@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Text.Json;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
+using LlmCostTracker.Ledger.Tags;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

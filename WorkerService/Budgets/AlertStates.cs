@@ -1,5 +1,6 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
+using LlmCostTracker.Ledger.Budgets;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

@@ -1,9 +1,7 @@
-using LlmCostTracker.Ledger;
-
-namespace LlmCostTracker.WorkerService.Attribution;
+namespace LlmCostTracker.Ledger.Tags;
 
 /// <summary>The positions of <c>Ledger/Scripts/fold-tags.lua</c>'s keys and arguments, named once (prepended to the
-/// script as Lua tables, <see cref="RedisScript.Naming"/>); <see cref="TagFolder"/> builds the call. The tag values'
+/// script as Lua tables, <see cref="RedisScript.Naming"/>); the worker's TagFolder builds the call. The tag values'
 /// keys follow <see cref="FoldKey.FirstPayloadKey"/>, named in the payload (JSON) by their position.</summary>
 public static class FoldTagsCall
 {

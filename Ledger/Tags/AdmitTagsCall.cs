@@ -1,8 +1,7 @@
 using LlmCostTracker.Contracts;
-using LlmCostTracker.Ledger;
 using StackExchange.Redis;
 
-namespace LlmCostTracker.WorkerService.Attribution;
+namespace LlmCostTracker.Ledger.Tags;
 
 /// <summary>What <c>admit-tags.lua</c> answered for a tag value.</summary>
 public enum TagAdmission

@@ -1,8 +1,7 @@
-using LlmCostTracker.Ledger;
 using LlmCostTracker.Contracts;
 using StackExchange.Redis;
 
-namespace LlmCostTracker.WorkerService.Budgets;
+namespace LlmCostTracker.Ledger.Budgets;
 
 /// <summary>The keys, arguments and reply of <c>Ledger/Scripts/reevaluate-budget.lua</c>, named once by the enums
 /// below, which the script reads as Lua tables of the same names (<see cref="RedisScript.Naming"/>).</summary>
