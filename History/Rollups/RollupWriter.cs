@@ -193,8 +193,7 @@ public sealed partial class RollupWriter(
                     var duplicates = entries[i][LedgerKeys.RollupDuplicatesField];
                     delta.AddEncoded((byte[]?)entries[i][LedgerKeys.RollupStreamField], duplicates.IsNull ? default : (byte[])duplicates!);
                 }
-                catch (Exception ex) when (ex is JsonException or FormatException or InvalidDataException or InvalidOperationException
-                    or KeyNotFoundException or IndexOutOfRangeException or ArgumentException or InvalidCastException or OverflowException)
+                catch (Exception ex) when (UnreadableEntry.Is(ex))
                 {
                     (failed, error) = (i, ex);
                     break;

@@ -86,8 +86,7 @@ public sealed class TagFolder(
                 {
                     read = TagDelta.Read((byte[])deltas[position]!);
                 }
-                catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException
-                    or IndexOutOfRangeException or ArgumentException)
+                catch (Exception ex) when (UnreadableEntry.Is(ex))
                 {
                     // Not one a ledger call wrote (added by hand, or by a version that wrote another form): the fold
                     // moves it to the rejected list instead of retrying it forever.
