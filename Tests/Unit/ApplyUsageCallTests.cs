@@ -138,6 +138,27 @@ public sealed class ApplyUsageCallTests
         Assert.All(team.Models["model|o3"], c => Assert.Equal(0, c));
     }
 
+    [Theory]
+    [InlineData("\"month\":\"2026-12\"", "\"month\":null")]
+    [InlineData("\"d\":\"team\"", "\"d\":null")]
+    [InlineData("\"v\":\"x\"", "\"v\":null")]
+    [InlineData("\"u\":\"bob\"}]", "\"u\":null}]")]
+    public void A_delta_with_a_null_text_is_refused_as_unreadable_not_folded_under_an_empty_key(string text, string nulled)
+    {
+        PricedUsage[] events =
+        [
+            new(new LlmUsage { EventId = "a", UserId = "ann", Model = "gpt-4o", InputTokens = 10, CachedInputTokens = 0, OutputTokens = 5, OccurredAt = Day, Tags = new Dictionary<string, string> { ["team"] = "x" } }, 100),
+        ];
+        var chunk = Assert.Single(LedgerChunk.Plan(new LedgerKeys(1), events, CostLedger.ChunkEvents));
+        var delta = System.Text.Encoding.UTF8.GetString(TagDelta.Build(chunk, events, model => $"model|{model}")!.Value.Json)
+            + "\n" + """[{"s":1,"m":"model|gpt-4o","d":"day|2026-12-01","c":[100,10,0,5,1,0,0],"u":"bob"}]""";
+        Assert.Contains(text, delta, StringComparison.Ordinal);
+        TagDelta.Read(System.Text.Encoding.UTF8.GetBytes(delta));
+
+        var error = Assert.Throws<FormatException>(() => TagDelta.Read(System.Text.Encoding.UTF8.GetBytes(delta.Replace(text, nulled, StringComparison.Ordinal))));
+        Assert.True(UnreadableEntry.Is(error));
+    }
+
     [Fact]
     public void A_write_splits_by_bucket_and_month_and_no_call_exceeds_its_event_limit()
     {

@@ -33,7 +33,7 @@ public static partial class TagDelta
                 sums.Users[user.Name] = user.Value.GetInt64();
             }
 
-            tags.Add((tag.GetProperty("d").GetString()!, tag.GetProperty("v").GetString()!, sums));
+            tags.Add((Text(tag, "d"), Text(tag, "v"), sums));
         }
 
         if (newline >= 0)
@@ -51,9 +51,9 @@ public static partial class TagDelta
                     counters[k] = (long)c[k].GetDouble();
                 }
 
-                var model = duplicate.GetProperty("m").GetString()!;
-                var day = duplicate.GetProperty("d").GetString()!;
-                var user = duplicate.GetProperty("u").GetString()!;
+                var model = Text(duplicate, "m");
+                var day = Text(duplicate, "d");
+                var user = Text(duplicate, "u");
                 foreach (var number in sets[duplicate.GetProperty("s").GetInt32() - 1])
                 {
                     tags[number].Item3.Add(counters, model, day, user, sign: -1);
@@ -61,8 +61,13 @@ public static partial class TagDelta
             }
         }
 
-        return (root.GetProperty("id").GetString()!, root.GetProperty("month").GetString()!, tags);
+        return (Text(root, "id"), Text(root, "month"), tags);
     }
+
+    /// <summary>A text every delta holds. A JSON null (in a delta no ledger call wrote) is refused as unreadable, so the
+    /// fold sets the delta aside rather than fold it under a key with an empty part.</summary>
+    private static string Text(JsonElement parent, string name) =>
+        parent.GetProperty(name).GetString() ?? throw new FormatException($"A tag delta's \"{name}\" is null.");
 
     private static void ReadCounters(JsonElement array, long[] into)
     {
