@@ -4,7 +4,6 @@ using LlmCostTracker.Ledger.Budgets;
 using LlmCostTracker.Ledger.Holds;
 using LlmCostTracker.Ledger.Tags;
 using LlmCostTracker.WorkerService.Aggregation;
-using LlmCostTracker.WorkerService.Budgets;
 
 namespace LlmCostTracker.Tests.Unit;
 

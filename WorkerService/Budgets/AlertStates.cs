@@ -25,7 +25,7 @@ public sealed class AlertStates(IConnectionMultiplexer redis, LedgerKeys keys, I
     /// <summary>Marks an alert published, so a later redelivery does not hand it back.</summary>
     public async Task MarkSentAsync(CrossedThreshold alert)
     {
-        var (redisKeys, args) = MarkAlertSentCall.Encode(keys, alert);
+        var (redisKeys, args) = MarkAlertSentCall.Encode(keys, alert.UserId, alert.Month, alert.ThresholdPercent);
         using var span = RedisSpans.Start("EVALSHA", 1);
         await redis.GetDatabase().ScriptEvaluateAsync(MarkAlertSentCall.Script.Text, redisKeys, args);
     }

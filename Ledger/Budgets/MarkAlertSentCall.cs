@@ -1,7 +1,6 @@
-using LlmCostTracker.Ledger;
 using StackExchange.Redis;
 
-namespace LlmCostTracker.WorkerService.Budgets;
+namespace LlmCostTracker.Ledger.Budgets;
 
 /// <summary>The keys and arguments of <c>Ledger/Scripts/mark-alert-sent.lua</c> (its reply carries nothing), named
 /// once by the enums below, which the script reads as Lua tables of the same names (<see cref="RedisScript.Naming"/>).</summary>
@@ -13,12 +12,14 @@ public static class MarkAlertSentCall
 
     public enum MarkArg { AlertField, PendingWord, SentWord }
 
-    public static (RedisKey[] Keys, RedisValue[] Args) Encode(LedgerKeys keys, CrossedThreshold alert)
+    /// <summary>Marks the alert of <paramref name="thresholdPercent"/> in <paramref name="userId"/>'s
+    /// <paramref name="month"/> sent, once it is published.</summary>
+    public static (RedisKey[] Keys, RedisValue[] Args) Encode(LedgerKeys keys, string userId, string month, int thresholdPercent)
     {
         var redisKeys = new RedisKey[Enum.GetValues<MarkKey>().Length];
-        redisKeys[(int)MarkKey.UserMonth] = keys.UserMonth(alert.UserId, alert.Month);
+        redisKeys[(int)MarkKey.UserMonth] = keys.UserMonth(userId, month);
         var args = new RedisValue[Enum.GetValues<MarkArg>().Length];
-        args[(int)MarkArg.AlertField] = LedgerKeys.AlertField(alert.ThresholdPercent);
+        args[(int)MarkArg.AlertField] = LedgerKeys.AlertField(thresholdPercent);
         args[(int)MarkArg.PendingWord] = LedgerKeys.AlertPending;
         args[(int)MarkArg.SentWord] = LedgerKeys.AlertSent;
         return (redisKeys, args);
