@@ -18,11 +18,8 @@ public sealed class LedgerScriptFilesTests
     public void Every_product_script_lives_in_the_ledger_and_stays_short()
     {
         var root = ProjectReferenceTests.RepositoryRoot();
-        var scripts = Directory.GetFiles(root, "*.lua", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
-            // bench/wrk holds the load generator's scripts, not the ledger's; build output holds copies.
-            .Where(f => !f.StartsWith("bench/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal))
-            .ToList();
+        // bench/wrk holds the load generator's scripts, not the ledger's.
+        var scripts = ProjectReferenceTests.RepositoryFiles("*.lua").Where(f => !f.StartsWith("bench/", StringComparison.Ordinal)).ToList();
 
         Assert.NotEmpty(scripts);
         Assert.All(scripts, f => Assert.StartsWith("Ledger/Scripts/", f, StringComparison.Ordinal));

@@ -40,13 +40,24 @@ public sealed class ProjectReferenceTests
     [Fact]
     public void Every_product_project_is_in_the_picture()
     {
-        var root = RepositoryRoot();
-        var products = Directory.GetFiles(root, "*.csproj", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
+        var products = RepositoryFiles("*.csproj")
             .Where(f => !f.StartsWith("Tests/", StringComparison.Ordinal) && !f.StartsWith("bench/", StringComparison.Ordinal) && !f.StartsWith("eng/", StringComparison.Ordinal))
             .Select(f => f.Split('/')[0]);
 
         Assert.Empty(products.Except(Allowed.Keys));
+    }
+
+    /// <summary>The repository's files named like <paramref name="pattern"/>, outside build output (bin, obj):
+    /// relative to its root, with forward slashes.</summary>
+    internal static List<string> RepositoryFiles(string pattern)
+    {
+        var root = RepositoryRoot();
+        return
+        [
+            .. Directory.GetFiles(root, pattern, SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
+                .Where(f => !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal)),
+        ];
     }
 
     internal static string RepositoryRoot()

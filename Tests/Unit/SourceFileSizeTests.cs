@@ -11,10 +11,8 @@ public sealed class SourceFileSizeTests
     public void No_product_source_file_is_over_300_lines()
     {
         var root = ProjectReferenceTests.RepositoryRoot();
-        var files = Directory.GetFiles(root, "*.cs", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
-            .Where(f => !f.StartsWith("Tests/", StringComparison.Ordinal) && !f.StartsWith("bench/", StringComparison.Ordinal)
-                && !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal))
+        var files = ProjectReferenceTests.RepositoryFiles("*.cs")
+            .Where(f => !f.StartsWith("Tests/", StringComparison.Ordinal) && !f.StartsWith("bench/", StringComparison.Ordinal))
             .ToList();
 
         Assert.Contains("Ledger/LedgerKeys.cs", files);
