@@ -11,4 +11,10 @@ public static class UnreadableEntry
     public static bool Is(Exception ex) =>
         ex is JsonException or FormatException or InvalidDataException or InvalidOperationException or KeyNotFoundException
             or IndexOutOfRangeException or ArgumentException or InvalidCastException or OverflowException;
+
+    /// <summary>A text the entry must hold. A JSON null (in an entry no ledger call wrote) is refused as unreadable
+    /// (<paramref name="what"/> names it), so the entry is set aside instead of landing under an empty key part or
+    /// against a NOT NULL column every round.</summary>
+    public static string Text(JsonElement text, string what) =>
+        text.GetString() ?? throw new FormatException($"{what} is null where a text belongs.");
 }

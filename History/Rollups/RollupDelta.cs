@@ -180,9 +180,7 @@ public sealed class RollupDelta
         }
     }
 
-    /// <summary>A row's text; a null one (no ledger call writes it) is refused here, where the writer sets the entry
-    /// aside, rather than by PostgreSQL's NOT NULL, which would fail every round after.</summary>
-    private static string Text(JsonElement text) => text.GetString() ?? throw new FormatException("A rollup row holds a null where it needs a text.");
+    private static string Text(JsonElement text) => UnreadableEntry.Text(text, "A rollup row's field");
 
     private void TakeOut(JsonElement events, ReadOnlySpan<byte> duplicates, List<UsageKey> usageKeys, List<TagKey> tagKeys)
     {

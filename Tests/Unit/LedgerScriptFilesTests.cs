@@ -17,13 +17,12 @@ public sealed class LedgerScriptFilesTests
     [Fact]
     public void Every_product_script_lives_in_the_ledger_and_stays_short()
     {
-        var root = ProjectReferenceTests.RepositoryRoot();
         // bench/wrk holds the load generator's scripts, not the ledger's.
         var scripts = ProjectReferenceTests.RepositoryFiles("*.lua").Where(f => !f.StartsWith("bench/", StringComparison.Ordinal)).ToList();
 
         Assert.NotEmpty(scripts);
         Assert.All(scripts, f => Assert.StartsWith("Ledger/Scripts/", f, StringComparison.Ordinal));
-        Assert.All(scripts, f => Assert.True(File.ReadLines(Path.Combine(root, f)).Count() <= MaxLines, $"{f} has more than {MaxLines} lines"));
+        SourceFileSizeTests.AssertNoneLonger(scripts, MaxLines);
     }
 
     [Fact]

@@ -64,10 +64,7 @@ public static partial class TagDelta
         return (Text(root, "id"), Text(root, "month"), tags);
     }
 
-    /// <summary>A text every delta holds. A JSON null (in a delta no ledger call wrote) is refused as unreadable, so the
-    /// fold sets the delta aside rather than fold it under a key with an empty part.</summary>
-    private static string Text(JsonElement parent, string name) =>
-        parent.GetProperty(name).GetString() ?? throw new FormatException($"A tag delta's \"{name}\" is null.");
+    private static string Text(JsonElement parent, string name) => UnreadableEntry.Text(parent.GetProperty(name), $"A tag delta's \"{name}\"");
 
     private static void ReadCounters(JsonElement array, long[] into)
     {

@@ -111,13 +111,8 @@ public sealed class TagFolder(
             RedisResult result;
             using (RedisSpans.Start("EVALSHA", 1))
             {
-                var args = new RedisValue[Enum.GetValues<FoldTagsCall.FoldArg>().Length];
-                args[(int)FoldTagsCall.FoldArg.Count] = deltas.Length;
-                args[(int)FoldTagsCall.FoldArg.FirstId] = TagDelta.IdOf((byte[])deltas[0]!);
-                args[(int)FoldTagsCall.FoldArg.LastId] = TagDelta.IdOf((byte[])deltas[^1]!);
-                args[(int)FoldTagsCall.FoldArg.Payload] = payload;
-                args[(int)FoldTagsCall.FoldArg.Rejected] = rejected is null ? RedisValue.EmptyString : string.Join(',', rejected.Select(r => r.Position));
-                result = await db.ScriptEvaluateAsync(FoldTagsCall.Script.Text, redisKeys, args);
+                result = await db.ScriptEvaluateAsync(FoldTagsCall.Script.Text, redisKeys, FoldTagsCall.Args(
+                    deltas.Length, TagDelta.IdOf((byte[])deltas[0]!), TagDelta.IdOf((byte[])deltas[^1]!), payload, rejected?.Select(r => r.Position)));
             }
 
             if ((int)result != 1)
@@ -155,9 +150,7 @@ public sealed class TagFolder(
         int bucket, string list, Dictionary<(string Month, string Dimension, string Value), TagDelta.Sums> merged)
     {
         // The fold's own keys, then the tag values' (the payload names them by their 1-based position).
-        var redisKeys = new List<RedisKey>(new RedisKey[(int)FoldTagsCall.FoldKey.FirstPayloadKey]);
-        redisKeys[(int)FoldTagsCall.FoldKey.List] = list;
-        redisKeys[(int)FoldTagsCall.FoldKey.Rejected] = keys.TagRejected(bucket);
+        var redisKeys = FoldTagsCall.Keys(list, keys.TagRejected(bucket));
         var indexes = new Dictionary<(string Dimension, string Month), int>();
         var touched = new List<(string Dimension, string Value, string Month)>();
         var buffer = new ArrayBufferWriter<byte>(1024);
