@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Shared;
 using MassTransit;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,5 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Messaging;
 
 namespace LlmCostTracker.Tests.Integration;
 

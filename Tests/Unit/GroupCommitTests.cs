@@ -1,4 +1,4 @@
-using LlmCostTracker.Contracts;
+using LlmCostTracker.Shared;
 
 namespace LlmCostTracker.Tests.Unit;
 

@@ -37,6 +37,31 @@ public sealed class ProjectReferenceTests
         Assert.Empty(references.Except(Allowed[project]));
     }
 
+    /// <summary>Source compiled in from outside a project goes around the arrows, so only <c>Shared/</c>'s may be, and
+    /// only as internal types (a public one would be part of every assembly that compiles it).</summary>
+    [Theory]
+    [MemberData(nameof(Projects))]
+    public void A_project_compiles_in_only_the_shared_source(string project)
+    {
+        var file = Path.Combine(RepositoryRoot(), project, $"{project}.csproj");
+        var linked = XDocument.Load(file).Descendants("Compile")
+            .Select(c => c.Attribute("Include")?.Value.Replace('\\', '/'))
+            .OfType<string>()
+            .Where(path => path.StartsWith("../", StringComparison.Ordinal));
+
+        Assert.All(linked, path => Assert.StartsWith("../Shared/", path, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Shared_source_declares_no_public_type()
+    {
+        var root = RepositoryRoot();
+        var shared = RepositoryFiles("*.cs").Where(f => f.StartsWith("Shared/", StringComparison.Ordinal)).ToList();
+
+        Assert.NotEmpty(shared);
+        Assert.All(shared, f => Assert.DoesNotMatch(@"(?m)^public ", File.ReadAllText(Path.Combine(root, f))));
+    }
+
     [Fact]
     public void Every_product_project_is_in_the_picture()
     {

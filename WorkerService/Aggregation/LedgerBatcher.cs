@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Shared;
 using LlmCostTracker.WorkerService.Budgets;
 using LlmCostTracker.WorkerService.Chunks;
 using Microsoft.Extensions.Options;

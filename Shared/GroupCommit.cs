@@ -1,15 +1,16 @@
 using System.Threading.Channels;
 
-namespace LlmCostTracker.Contracts;
+namespace LlmCostTracker.Shared;
 
 /// <summary>Group commit: producers add entries, and each of <see cref="GroupCommitOptions{TEntry}.Concurrency"/>
 /// pumps takes everything waiting (up to <see cref="GroupCommitOptions{TEntry}.MaxWeight"/>, an entry weighing its
 /// events) and hands it to one commit, so one round trip serves every entry that arrived while the last one ran,
 /// and a lone entry is committed at once. What a producer waits for (a broker confirm, a ledger result) is its
 /// entry's business, not this type's. One mechanism for the API's publisher (requests into broker messages), the
-/// worker's ledger batcher (messages into ledger writes) and the tracker (events into HTTP batches); it lives here
-/// because this is the one dependency-free library all three share.</summary>
-public sealed class GroupCommit<TEntry>
+/// worker's ledger batcher (messages into ledger writes) and the tracker (events into HTTP batches). It is shared as
+/// source, compiled as an internal type into each of the three: no project of its own for one type, and the client
+/// library (which references only <c>Contracts</c>) exposes none of it.</summary>
+internal sealed class GroupCommit<TEntry>
 {
     private readonly Channel<TEntry> _queue;
     private readonly GroupCommitOptions<TEntry> _options;
@@ -90,7 +91,7 @@ public sealed class GroupCommit<TEntry>
 }
 
 /// <summary>How a <see cref="GroupCommit{TEntry}"/> groups and commits.</summary>
-public sealed class GroupCommitOptions<TEntry>
+internal sealed class GroupCommitOptions<TEntry>
 {
     /// <summary>Commits one group (its entries in arrival order, and their total weight). It must answer every
     /// entry, whatever happens: an exception it lets through ends its pump.</summary>

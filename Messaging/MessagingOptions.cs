@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace LlmCostTracker.Contracts;
+namespace LlmCostTracker.Messaging;
 
 /// <summary>Broker settings both services must agree on (section <c>Messaging</c>): the API declares the worker's
 /// queues on publish, the worker consumes them, and RabbitMQ refuses a queue redeclared with another type.</summary>
