@@ -54,9 +54,9 @@ public sealed record AlertPayload(
             : new AlertSubject("user", "webhook-test", null, null);
         var id = $"msg_test_{Guid.NewGuid():N}";
         return type == AlertTypes.BudgetForecastExhausted
-            ? new AlertPayload(type, id, LedgerMonth.Of(now).Key, subject, null, 60m, 100m, now, traceParent, Test: true,
+            ? new AlertPayload(type, id, UsageMonth.Of(now).Key, subject, null, 60m, 100m, now, traceParent, Test: true,
                 Forecast: new AlertForecast(now.AddDays(3), 20m, 10))
-            : new AlertPayload(type, id, LedgerMonth.Of(now).Key, subject, 80, 80m, 100m, now, traceParent, Test: true);
+            : new AlertPayload(type, id, UsageMonth.Of(now).Key, subject, 80, 80m, 100m, now, traceParent, Test: true);
     }
 
     /// <summary>The alert's <c>webhook-id</c>: from what the alert is about, so it is the same for every attempt and

@@ -134,7 +134,7 @@ foreach (var (key, value) in sharedSettings)
 {
     api.WithEnvironment(key, value);
     worker.WithEnvironment(key, value);
-    // Budgets (the thresholds marked on a user's budget bar) and Sentry; the rest is harmless there.
+    // Attribution (the tag dimensions its pages offer) and Sentry; the rest is harmless there.
     dashboard.WithEnvironment(key, value);
 }
 

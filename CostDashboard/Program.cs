@@ -16,11 +16,6 @@ builder.Services.AddOptions<DashboardOptions>()
     .BindConfiguration(DashboardOptions.SectionName)
     .ValidateDataAnnotations()
     .ValidateOnStart();
-builder.Services.AddOptions<BudgetOptions>()
-    .BindConfiguration(BudgetOptions.SectionName)
-    .PostConfigure(o => o.Normalize())
-    .ValidateDataAnnotations()
-    .ValidateOnStart();
 // The tag dimensions the "By tag" pages offer (the AppHost hands the dashboard the services' Attribution section).
 builder.Services.AddOptions<AttributionOptions>()
     .BindConfiguration(AttributionOptions.SectionName)

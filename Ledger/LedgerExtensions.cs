@@ -1,6 +1,8 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger.Budgets;
 using LlmCostTracker.Ledger.Holds;
 using LlmCostTracker.Ledger.Pricing;
+using LlmCostTracker.Ledger.Reports;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -12,7 +14,7 @@ public static class LedgerExtensions
 {
     /// <summary>The Redis side both services share, registered once: the Redis client, the key layout and its check
     /// against the running Redis, budgets, the price book in force (it reads <c>PricingOptions</c>, which the service
-    /// binds) and the hold store. <paramref name="reportsPriceVersion"/>: the worker, whose prices the admin API lists
+    /// binds), the overrides' admin (<see cref="PriceAdmin"/>), the hold store, the stored budgets and the report reader. <paramref name="reportsPriceVersion"/>: the worker, whose prices the admin API lists
     /// as the versions in force.</summary>
     public static IHostApplicationBuilder AddLedger(this IHostApplicationBuilder builder, bool reportsPriceVersion)
     {
@@ -41,6 +43,10 @@ public static class LedgerExtensions
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PriceBookSource>(sp, reportsPriceVersion));
         services.AddHostedService(sp => sp.GetRequiredService<PriceBookSource>());
         services.AddSingleton<BudgetHolds>();
+        services.AddSingleton<UserBudgets>();
+        services.AddSingleton<TagBudgets>();
+        services.AddSingleton<PriceAdmin>();
+        services.AddSingleton<LedgerReader>();
         return builder;
     }
 }

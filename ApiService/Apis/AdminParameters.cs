@@ -46,24 +46,24 @@ internal static class AdminParameters
         }
     }
 
-    /// <summary>A budget's own thresholds: null (unchanged) or up to <see cref="BudgetOptions.MaxThresholds"/>
+    /// <summary>A budget's own thresholds: null (unchanged) or up to <see cref="BudgetThresholds.Max"/>
     /// distinct percentages from 1 to 1,000 (empty: no threshold alerts).</summary>
     internal static void CheckThresholds(int[]? thresholds, Dictionary<string, string[]> errors)
     {
-        if (thresholds is not null && !BudgetOptions.AreValidThresholds(thresholds))
+        if (thresholds is not null && !BudgetThresholds.AreValid(thresholds))
         {
-            errors["thresholds"] = [$"thresholds must be at most {BudgetOptions.MaxThresholds} different percentages of the budget, each from 1 to 1000 (e.g. [50, 80, 100]); [] turns threshold alerts off."];
+            errors["thresholds"] = [$"thresholds must be at most {BudgetThresholds.Max} different percentages of the budget, each from 1 to 1000 (e.g. [50, 80, 100]); [] turns threshold alerts off."];
         }
     }
 
-    internal static LedgerMonth ParseMonth(string? month, TimeProvider clock, Dictionary<string, string[]> errors)
+    internal static UsageMonth ParseMonth(string? month, TimeProvider clock, Dictionary<string, string[]> errors)
     {
         if (month is null)
         {
-            return LedgerMonth.Of(clock.GetUtcNow());
+            return UsageMonth.Of(clock.GetUtcNow());
         }
 
-        if (!LedgerMonth.TryParse(month, out var parsed))
+        if (!UsageMonth.TryParse(month, out var parsed))
         {
             errors["month"] = ["month must be a month as YYYY-MM (e.g. 2026-11)."];
         }

@@ -1,8 +1,8 @@
-using LlmCostTracker.ApiService.Budgets;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Reporting;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Contracts.Reporting;
+using LlmCostTracker.Ledger.Budgets;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using static LlmCostTracker.ApiService.Apis.AdminParameters;
@@ -35,11 +35,11 @@ public static class TagBudgetsApi
     }
 
     public static Task<Results<Ok<TagBudget>, ValidationProblem, ProblemHttpResult>> GetTagBudget(
-        string dimension, string value, TagBudgetStore budgets, IOptions<AttributionOptions> attribution) =>
+        string dimension, string value, TagBudgets budgets, IOptions<AttributionOptions> attribution) =>
         OnTagBudgetAsync(dimension, value, attribution.Value, () => budgets.GetAsync(dimension, value));
 
     public static async Task<Results<Ok<TagBudget>, ValidationProblem, ProblemHttpResult>> SetTagBudget(
-        string dimension, string value, HttpRequest request, TagBudgetStore budgets, IOptions<AttributionOptions> attribution, CancellationToken ct)
+        string dimension, string value, HttpRequest request, TagBudgets budgets, IOptions<AttributionOptions> attribution, CancellationToken ct)
     {
         if (UnknownDimension(dimension, attribution.Value) is { } unknown)
         {
@@ -64,7 +64,7 @@ public static class TagBudgetsApi
     }
 
     public static Task<Results<Ok<TagBudget>, ValidationProblem, ProblemHttpResult>> DeleteTagBudget(
-        string dimension, string value, TagBudgetStore budgets, IOptions<AttributionOptions> attribution) =>
+        string dimension, string value, TagBudgets budgets, IOptions<AttributionOptions> attribution) =>
         OnTagBudgetAsync(dimension, value, attribution.Value, () => budgets.DeleteAsync(dimension, value));
 
     /// <summary>A budget read or removal of a configured dimension's value (404 for another dimension, 400 for a bad

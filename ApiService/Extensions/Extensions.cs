@@ -42,13 +42,11 @@ public static class Extensions
             .ValidateWith(o => o.Problems())
             .ValidateOnStart();
         builder.Services.AddSingleton<TagReports>();
-        builder.Services.AddSingleton<TagBudgetStore>();
         builder.Services.AddOptions<PricingOptions>()
             .BindConfiguration(PricingOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateWith(o => o.Problems())
             .ValidateOnStart();
-        builder.Services.AddSingleton<PriceAdmin>();
         builder.Services.AddSingleton<CatalogImport>();
         builder.Services.AddHttpClient(CatalogPull.HttpClientName);
         builder.Services.AddSingleton<CatalogPull>();

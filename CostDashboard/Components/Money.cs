@@ -25,7 +25,7 @@ public static class Money
 
     /// <summary>This month and the <paramref name="count"/> − 1 before it, newest first. Redis keeps two (the one
     /// before for 35 days after its end); the user and tag reports read older months from the history database.</summary>
-    public static string[] Months(DateTimeOffset now, int count = 2) => [.. Enumerable.Range(0, count).Select(i => LedgerMonth.Of(now.AddMonths(-i)).Key)];
+    public static string[] Months(DateTimeOffset now, int count = 2) => [.. Enumerable.Range(0, count).Select(i => UsageMonth.Of(now.AddMonths(-i)).Key)];
 
     /// <summary>The budget state a user's row is marked with.</summary>
     public static string BudgetState(decimal? usedPercent) => usedPercent switch

@@ -11,7 +11,7 @@ public sealed record MonthOverMonth(string PreviousMonth, decimal PreviousUsd, d
 {
     public static MonthOverMonth Of(CostReport current, CostReport previous, DateTimeOffset now)
     {
-        int? throughDay = LedgerMonth.Of(now).Key == current.Month ? now.UtcDateTime.Day : null;
+        int? throughDay = UsageMonth.Of(now).Key == current.Month ? now.UtcDateTime.Day : null;
         var previousUsd = throughDay is { } day
             ? previous.Daily.Where(d => int.Parse(d.Date.AsSpan(8, 2), CultureInfo.InvariantCulture) <= day).Sum(d => d.CostUsd)
             : previous.Totals.CostUsd;
@@ -20,7 +20,7 @@ public sealed record MonthOverMonth(string PreviousMonth, decimal PreviousUsd, d
     }
 
     /// <summary>The month before <paramref name="month"/> (<c>yyyy-MM</c>).</summary>
-    public static string Before(string month) => LedgerMonth.Parse(month).Start.AddMonths(-1).ToString("yyyy-MM", CultureInfo.InvariantCulture);
+    public static string Before(string month) => UsageMonth.Parse(month).Start.AddMonths(-1).ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
     /// <summary>"+50.0%", "−12.5%", "0.0%", or "–" without a month before to compare with.</summary>
     public string Change => ChangePercent switch

@@ -31,7 +31,7 @@ public static class RepriceLedgerCall
     public static List<LedgerCorrection> Corrections(IEnumerable<RowChange> changes, DateTimeOffset now) =>
     [
         .. changes
-            .Where(c => LedgerMonth.Of(new DateTimeOffset(c.Key.Day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)).ExpiresAt > now)
+            .Where(c => UsageMonth.Of(new DateTimeOffset(c.Key.Day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)).ExpiresAt > now)
             .GroupBy(c => (c.Key.UserId, c.Key.Model, c.Key.Day))
             .Select(g => new LedgerCorrection(g.Key.UserId, g.Key.Model, g.Key.Day, g.Sum(c => c.Delta)))
             .Where(c => c.Delta != 0)
@@ -76,7 +76,7 @@ public static class RepriceLedgerCall
         LedgerKeys keys, long run, IReadOnlyList<LedgerCorrection> corrections, int perCall, DateTimeOffset now)
     {
         var byPart = corrections
-            .GroupBy(c => (Bucket: keys.BucketOf(c.UserId), Month: LedgerMonth.Of(new DateTimeOffset(c.Day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))))
+            .GroupBy(c => (Bucket: keys.BucketOf(c.UserId), Month: UsageMonth.Of(new DateTimeOffset(c.Day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))))
             .OrderBy(g => g.Key.Bucket).ThenBy(g => g.Key.Month.Key, StringComparer.Ordinal);
         foreach (var group in byPart)
         {

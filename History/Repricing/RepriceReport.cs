@@ -1,4 +1,5 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 
 namespace LlmCostTracker.History.Repricing;
 

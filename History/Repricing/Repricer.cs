@@ -121,7 +121,7 @@ public sealed class Repricer(
             await ApplyLedgerAsync(run, corrections, ct);
         }
 
-        var month = LedgerMonth.Of(now);
+        var month = UsageMonth.Of(now);
         var currentMonthUsers = plan.Changes
             .Where(c => c.Key.Day.Year == month.Year && c.Key.Day.Month == month.Month && c.Delta != 0)
             .Select(c => c.Key.UserId).Distinct(StringComparer.Ordinal).ToList();

@@ -22,7 +22,7 @@ public static class ReevaluateBudgetCall
     public sealed record Reply(long BudgetMicros, long SpentMicros, IReadOnlyList<int> Fired);
 
     public static (RedisKey[] Keys, RedisValue[] Args) Encode(
-        LedgerKeys keys, string userId, LedgerMonth month, long defaultBudgetMicros, int[] thresholds, DateTimeOffset now)
+        LedgerKeys keys, string userId, UsageMonth month, long defaultBudgetMicros, int[] thresholds, DateTimeOffset now)
     {
         var redisKeys = new RedisKey[Enum.GetValues<ReevaluateKey>().Length];
         redisKeys[(int)ReevaluateKey.UserMonth] = keys.UserMonth(userId, month.Key);

@@ -39,7 +39,7 @@ public static class AdmitTagsCall
 
     /// <summary>The call asking about <paramref name="values"/>, each dimension-month admitting at most
     /// <paramref name="cap"/> values.</summary>
-    public static Call Encode(IReadOnlyList<(string Dimension, LedgerMonth Month, string Value)> values, int cap)
+    public static Call Encode(IReadOnlyList<(string Dimension, UsageMonth Month, string Value)> values, int cap)
     {
         var registries = values.Select(v => (v.Dimension, v.Month)).Distinct().ToList();
         var keys = new RedisKey[registries.Count * RegistryKeys];

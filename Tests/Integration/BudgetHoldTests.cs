@@ -240,5 +240,5 @@ public sealed class BudgetHoldTests(ShardedAppFixture app)
     }
 
     /// <summary>The user's held sum as stored (the user has no usage yet, so no report row to read it from).</summary>
-    private async Task<decimal> HeldAsync(string user) => Contracts.BudgetOptions.ToUsd(await app.HeldMicrosAsync(user));
+    private async Task<decimal> HeldAsync(string user) => Ledger.BudgetOptions.ToUsd(await app.HeldMicrosAsync(user));
 }

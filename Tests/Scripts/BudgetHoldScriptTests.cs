@@ -76,7 +76,7 @@ public sealed class BudgetHoldScriptTests(BareRedis redis) : IClassFixture<BareR
         Assert.Equal(10, applied.Applied);
         Assert.Equal(10, redelivered.Duplicates);
         Assert.Equal(0, await HeldAsync(user));
-        Assert.Equal(500_000, (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, LedgerMonth.Of(Now).Key), LedgerKeys.Cost));
+        Assert.Equal(500_000, (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, UsageMonth.Of(Now).Key), LedgerKeys.Cost));
         var half = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Holds.HoldAsync(Request(user, maxOutputTokens: 5_000))));
         Assert.Equal(10, half.Count(o => o is HoldOutcome.Held));
         var remaining = Assert.IsType<HoldOutcome.Held>(half.First(o => o is HoldOutcome.Held)).Hold.RemainingUsd;
@@ -102,7 +102,7 @@ public sealed class BudgetHoldScriptTests(BareRedis redis) : IClassFixture<BareR
         Assert.Equal(1, (await Ledger.ApplyAsync([late])).Applied);
         Assert.Equal(1, (await Ledger.ApplyAsync([late])).Duplicates);
         Assert.Equal(0, await HeldAsync(user));
-        Assert.Equal(300_000, (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, LedgerMonth.Of(Now).Key), LedgerKeys.Cost));
+        Assert.Equal(300_000, (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, UsageMonth.Of(Now).Key), LedgerKeys.Cost));
         var after = Assert.IsType<HoldOutcome.Held>(await Holds.HoldAsync(Request(user, maxOutputTokens: 70_000)));
         Assert.Equal(0m, after.Hold.RemainingUsd);
     }

@@ -24,7 +24,7 @@ public sealed class ForecastScannerTests(BareRedis redis) : IClassFixture<BareRe
     private ITestHarness _bus = null!;
 
     // Days of the real current month, so the ledger's keys expire after the test, not before it.
-    private static readonly DateTimeOffset MonthStart = LedgerMonth.Of(DateTimeOffset.UtcNow).Start;
+    private static readonly DateTimeOffset MonthStart = UsageMonth.Of(DateTimeOffset.UtcNow).Start;
 
     public async Task InitializeAsync()
     {
@@ -108,14 +108,14 @@ public sealed class ForecastScannerTests(BareRedis redis) : IClassFixture<BareRe
         Assert.Equal(5m, alert.DailyRateUsd, 2);
         Assert.Equal(5m, alert.SpentUsd, 2);
         Assert.Equal(6m, alert.BudgetUsd);
-        Assert.Equal(LedgerMonth.Of(MonthStart).Key, alert.Month);
+        Assert.Equal(UsageMonth.Of(MonthStart).Key, alert.Month);
 
         // Once a month: later scans, and another scanner (a second replica), find the claim.
         clock.Advance(TimeSpan.FromHours(1));
         await scanner.ScanAsync(CancellationToken.None);
         await Scanner(clock).ScanAsync(CancellationToken.None);
         Assert.Single(Published(user));
-        var claim = await redis.Db.HashGetAsync(_keys.UserMonth(user, LedgerMonth.Of(MonthStart).Key), LedgerKeys.ForecastField);
+        var claim = await redis.Db.HashGetAsync(_keys.UserMonth(user, UsageMonth.Of(MonthStart).Key), LedgerKeys.ForecastField);
         Assert.StartsWith($"{LedgerKeys.AlertSent}|{alert.ProjectedExhaustedAt.ToUnixTimeMilliseconds()}|", claim.ToString(), StringComparison.Ordinal);
     }
 
@@ -137,7 +137,7 @@ public sealed class ForecastScannerTests(BareRedis redis) : IClassFixture<BareRe
     {
         var run = Guid.NewGuid().ToString("N")[..8];
         string fast = $"fast-{run}", slow = $"slow-{run}", unbudgeted = $"none-{run}";
-        var month = LedgerMonth.Of(MonthStart).Key;
+        var month = UsageMonth.Of(MonthStart).Key;
         // $6 of a $10 budget on the 1st, spread over 12 users (so over several buckets), a dollar an hour from 02:00:
         // $6 a day at the scan on the 2nd runs out the last $4 in 16 hours. The same spend without a budget, and 10
         // cents under a budget of $10 (10 cents a day lasts the month), are no alert.

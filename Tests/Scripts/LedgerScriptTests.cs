@@ -15,8 +15,8 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
 {
     // Real time: Redis expires keys by its own clock, so the months written must be current ones.
     private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
-    private static readonly string ThisMonth = LedgerMonth.Of(Now).Key;
-    private static readonly string LastMonth = LedgerMonth.Of(Now.AddMonths(-1)).Key;
+    private static readonly string ThisMonth = UsageMonth.Of(Now).Key;
+    private static readonly string LastMonth = UsageMonth.Of(Now.AddMonths(-1)).Key;
     private static readonly IOptions<BudgetOptions> Budgets = Options.Create(new BudgetOptions { DefaultMonthlyBudgetUsd = 1m, ThresholdsPercent = [80, 100] });
     private static readonly TimeSpan Window = TimeSpan.FromHours(1);
     private readonly LedgerKeys _keys = new(LedgerKeys.DefaultBuckets);
@@ -199,7 +199,7 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
     {
         var user = NewUser();
         var late = new[] { Event(user, 1_000, "late", at: _clock.GetUtcNow().AddDays(-30)) };
-        var month = LedgerMonth.Of(late[0].Usage.OccurredAt).Key;
+        var month = UsageMonth.Of(late[0].Usage.OccurredAt).Key;
         Assert.Equal(1, (await Ledger.ApplyAsync(late)).Applied);
 
         _clock.Advance(Window - TimeSpan.FromMinutes(1));

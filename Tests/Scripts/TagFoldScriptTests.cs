@@ -16,7 +16,7 @@ public sealed class TagFoldScriptTests(BareRedis redis) : IClassFixture<BareRedi
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
     private readonly LedgerKeys _keys = new(LedgerKeys.DefaultBuckets);
-    private static readonly string Month = LedgerMonth.Of(Now).Key;
+    private static readonly string Month = UsageMonth.Of(Now).Key;
 
     private CostLedger Ledger => new(redis.Connection, _keys, Options.Create(new BudgetOptions { ThresholdsPercent = [80, 100] }), Options.Create(new LedgerOptions()), TimeProvider.System);
 

@@ -29,7 +29,7 @@ public sealed class ApplyUsageCallTests
         var window = new ClaimWindow(TimeSpan.FromDays(7));
         var call = ApplyUsageCall.Encode(Keys, chunk, events, defaultBudgetMicros: 6_000_000, thresholds: [80, 100], window, Day);
 
-        var month = new LedgerMonth(2026, 12);
+        var month = new UsageMonth(2026, 12);
         var bucket = Keys.BucketOf("ann");
         Assert.Equal(
             [Keys.MonthTotals(bucket, "2026-12"), Keys.MonthUsers(bucket, "2026-12"),
@@ -174,7 +174,7 @@ public sealed class ApplyUsageCallTests
         Assert.All(chunks, c => Assert.All(c.EventOrder(), i =>
         {
             Assert.Equal(c.Bucket, Keys.BucketOf(events[i].Usage.UserId));
-            Assert.Equal(c.Month, LedgerMonth.Of(events[i].Usage.OccurredAt));
+            Assert.Equal(c.Month, UsageMonth.Of(events[i].Usage.OccurredAt));
         }));
     }
 

@@ -1,4 +1,4 @@
-using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
 using Microsoft.Extensions.Configuration;
 
 namespace LlmCostTracker.Tests.Unit;

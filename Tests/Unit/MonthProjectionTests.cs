@@ -85,7 +85,7 @@ public sealed class MonthProjectionTests
         Assert.Equal(62 * Dollar, december.MonthEndMicros);
 
         clock.Advance(TimeSpan.FromDays(16)); // 2027-01-01T12:00
-        Assert.Equal(LedgerMonth.Of(clock.GetUtcNow()), new LedgerMonth(2027, 1));
+        Assert.Equal(UsageMonth.Of(clock.GetUtcNow()), new UsageMonth(2027, 1));
         Assert.Equal(31 * Dollar, MonthProjection.Project(31 * Dollar, 2026, 12, clock.GetUtcNow(), 0).MonthEndMicros);
         Assert.Equal(62 * Dollar, MonthProjection.Project(1 * Dollar, 2027, 1, clock.GetUtcNow(), 0).MonthEndMicros);
     }
@@ -99,5 +99,5 @@ public sealed class MonthProjectionTests
     [InlineData("+026-11", false)]
     [InlineData("2026/11", false)]
     public void Month_parameter_is_YYYY_MM(string value, bool valid) =>
-        Assert.Equal(valid, LedgerMonth.TryParse(value, out _));
+        Assert.Equal(valid, UsageMonth.TryParse(value, out _));
 }

@@ -27,7 +27,7 @@ public sealed class TagAttribution(
 
     /// <summary>Answers already had, (dimension, month, value) → the value counted: an answer never changes within
     /// a month (admit-tags.lua), so it is kept until the cache is full, then the cache starts again.</summary>
-    private readonly ConcurrentDictionary<(string Dimension, LedgerMonth Month, string Value), string> _answers = new();
+    private readonly ConcurrentDictionary<(string Dimension, UsageMonth Month, string Value), string> _answers = new();
     private const int MaxCachedAnswers = 200_000;
 
     private readonly Counter<long> _overflowed = meters.Create(WorkerMetrics.MeterName).CreateCounter<long>(
@@ -43,8 +43,8 @@ public sealed class TagAttribution(
     public async Task<IReadOnlyList<PricedUsage>> MapAsync(IReadOnlyList<PricedUsage> events)
     {
         Dictionary<SetInMonth, Mapping>? sets = null;
-        Dictionary<(string Dimension, LedgerMonth Month, string Value), string>? answers = null;
-        List<(string Dimension, LedgerMonth Month, string Value)>? unknown = null;
+        Dictionary<(string Dimension, UsageMonth Month, string Value), string>? answers = null;
+        List<(string Dimension, UsageMonth Month, string Value)>? unknown = null;
         foreach (var e in events)
         {
             if (e.Usage.Tags is not { Count: > 0 } tags)
@@ -156,7 +156,7 @@ public sealed class TagAttribution(
     }
 
     /// <summary>A tag set (by reference: the wire converter shares equal ones) in a month.</summary>
-    private readonly record struct SetInMonth(IReadOnlyDictionary<string, string> Tags, LedgerMonth Month)
+    private readonly record struct SetInMonth(IReadOnlyDictionary<string, string> Tags, UsageMonth Month)
     {
         public bool Equals(SetInMonth other) => ReferenceEquals(Tags, other.Tags) && Month == other.Month;
 
@@ -167,8 +167,8 @@ public sealed class TagAttribution(
     private readonly record struct Mapping(IReadOnlyDictionary<string, string>? Tags, List<string>? Overflowed);
 
     /// <summary>Asks admit-tags.lua about values not seen yet; returns (and keeps) each one's answer.</summary>
-    private async Task<Dictionary<(string Dimension, LedgerMonth Month, string Value), string>> AskAsync(
-        IReadOnlyList<(string Dimension, LedgerMonth Month, string Value)> values)
+    private async Task<Dictionary<(string Dimension, UsageMonth Month, string Value), string>> AskAsync(
+        IReadOnlyList<(string Dimension, UsageMonth Month, string Value)> values)
     {
         var call = AdmitTagsCall.Encode(values, attribution.Value.MaxValuesPerDimension);
         TagAdmission[] replies;
@@ -182,7 +182,7 @@ public sealed class TagAttribution(
             _answers.Clear();
         }
 
-        var answers = new Dictionary<(string Dimension, LedgerMonth Month, string Value), string>();
+        var answers = new Dictionary<(string Dimension, UsageMonth Month, string Value), string>();
         for (var i = 0; i < values.Count; i++)
         {
             var key = values[i];
@@ -247,7 +247,7 @@ public sealed class TagAttribution(
 
             var now = clock.GetUtcNow();
             var claim = LedgerKeys.TagAlert(dimension, month, threshold, value);
-            var expiry = LedgerMonth.Parse(month).ExpiresAt - now;
+            var expiry = UsageMonth.Parse(month).ExpiresAt - now;
             if (expiry <= TimeSpan.Zero || !await db.StringSetAsync(claim, string.Create(CultureInfo.InvariantCulture, $"{spent}|{now.ToUnixTimeMilliseconds()}"), expiry, When.NotExists))
             {
                 continue;

@@ -188,7 +188,7 @@ public sealed class TagFolder(
                 json.WriteNumber("uk", redisKeys.Count);
                 json.WriteNumber("ik", index);
                 json.WriteString("v", value);
-                json.WriteNumber("x", LedgerMonth.Parse(month).ExpiresAt.ToUnixTimeSeconds());
+                json.WriteNumber("x", UsageMonth.Parse(month).ExpiresAt.ToUnixTimeSeconds());
                 json.WriteStartArray("c");
                 foreach (var counter in sums.Counters)
                 {

@@ -47,7 +47,7 @@ public static class BurnRateForecast
 
         var dailyRate = windowSpend / span.TotalDays;
         var exhaustedAt = now + TimeSpan.FromDays((budgetMicros - spentMicros) / dailyRate);
-        var monthEnd = LedgerMonth.Of(now).Start.AddMonths(1);
+        var monthEnd = UsageMonth.Of(now).Start.AddMonths(1);
         return exhaustedAt < monthEnd
             ? new BurnRateProjection(exhaustedAt, (long)Math.Round(dailyRate), (monthEnd - exhaustedAt).TotalDays)
             : null;

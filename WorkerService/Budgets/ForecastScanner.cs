@@ -49,7 +49,7 @@ public sealed class ForecastScanner(
     public async Task<int> ScanAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var month = LedgerMonth.Of(now);
+        var month = UsageMonth.Of(now);
         var days = WindowDays(now, options.Value.Window);
         // The fields a projection reads, from a user's month hash or a tag value's bucket hash (the same layout).
         var fields = new RedisValue[2 + days.Count];
@@ -72,7 +72,7 @@ public sealed class ForecastScanner(
         return published;
     }
 
-    private async Task<int> ScanUsersAsync(IDatabase db, LedgerMonth month, DateTimeOffset now, List<DateOnly> days, RedisValue[] fields, CancellationToken ct)
+    private async Task<int> ScanUsersAsync(IDatabase db, UsageMonth month, DateTimeOffset now, List<DateOnly> days, RedisValue[] fields, CancellationToken ct)
     {
         RedisValue[] userFields = [.. fields, LedgerKeys.ForecastField];
         var published = 0;
@@ -130,7 +130,7 @@ public sealed class ForecastScanner(
     /// <see cref="AttributionOptions.MaxValuesPerDimension"/>); only those with a budget and no forecast yet are read
     /// further, each summed over the buckets (a value's month is split among the buckets of its users).</summary>
     private async Task<int> ScanTagsAsync(
-        IDatabase db, string dimension, LedgerMonth month, DateTimeOffset now, List<DateOnly> days, RedisValue[] fields, CancellationToken ct)
+        IDatabase db, string dimension, UsageMonth month, DateTimeOffset now, List<DateOnly> days, RedisValue[] fields, CancellationToken ct)
     {
         var indexes = await Task.WhenAll(Enumerable.Range(0, keys.Buckets).Select(b => db.SortedSetRangeByRankAsync(keys.TagIndex(b, dimension, month.Key))));
         var values = indexes.SelectMany(i => i).Select(v => v.ToString()).Distinct(StringComparer.Ordinal).ToList();
@@ -185,7 +185,7 @@ public sealed class ForecastScanner(
     /// traceparent of its span; on failure takes the claim back (<paramref name="unclaim"/>) and throws, so a later scan
     /// sends it.</summary>
     private async Task PublishAsync<T>(
-        string subject, KeyValuePair<string, object?> spanTag, Func<Task> unclaim, LedgerMonth month, long spent, long budget, BurnRateProjection projection, DateTimeOffset now,
+        string subject, KeyValuePair<string, object?> spanTag, Func<Task> unclaim, UsageMonth month, long spent, long budget, BurnRateProjection projection, DateTimeOffset now,
         Func<ForecastFigures, string?, T> message, CancellationToken ct)
         where T : class
     {

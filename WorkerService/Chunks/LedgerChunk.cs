@@ -5,11 +5,11 @@ namespace LlmCostTracker.WorkerService.Chunks;
 
 /// <summary>One script call's share of a write: one ledger bucket and month (one Redis Cluster slot), whole users
 /// (or pieces of a very busy one). <see cref="Users"/> hold indexes into the write's events.</summary>
-public sealed class LedgerChunk(int bucket, LedgerMonth month)
+public sealed class LedgerChunk(int bucket, UsageMonth month)
 {
     public int Bucket { get; } = bucket;
 
-    public LedgerMonth Month { get; } = month;
+    public UsageMonth Month { get; } = month;
 
     public List<(string UserId, List<int> Indexes)> Users { get; } = [];
 
@@ -23,7 +23,7 @@ public sealed class LedgerChunk(int bucket, LedgerMonth month)
     /// split rather than stalling readers; each event's claim makes any split safe).</summary>
     public static List<LedgerChunk> Plan(LedgerKeys keys, IReadOnlyList<PricedUsage> events, int maxEvents)
     {
-        var slots = new Dictionary<(int Bucket, LedgerMonth Month), Dictionary<string, List<int>>>();
+        var slots = new Dictionary<(int Bucket, UsageMonth Month), Dictionary<string, List<int>>>();
         for (var i = 0; i < events.Count; i++)
         {
             var usage = events[i].Usage;

@@ -19,7 +19,7 @@ public sealed class UnknownModels(IConnectionMultiplexer redis, IOptions<Pricing
 
     public void Record(LlmUsage usage, long costMicros)
     {
-        var key = (LedgerMonth.Of(usage.OccurredAt).Key, usage.Model);
+        var key = (UsageMonth.Of(usage.OccurredAt).Key, usage.Model);
         lock (_lock)
         {
             var (requests, cost) = _pending.GetValueOrDefault(key);
@@ -72,7 +72,7 @@ public sealed class UnknownModels(IConnectionMultiplexer redis, IOptions<Pricing
                 var key = LedgerKeys.UnknownModels(month);
                 writes.Add(flush.HashIncrementAsync(key, $"{model}|{LedgerKeys.Requests}", requests));
                 writes.Add(flush.HashIncrementAsync(key, $"{model}|{LedgerKeys.Cost}", cost));
-                writes.Add(flush.KeyExpireAsync(key, LedgerMonth.Parse(month).ExpiresAt.UtcDateTime));
+                writes.Add(flush.KeyExpireAsync(key, UsageMonth.Parse(month).ExpiresAt.UtcDateTime));
             }
 
             if (!await flush.ExecuteAsync())

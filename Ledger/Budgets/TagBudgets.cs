@@ -1,14 +1,13 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Contracts.Reporting;
-using LlmCostTracker.Ledger;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace LlmCostTracker.ApiService.Budgets;
+namespace LlmCostTracker.Ledger.Budgets;
 
 /// <summary>Monthly budgets of tag values (e.g. team <c>search</c>) and their own alert thresholds. The worker checks
 /// them after each write that touches the value, so a change takes effect with the value's next usage.</summary>
-public sealed class TagBudgetStore(IConnectionMultiplexer redis, IOptions<BudgetOptions> budgets)
+public sealed class TagBudgets(IConnectionMultiplexer redis, IOptions<BudgetOptions> budgets)
 {
     public async Task<TagBudget> GetAsync(string dimension, string value)
     {

@@ -1,8 +1,10 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace LlmCostTracker.Contracts;
+namespace LlmCostTracker.Ledger;
 
-/// <summary>Budget settings (section <c>Budgets</c>), read by the worker (alerts) and the API (reports).</summary>
+/// <summary>Budget settings (section <c>Budgets</c>), read by the worker (alerts) and the API (reports, holds), with
+/// the stored form of a budget's thresholds and the ledger's money (micro-dollars). The rule the admin API checks a
+/// budget's own thresholds by is a contract (<see cref="Contracts.BudgetThresholds"/>).</summary>
 public sealed class BudgetOptions
 {
     public const string SectionName = "Budgets";
@@ -25,14 +27,6 @@ public sealed class BudgetOptions
     public int[] Thresholds { get; set; } = [];
 
     public static readonly int[] DefaultThresholdsPercent = [80, 100];
-
-    /// <summary>The most thresholds one budget may have.</summary>
-    public const int MaxThresholds = 10;
-
-    /// <summary>The rule for a budget's own thresholds, checked by the admin API and by the dashboard's form before
-    /// sending: at most <see cref="MaxThresholds"/> different percentages, each from 1 to 1000 (none is valid).</summary>
-    public static bool AreValidThresholds(IReadOnlyCollection<int> thresholds) =>
-        thresholds.Count <= MaxThresholds && thresholds.All(t => t is >= 1 and <= 1000) && thresholds.Distinct().Count() == thresholds.Count;
 
     /// <summary>Applies the default thresholds and puts them in order without repeats.</summary>
     public void Normalize() =>

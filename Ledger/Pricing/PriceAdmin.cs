@@ -1,11 +1,9 @@
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Pricing;
-using LlmCostTracker.Ledger;
-using LlmCostTracker.Ledger.Pricing;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace LlmCostTracker.ApiService.Pricing;
+namespace LlmCostTracker.Ledger.Pricing;
 
 /// <summary>The prices in force as the admin API sees them (catalog, configuration, and the overrides in Redis),
 /// and changes to the overrides. Every change raises <see cref="LedgerKeys.PricingVersionKey"/>, which each worker
@@ -81,7 +79,7 @@ public sealed class PriceAdmin(IConnectionMultiplexer redis, CatalogStore catalo
             .OrderBy(w => w.Worker, StringComparer.Ordinal)];
     }
 
-    public async Task<UnknownModelsReport> UnknownModelsAsync(LedgerMonth month)
+    public async Task<UnknownModelsReport> UnknownModelsAsync(UsageMonth month)
     {
         HashEntry[] entries;
         using (RedisSpans.Start("HGETALL"))
