@@ -53,13 +53,21 @@ public sealed class ProjectReferenceTests
     }
 
     [Fact]
-    public void Shared_source_declares_no_public_type()
+    public void Shared_source_declares_no_public_type() => AssertNoSourceUnder("Shared/", @"(?m)^public ");
+
+    /// <summary>The API's reads and writes in Redis are the ledger's (reports, budgets, holds, prices): a Redis client
+    /// in the API would be a second place that knows the key layout.</summary>
+    [Fact]
+    public void The_API_holds_no_Redis_client() => AssertNoSourceUnder("ApiService/", @"IConnectionMultiplexer|IDatabase\b|GetDatabase\(");
+
+    /// <summary>No C# file under <paramref name="folder"/> (there is at least one) matches <paramref name="pattern"/>.</summary>
+    private static void AssertNoSourceUnder(string folder, string pattern)
     {
         var root = RepositoryRoot();
-        var shared = RepositoryFiles("*.cs").Where(f => f.StartsWith("Shared/", StringComparison.Ordinal)).ToList();
+        var files = RepositoryFiles("*.cs").Where(f => f.StartsWith(folder, StringComparison.Ordinal)).ToList();
 
-        Assert.NotEmpty(shared);
-        Assert.All(shared, f => Assert.DoesNotMatch(@"(?m)^public ", File.ReadAllText(Path.Combine(root, f))));
+        Assert.NotEmpty(files);
+        Assert.All(files, f => Assert.DoesNotMatch(pattern, File.ReadAllText(Path.Combine(root, f))));
     }
 
     [Fact]
