@@ -13,6 +13,9 @@ public sealed class BudgetOptions
     [Range(typeof(decimal), "0", "1000000000")]
     public decimal DefaultMonthlyBudgetUsd { get; set; } = 6.00m;
 
+    /// <summary><see cref="DefaultMonthlyBudgetUsd"/> in micro-dollars, as the ledger stores budgets.</summary>
+    public long DefaultMonthlyBudgetMicros => ToMicros(DefaultMonthlyBudgetUsd);
+
     /// <summary>Whether a user without their own setting has their budget enforced: budget holds
     /// (<c>POST /api/v1/budget-holds</c>) past it are refused with 402. Off by default: alerts only.</summary>
     public bool Enforce { get; set; }

@@ -33,7 +33,7 @@ public sealed class CostReports(LedgerReader ledger, TimeProvider clock, History
                 totals.CacheWrite, totals.Reasoning),
             [.. rows.OfType<UserCostRow>().OrderByDescending(r => r.CostUsd).ThenBy(r => r.UserId, StringComparer.Ordinal)],
             ModelRows(read.Figures.Models),
-            [.. read.Figures.Days.Select(d => new DailyCost(d.Key, Usd(d.Value)))]);
+            Daily(read.Figures));
     }
 
     internal static ModelCostRow[] ModelRows(Dictionary<string, LedgerCounters> models) =>
@@ -76,7 +76,7 @@ public sealed class CostReports(LedgerReader ledger, TimeProvider clock, History
             return (null, [], null);
         }
 
-        var daily = read.Figures.Days.Select(d => new DailyCost(d.Key, Usd(d.Value))).ToList();
+        var daily = Daily(read.Figures);
         var row = UserRow(userId, read.Figures.Totals, read.Figures.Models, daily, read.BudgetMicros, month, now, read.RecordedExhaustion, read.HeldMicros);
         return (row, daily, ForecastOf(read.Forecast));
     }
@@ -99,7 +99,7 @@ public sealed class CostReports(LedgerReader ledger, TimeProvider clock, History
                 totals.CacheWrite, totals.Reasoning),
             [.. rows.OrderByDescending(r => r.CostUsd).ThenBy(r => r.UserId, StringComparer.Ordinal)],
             ModelRows(past.Models.ToDictionary(m => m.Key, m => Of(m.Value), StringComparer.Ordinal)),
-            [.. past.Days.Select(d => new DailyCost(Day(d.Day), Usd(d.CostMicros)))]);
+            Daily(past.Days));
     }
 
     /// <summary>A user's row from the history database: the budget is today's (budgets are not kept per month), nothing
@@ -107,7 +107,7 @@ public sealed class CostReports(LedgerReader ledger, TimeProvider clock, History
     private async Task<(UserCostRow Row, List<DailyCost> Daily)> HistoryUserRowAsync(HistorySeries user, UsageMonth month, DateTimeOffset now)
     {
         var budget = await ledger.BudgetMicrosAsync(user.Key);
-        var daily = user.Days.Select(d => new DailyCost(Day(d.Day), Usd(d.CostMicros))).ToList();
+        var daily = Daily(user.Days);
         var models = user.Models.ToDictionary(m => m.Key, m => Of(m.Value), StringComparer.Ordinal);
         return (UserRow(user.Key, Of(user.Totals), models, daily, budget, month, now, recordedCrossing: null, heldMicros: 0), daily);
     }
@@ -137,6 +137,12 @@ public sealed class CostReports(LedgerReader ledger, TimeProvider clock, History
             over,
             Usd(heldMicros));
     }
+
+    /// <summary>A month's cost per day as reported, in day order.</summary>
+    internal static List<DailyCost> Daily(MonthFigures figures) => [.. figures.Days.Select(d => new DailyCost(d.Key, Usd(d.Value)))];
+
+    /// <summary>A month's cost per day from the history database, as reported.</summary>
+    internal static List<DailyCost> Daily(IReadOnlyList<(DateOnly Day, long CostMicros)> days) => [.. days.Select(d => new DailyCost(Day(d.Day), Usd(d.CostMicros)))];
 
     internal static DateOnly FirstDay(UsageMonth month) => new(month.Year, month.Month, 1);
 

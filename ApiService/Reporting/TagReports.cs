@@ -81,10 +81,10 @@ public sealed class TagReports(LedgerReader ledger, TimeProvider clock, HistoryR
 
     private static (TagCostRow Row, List<DailyCost> Daily) HistoryValueRow(HistorySeries value, long? budget, UsageMonth month, DateTimeOffset now) =>
         ValueRow(value.Key, Of(value.Totals), value.Models.ToDictionary(m => m.Key, m => Of(m.Value), StringComparer.Ordinal),
-            [.. value.Days.Select(d => new DailyCost(Day(d.Day), Usd(d.CostMicros)))], budget, month, now);
+            Daily(value.Days), budget, month, now);
 
     private static (TagCostRow Row, List<DailyCost> Daily) ValueRow(string value, MonthFigures figures, long? budget, UsageMonth month, DateTimeOffset now) =>
-        ValueRow(value, figures.Totals, figures.Models, [.. figures.Days.Select(d => new DailyCost(d.Key, Usd(d.Value)))], budget, month, now);
+        ValueRow(value, figures.Totals, figures.Models, Daily(figures), budget, month, now);
 
     /// <summary>A value's month as reported, from wherever it was read.</summary>
     private static (TagCostRow Row, List<DailyCost> Daily) ValueRow(

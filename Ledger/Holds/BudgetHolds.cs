@@ -44,7 +44,7 @@ public sealed class BudgetHolds(IConnectionMultiplexer redis, LedgerKeys keys, P
         var options = budgets.Value;
         var amount = WorstCaseMicros(request, now);
         var call = BudgetHoldCall.Hold(keys, request.UserId, UsageMonth.Of(now).Key, request.HoldId, amount, expiresAt,
-            BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd), options.Enforce, now);
+            options.DefaultMonthlyBudgetMicros, options.Enforce, now);
         // The holdId's owner, so a DELETE (which names only the holdId) finds the user, and no two users share a
         // holdId. It lives in the holdId's bucket, not the user's, so it cannot be set in the script: it is sent
         // with it instead of before it (one round trip on the caller's hot path, not two), and a grant under an

@@ -167,7 +167,7 @@ public sealed class LedgerReader(IConnectionMultiplexer redis, LedgerKeys keys, 
         return [.. stored.Select(TagBudgetOf)];
     }
 
-    private long BudgetOf(RedisValue stored) => stored.HasValue ? (long)stored : BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd);
+    private long BudgetOf(RedisValue stored) => stored.HasValue ? (long)stored : budgets.Value.DefaultMonthlyBudgetMicros;
 
     private static long? TagBudgetOf(RedisValue stored) => stored.HasValue ? (long)stored : null;
 

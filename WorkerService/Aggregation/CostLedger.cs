@@ -43,7 +43,7 @@ public sealed class CostLedger(
 
         var db = redis.GetDatabase();
         var options = budgets.Value;
-        var defaultBudget = BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd);
+        var defaultBudget = options.DefaultMonthlyBudgetMicros;
         var chunks = LedgerChunk.Plan(keys, events, ChunkEvents);
         // The events' arrival: their claims are kept for the dedup window from now, whatever their occurredAt.
         var now = clock.GetUtcNow();

@@ -15,7 +15,7 @@ public sealed class AlertStates(IConnectionMultiplexer redis, LedgerKeys keys, I
     {
         var options = budgets.Value;
         var (redisKeys, args) = ReevaluateBudgetCall.Encode(
-            keys, userId, UsageMonth.Parse(month), BudgetOptions.ToMicros(options.DefaultMonthlyBudgetUsd), options.ThresholdsPercent, clock.GetUtcNow());
+            keys, userId, UsageMonth.Parse(month), options.DefaultMonthlyBudgetMicros, options.ThresholdsPercent, clock.GetUtcNow());
         using var span = RedisSpans.Start("EVALSHA", 1);
         var reply = ReevaluateBudgetCall.Decode(await redis.GetDatabase().ScriptEvaluateAsync(ReevaluateBudgetCall.Script.Text, redisKeys, args));
         var now = clock.GetUtcNow();

@@ -98,7 +98,7 @@ public sealed class ForecastScanner(
                     }
 
                     var budget = await budgetRead;
-                    var budgetMicros = budget.IsNull ? BudgetOptions.ToMicros(budgets.Value.DefaultMonthlyBudgetUsd) : (long)budget;
+                    var budgetMicros = budget.IsNull ? budgets.Value.DefaultMonthlyBudgetMicros : (long)budget;
                     var share = Share.Read(values, days);
                     if (Project(share, budgetMicros, days, now) is { } projection)
                     {
