@@ -46,8 +46,9 @@ public sealed record BenchOptions
     /// single-event phase later in the same run.</summary>
     public int ColdEvents { get; init; }
 
-    /// <summary>Start the app, write its API address and ingest key to <see cref="ServeFile"/>, keep it up this many
-    /// seconds for another load tool (bench/wrk-holds.sh), then stop it; 0: the benchmark's own phases.</summary>
+    /// <summary>Start the app, write its API address, ingest key and admin key to <see cref="ServeFile"/> (a line each),
+    /// keep it up this many seconds for another load tool (bench/wrk-holds.sh, bench/peer.sh), then stop it; 0: the
+    /// benchmark's own phases.</summary>
     public int ServeSeconds { get; init; }
 
     public string ServeFile { get; init; } = Path.Combine(Path.GetTempPath(), "llmcost-bench-serve.txt");

@@ -85,16 +85,16 @@ if (options.Drill)
 
 if (options.ServeSeconds > 0)
 {
-    // For a load tool outside this process (bench/wrk-holds.sh): the generator's own cost is then not .NET's.
-    // The key is this run's generated secret: readable by this user only, and deleted when the app stops.
+    // For a load tool outside this process (bench/wrk-holds.sh, bench/peer.sh): the generator's own cost is then not
+    // .NET's. The keys are this run's generated secrets: readable by this user only, and deleted when the app stops.
     await File.WriteAllTextAsync(options.ServeFile, "");
     if (!OperatingSystem.IsWindows())
     {
         File.SetUnixFileMode(options.ServeFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
-    await File.WriteAllTextAsync(options.ServeFile, $"{endpoint}\n{await Parameter("ingest-api-key")}\n");
-    Console.WriteLine($"serving {endpoint} for {options.ServeSeconds} s (address and ingest key in {options.ServeFile})");
+    await File.WriteAllTextAsync(options.ServeFile, $"{endpoint}\n{await Parameter("ingest-api-key")}\n{await Parameter("admin-api-key")}\n");
+    Console.WriteLine($"serving {endpoint} for {options.ServeSeconds} s (address, ingest and admin keys in {options.ServeFile})");
     // Until the time is up or the process is told to stop (bench/wrk-holds.sh's trap): the app's host handles the
     // signal and stops the app, which ends the wait, so the file is deleted either way.
     var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
