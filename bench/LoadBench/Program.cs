@@ -108,6 +108,7 @@ var bench = new LoadDriver(endpoint, await Parameter("ingest-api-key"), await Pa
 await using var rollups = Environment.GetEnvironmentVariable("BENCH_WORKER_ConnectionStrings__history") is ""
     ? null
     : new RollupLag((await app.GetConnectionStringAsync("postgres"))!, endpoint, await Parameter("admin-api-key"));
+await using var redisStats = new RedisCommandStats((await app.GetConnectionStringAsync("redis"))!);
 var memory = new WorkingSetSampler(["LlmCostTracker.ApiService", "LlmCostTracker.WorkerService", "redis-server", "beam.smp", "postgres"]);
 memory.Start();
 
@@ -205,9 +206,11 @@ if (options.DashboardOnly)
 }
 
 Console.WriteLine("phase: single events");
+await redisStats.ResetAsync();
 var cpu = CpuAtStart();
 var single = await bench.SingleEventsAsync();
 results.Add(("CPU per event, single events", CpuPerEvent(cpu, single)));
+results.Add(("Redis during single events (INFO commandstats)", await redisStats.DescribeAsync(single.Unique + single.Duplicates)));
 results.Add(("single events, end to end", $"{single.EventsPerSecond:N0} events/s ({single.Unique:N0} events, {single.Duplicates:N0} duplicates re-posted, {options.Concurrency} clients, totals exact after {single.Elapsed.TotalSeconds:N1} s)"));
 results.Add(("single events, API latency under that load", single.Latency.ToString()));
 if (rollups is not null)
@@ -229,9 +232,11 @@ if (options.Otlp)
 
 Console.WriteLine("phase: batches");
 var batchStart = memory.Now;
+await redisStats.ResetAsync();
 cpu = CpuAtStart();
 var batches = await bench.BatchesAsync();
 results.Add(("CPU per event, batches", CpuPerEvent(cpu, batches)));
+results.Add(("Redis during batches (INFO commandstats)", await redisStats.DescribeAsync(batches.Unique + batches.Duplicates)));
 var batchEnd = memory.Now;
 results.Add(("batches, end to end", $"{batches.EventsPerSecond:N0} events/s ({batches.Unique:N0} events in batches of {options.BatchSize}, totals exact after {batches.Elapsed.TotalSeconds:N1} s)"));
 if (rollups is not null)
