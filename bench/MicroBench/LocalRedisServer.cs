@@ -30,6 +30,16 @@ public sealed class LocalRedisServer : IDisposable
 
     public IServer Server => Connection.GetServer(Endpoint);
 
+    /// <summary>The server's user + kernel time so far.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public void Dispose()
     {
         Connection.Dispose();

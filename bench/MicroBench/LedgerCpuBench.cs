@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Globalization;
+using LlmCostTracker.Contracts;
+using LlmCostTracker.Ledger;
+using LlmCostTracker.WorkerService.Aggregation;
+using LlmCostTracker.WorkerService.Chunks;
+using Microsoft.Extensions.Options;
+
+namespace LlmCostTracker.MicroBench;
+
+/// <summary>Redis's CPU an event for the ledger's writes, on an idle box (issue #36: ≤ 8 µs): a redis-server of its
+/// own, ledger writes as the worker makes them under single-event load (each event its user's only one in the
+/// write, users drawn from a pool so most months already exist), and the server's user + kernel time from /proc
+/// over the events written. <c>ledger-cpu [events a write (2048)] [writes a round (100)] [rounds (5)] [users (2000)]</c>.
+/// A write of 2,048 events spreads over the 16 buckets: 16 script calls of about 128 events, as the load benchmark's
+/// single-event phase makes them. With 200 users each user has about ten events in a write, as in batches.</summary>
+public static class LedgerCpuBench
+{
+    private static readonly string[] Models =
+        ["gpt-4o", "gpt-4o-mini", "gpt-4-turbo", "gpt-3.5-turbo", "claude-3-haiku", "claude-3-5-sonnet", "claude-3-opus", "my-finetune"];
+
+    public static async Task RunAsync(string[] args)
+    {
+        int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+        var (eventsPerWrite, writes, rounds, users) = (Arg(1, 2048), Arg(2, 100), Arg(3, 5), Arg(4, 2000));
+        using var redis = new LocalRedisServer();
+        var ledger = new CostLedger(redis.Connection, new LedgerKeys(LedgerKeys.DefaultBuckets), Options.Create(new BudgetOptions { ThresholdsPercent = [50, 80, 100] }),
+            Options.Create(new LedgerOptions()), TimeProvider.System);
+        var sequence = 0L;
+        var random = new Random(36);
+
+        async Task WriteAsync()
+        {
+            var now = DateTimeOffset.UtcNow;
+            var events = new PricedUsage[eventsPerWrite];
+            var first = random.Next(users);
+            for (var i = 0; i < events.Length; i++)
+            {
+                var n = ++sequence;
+                events[i] = new PricedUsage(new LlmUsage
+                {
+                    EventId = $"e{n}", UserId = $"user{(first + i) % users}", Model = Models[n % Models.Length], InputTokens = 1_200 + (int)(n % 997),
+                    CachedInputTokens = 200, OutputTokens = 350, OccurredAt = now,
+                }, 5_250);
+            }
+
+            await ledger.ApplyAsync(events);
+        }
+
+        // Warm: the scripts loaded, every user's month created, the client's code at tier 1.
+        for (var w = 0; w < Math.Max(20, users / eventsPerWrite * 4); w++)
+        {
+            await WriteAsync();
+        }
+
+        Console.WriteLine($"ledger writes of {eventsPerWrite:N0} events over {users:N0} users ({LedgerKeys.DefaultBuckets} buckets), {writes} writes a round, one at a time");
+        Console.WriteLine("| round | events/s | Redis CPU an event | script time an event (commandstats) |");
+        Console.WriteLine("| --- | --- | --- | --- |");
+        var perEvent = new List<double>();
+        for (var round = 1; round <= rounds; round++)
+        {
+            await redis.Server.ConfigResetStatisticsAsync();
+            var cpu = redis.ProcessorTime;
+            var clock = Stopwatch.StartNew();
+            for (var w = 0; w < writes; w++)
+            {
+                await WriteAsync();
+            }
+
+            var elapsed = clock.Elapsed;
+            var used = redis.ProcessorTime - cpu;
+            var events = (double)writes * eventsPerWrite;
+            var stats = (await redis.Server.InfoAsync("commandstats")).SelectMany(g => g)
+                .Select(kv => (Name: kv.Key.Replace("cmdstat_", "", StringComparison.Ordinal).ToUpperInvariant(),
+                    Micros: long.Parse(kv.Value.Split(',').Select(f => f.Split('=')).First(f => f[0] == "usec")[1], CultureInfo.InvariantCulture)))
+                .ToList();
+            var scripts = stats.Where(c => c.Name is "EVALSHA" or "EVAL").Sum(c => c.Micros);
+            var commands = string.Join(", ", stats.Where(c => c.Name is not ("EVALSHA" or "EVAL")).OrderByDescending(c => c.Micros).Take(5).Select(c => $"{c.Name} {c.Micros / events:N2}"));
+            perEvent.Add(used.TotalMicroseconds / events);
+            Console.WriteLine($"| {round} | {events / elapsed.TotalSeconds:N0} | {perEvent[^1]:N2} µs | {scripts / events:N2} µs, of it in commands (µs an event): {commands} |");
+        }
+
+        perEvent.Sort();
+        Console.WriteLine($"Redis CPU an event: median {perEvent[perEvent.Count / 2]:N2} µs, lowest {perEvent[0]:N2}, highest {perEvent[^1]:N2}");
+    }
+}
