@@ -13,7 +13,11 @@ namespace LlmCostTracker.MicroBench;
 /// write, users drawn from a pool so most months already exist), and the server's user + kernel time from /proc
 /// over the events written. <c>ledger-cpu [events a write (2048)] [writes a round (100)] [rounds (5)] [users (2000)]</c>.
 /// A write of 2,048 events spreads over the 16 buckets: 16 script calls of about 128 events, as the load benchmark's
-/// single-event phase makes them. With 200 users each user has about ten events in a write, as in batches.</summary>
+/// single-event phase makes them. With 200 users each user has about ten events in a write, as in batches.
+/// <para><c>--against path/to/section.lua</c> compares a change to one section of <c>apply-usage</c> with the
+/// built script, writes alternating between the two on the same server (this machine's speed drifts too much
+/// between runs to compare runs): Redis's CPU is read around every write and summed per side. The change must keep
+/// the script's behaviour (the ledger's script tests prove that once it is in place).</para></summary>
 public static class LedgerCpuBench
 {
     private static readonly string[] Models =
@@ -21,15 +25,19 @@ public static class LedgerCpuBench
 
     public static async Task RunAsync(string[] args)
     {
+        var against = Array.IndexOf(args, "--against") is var at and >= 0 ? args[at + 1] : null;
+        args = against is null ? args : [.. args.Take(Array.IndexOf(args, "--against"))];
         int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
         var (eventsPerWrite, writes, rounds, users) = (Arg(1, 2048), Arg(2, 100), Arg(3, 5), Arg(4, 2000));
         using var redis = new LocalRedisServer();
-        var ledger = new CostLedger(redis.Connection, new LedgerKeys(LedgerKeys.DefaultBuckets), Options.Create(new BudgetOptions { ThresholdsPercent = [50, 80, 100] }),
-            Options.Create(new LedgerOptions()), TimeProvider.System);
+        var keys = new LedgerKeys(LedgerKeys.DefaultBuckets);
+        var budgets = new BudgetOptions { ThresholdsPercent = [50, 80, 100] };
+        var (defaultBudget, thresholds, claims) = (budgets.DefaultMonthlyBudgetMicros, budgets.ThresholdsPercent, new ClaimWindow(new LedgerOptions().DedupWindow));
+        var ledger = new CostLedger(redis.Connection, keys, Options.Create(budgets), Options.Create(new LedgerOptions()), TimeProvider.System);
         var sequence = 0L;
         var random = new Random(36);
 
-        async Task WriteAsync()
+        async Task WriteAsync(string? script = null)
         {
             var now = DateTimeOffset.UtcNow;
             var events = new PricedUsage[eventsPerWrite];
@@ -44,13 +52,31 @@ public static class LedgerCpuBench
                 }, 5_250);
             }
 
-            await ledger.ApplyAsync(events);
+            if (script is null)
+            {
+                await ledger.ApplyAsync(events);
+                return;
+            }
+
+            // The calls CostLedger makes, with another script text.
+            var db = redis.Connection.GetDatabase();
+            await Task.WhenAll(LedgerChunk.Plan(keys, events, CostLedger.ChunkEvents).Select(chunk =>
+            {
+                var call = ApplyUsageCall.Encode(keys, chunk, events, defaultBudget, thresholds, claims, now);
+                return db.ScriptEvaluateAsync(script, call.Keys, call.Args);
+            }));
         }
 
         // Warm: the scripts loaded, every user's month created, the client's code at tier 1.
         for (var w = 0; w < Math.Max(20, users / eventsPerWrite * 4); w++)
         {
             await WriteAsync();
+        }
+
+        if (against is not null)
+        {
+            await CompareAsync(redis, WriteAsync, against, eventsPerWrite, writes * rounds);
+            return;
         }
 
         Console.WriteLine($"ledger writes of {eventsPerWrite:N0} events over {users:N0} users ({LedgerKeys.DefaultBuckets} buckets), {writes} writes a round, one at a time");
@@ -82,5 +108,38 @@ public static class LedgerCpuBench
 
         perEvent.Sort();
         Console.WriteLine($"Redis CPU an event: median {perEvent[perEvent.Count / 2]:N2} µs, lowest {perEvent[0]:N2}, highest {perEvent[^1]:N2}");
+    }
+
+    /// <summary>Writes alternating between the built script (A) and the one with <paramref name="sectionPath"/>'s
+    /// section (B), Redis's CPU read around each write.</summary>
+    private static async Task CompareAsync(LocalRedisServer redis, Func<string?, Task> write, string sectionPath, int eventsPerWrite, int pairs)
+    {
+        var built = ApplyUsageCall.Script.Text;
+        var name = Path.GetFileName(sectionPath);
+        using var stream = typeof(RedisScript).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"{name} is not a section of the ledger's scripts.");
+        var original = await new StreamReader(stream).ReadToEndAsync();
+        if (built.IndexOf(original, StringComparison.Ordinal) is var at && (at < 0 || built.IndexOf(original, at + 1, StringComparison.Ordinal) >= 0))
+        {
+            throw new InvalidOperationException($"{name} is not once in apply-usage.");
+        }
+
+        var changed = built.Replace(original, await File.ReadAllTextAsync(sectionPath), StringComparison.Ordinal);
+        var (a, b) = (TimeSpan.Zero, TimeSpan.Zero);
+        for (var pair = 0; pair < pairs; pair++)
+        {
+            // Which side goes first alternates too, so neither always follows the other.
+            foreach (var side in pair % 2 == 0 ? new[] { false, true } : [true, false])
+            {
+                var before = redis.ProcessorTime;
+                await write(side ? changed : built);
+                var used = redis.ProcessorTime - before;
+                (a, b) = side ? (a, b + used) : (a + used, b);
+            }
+        }
+
+        var events = (double)pairs * eventsPerWrite;
+        Console.WriteLine($"{pairs} writes of {eventsPerWrite:N0} events a side, alternating: Redis CPU an event, built {a.TotalMicroseconds / events:N2} µs, "
+            + $"with {name} from {sectionPath} {b.TotalMicroseconds / events:N2} µs ({(b - a) / a:+0.0%;-0.0%})");
     }
 }
