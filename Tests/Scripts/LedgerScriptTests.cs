@@ -58,6 +58,25 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
     }
 
     [Fact]
+    public async Task A_user_whose_call_changes_more_fields_than_one_write_takes_gets_every_one()
+    {
+        // 1,200 models in one call: the user's write is sent in slices of 1,000 fields (Lua's unpack has a limit).
+        var user = NewUser();
+        var events = Enumerable.Range(0, 1_200).Select(m => Event(user, 1_000, model: $"slice-model-{m}")).ToArray();
+
+        var result = await Ledger.ApplyAsync(events);
+
+        Assert.Equal(1_200, result.Applied);
+        Assert.Equal(1_200_000, await CostAsync(user));
+        Assert.Equal(1_200, (long)await redis.Db.HashGetAsync(_keys.UserMonth(user, ThisMonth), LedgerKeys.Requests));
+        foreach (var m in new[] { 0, 999, 1_000, 1_199 })
+        {
+            var model = LedgerKeys.ParseModelCounters((await redis.Db.HashGetAsync(_keys.UserMonth(user, ThisMonth), LedgerKeys.ModelField($"slice-model-{m}")))!);
+            Assert.Equal([1_000, 100, 10, 50, 1, 0, 0], model);
+        }
+    }
+
+    [Fact]
     public async Task A_call_mixing_new_events_and_duplicates_adds_a_rollup_entry_that_reads_as_the_new_events_alone()
     {
         var user = NewUser();
