@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The app side by side with the peer (../shared/peer/: the seed's design in Python, run as it would be deployed),
 # both loaded by wrk as issue #36 measures them: 2 threads × CONNECTIONS (256) connections, one usage event a request
-# (the peer's own usage.lua for both: 1,000 users, seven model ids, one of them unknown). For each side: the first COLD_SECONDS (15) from the moment it
-# answers (cold), WARM_SECONDS (20) unmeasured, then MEASURE_SECONDS (15) measured (warm). The app is started as
-# bench/run.sh starts it (Release, the services compiled ReadyToRun as published); its figures count only once the
-# admin report's request total has grown by the events it accepted (plus at most those in flight when wrk stopped).
-# Prints one table.
+# (the peer's own usage.lua for both: 1,000 users, seven model ids, one of them unknown). For each side: the first
+# COLD_SECONDS (15) from the moment it answers (cold), WARM_SECONDS (20) unmeasured, then MEASURE_SECONDS (15)
+# measured (warm). The app is started as bench/run.sh starts it (Release, the services compiled ReadyToRun as
+# published); its figures count only once the admin report's request total has grown by the events it accepted (plus
+# at most those in flight when wrk stopped). Prints one table.
 # Needs wrk and the peer's packages: apt-get install wrk python3-fastapi python3-uvicorn python3-uvloop
 # python3-httptools python3-redis (Debian's python3, /usr/bin/python3). PEER_DIR overrides ../shared/peer.
 set -euo pipefail

@@ -8,8 +8,8 @@ using Microsoft.Extensions.Options;
 
 namespace LlmCostTracker.MicroBench;
 
-/// <summary>Redis's CPU an event for the ledger's writes, on an idle box (issue #36: ≤ 8 µs): a redis-server of its
-/// own, ledger writes as the worker makes them under single-event load (each event its user's only one in the
+/// <summary>Redis's CPU an event for the ledger's writes, on an idle box (issue #36's figure to drive): a redis-server
+/// of its own, ledger writes as the worker makes them under single-event load (each event its user's only one in the
 /// write, users drawn from a pool so most months already exist), and the server's user + kernel time from /proc
 /// over the events written. <c>ledger-cpu [events a write (2048)] [writes a round (100)] [rounds (5)] [users (2000)]</c>.
 /// A write of 2,048 events spreads over the 16 buckets: 16 script calls of about 128 events, as the load benchmark's
@@ -25,8 +25,9 @@ public static class LedgerCpuBench
 
     public static async Task RunAsync(string[] args)
     {
-        var against = Array.IndexOf(args, "--against") is var at and >= 0 ? args[at + 1] : null;
-        args = against is null ? args : [.. args.Take(Array.IndexOf(args, "--against"))];
+        var at = Array.IndexOf(args, "--against");
+        var against = at >= 0 ? args[at + 1] : null;
+        args = at >= 0 ? args[..at] : args;
         int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
         var (eventsPerWrite, writes, rounds, users) = (Arg(1, 2048), Arg(2, 100), Arg(3, 5), Arg(4, 2000));
         using var redis = new LocalRedisServer();
@@ -118,7 +119,8 @@ public static class LedgerCpuBench
         var name = Path.GetFileName(sectionPath);
         using var stream = typeof(RedisScript).Assembly.GetManifestResourceStream(name)
             ?? throw new InvalidOperationException($"{name} is not a section of the ledger's scripts.");
-        var original = await new StreamReader(stream).ReadToEndAsync();
+        using var reader = new StreamReader(stream);
+        var original = await reader.ReadToEndAsync();
         if (built.IndexOf(original, StringComparison.Ordinal) is var at && (at < 0 || built.IndexOf(original, at + 1, StringComparison.Ordinal) >= 0))
         {
             throw new InvalidOperationException($"{name} is not once in apply-usage.");
