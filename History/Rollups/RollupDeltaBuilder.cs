@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using LlmCostTracker.Contracts;
 
 namespace LlmCostTracker.History.Rollups;
@@ -11,10 +10,12 @@ namespace LlmCostTracker.History.Rollups;
 /// stream with those duplicates' positions and counters beside it, and the writer takes them out
 /// (<see cref="RollupDelta.AddEncoded"/>). So a call that mixes new events and duplicates is made once, not refused
 /// and made again without them.</summary>
-public sealed class RollupDeltaBuilder
+/// <param name="events">The events the call holds, when known: the lists are sized for them at once (a usage row
+/// an event at most), not grown by doubling.</param>
+public sealed class RollupDeltaBuilder(int events = 0)
 {
-    private readonly List<UsageKey> _usageKeys = [];
-    private readonly List<RollupCounters> _usage = [];
+    private readonly List<UsageKey> _usageKeys = new(events);
+    private readonly List<RollupCounters> _usage = new(events);
     // A call holds each user's events together, and a usage row is one user's: the rows of the current user are
     // found by a scan from here (a user has a few), with no hashing of six fields. A user met again later only
     // gets a second row of the same key, which the reader adds up.
@@ -23,8 +24,13 @@ public sealed class RollupDeltaBuilder
     private readonly Dictionary<TagKey, int> _tagRows = [];
     private readonly List<TagKey> _tagKeys = [];
     private readonly List<RollupCounters> _tags = [];
-    private readonly List<EventRows> _events = [];
+    private readonly List<EventRows> _events = new(events);
     private readonly List<int> _eventTagRows = [];
+
+    // Each thread's buffer for the entry being written, kept between calls (a write of a thousand events is about
+    // 30 KB) unless one call grew it past this.
+    private const int MaxKeptOutputBytes = 1 << 20;
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_output;
 
     /// <summary>Adds the call's next event (in the order the call holds them): its row, and a tag row per tag.</summary>
     public void Add(LlmUsage usage, long costMicros, string provider, string serviceTier, long contextBand)
@@ -46,76 +52,128 @@ public sealed class RollupDeltaBuilder
         _events.Add(new EventRows(row, tagsFrom, _eventTagRows.Count - tagsFrom, usage.CacheWrite1hInputTokens, usage.AudioInputTokens, usage.AudioOutputTokens));
     }
 
-    /// <summary>The delta's text: <c>{"u":[...],"t":[...],"e":[...]}</c>. The rows are as <see cref="RollupDelta"/>
-    /// reads them; <c>e</c> has one item an event: its usage row's index, or, when it carries tags or any of the
-    /// three counters the script does not, <c>[usageRow, cacheWrite1h, audioInput, audioOutput, tagRow...]</c>.</summary>
+    /// <summary>The delta in its binary form (<see cref="RollupWire"/>): the texts its rows name, once each, then the
+    /// rows as <see cref="RollupDelta"/> reads them, then each event's usage row, with its tag rows and the three
+    /// counters the script does not carry when it has any.</summary>
     public byte[] Encode()
     {
-        var buffer = new ArrayBufferWriter<byte>(256 + 128 * (_usage.Count + _tags.Count) + 8 * _events.Count);
-        // A call's events are nearly always of one day: its text is made once.
-        var day = default(DateOnly);
-        var dayText = "";
-        string DayText(DateOnly of) => of == day && dayText.Length > 0 ? dayText : dayText = HistoryDays.Format(day = of);
-        using (var json = new Utf8JsonWriter(buffer))
+        var output = t_output ??= new ArrayBufferWriter<byte>(16 * 1024);
+        output.ResetWrittenCount();
+        var texts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var days = new List<DateOnly>(1);
+        // Each row's key as indexes into texts and days, found before anything is written (the tables come first).
+        var usageRefs = new int[_usage.Count * 5];
+        for (var r = 0; r < _usage.Count; r++)
         {
-            json.WriteStartObject();
-            json.WriteStartArray(RollupDelta.UsageRows);
-            for (var r = 0; r < _usage.Count; r++)
-            {
-                var key = _usageKeys[r];
-                json.WriteStartArray();
-                json.WriteStringValue(DayText(key.Day));
-                json.WriteStringValue(key.UserId);
-                json.WriteStringValue(key.Model);
-                json.WriteStringValue(key.Provider);
-                json.WriteStringValue(key.ServiceTier);
-                json.WriteNumberValue(key.ContextBand);
-                _usage[r].Write(json);
-                json.WriteEndArray();
-            }
-
-            json.WriteEndArray();
-            json.WriteStartArray(RollupDelta.TagRows);
-            for (var r = 0; r < _tags.Count; r++)
-            {
-                var key = _tagKeys[r];
-                json.WriteStartArray();
-                json.WriteStringValue(DayText(key.Day));
-                json.WriteStringValue(key.Dimension);
-                json.WriteStringValue(key.Value);
-                json.WriteStringValue(key.Model);
-                _tags[r].Write(json);
-                json.WriteEndArray();
-            }
-
-            json.WriteEndArray();
-            json.WriteStartArray(RollupDelta.EventRows);
-            foreach (var e in _events)
-            {
-                if (e.TagCount == 0 && e.CacheWrite1h == 0 && e.AudioInput == 0 && e.AudioOutput == 0)
-                {
-                    json.WriteNumberValue(e.UsageRow);
-                    continue;
-                }
-
-                json.WriteStartArray();
-                json.WriteNumberValue(e.UsageRow);
-                json.WriteNumberValue(e.CacheWrite1h);
-                json.WriteNumberValue(e.AudioInput);
-                json.WriteNumberValue(e.AudioOutput);
-                for (var t = e.TagsFrom; t < e.TagsFrom + e.TagCount; t++)
-                {
-                    json.WriteNumberValue(_eventTagRows[t]);
-                }
-
-                json.WriteEndArray();
-            }
-
-            json.WriteEndArray();
-            json.WriteEndObject();
+            var key = _usageKeys[r];
+            var at = r * 5;
+            usageRefs[at] = DayRef(days, key.Day);
+            usageRefs[at + 1] = TextRef(texts, key.UserId);
+            usageRefs[at + 2] = TextRef(texts, key.Model);
+            usageRefs[at + 3] = TextRef(texts, key.Provider);
+            usageRefs[at + 4] = TextRef(texts, key.ServiceTier);
         }
 
-        return buffer.WrittenSpan.ToArray();
+        var tagRefs = new int[_tags.Count * 4];
+        for (var r = 0; r < _tags.Count; r++)
+        {
+            var key = _tagKeys[r];
+            var at = r * 4;
+            tagRefs[at] = DayRef(days, key.Day);
+            tagRefs[at + 1] = TextRef(texts, key.Dimension);
+            tagRefs[at + 2] = TextRef(texts, key.Value);
+            tagRefs[at + 3] = TextRef(texts, key.Model);
+        }
+
+        output.GetSpan(1)[0] = RollupWire.Version;
+        output.Advance(1);
+        RollupWire.Write(output, (ulong)texts.Count);
+        // A dictionary enumerates in insertion order while nothing is removed: the order of the indexes.
+        foreach (var text in texts.Keys)
+        {
+            RollupWire.Write(output, text);
+        }
+
+        RollupWire.Write(output, (ulong)days.Count);
+        foreach (var day in days)
+        {
+            RollupWire.Write(output, (ulong)day.DayNumber);
+        }
+
+        RollupWire.Write(output, (ulong)_usage.Count);
+        for (var r = 0; r < _usage.Count; r++)
+        {
+            for (var i = r * 5; i < r * 5 + 5; i++)
+            {
+                RollupWire.Write(output, (ulong)usageRefs[i]);
+            }
+
+            RollupWire.Write(output, _usageKeys[r].ContextBand);
+            RollupWire.Write(output, _usage[r]);
+        }
+
+        RollupWire.Write(output, (ulong)_tags.Count);
+        for (var r = 0; r < _tags.Count; r++)
+        {
+            for (var i = r * 4; i < r * 4 + 4; i++)
+            {
+                RollupWire.Write(output, (ulong)tagRefs[i]);
+            }
+
+            RollupWire.Write(output, _tags[r]);
+        }
+
+        RollupWire.Write(output, (ulong)_events.Count);
+        foreach (var e in _events)
+        {
+            var extra = e.TagCount > 0 || e.CacheWrite1h != 0 || e.AudioInput != 0 || e.AudioOutput != 0;
+            RollupWire.Write(output, ((ulong)e.UsageRow << 1) | (extra ? 1UL : 0));
+            if (!extra)
+            {
+                continue;
+            }
+
+            RollupWire.Write(output, e.CacheWrite1h);
+            RollupWire.Write(output, e.AudioInput);
+            RollupWire.Write(output, e.AudioOutput);
+            RollupWire.Write(output, (ulong)e.TagCount);
+            for (var t = e.TagsFrom; t < e.TagsFrom + e.TagCount; t++)
+            {
+                RollupWire.Write(output, (ulong)_eventTagRows[t]);
+            }
+        }
+
+        var encoded = output.WrittenSpan.ToArray();
+        if (output.Capacity > MaxKeptOutputBytes)
+        {
+            t_output = null;
+        }
+
+        return encoded;
+    }
+
+    private static int TextRef(Dictionary<string, int> texts, string text)
+    {
+        ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(texts, text, out var exists);
+        if (!exists)
+        {
+            index = texts.Count - 1;
+        }
+
+        return index;
+    }
+
+    private static int DayRef(List<DateOnly> days, DateOnly day)
+    {
+        // A call's events are nearly always of one day, at most a few.
+        var at = days.IndexOf(day);
+        if (at < 0)
+        {
+            days.Add(day);
+            at = days.Count - 1;
+        }
+
+        return at;
     }
 
     private int UsageRowOf(in UsageKey key)

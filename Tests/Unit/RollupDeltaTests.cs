@@ -69,16 +69,75 @@ public sealed class RollupDeltaTests
     public void An_entry_no_ledger_call_writes_is_refused_as_unreadable_before_anything_reaches_the_database()
     {
         var delta = new RollupDeltaBuilder();
-        delta.Add(Usage("e1", "ann"), 1_000, "openai", "standard", 0);
-        var encoded = Encoding.UTF8.GetString(delta.Encode());
-        Assert.Contains("\"ann\"", encoded, StringComparison.Ordinal);
+        delta.Add(Usage("e1", "ann", new Dictionary<string, string> { ["team"] = "search" }), 1_000, "openai", "standard", 0);
+        delta.Add(Usage("e2", "bob"), 2_000, "openai", "standard", 0);
+        var encoded = delta.Encode();
+        var once = $"[1,{string.Join(',', LedgerKeys.Counters.Select(c => c == LedgerKeys.Requests ? 1 : 0))}]";
+        var duplicate = Encoding.UTF8.GetBytes($"[{once}]");
 
-        // A null where a row needs its user: PostgreSQL's NOT NULL would fail every round after; here the writer sets it aside.
-        Assert.Throws<FormatException>(() => new RollupDelta().AddEncoded(Encoding.UTF8.GetBytes(encoded.Replace("\"ann\"", "null", StringComparison.Ordinal))));
+        // Cut anywhere (a damaged or hand-made entry), it is refused as unreadable, so the writer sets it aside.
+        for (var length = 0; length < encoded.Length; length++)
+        {
+            var cut = encoded[..length];
+            var ex = Record.Exception(() => new RollupDelta().AddEncoded(cut, duplicate));
+            Assert.True(ex is not null && UnreadableEntry.Is(ex), $"cut at {length} of {encoded.Length}: {ex?.GetType().Name ?? "read"}");
+        }
+
+        // A form this version does not write, and a text that is not UTF-8.
+        Assert.Throws<InvalidDataException>(() => new RollupDelta().AddEncoded("Unreadable"u8));
+        var annAt = encoded.AsSpan().IndexOf("ann"u8);
+        var badText = encoded.ToArray();
+        badText[annAt] = 0xFF;
+        Assert.True(UnreadableEntry.Is(Record.Exception(() => new RollupDelta().AddEncoded(badText))!));
+
+        // A null where a row needs its user (JSON, as a version before the binary form wrote): PostgreSQL's NOT NULL
+        // would fail every round after; here the writer sets it aside.
+        Assert.Throws<FormatException>(() => new RollupDelta().AddEncoded(
+            """{"u":[["2026-11-28",null,"gpt-4o","openai","standard",0,1,100,0,0,0,0,10,0,10,1000]],"t":[],"e":[0]}"""u8));
 
         // The same duplicate listed twice: the second names a row the first already emptied.
-        var once = $"[1,{string.Join(',', LedgerKeys.Counters.Select(c => c == LedgerKeys.Requests ? 1 : 0))}]";
-        Assert.Throws<InvalidDataException>(() => new RollupDelta().AddEncoded(delta.Encode(), Encoding.UTF8.GetBytes($"[{once},{once}]")));
+        Assert.Throws<InvalidDataException>(() => new RollupDelta().AddEncoded(encoded, Encoding.UTF8.GetBytes($"[{once},{once}]")));
+        // A duplicate past the call's events.
+        Assert.Throws<InvalidDataException>(() => new RollupDelta().AddEncoded(encoded, Encoding.UTF8.GetBytes($"[{once.Replace("[1,", "[3,", StringComparison.Ordinal)}]")));
+    }
+
+    [Fact]
+    public void The_binary_form_keeps_every_text_number_and_day_as_written()
+    {
+        var delta = new RollupDeltaBuilder();
+        var longModel = new string('m', 300);
+        delta.Add(Usage("e1", "zoë-ünïcode-用户") with { InputTokens = long.MaxValue / 4 }, long.MaxValue / 2, "openai", "flex", 1_000_000);
+        delta.Add(Usage("e2", "zoë-ünïcode-用户") with { Model = longModel, OccurredAt = Day.AddDays(1) }, 5, "", "standard", 0);
+        delta.Add(Usage("e3", "bob", new Dictionary<string, string> { ["team"] = "é", ["feature"] = "chat" }) with { CacheWrite1hInputTokens = 3 }, 7, "anthropic", "standard", 0);
+
+        var read = new RollupDelta();
+        read.AddEncoded(delta.Encode());
+
+        var day = DateOnly.FromDateTime(Day.UtcDateTime);
+        var first = read.Usage[new UsageKey(day, "zoë-ünïcode-用户", "gpt-4o", "openai", "flex", 1_000_000)];
+        Assert.Equal((1, long.MaxValue / 4, long.MaxValue / 2), (first.Requests, first.Input, first.CostMicros));
+        Assert.Equal(5, read.Usage[new UsageKey(day.AddDays(1), "zoë-ünïcode-用户", longModel, "", "standard", 0)].CostMicros);
+        Assert.Equal(3, read.Usage[new UsageKey(day, "bob", "gpt-4o", "anthropic", "standard", 0)].CacheWrite1h);
+        Assert.Equal(["feature=chat", "team=é"], read.Tags.Keys.Select(k => $"{k.Dimension}={k.Value}").Order(StringComparer.Ordinal));
+        Assert.All(read.Tags, t => Assert.Equal((day, "gpt-4o", 7L, 3L), (t.Key.Day, t.Key.Model, t.Value.CostMicros, t.Value.CacheWrite1h)));
+    }
+
+    [Fact]
+    public void An_entry_written_as_json_before_the_binary_form_still_reads_with_its_duplicates_taken_out()
+    {
+        // ann's two events in one row; the second was already counted.
+        var packed = string.Join(',', LedgerKeys.Counters.Select(c => c switch
+        {
+            LedgerKeys.Requests => 1, LedgerKeys.Cost => 600, LedgerKeys.Input => 60, LedgerKeys.Output => 6, _ => 0,
+        }));
+        var read = new RollupDelta();
+        read.AddEncoded(
+            """{"u":[["2026-11-28","ann","gpt-4o","openai","standard",0,2,160,0,0,0,0,16,0,0,1600]],"t":[],"e":[0,0]}"""u8,
+            Encoding.UTF8.GetBytes($"[[2,{packed}]]"));
+
+        var row = Assert.Single(read.Usage);
+        Assert.Equal(new UsageKey(new DateOnly(2026, 11, 28), "ann", "gpt-4o", "openai", "standard", 0), row.Key);
+        Assert.Equal((1, 100, 10, 1_000), (row.Value.Requests, row.Value.Input, row.Value.Output, row.Value.CostMicros));
     }
 
     [Fact]

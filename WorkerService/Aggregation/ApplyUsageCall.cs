@@ -232,7 +232,7 @@ public static partial class ApplyUsageCall
     /// the events it found already counted beside it, for the writer to take out).</summary>
     private static byte[] RollupDeltaOf(LedgerChunk chunk, IReadOnlyList<PricedUsage> events)
     {
-        var delta = new RollupDeltaBuilder();
+        var delta = new RollupDeltaBuilder(chunk.EventCount);
         foreach (var (_, indexes) in chunk.Users)
         {
             foreach (var index in indexes)
