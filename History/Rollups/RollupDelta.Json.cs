@@ -55,8 +55,7 @@ public sealed partial class RollupDelta
 
     private void TakeOut(JsonElement events, ReadOnlySpan<byte> duplicates, List<UsageKey> usageKeys, List<TagKey> tagKeys)
     {
-        var reader = new Utf8JsonReader(duplicates);
-        using var document = JsonDocument.ParseValue(ref reader);
+        using var document = ParseDuplicates(duplicates);
         foreach (var duplicate in document.RootElement.EnumerateArray())
         {
             var rows = events[duplicate[0].GetInt32() - 1];

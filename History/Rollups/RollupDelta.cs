@@ -92,18 +92,23 @@ public sealed partial class RollupDelta
             }
         }
 
-        if (usageKeys is null || tagKeys is null)
+        if (usageKeys is not null && tagKeys is not null)
         {
-            return;
+            TakeOut(ref reader, duplicates, usageKeys, tagKeys);
         }
+    }
 
+    /// <summary>Reads a binary entry's events (the last part of it) and takes its duplicates out of their rows.</summary>
+    private void TakeOut(ref RollupWire.Reader reader, ReadOnlySpan<byte> duplicates, UsageKey[] usageKeys, TagKey[] tagKeys)
+    {
         // Each event's rows, by its position in the call, for the duplicates to name.
         var events = new (int UsageRow, long CacheWrite1h, long AudioInput, long AudioOutput, int TagsFrom, int TagCount)[reader.ReadCount("event count")];
         var eventTagRows = new List<int>();
         for (var e = 0; e < events.Length; e++)
         {
             var rowAndExtra = reader.ReadUInt64();
-            var row = rowAndExtra >> 1 < (ulong)usageRows ? (int)(rowAndExtra >> 1) : throw new InvalidDataException($"A rollup delta's event {e + 1} names usage row {rowAndExtra >> 1} of {usageRows}.");
+            var row = rowAndExtra >> 1 < (ulong)usageKeys.Length ? (int)(rowAndExtra >> 1)
+                : throw new InvalidDataException($"A rollup delta's event {e + 1} names usage row {rowAndExtra >> 1} of {usageKeys.Length}.");
             if ((rowAndExtra & 1) == 0)
             {
                 events[e] = (row, 0, 0, 0, 0, 0);
@@ -115,32 +120,30 @@ public sealed partial class RollupDelta
             events[e] = (row, cacheWrite1h, audioInput, audioOutput, eventTagRows.Count, tagCount);
             for (var t = 0; t < tagCount; t++)
             {
-                eventTagRows.Add(reader.ReadIndex(tagRows, "tag row"));
+                eventTagRows.Add(reader.ReadIndex(tagKeys.Length, "tag row"));
             }
         }
 
-        var document = ParseDuplicates(duplicates);
-        using (document)
+        using var document = ParseDuplicates(duplicates);
+        foreach (var duplicate in document.RootElement.EnumerateArray())
         {
-            foreach (var duplicate in document.RootElement.EnumerateArray())
+            var position = duplicate[0].GetInt32();
+            if (position < 1 || position > events.Length)
             {
-                var position = duplicate[0].GetInt32();
-                if (position < 1 || position > events.Length)
-                {
-                    throw new InvalidDataException($"A rollup delta's duplicate names event {position} of {events.Length}.");
-                }
+                throw new InvalidDataException($"A rollup delta's duplicate names event {position} of {events.Length}.");
+            }
 
-                var e = events[position - 1];
-                var counters = RollupCounters.FromLedger(duplicate, 1, e.CacheWrite1h, e.AudioInput, e.AudioOutput);
-                Subtract(Usage, usageKeys[e.UsageRow], counters);
-                for (var t = e.TagsFrom; t < e.TagsFrom + e.TagCount; t++)
-                {
-                    Subtract(Tags, tagKeys[eventTagRows[t]], counters);
-                }
+            var e = events[position - 1];
+            var counters = RollupCounters.FromLedger(duplicate, 1, e.CacheWrite1h, e.AudioInput, e.AudioOutput);
+            Subtract(Usage, usageKeys[e.UsageRow], counters);
+            for (var t = e.TagsFrom; t < e.TagsFrom + e.TagCount; t++)
+            {
+                Subtract(Tags, tagKeys[eventTagRows[t]], counters);
             }
         }
     }
 
+    /// <summary>The duplicates beside an entry, as the ledger script writes them (either form of the entry).</summary>
     private static JsonDocument ParseDuplicates(ReadOnlySpan<byte> duplicates)
     {
         var reader = new Utf8JsonReader(duplicates);

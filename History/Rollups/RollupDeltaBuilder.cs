@@ -27,10 +27,11 @@ public sealed class RollupDeltaBuilder(int events = 0)
     private readonly List<EventRows> _events = new(events);
     private readonly List<int> _eventTagRows = [];
 
-    // Each thread's buffer for the entry being written, kept between calls (a write of a thousand events is about
-    // 30 KB) unless one call grew it past this.
+    // Each thread's buffers for the entry being written (its tables, its rows), kept between calls (a write of a
+    // thousand events is about 30 KB) unless one call grew them past this.
     private const int MaxKeptOutputBytes = 1 << 20;
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_output;
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_rows;
 
     /// <summary>Adds the call's next event (in the order the call holds them): its row, and a tag row per tag.</summary>
     public void Add(LlmUsage usage, long costMicros, string provider, string serviceTier, long contextBand)
@@ -57,32 +58,59 @@ public sealed class RollupDeltaBuilder(int events = 0)
     /// counters the script does not carry when it has any.</summary>
     public byte[] Encode()
     {
+        // The tables come first, but a text's index is known only once a row names it: the rows are written to a
+        // second buffer as the tables fill, then copied after them.
         var output = t_output ??= new ArrayBufferWriter<byte>(16 * 1024);
+        var rows = t_rows ??= new ArrayBufferWriter<byte>(16 * 1024);
         output.ResetWrittenCount();
+        rows.ResetWrittenCount();
         var texts = new Dictionary<string, int>(StringComparer.Ordinal);
         var days = new List<DateOnly>(1);
-        // Each row's key as indexes into texts and days, found before anything is written (the tables come first).
-        var usageRefs = new int[_usage.Count * 5];
+        void Text(string text) => RollupWire.Write(rows, (ulong)TextRef(texts, text));
+        void Day(DateOnly day) => RollupWire.Write(rows, (ulong)DayRef(days, day));
+
+        RollupWire.Write(rows, (ulong)_usage.Count);
         for (var r = 0; r < _usage.Count; r++)
         {
             var key = _usageKeys[r];
-            var at = r * 5;
-            usageRefs[at] = DayRef(days, key.Day);
-            usageRefs[at + 1] = TextRef(texts, key.UserId);
-            usageRefs[at + 2] = TextRef(texts, key.Model);
-            usageRefs[at + 3] = TextRef(texts, key.Provider);
-            usageRefs[at + 4] = TextRef(texts, key.ServiceTier);
+            Day(key.Day);
+            Text(key.UserId);
+            Text(key.Model);
+            Text(key.Provider);
+            Text(key.ServiceTier);
+            RollupWire.Write(rows, key.ContextBand);
+            RollupWire.Write(rows, _usage[r]);
         }
 
-        var tagRefs = new int[_tags.Count * 4];
+        RollupWire.Write(rows, (ulong)_tags.Count);
         for (var r = 0; r < _tags.Count; r++)
         {
             var key = _tagKeys[r];
-            var at = r * 4;
-            tagRefs[at] = DayRef(days, key.Day);
-            tagRefs[at + 1] = TextRef(texts, key.Dimension);
-            tagRefs[at + 2] = TextRef(texts, key.Value);
-            tagRefs[at + 3] = TextRef(texts, key.Model);
+            Day(key.Day);
+            Text(key.Dimension);
+            Text(key.Value);
+            Text(key.Model);
+            RollupWire.Write(rows, _tags[r]);
+        }
+
+        RollupWire.Write(rows, (ulong)_events.Count);
+        foreach (var e in _events)
+        {
+            var extra = e.TagCount > 0 || e.CacheWrite1h != 0 || e.AudioInput != 0 || e.AudioOutput != 0;
+            RollupWire.Write(rows, ((ulong)e.UsageRow << 1) | (extra ? 1UL : 0));
+            if (!extra)
+            {
+                continue;
+            }
+
+            RollupWire.Write(rows, e.CacheWrite1h);
+            RollupWire.Write(rows, e.AudioInput);
+            RollupWire.Write(rows, e.AudioOutput);
+            RollupWire.Write(rows, (ulong)e.TagCount);
+            for (var t = e.TagsFrom; t < e.TagsFrom + e.TagCount; t++)
+            {
+                RollupWire.Write(rows, (ulong)_eventTagRows[t]);
+            }
         }
 
         output.GetSpan(1)[0] = RollupWire.Version;
@@ -100,53 +128,12 @@ public sealed class RollupDeltaBuilder(int events = 0)
             RollupWire.Write(output, (ulong)day.DayNumber);
         }
 
-        RollupWire.Write(output, (ulong)_usage.Count);
-        for (var r = 0; r < _usage.Count; r++)
+        var encoded = new byte[output.WrittenCount + rows.WrittenCount];
+        output.WrittenSpan.CopyTo(encoded);
+        rows.WrittenSpan.CopyTo(encoded.AsSpan(output.WrittenCount));
+        if (rows.Capacity > MaxKeptOutputBytes)
         {
-            for (var i = r * 5; i < r * 5 + 5; i++)
-            {
-                RollupWire.Write(output, (ulong)usageRefs[i]);
-            }
-
-            RollupWire.Write(output, _usageKeys[r].ContextBand);
-            RollupWire.Write(output, _usage[r]);
-        }
-
-        RollupWire.Write(output, (ulong)_tags.Count);
-        for (var r = 0; r < _tags.Count; r++)
-        {
-            for (var i = r * 4; i < r * 4 + 4; i++)
-            {
-                RollupWire.Write(output, (ulong)tagRefs[i]);
-            }
-
-            RollupWire.Write(output, _tags[r]);
-        }
-
-        RollupWire.Write(output, (ulong)_events.Count);
-        foreach (var e in _events)
-        {
-            var extra = e.TagCount > 0 || e.CacheWrite1h != 0 || e.AudioInput != 0 || e.AudioOutput != 0;
-            RollupWire.Write(output, ((ulong)e.UsageRow << 1) | (extra ? 1UL : 0));
-            if (!extra)
-            {
-                continue;
-            }
-
-            RollupWire.Write(output, e.CacheWrite1h);
-            RollupWire.Write(output, e.AudioInput);
-            RollupWire.Write(output, e.AudioOutput);
-            RollupWire.Write(output, (ulong)e.TagCount);
-            for (var t = e.TagsFrom; t < e.TagsFrom + e.TagCount; t++)
-            {
-                RollupWire.Write(output, (ulong)_eventTagRows[t]);
-            }
-        }
-
-        var encoded = output.WrittenSpan.ToArray();
-        if (output.Capacity > MaxKeptOutputBytes)
-        {
-            t_output = null;
+            (t_output, t_rows) = (null, null);
         }
 
         return encoded;
