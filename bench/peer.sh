@@ -36,22 +36,15 @@ requests_counted() {
 }
 
 # The app.
-serve=$(mktemp -u) log=$(mktemp)
-echo "starting the app (its output in $log) ..."
-bash bench/run.sh --quick --serve $((cold + warm + measure + 300)) --serve-file "$serve" > "$log" 2>&1 &
-app=$!
+. bench/serve.sh
+serve_app $((cold + warm + measure + 300))
+log=$app_log
 pids=()
 stop() {
-  pkill -f -- "LoadBench.dll --quick --serve [0-9]+ --serve-file $serve" 2> /dev/null || true
-  wait $app 2> /dev/null || true
+  stop_app
   for pid in "${pids[@]}"; do kill -- -"$pid" 2> /dev/null || true; done
 }
 trap stop EXIT
-# The build comes first: up to ten minutes on a fresh clone. The serve file is written once the app is healthy.
-for _ in $(seq 1 6000); do [ -s "$serve" ] && break; kill -0 $app || exit 1; sleep 0.1; done
-[ -s "$serve" ] || { echo "the app did not start" >&2; exit 1; }
-url=$(sed -n 1p "$serve" | sed 's#localhost#127.0.0.1#; s#/$##')
-KEY=$(sed -n 2p "$serve"); ADMIN=$(sed -n 3p "$serve")
 before=$(requests_counted)
 echo "app: cold ..."; read -r app_cold app_cold_p99 a1 app_bad1 app_t1 < <(load "$url" "$cold" app-cold-$$)
 echo "app: warming ..."; read -r _ _ a2 app_bad2 app_t2 < <(load "$url" "$warm" app-warming-$$)
@@ -60,8 +53,7 @@ echo "app: warm ..."; read -r app_warm app_warm_p99 a3 app_bad3 app_t3 < <(load 
 # so the count may exceed the answers wrk saw by up to one a connection a run, never fall short.
 accepted=$((a1 + a2 + a3)) counted=0 in_flight=$((3 * connections))
 for _ in $(seq 1 600); do counted=$(($(requests_counted) - before)); [ "$counted" -ge "$accepted" ] && break; sleep 0.1; done
-pkill -f -- "LoadBench.dll --quick --serve [0-9]+ --serve-file $serve"
-wait $app || true
+stop_app
 
 # The peer, against a Redis of its own that keeps nothing on disk.
 redis_port=$(free_port) peer_port=$(free_port)

@@ -15,17 +15,9 @@ case $target in
   worker) prefix=BENCH_WORKER_ process=LlmCostTracker.WorkerService ;;
   *) echo "TARGET is api or worker" >&2; exit 1 ;;
 esac
-serve=$(mktemp -u) log=$(mktemp) data=$(mktemp)
-echo "starting the app (its output in $log) ..."
-env "${prefix}DOTNET_PerfMapEnabled=1" "${prefix}DOTNET_EnableWriteXorExecute=0" \
-  bash bench/run.sh --quick --serve $((warm + sample + 120)) --serve-file "$serve" > "$log" 2>&1 &
-app=$!
-stop() { pkill -f -- "LoadBench.dll --quick --serve [0-9]+ --serve-file $serve" 2> /dev/null || true; wait $app 2> /dev/null || true; }
-trap stop EXIT
-for _ in $(seq 1 150); do [ -s "$serve" ] && break; kill -0 $app || exit 1; sleep 2; done
-[ -s "$serve" ] || { echo "the app did not start" >&2; exit 1; }
-url=$(sed -n 1p "$serve" | sed 's#localhost#127.0.0.1#; s#/$##')
-export KEY; KEY=$(sed -n 2p "$serve")
+data=$(mktemp)
+. bench/serve.sh
+serve_app $((warm + sample + 120)) "${prefix}DOTNET_PerfMapEnabled=1" "${prefix}DOTNET_EnableWriteXorExecute=0"
 load() { HOLDS=0 DELAY_MS=0 wrk -t2 -c"$connections" -d"$1"s -s "$script" "$url"; }
 load "$warm" > /dev/null
 # The service's own process: the live match that has used the most CPU (a project may be started through a launcher
