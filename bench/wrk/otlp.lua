@@ -44,24 +44,45 @@ local function fixed64(number, value)
   return varint(number * 8 + 1) .. table.concat(bytes)
 end
 
--- 16 or 8 id bytes: the run, the thread and the request number, so no two requests of a run share a span.
-local function id(length, seed)
-  local bytes = {}
-  for i = 1, length do
-    bytes[i] = string.char(seed % 256)
-    seed = math.floor(seed / 256)
-  end
-  return table.concat(bytes)
+-- 4 little-endian bytes of a number: the parts of the ids that vary (the thread, the request number).
+local function bytes4(v)
+  return string.char(v % 256, math.floor(v / 256) % 256, math.floor(v / 65536) % 256, math.floor(v / 16777216) % 256)
 end
 
--- What every span has, written once (the generator shares the two cores with the app: its own CPU a request is kept
--- small); a request writes its ids, times, token counts and user.
+-- What every span has, written once; so are the attributes that take one of a few thousand values (the user, the two
+-- token counts), a table each, built at a thread's first request. A request then only joins its ids and times to
+-- them: the generator shares the two cores with the app, and its cost a request is kept near usage.lua's (one
+-- string.format), so that the two scripts load the app alike (bench/otlp-wrk.sh compares them).
 local fixed = field(5, "chat gpt-4o") .. varint(6 * 8) .. varint(3)
   .. text("gen_ai.operation.name", "chat") .. text("gen_ai.request.model", "gpt-4o") .. text("gen_ai.response.model", "gpt-4o")
 local scopeName = field(1, field(1, "Experimental.Microsoft.Extensions.AI"))
+local users, inputs, outputs, lengths, tracePrefix, spanPrefix
 local second, times = -1, ""
 
+local function prepare()
+  users, inputs, outputs, lengths = {}, {}, {}, {}
+  for l = 0, 1023 do
+    lengths[l] = varint(l)
+  end
+  for u = 0, 1999 do
+    users[u] = text("user.id", "wrk-" .. u)
+  end
+  for t = 0, 3949 do
+    inputs[t] = int("gen_ai.usage.input_tokens", 50 + t)
+  end
+  for t = 0, 949 do
+    outputs[t] = int("gen_ai.usage.output_tokens", 50 + t)
+  end
+  -- 16 and 8 id bytes: the run, the thread and the request number, so no two requests of a run share a span.
+  local thread = bytes4(thread_id or 0)
+  tracePrefix = varint(1 * 8 + 2) .. varint(16) .. bytes4(run % 4294967296) .. bytes4(math.floor(run / 4294967296)) .. thread
+  spanPrefix = varint(2 * 8 + 2) .. varint(8) .. thread
+end
+
 function request()
+  if users == nil then
+    prepare()
+  end
   n = n + 1
   local now = os.time()
   if now ~= second then
@@ -69,12 +90,16 @@ function request()
     local nanos = ffi.new("uint64_t", now) * 1000000000ULL
     times = fixed64(7, nanos - 800000000ULL) .. fixed64(8, nanos)
   end
-  local input, output = 50 + (n * 7919) % 3950, 50 + (n * 104729) % 950
-  local thread = id(4, thread_id or 0)
-  local span = field(1, id(8, run) .. thread .. id(4, n)) .. field(2, thread .. id(4, n)) .. fixed .. times
-    .. int("gen_ai.usage.input_tokens", input) .. int("gen_ai.usage.output_tokens", output)
-    .. text("user.id", "wrk-" .. n % 2000)
-  return wrk.format(nil, "/v1/traces", nil, field(1, field(2, scopeName .. field(2, span))))
+  local number = bytes4(n)
+  local span = tracePrefix .. number .. spanPrefix .. number .. fixed .. times
+    .. inputs[(n * 7919) % 3950] .. outputs[(n * 104729) % 950] .. users[n % 2000]
+  -- field(1, field(2, scopeName .. field(2, span))) in one join: each wrapper is its tag byte (field 1 or 2, length-
+  -- delimited: 0x0A, 0x12) and its length.
+  local spanLength = #span
+  local scopeLength = #scopeName + 1 + #lengths[spanLength] + spanLength
+  local resourceLength = 1 + #lengths[scopeLength] + scopeLength
+  return wrk.format(nil, "/v1/traces", nil, "\10" .. lengths[resourceLength] .. "\18" .. lengths[scopeLength] .. scopeName
+    .. "\18" .. lengths[spanLength] .. span)
 end
 
 function done(summary, latency, requests)

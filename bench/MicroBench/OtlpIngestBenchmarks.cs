@@ -1,0 +1,86 @@
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf;
+using LlmCostTracker.ApiService.Ingestion;
+using LlmCostTracker.ApiService.Otlp;
+using LlmCostTracker.ApiService.Otlp.Proto;
+using LlmCostTracker.Contracts;
+using BenchmarkDotNet.Attributes;
+
+namespace LlmCostTracker.MicroBench;
+
+/// <summary>The API's in-process work for one usage event (#33): a JSON event as bench/wrk/usage.lua posts it, read
+/// and validated, against a one-span OTLP export as bench/wrk/otlp.lua posts it, parsed, read and validated.</summary>
+[MemoryDiagnoser]
+public class OtlpIngestBenchmarks
+{
+    private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
+    private static readonly string[] Dimensions = ["environment", "feature"];
+    private readonly GenAiSpanReader _reader = new(new OtlpIngestOptions(), Dimensions);
+    private byte[] _json = [];
+    private byte[] _otlp = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _json = Encoding.UTF8.GetBytes("""{"eventId":"wrk-1765000000-1-12345","userId":"wrk-345","model":"gpt-4o","inputTokens":1200,"outputTokens":350}""");
+        var span = new Span
+        {
+            TraceId = ByteString.CopyFrom(Convert.FromHexString("0102030405060708090a0b0c0d0e0f10")),
+            SpanId = ByteString.CopyFrom(Convert.FromHexString("1112131415161718")),
+            Name = "chat gpt-4o",
+            Kind = Span.Types.SpanKind.Client,
+            StartTimeUnixNano = (ulong)(Now.ToUnixTimeMilliseconds() - 800) * 1_000_000,
+            EndTimeUnixNano = (ulong)Now.ToUnixTimeMilliseconds() * 1_000_000,
+        };
+        span.Attributes.Add(Text("gen_ai.operation.name", "chat"));
+        span.Attributes.Add(Text("gen_ai.request.model", "gpt-4o"));
+        span.Attributes.Add(Text("gen_ai.response.model", "gpt-4o"));
+        span.Attributes.Add(new KeyValue { Key = "gen_ai.usage.input_tokens", Value = new AnyValue { IntValue = 1200 } });
+        span.Attributes.Add(new KeyValue { Key = "gen_ai.usage.output_tokens", Value = new AnyValue { IntValue = 350 } });
+        span.Attributes.Add(Text("user.id", "wrk-345"));
+        var scope = new ScopeSpans { Scope = new InstrumentationScope { Name = "Experimental.Microsoft.Extensions.AI" } };
+        scope.Spans.Add(span);
+        var resource = new ResourceSpans();
+        resource.ScopeSpans.Add(scope);
+        var export = new ExportTraceServiceRequest();
+        export.ResourceSpans.Add(resource);
+        _otlp = export.ToByteArray();
+    }
+
+    private static KeyValue Text(string key, string value) => new() { Key = key, Value = new AnyValue { StringValue = value } };
+
+    [Benchmark(Baseline = true)]
+    public LlmUsage? JsonEvent()
+    {
+        var body = JsonSerializer.Deserialize(_json, IngestRequestJson.Context.UsageEventRequest)!;
+        var usage = UsageValidator.Validate(body, Now, () => "id", "", new Dictionary<string, string[]>(), Dimensions);
+        return usage! with { TraceParent = "00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01" };
+    }
+
+    [Benchmark]
+    public ExportTraceServiceRequest OtlpParse() => ExportTraceServiceRequest.Parser.ParseFrom(_otlp);
+
+    [Benchmark]
+    public LlmUsage? OtlpSpan()
+    {
+        var export = ExportTraceServiceRequest.Parser.ParseFrom(_otlp);
+        var problems = new Dictionary<string, string[]>();
+        var dropped = new List<string>();
+        LlmUsage? last = null;
+        foreach (var resource in export.ResourceSpans)
+        {
+            foreach (var scope in resource.ScopeSpans)
+            {
+                foreach (var span in scope.Spans)
+                {
+                    var request = _reader.Read(span, resource.Resource?.Attributes, problems, dropped)!;
+                    var usage = UsageValidator.Validate(request, Now, () => "id", "", problems, Dimensions)!;
+                    last = usage with { TraceParent = GenAiSpanReader.TraceParent(usage.EventId) };
+                }
+            }
+        }
+
+        return last;
+    }
+}

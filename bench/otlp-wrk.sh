@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# OTLP single spans against JSON single events with wrk as the generator (#33): the same app, warm, loaded by wrk
+# with 2 threads × CONNECTIONS (256) connections, one JSON event a request (bench/wrk/usage.lua) against one GenAI span
+# an OTLP/HTTP protobuf export (bench/wrk/otlp.lua), in PAIRS (6) alternating pairs of MEASURE_SECONDS (15) each, the
+# pair's first side alternating too. wrk's own cost a request is small and alike for both scripts, where the .NET
+# generator of bench/run.sh --otlp-pairs builds a protobuf export at about three times the cost of a JSON event on
+# the two cores the app uses. Before the pairs, WARM_SECONDS (20) of each script unmeasured; after each phase the
+# worker drains (its CPU goes quiet) before the next starts. For each phase: requests/s, p99, and the app's CPU a
+# request, in all and for the API, the worker, Redis and RabbitMQ (/proc user + kernel time over the phase and its drain),
+# and the whole machine's (/proc/stat: wrk and the kernel's interrupts too). Every 202 must
+# be counted: the admin report's request total is checked at the end. The app is started as bench/run.sh starts it
+# (Release, ReadyToRun). Needs wrk (apt-get install wrk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk > /dev/null || { echo "wrk is not installed: sudo apt-get install wrk" >&2; exit 1; }
+connections=${CONNECTIONS:-256} pairs=${PAIRS:-6} warm=${WARM_SECONDS:-20} measure=${MEASURE_SECONDS:-15}
+
+. bench/serve.sh
+serve_app $((2 * warm + 2 * pairs * (measure + 30) + 300))
+
+# A service's own process: the live match that has used the most CPU (a launcher may name it too).
+busiest() { for p in $(pgrep -f "$1"); do awk -v p="$p" '$3 != "Z" { print $14 + $15, p }' "/proc/$p/stat" 2> /dev/null; done | sort -n | tail -1 | cut -d' ' -f2; }
+api=$(busiest LlmCostTracker.ApiService) worker=$(busiest LlmCostTracker.WorkerService)
+redis=$(pgrep -d' ' -x redis-server || true) rabbit=$(pgrep -d' ' -f beam.smp || true)
+ticks() { for p in $*; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2> /dev/null || echo 0; done | awk '{ s += $1 } END { print s }'; }
+# The worker drains what the broker holds: quiet once it uses under 2% of a core over half a second (bounded).
+drain() {
+  for _ in $(seq 1 120); do
+    local a; a=$(ticks "$worker"); sleep 0.5
+    [ $(($(ticks "$worker") - a)) -le 1 ] && return 0
+  done
+  echo "the worker did not go quiet" >&2; return 1
+}
+requests_counted() {
+  curl -sf -H "X-Admin-Key: $ADMIN" "$url/api/v1/admin/llm-costs?top=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["totals"]["requests"])'
+}
+# The machine's busy time (/proc/stat: every process and the kernel, wrk included), in the same ticks.
+busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+all_ticks() { echo "$(ticks "$api") $(ticks "$worker") $(ticks $redis) $(ticks $rabbit) $(busy)"; }
+# One phase: wrk with script $1 for $2 seconds; prints "<requests/s> <p99> <2xx> <not 2xx> <CPU>", the CPU as
+# "app µs: API, worker, Redis, RabbitMQ" a request.
+phase() {
+  local out before after
+  before=$(all_ticks)
+  out=$(HOLDS=0 DELAY_MS=0 wrk -t2 -c"$connections" -d"$2"s --latency -s "$1" "$url")
+  drain
+  after=$(all_ticks)
+  awk -v before="$before" -v after="$after" -v hz="$(getconf CLK_TCK)" '
+    /requests in/ { n = $1 } /Non-2xx/ { bad = $NF } /^Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 }
+    END {
+      split(before, b, " "); split(after, a, " "); total = 0
+      for (i = 1; i <= 4; i++) { us[i] = (a[i] - b[i]) / hz / n * 1e6; total += us[i] }
+      machine = (a[5] - b[5]) / hz / n * 1e6
+      printf "%.0f %s %d %d %.1f µs: %.1f, %.1f, %.1f, %.1f; the machine %.1f\n", r, p, n - bad, bad + 0, total, us[1], us[2], us[3], us[4], machine
+    }' <<< "$out"
+}
+
+before=$(requests_counted)
+accepted=0 bad=0
+echo "warming up: $warm s of each script ..."
+for script in bench/wrk/usage.lua bench/wrk/otlp.lua; do
+  read -r _ _ ok no _ < <(phase "$script" "$warm"); accepted=$((accepted + ok)) bad=$((bad + no))
+done
+echo
+echo "| pair | first | JSON events/s (p99; the app's CPU a request: API, worker, Redis, RabbitMQ; the machine's, wrk included) | OTLP spans/s (p99; the app's CPU a span) | spans / events |"
+echo "| --- | --- | --- | --- | --- |"
+sum=0
+for i in $(seq 1 "$pairs"); do
+  order=(usage otlp); [ $((i % 2)) -eq 0 ] && order=(otlp usage)
+  for side in "${order[@]}"; do
+    read -r rate p99 ok no cpu < <(phase "bench/wrk/$side.lua" "$measure")
+    accepted=$((accepted + ok)) bad=$((bad + no))
+    printf -v "$side" '%s (%s; %s)' "$(printf "%'d" "$rate")" "$p99" "$cpu"
+    printf -v "${side}_rate" '%s' "$rate"
+  done
+  ratio=$(awk -v a="$otlp_rate" -v b="$usage_rate" 'BEGIN { printf "%.0f", a / b * 100 }')
+  sum=$((sum + ratio))
+  echo "| $i | $([ "${order[0]}" = usage ] && echo JSON || echo OTLP) | $usage | $otlp | $ratio % |"
+done
+echo "mean of the pairs' ratios: $((sum / pairs)) %"
+# wrk stops with a request in flight on each connection: the app may count those too (202 sent to a closed socket).
+in_flight=$(((2 + 2 * pairs) * connections)) counted=0
+for _ in $(seq 1 600); do counted=$(($(requests_counted) - before)); [ "$counted" -ge "$accepted" ] && break; sleep 0.1; done
+echo "events counted / answered 2xx: $counted / $accepted (up to $in_flight more in flight when wrk stopped); answers not 2xx: $bad"
+[ "$counted" -ge "$accepted" ] && [ "$counted" -le $((accepted + in_flight)) ] && [ "$bad" -eq 0 ]
