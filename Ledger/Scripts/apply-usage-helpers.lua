@@ -3,6 +3,9 @@
 
 local fieldSlice = 1000
 local function read(key, fields)
+  if #fields <= fieldSlice then
+    return redis.call('HMGET', key, unpack(fields))
+  end
   local values = {}
   for from = 1, #fields, fieldSlice do
     local part = redis.call('HMGET', key, unpack(fields, from, math.min(#fields, from + fieldSlice - 1)))

@@ -2,6 +2,7 @@
 -- thresholds crossed event by event, holds settled, alerts handed back; and what the bucket's month gets.
 
 local monthTotals = zeros()
+local baseCount, noneFired = #baseFields, {}
 -- The bucket's month also keeps per model and per day what its users' fields get (the month report's model split
 -- and daily series), summed over the call's users: model field → a delta table, day field → a number.
 local monthFields, monthDeltas, monthSlot = {}, {}, {}
@@ -11,12 +12,10 @@ for u = 1, userCount do
   local key = KEYS[userKeys(u) + UserKey.Month]
   local budget = tonumber(budgets[u] or defaultBudget)
   -- The user's thresholds: their own when set (the admin API's budget), else the configured ones.
-  local thresholds, fields = defaultThresholds, nil
+  local thresholds, fields = defaultThresholds, baseFields
   if ownThresholds[u] then
     thresholds = parseThresholds(ownThresholds[u])
     fields = fieldsFor(thresholds)
-  else
-    fields = { unpack(baseFields) }
   end
   local thresholdCount = #thresholds
   -- The fields this user's new events touch: totals, alert states, then models and days in first-seen order.
@@ -99,19 +98,24 @@ for u = 1, userCount do
 
   local current = read(key, fields)
   local spent = tonumber(current[1] or '0')
-  local fired, firedNow = {}, {}
-  for t = 1, thresholdCount do
-    fired[t] = current[counterCount + t] ~= false
-  end
+  -- The thresholds this call crosses (each gets an alert state): a table of its own only for a user who crosses one.
+  local firedNow = noneFired
   if deltas[requestsAt] > 0 then
-    -- Thresholds cross event by event, in order: walked only when the call crosses one.
+    -- Thresholds cross event by event, in order: walked only when the call crosses one (one with no alert state).
     local crossing = false
-    for t = 1, thresholdCount do
-      if budget > 0 and not fired[t] and (spent + deltas[1]) * 100 >= budget * tonumber(thresholds[t]) then
-        crossing = true
+    if budget > 0 then
+      for t = 1, thresholdCount do
+        if current[counterCount + t] == false and (spent + deltas[1]) * 100 >= budget * tonumber(thresholds[t]) then
+          crossing = true
+        end
       end
     end
     if crossing then
+      local fired = {}
+      for t = 1, thresholdCount do
+        fired[t] = current[counterCount + t] ~= false
+      end
+      firedNow = {}
       for j = user.first, user.last do
         if isFresh[j] then
           spent = spent + tonumber(string.match(ARGV[valuesAt[j]], '^-?%d+'))
@@ -188,5 +192,9 @@ for u = 1, userCount do
   end
   if duplicates > 0 then
     handBackAlerts(u, user, thresholds, current, firedNow, budget)
+  end
+  -- The shared field list got this user's model and day fields appended: they come off before the next user.
+  if fields == baseFields then
+    for f = nf, baseCount + 1, -1 do fields[f] = nil end
   end
 end
