@@ -6,10 +6,10 @@
 # generator of bench/run.sh --otlp-pairs builds a protobuf export at about three times the cost of a JSON event on
 # the two cores the app uses. Before the pairs, WARM_SECONDS (20) of each script unmeasured; after each phase the
 # worker drains (its CPU goes quiet) before the next starts. For each phase: requests/s, p99, and the app's CPU a
-# request, in all and for the API, the worker, Redis and RabbitMQ (/proc user + kernel time over the phase and its drain),
-# and the whole machine's (/proc/stat: wrk and the kernel's interrupts too). Every 202 must
-# be counted: the admin report's request total is checked at the end. The app is started as bench/run.sh starts it
-# (Release, ReadyToRun). Needs wrk (apt-get install wrk).
+# request, in all and for the API, the worker, Redis and RabbitMQ (/proc user + kernel time over the phase and its
+# drain), and the whole machine's (/proc/stat: wrk and the kernel's interrupts too). Every 2xx answer must be counted:
+# the admin report's request total is checked at the end. The app is started as bench/run.sh starts it (Release,
+# ReadyToRun). Needs wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk > /dev/null || { echo "wrk is not installed: sudo apt-get install wrk" >&2; exit 1; }
@@ -23,13 +23,14 @@ busiest() { for p in $(pgrep -f "$1"); do awk -v p="$p" '$3 != "Z" { print $14 +
 api=$(busiest LlmCostTracker.ApiService) worker=$(busiest LlmCostTracker.WorkerService)
 redis=$(pgrep -d' ' -x redis-server || true) rabbit=$(pgrep -d' ' -f beam.smp || true)
 ticks() { for p in $*; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2> /dev/null || echo 0; done | awk '{ s += $1 } END { print s }'; }
-# The worker drains what the broker holds: quiet once it uses under 2% of a core over half a second (bounded).
+# The worker drains what the broker holds: quiet once it uses under 2% of a core over half a second. After 60 s the
+# phase is measured as it stands, with a warning (its CPU figures then leave out what the worker still had to do).
 drain() {
   for _ in $(seq 1 120); do
     local a; a=$(ticks "$worker"); sleep 0.5
     [ $(($(ticks "$worker") - a)) -le 1 ] && return 0
   done
-  echo "the worker did not go quiet" >&2; return 1
+  echo "warning: the worker did not go quiet within 60 s" >&2
 }
 requests_counted() {
   curl -sf -H "X-Admin-Key: $ADMIN" "$url/api/v1/admin/llm-costs?top=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["totals"]["requests"])'
@@ -70,7 +71,7 @@ for i in $(seq 1 "$pairs"); do
   for side in "${order[@]}"; do
     read -r rate p99 ok no cpu < <(phase "bench/wrk/$side.lua" "$measure")
     accepted=$((accepted + ok)) bad=$((bad + no))
-    printf -v "$side" '%s (%s; %s)' "$(printf "%'d" "$rate")" "$p99" "$cpu"
+    printf -v "$side" '%s (%s; %s)' "$rate" "$p99" "$cpu"
     printf -v "${side}_rate" '%s' "$rate"
   done
   ratio=$(awk -v a="$otlp_rate" -v b="$usage_rate" 'BEGIN { printf "%.0f", a / b * 100 }')

@@ -1,10 +1,10 @@
 -- OTLP/HTTP protobuf exports for wrk: POST /v1/traces, one GenAI chat span an export (as Microsoft.Extensions.AI's
 -- OpenTelemetryChatClient writes it), over 2,000 users, with a fresh trace id each, so the API's OTLP path can be
--- profiled as bench/profile-api.sh does the JSON one (SCRIPT=bench/wrk/otlp.lua). The protobuf is written here from
--- the OTLP trace messages' field numbers (wrk has no protobuf library): ExportTraceServiceRequest.resource_spans 1;
--- ResourceSpans.scope_spans 2; ScopeSpans.scope 1, spans 2; Span.trace_id 1, span_id 2, name 5, kind 6,
--- start_time_unix_nano 7, end_time_unix_nano 8 (fixed64), attributes 9; KeyValue.key 1, value 2; AnyValue
--- string_value 1, int_value 3.
+-- profiled as bench/profile-api.sh does the JSON one (SCRIPT=bench/wrk/otlp.lua), and compared with it
+-- (bench/otlp-wrk.sh). The protobuf is written here from the OTLP trace messages' field numbers (wrk has no protobuf
+-- library): ExportTraceServiceRequest.resource_spans 1; ResourceSpans.scope_spans 2; ScopeSpans.scope 1, spans 2;
+-- Span.trace_id 1, span_id 2, name 5, kind 6, start_time_unix_nano 7, end_time_unix_nano 8 (fixed64), attributes 9;
+-- KeyValue.key 1, value 2; AnyValue string_value 1, int_value 3.
 dofile("bench/wrk/common.lua")
 wrk.headers["Content-Type"] = "application/x-protobuf"
 local ffi = require("ffi")
