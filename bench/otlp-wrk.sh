@@ -18,8 +18,6 @@ connections=${CONNECTIONS:-256} pairs=${PAIRS:-6} warm=${WARM_SECONDS:-20} measu
 . bench/serve.sh
 serve_app $((2 * warm + 2 * pairs * (measure + 30) + 300))
 
-# A service's own process: the live match that has used the most CPU (a launcher may name it too).
-busiest() { for p in $(pgrep -f "$1"); do awk -v p="$p" '$3 != "Z" { print $14 + $15, p }' "/proc/$p/stat" 2> /dev/null; done | sort -n | tail -1 | cut -d' ' -f2; }
 api=$(busiest LlmCostTracker.ApiService) worker=$(busiest LlmCostTracker.WorkerService)
 redis=$(pgrep -d' ' -x redis-server || true) rabbit=$(pgrep -d' ' -f beam.smp || true)
 ticks() { for p in $*; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2> /dev/null || echo 0; done | awk '{ s += $1 } END { print s }'; }

@@ -20,9 +20,7 @@ data=$(mktemp)
 serve_app $((warm + sample + 120)) "${prefix}DOTNET_PerfMapEnabled=1" "${prefix}DOTNET_EnableWriteXorExecute=0"
 load() { HOLDS=0 DELAY_MS=0 wrk -t2 -c"$connections" -d"$1"s -s "$script" "$url"; }
 load "$warm" > /dev/null
-# The service's own process: the live match that has used the most CPU (a project may be started through a launcher
-# whose command line names it too; a killed one may linger as a zombie).
-api=$(for p in $(pgrep -f "$process"); do awk -v p="$p" '$3 != "Z" { print $14 + $15, p }' "/proc/$p/stat"; done | sort -n | tail -1 | cut -d' ' -f2)
+api=$(busiest "$process")
 load $((sample + 8)) > "$data.wrk" &
 loading=$!
 sleep 4

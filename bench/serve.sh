@@ -3,6 +3,7 @@
 # ReadyToRun), serving for SECONDS, with the assignments in its environment (BENCH_API_..., BENCH_WORKER_...), and
 # waits until it is healthy: the build comes first, up to ten minutes on a fresh clone. It sets url, KEY (the ingest
 # key, exported for the wrk scripts), ADMIN and app_log (the app's output); stop_app stops it, and runs on exit.
+# busiest PATTERN names a service's own process.
 serve_app() {
   serve_file=$(mktemp -u) app_log=$(mktemp)
   echo "starting the app (its output in $app_log) ..."
@@ -18,4 +19,10 @@ serve_app() {
 stop_app() {
   pkill -f -- "LoadBench.dll --quick --serve [0-9]+ --serve-file $serve_file" 2> /dev/null || true
   wait "$app_pid" 2> /dev/null || true
+}
+
+# The live process matching PATTERN that has used the most CPU: a service's own (a project may be started through a
+# launcher whose command line names it too; a killed one may linger as a zombie).
+busiest() {
+  for p in $(pgrep -f "$1"); do awk -v p="$p" '$3 != "Z" { print $14 + $15, p }' "/proc/$p/stat" 2> /dev/null; done | sort -n | tail -1 | cut -d' ' -f2
 }

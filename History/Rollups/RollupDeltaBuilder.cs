@@ -131,7 +131,7 @@ public sealed class RollupDeltaBuilder(int events = 0)
         var encoded = new byte[output.WrittenCount + rows.WrittenCount];
         output.WrittenSpan.CopyTo(encoded);
         rows.WrittenSpan.CopyTo(encoded.AsSpan(output.WrittenCount));
-        if (rows.Capacity > MaxKeptOutputBytes)
+        if (output.Capacity > MaxKeptOutputBytes || rows.Capacity > MaxKeptOutputBytes)
         {
             (t_output, t_rows) = (null, null);
         }
