@@ -27,6 +27,7 @@ public static class LedgerExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton(sp => new LedgerKeys(sp.GetRequiredService<IOptions<LedgerOptions>>().Value.Buckets));
+        services.AddSingleton(sp => new ClaimWindow(sp.GetRequiredService<IOptions<LedgerOptions>>().Value.DedupWindow));
         // Before the service's own hosted services: nothing counts or reads before the layout is known to match.
         services.AddHostedService<LedgerLayoutCheck>();
         services.AddHostedService<RedisDurabilityCheck>();

@@ -20,6 +20,11 @@ public sealed partial class LedgerKeys
     /// <summary>String: the bucket count the ledger's data was written with.</summary>
     public const string LayoutKey = "{llmcost}:layout:buckets";
 
+    /// <summary>String: since when (Unix seconds) the ledger has idempotency claims in their current form, XXH128
+    /// (0: since it began); until a window and a period later, claims are also made and checked in the older form
+    /// (<see cref="ClaimWindow.BothFormsAt"/>).</summary>
+    public const string ClaimFormKey = "{llmcost}:layout:claims-xxh128-since";
+
     private readonly string[] _tags;
 
     public LedgerKeys(int buckets)
@@ -259,7 +264,7 @@ public sealed partial class LedgerKeys
     }
 
     /// <summary>Stores this layout where none is (<paramref name="claim"/>: SET NX GET of <see cref="LayoutKey"/>,
-    /// returning what was there) and refuses another, trying again while <paramref name="isTransient"/> says Redis
+    /// returning what was there; <c>claim-layout.lua</c>) and refuses another, trying again while <paramref name="isTransient"/> says Redis
     /// could not be reached, up to <see cref="LedgerOptions.StartupCheckTimeout"/>.</summary>
     public async Task CheckStoredLayoutAsync(
         Func<Task<string?>> claim, Func<Exception, bool> isTransient, LedgerOptions options, TimeProvider clock, CancellationToken ct)

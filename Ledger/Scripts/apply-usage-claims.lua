@@ -2,13 +2,28 @@
 -- checked against every claim set of the dedup window, and against the call's earlier events; the new ones' claims
 -- are the first writes queued.
 
+-- While the claim's form changes (ClaimWindow), each claim holds the current form and the older one, joined: both are
+-- checked and both taken, so an event claimed before the change, or by a worker still on the older form, counts once.
+-- checked[n + j] is event j's older form.
 local slice = unpackSlice
+local checked = members
+if claimForms == 2 then
+  checked = {}
+  for j = 1, n do
+    local both = members[j]
+    local half = #both / 2
+    members[j] = string.sub(both, 1, half)
+    checked[j], checked[n + j] = members[j], string.sub(both, half + 1)
+  end
+end
+local m = #checked
 local known = {}
 for c = UsageKey.FirstClaimSet, UsageKey.FirstClaimSet - 1 + claimSets do
-  for from = 1, n, slice do
-    local part = redis.call('SMISMEMBER', KEYS[c], unpack(members, from, math.min(n, from + slice - 1)))
+  for from = 1, m, slice do
+    local part = redis.call('SMISMEMBER', KEYS[c], unpack(checked, from, math.min(m, from + slice - 1)))
     for k = 1, #part do
-      known[from + k - 1] = known[from + k - 1] or part[k] == 1
+      local j = (from + k - 2) % n + 1
+      known[j] = known[j] or part[k] == 1
     end
   end
 end
@@ -27,8 +42,16 @@ end
 -- Writes are queued and run at the end; the claims go first, into the current period's set.
 local claimSet = KEYS[UsageKey.FirstClaimSet]
 local writes = {}
-for from = 1, #fresh, slice do
-  writes[#writes + 1] = { 'SADD', claimSet, unpack(fresh, from, math.min(#fresh, from + slice - 1)) }
+local taken = fresh
+if claimForms == 2 then
+  taken = {}
+  for j in pairs(isFresh) do
+    taken[#taken + 1] = checked[j]
+    taken[#taken + 1] = checked[n + j]
+  end
+end
+for from = 1, #taken, slice do
+  writes[#writes + 1] = { 'SADD', claimSet, unpack(taken, from, math.min(#taken, from + slice - 1)) }
 end
 if #fresh > 0 then
   writes[#writes + 1] = { 'EXPIREAT', claimSet, claimsExpireAt }

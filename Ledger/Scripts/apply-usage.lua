@@ -14,7 +14,7 @@
 -- ARGV: the header (UsageArg), then in order the counter field names (cost first), the thresholds, and per user a
 -- UserArg record; then its groups (the user's events of one model and day, summed by the caller), each a GroupArg
 -- record with one value a counter from FirstCounter; then per event an EventArg record: its claim (a digest of
--- userId|eventId) and its counters, group, time (Unix ms) and id packed as c1,...,cN,group,occurredAt,eventId; then
+-- userId|eventId; with ClaimForms 2, the current and the older form joined) and its counters, group, time (Unix ms) and id packed as c1,...,cN,group,occurredAt,eventId; then
 -- per event carrying a budget hold a HoldRef record: its position among the user's events (1-based) and the holdId.
 -- After every user: the call's tag delta (JSON, empty without tags), then with one, the events' tag set numbers (0:
 -- none), comma-separated in call order; then the call's daily rollup delta (JSON, empty with history off).
@@ -50,6 +50,7 @@ local expireAt = ARGV[UsageArg.ExpireAt]
 local defaultBudget = ARGV[UsageArg.DefaultBudget]
 local claimSets = tonumber(ARGV[UsageArg.ClaimSetCount])
 local claimsExpireAt = ARGV[UsageArg.ClaimsExpireAt]
+local claimForms = tonumber(ARGV[UsageArg.ClaimForms])
 local requestsAt = tonumber(ARGV[UsageArg.RequestsAt])
 local alertPrefix = ARGV[UsageArg.AlertPrefix]
 local pendingWord = ARGV[UsageArg.PendingWord]

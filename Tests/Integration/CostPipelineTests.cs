@@ -109,7 +109,8 @@ public abstract class CostPipelineTests(AppFixture app)
     public async Task Keys_expire_35_days_after_the_end_of_their_month()
     {
         var user = AppFixture.NewUser("ttl");
-        await app.PostUsageAsync(new { userId = user, model = "gpt-4o", inputTokens = 10, outputTokens = 10 });
+        var posted = await app.PostUsageAsync(new { eventId = "ttl-1", userId = user, model = "gpt-4o", inputTokens = 10, outputTokens = 10 });
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
         await app.WaitForRequestsAsync(user, 1);
 
         var now = DateTimeOffset.UtcNow;
@@ -132,6 +133,12 @@ public abstract class CostPipelineTests(AppFixture app)
         var claimsTtl = await db.KeyTimeToLiveAsync(app.Keys.Claims(app.Keys.BucketOf(user), claims.KeyPart(period)));
         Assert.NotNull(claimsTtl);
         Assert.InRange(claimsTtl.Value, claims.ExpiresAt(period) - now - TimeSpan.FromMinutes(2), claims.ExpiresAt(period) - now + TimeSpan.FromMinutes(2));
+
+        // A ledger that began with this version: its claims in the current form only (docs/guarantees.md).
+        Assert.Equal("0", (string?)await db.StringGetAsync(LedgerKeys.ClaimFormKey));
+        var set = app.Keys.Claims(app.Keys.BucketOf(user), claims.KeyPart(period));
+        Assert.True(await db.SetContainsAsync(set, ClaimWindow.Digest(user, "ttl-1")));
+        Assert.False(await db.SetContainsAsync(set, ClaimWindow.LegacyDigest(user, "ttl-1")));
     }
 
     [Fact]

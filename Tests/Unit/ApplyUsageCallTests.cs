@@ -41,7 +41,8 @@ public sealed class ApplyUsageCallTests
             [
                 month.ExpiresAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), "6000000",
                 "5", window.ExpiresAt(window.PeriodOf(Day)).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "5", "alert|", "pending", "#held", "7", "2", "1",
+                // One claim form: the current one.
+                "1", "5", "alert|", "pending", "#held", "7", "2", "1",
                 "cost", "input", "cached", "output", "requests", "cacheWrite", "reasoning", "80", "100",
                 "ann", "2", "3", "1",
                 "model|gpt-4o", "day|2026-12-01", "300", "20", "4", "10", "2", "0", "0",
@@ -56,6 +57,53 @@ public sealed class ApplyUsageCallTests
 
         static string Claim(string eventId) => ((RedisValue)ClaimWindow.Digest("ann", eventId)).ToString();
         static long Ms(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
+    }
+
+    [Fact]
+    public void While_the_claim_form_changes_each_claim_holds_both_forms()
+    {
+        PricedUsage[] events = [Event("e1", "ann", "gpt-4o", 100, Day)];
+        var chunk = Assert.Single(LedgerChunk.Plan(Keys, events, CostLedger.ChunkEvents));
+        var window = new ClaimWindow(TimeSpan.FromDays(7));
+        // A ledger written before the change, first met a day ago: both forms for the window and a period after that.
+        window.FormChangedAt(Day.AddDays(-1));
+        Assert.Equal(Day.AddDays(-1) + window.Window + window.Period, window.BothFormsUntil);
+
+        var during = ApplyUsageCall.Encode(Keys, chunk, events, 6_000_000, [80, 100], window, Day);
+        var after = ApplyUsageCall.Encode(Keys, chunk, events, 6_000_000, [80, 100], window, window.BothFormsUntil);
+
+        Assert.Equal(2, (int)during.Args[(int)ApplyUsageCall.UsageArg.ClaimForms]);
+        // An event's claim comes just before its packed values.
+        var both = (byte[])during.Args[Array.FindIndex(during.Args, a => a.ToString().EndsWith(",e1", StringComparison.Ordinal)) - 1]!;
+        Assert.Equal([.. ClaimWindow.Digest("ann", "e1"), .. ClaimWindow.LegacyDigest("ann", "e1")], both);
+        Assert.Equal(1, (int)after.Args[(int)ApplyUsageCall.UsageArg.ClaimForms]);
+        Assert.Contains(after.Args, a => a == (RedisValue)ClaimWindow.Digest("ann", "e1"));
+    }
+
+    [Fact]
+    public void A_ledger_that_never_held_the_older_form_uses_the_current_one_only()
+    {
+        var window = new ClaimWindow(TimeSpan.FromDays(7));
+        window.FormChangedAt(DateTimeOffset.UnixEpoch);
+        Assert.False(window.BothFormsAt(Day));
+        Assert.False(new ClaimWindow(TimeSpan.FromDays(7)).BothFormsAt(Day));
+    }
+
+    [Fact]
+    public void The_two_claim_forms_are_different_128_bit_digests_of_the_same_text()
+    {
+        var current = ClaimWindow.Digest("ann", "e1");
+        var legacy = ClaimWindow.LegacyDigest("ann", "e1");
+        Assert.Equal(ClaimWindow.DigestBytes, current.Length);
+        Assert.Equal(ClaimWindow.DigestBytes, legacy.Length);
+        Assert.NotEqual(current, legacy);
+        // The older form as it was stored: the first half of SHA-256("ann|e1").
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData("ann|e1"u8)[..16], legacy);
+        Assert.Equal(System.IO.Hashing.XxHash128.Hash("ann|e1"u8), current);
+        // Past the stack buffer, and not ASCII.
+        var longId = new string('é', 600);
+        Assert.Equal(System.IO.Hashing.XxHash128.Hash(System.Text.Encoding.UTF8.GetBytes("ann|" + longId)), ClaimWindow.Digest("ann", longId));
+        Assert.NotEqual(ClaimWindow.Digest("ann", "e1"), ClaimWindow.Digest("ann", "e2"));
     }
 
     [Fact]

@@ -21,8 +21,8 @@ public static partial class ApplyUsageCall
     /// tag sets (only with a tag delta), and the rollup delta (empty with history off).</summary>
     public enum UsageArg
     {
-        ExpireAt, DefaultBudget, ClaimSetCount, ClaimsExpireAt, RequestsAt, AlertPrefix, PendingWord, HeldField, CounterCount, ThresholdCount,
-        UserCount,
+        ExpireAt, DefaultBudget, ClaimSetCount, ClaimsExpireAt, ClaimForms, RequestsAt, AlertPrefix, PendingWord, HeldField, CounterCount,
+        ThresholdCount, UserCount,
     }
 
     public enum UserArg { Id, GroupCount, EventCount, HoldCount }
@@ -31,7 +31,8 @@ public static partial class ApplyUsageCall
     /// <see cref="FirstCounter"/>.</summary>
     public enum GroupArg { Model, Day, FirstCounter }
 
-    /// <summary>An event: its claim (<see cref="ClaimWindow.Digest"/>) and its counters, group, time and id packed
+    /// <summary>An event: its claim (<see cref="ClaimWindow.Digest"/>; with <see cref="UsageArg.ClaimForms"/> 2, both
+    /// forms, <see cref="ClaimWindow.BothForms"/>) and its counters, group, time and id packed
     /// (<c>c1,...,cN,group,occurredAt,eventId</c>).</summary>
     public enum EventArg { Claim, Packed }
 

@@ -123,6 +123,7 @@ public static partial class ApplyUsageCall
         args[(int)UsageArg.DefaultBudget] = defaultBudgetMicros;
         args[(int)UsageArg.ClaimSetCount] = claimSets;
         args[(int)UsageArg.ClaimsExpireAt] = claims.ExpiresAt(period).ToUnixTimeSeconds();
+        args[(int)UsageArg.ClaimForms] = claims.BothFormsAt(now) ? 2 : 1;
         args[(int)UsageArg.RequestsAt] = LedgerKeys.RequestsPosition;
         args[(int)UsageArg.AlertPrefix] = LedgerKeys.AlertPrefix;
         args[(int)UsageArg.PendingWord] = LedgerKeys.AlertPending;
@@ -170,7 +171,7 @@ public static partial class ApplyUsageCall
             foreach (var index in indexes)
             {
                 var e = events[index];
-                args[a + (int)EventArg.Claim] = ClaimWindow.Digest(userId, e.Usage.EventId);
+                args[a + (int)EventArg.Claim] = claims.Claim(userId, e.Usage.EventId, now);
                 // Packed in the order of LedgerKeys.Counters, then the event's group, time and id (the last two kept in
                 // the alert state of a threshold it crosses).
                 args[a + (int)EventArg.Packed] = string.Create(CultureInfo.InvariantCulture,

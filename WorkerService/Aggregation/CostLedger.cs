@@ -27,9 +27,11 @@ public sealed record LedgerResult(IReadOnlyList<CrossedThreshold> Alerts, bool[]
 /// go to the bucket's tag deltas in the same step (<see cref="TagDelta"/>), folded by <see cref="TagFolder"/>.</summary>
 public sealed class CostLedger(
     IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, IOptions<LedgerOptions> ledger, TimeProvider clock, TagAttribution? tags = null,
-    RollupWriter? rollups = null)
+    RollupWriter? rollups = null, ClaimWindow? claims = null)
 {
-    private readonly ClaimWindow _claims = new(ledger.Value.DedupWindow);
+    /// <summary>The service's (AddLedger), whose claim form the layout check has read; a window of its own where a
+    /// test or benchmark makes one, with the current form only.</summary>
+    private readonly ClaimWindow _claims = claims ?? new(ledger.Value.DedupWindow);
 
     /// <summary>The most events one script call takes.</summary>
     public const int ChunkEvents = 2_000;
