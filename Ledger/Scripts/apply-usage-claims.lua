@@ -22,7 +22,10 @@ for c = UsageKey.FirstClaimSet, UsageKey.FirstClaimSet - 1 + claimSets do
   for from = 1, m, slice do
     local part = redis.call('SMISMEMBER', KEYS[c], unpack(checked, from, math.min(m, from + slice - 1)))
     for k = 1, #part do
-      local j = (from + k - 2) % n + 1
+      local j = from + k - 1
+      if j > n then
+        j = j - n
+      end
       known[j] = known[j] or part[k] == 1
     end
   end
