@@ -17,7 +17,9 @@ namespace LlmCostTracker.MicroBench;
 /// <para><c>--against path/to/section.lua</c> compares a change to one section of <c>apply-usage</c> with the
 /// built script, writes alternating between the two on the same server (this machine's speed drifts too much
 /// between runs to compare runs): Redis's CPU is read around every write and summed per side. The change must keep
-/// the script's behaviour (the ledger's script tests prove that once it is in place).</para></summary>
+/// the script's behaviour (the ledger's script tests prove that once it is in place).</para>
+/// <para><c>--both-forms</c> writes as the worker does while a ledger's claim form changes (<see cref="ClaimWindow"/>):
+/// every claim checked and taken in both forms.</para></summary>
 public static class LedgerCpuBench
 {
     private static readonly string[] Models =
@@ -25,6 +27,8 @@ public static class LedgerCpuBench
 
     public static async Task RunAsync(string[] args)
     {
+        var bothForms = args.Contains("--both-forms");
+        args = [.. args.Where(a => a != "--both-forms")];
         var at = Array.IndexOf(args, "--against");
         var against = at >= 0 ? args[at + 1] : null;
         args = at >= 0 ? args[..at] : args;
@@ -34,7 +38,12 @@ public static class LedgerCpuBench
         var keys = new LedgerKeys(LedgerKeys.DefaultBuckets);
         var budgets = new BudgetOptions { ThresholdsPercent = [50, 80, 100] };
         var (defaultBudget, thresholds, claims) = (budgets.DefaultMonthlyBudgetMicros, budgets.ThresholdsPercent, new ClaimWindow(new LedgerOptions().DedupWindow));
-        var ledger = new CostLedger(redis.Connection, keys, Options.Create(budgets), Options.Create(new LedgerOptions()), TimeProvider.System);
+        if (bothForms)
+        {
+            claims.FormChangedAt(DateTimeOffset.UtcNow);
+        }
+
+        var ledger = new CostLedger(redis.Connection, keys, Options.Create(budgets), Options.Create(new LedgerOptions()), TimeProvider.System, claims: claims);
         var sequence = 0L;
         var random = new Random(36);
 
