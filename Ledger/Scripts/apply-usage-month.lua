@@ -20,13 +20,14 @@ if #fresh > 0 then
     end
   end
   set(KEYS[UsageKey.MonthTotals], names, values)
+  -- A user's score in the ranking is their month's cost, as their hash now holds it (re-pricing moves both by the
+  -- same amount in one step), so the ranking is written without being read.
   local rankSlice = 2000
   for from = 1, #ranked, rankSlice do
     local to = math.min(#ranked, from + rankSlice - 1)
-    local scores = redis.call('ZMSCORE', KEYS[UsageKey.MonthUsers], unpack(ranked, from, to))
     local change = { 'ZADD', KEYS[UsageKey.MonthUsers] }
     for r = from, to do
-      change[#change + 1] = string.format('%d', tonumber(scores[r - from + 1] or '0') + rankedDelta[r])
+      change[#change + 1] = rankedScore[r]
       change[#change + 1] = ranked[r]
     end
     writes[#writes + 1] = change

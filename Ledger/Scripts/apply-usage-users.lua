@@ -6,7 +6,7 @@ local baseCount, noneFired = #baseFields, {}
 -- The bucket's month also keeps per model and per day what its users' fields get (the month report's model split
 -- and daily series), summed over the call's users: model field → a delta table, day field → a number.
 local monthFields, monthDeltas, monthSlot = {}, {}, {}
-local ranked, rankedDelta = {}, {}
+local ranked, rankedScore = {}, {}
 for u = 1, userCount do
   local user = users[u]
   local key = KEYS[userKeys(u) + UserKey.Month]
@@ -184,7 +184,7 @@ for u = 1, userCount do
       monthTotals[k] = monthTotals[k] + deltas[k]
     end
     ranked[#ranked + 1] = user.id
-    rankedDelta[#ranked] = deltas[1]
+    rankedScore[#ranked] = string.format('%d', tonumber(current[1] or '0') + deltas[1])
   end
 
   if user.holdCount > 0 then

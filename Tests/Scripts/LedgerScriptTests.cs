@@ -1,4 +1,5 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.History.Repricing;
 using LlmCostTracker.History.Rollups;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
@@ -122,6 +123,26 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         }
 
         return duplicates;
+    }
+
+    [Fact]
+    public async Task The_ranking_holds_each_users_month_cost_as_the_hash_does_after_a_reprice_too()
+    {
+        var user = NewUser();
+        var ranking = _keys.MonthUsers(_keys.BucketOf(user), ThisMonth);
+        Assert.Equal(1, (await Ledger.ApplyAsync([Event(user, 1_000)])).Applied);
+        var correction = Assert.Single(RepriceLedgerCall.Encode(_keys, Random.Shared.NextInt64(1, long.MaxValue),
+            [new LedgerCorrection(user, "gpt-4o", DateOnly.FromDateTime(Now.UtcDateTime), 250)], perCall: 1_000, Now));
+        Assert.Equal(1L, RepriceLedgerCall.Decode(await redis.Db.ScriptEvaluateAsync(RepriceLedgerCall.Script.Text, correction.Keys, correction.Args)));
+
+        Assert.Equal(1, (await Ledger.ApplyAsync([Event(user, 500)])).Applied);
+        Assert.Equal(1_750, await CostAsync(user));
+        Assert.Equal(1_750, await redis.Db.SortedSetScoreAsync(ranking, user));
+
+        // A score that disagrees with the hash (written by a version that kept them apart) is set right by the next write.
+        Assert.False(await redis.Db.SortedSetAddAsync(ranking, user, 3));
+        Assert.Equal(1, (await Ledger.ApplyAsync([Event(user, 10)])).Applied);
+        Assert.Equal(1_760, await redis.Db.SortedSetScoreAsync(ranking, user));
     }
 
     [Fact]

@@ -14,7 +14,7 @@ namespace LlmCostTracker.MicroBench;
 /// over the events written. <c>ledger-cpu [events a write (2048)] [writes a round (100)] [rounds (5)] [users (2000)]</c>.
 /// A write of 2,048 events spreads over the 16 buckets: 16 script calls of about 128 events, as the load benchmark's
 /// single-event phase makes them. With 200 users each user has about ten events in a write, as in batches.
-/// <para><c>--against path/to/section.lua</c> compares a change to one section of <c>apply-usage</c> with the
+/// <para><c>--against path/to/section.lua [more sections]</c> compares a change to sections of <c>apply-usage</c> with the
 /// built script, writes alternating between the two on the same server (this machine's speed drifts too much
 /// between runs to compare runs): Redis's CPU is read around every write and summed per side. The change must keep
 /// the script's behaviour (the ledger's script tests prove that once it is in place).</para>
@@ -30,7 +30,7 @@ public static class LedgerCpuBench
         var bothForms = args.Contains("--both-forms");
         args = [.. args.Where(a => a != "--both-forms")];
         var at = Array.IndexOf(args, "--against");
-        var against = at >= 0 ? args[at + 1] : null;
+        string[]? against = at >= 0 ? args[(at + 1)..] : null;
         args = at >= 0 ? args[..at] : args;
         int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
         var (eventsPerWrite, writes, rounds, users) = (Arg(1, 2048), Arg(2, 100), Arg(3, 5), Arg(4, 2000));
@@ -122,20 +122,27 @@ public static class LedgerCpuBench
 
     /// <summary>Writes alternating between the built script (A) and the one with <paramref name="sectionPath"/>'s
     /// section (B), Redis's CPU read around each write.</summary>
-    private static async Task CompareAsync(LocalRedisServer redis, Func<string?, Task> write, string sectionPath, int eventsPerWrite, int pairs)
+    private static async Task CompareAsync(LocalRedisServer redis, Func<string?, Task> write, string[] sectionPaths, int eventsPerWrite, int pairs)
     {
         var built = ApplyUsageCall.Script.Text;
-        var name = Path.GetFileName(sectionPath);
-        using var stream = typeof(RedisScript).Assembly.GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"{name} is not a section of the ledger's scripts.");
-        using var reader = new StreamReader(stream);
-        var original = await reader.ReadToEndAsync();
-        if (built.IndexOf(original, StringComparison.Ordinal) is var at && (at < 0 || built.IndexOf(original, at + 1, StringComparison.Ordinal) >= 0))
+        var changed = built;
+        foreach (var sectionPath in sectionPaths)
         {
-            throw new InvalidOperationException($"{name} is not once in apply-usage.");
+            var section = Path.GetFileName(sectionPath);
+            using var stream = typeof(RedisScript).Assembly.GetManifestResourceStream(section)
+                ?? throw new InvalidOperationException($"{section} is not a section of the ledger's scripts.");
+            using var reader = new StreamReader(stream);
+            var original = await reader.ReadToEndAsync();
+            if (built.IndexOf(original, StringComparison.Ordinal) is var at && (at < 0 || built.IndexOf(original, at + 1, StringComparison.Ordinal) >= 0))
+            {
+                throw new InvalidOperationException($"{section} is not once in apply-usage.");
+            }
+
+            changed = changed.Replace(original, await File.ReadAllTextAsync(sectionPath), StringComparison.Ordinal);
         }
 
-        var changed = built.Replace(original, await File.ReadAllTextAsync(sectionPath), StringComparison.Ordinal);
+        var name = string.Join(" and ", sectionPaths.Select(Path.GetFileName));
+        var from = string.Join(", ", sectionPaths.Select(Path.GetDirectoryName).Distinct());
         var (a, b) = (TimeSpan.Zero, TimeSpan.Zero);
         for (var pair = 0; pair < pairs; pair++)
         {
@@ -151,6 +158,6 @@ public static class LedgerCpuBench
 
         var events = (double)pairs * eventsPerWrite;
         Console.WriteLine($"{pairs} writes of {eventsPerWrite:N0} events a side, alternating: Redis CPU an event, built {a.TotalMicroseconds / events:N2} µs, "
-            + $"with {name} from {sectionPath} {b.TotalMicroseconds / events:N2} µs ({(b - a) / a:+0.0%;-0.0%})");
+            + $"with {name} from {from} {b.TotalMicroseconds / events:N2} µs ({(b - a) / a:+0.0%;-0.0%})");
     }
 }
