@@ -11,8 +11,8 @@ namespace LlmCostTracker.Ledger;
 /// every check until <c>t + Window</c>, and forgotten by <c>t + Window + Period</c> at the latest, with no sweeper.
 /// A check reads the <see cref="PeriodsChecked"/> sets that can hold claims of the last window. Claims are a 128-bit
 /// digest of <c>userId|eventId</c> (<see cref="Digest"/>): 16 bytes instead of the text.
-/// <para>The digest's form changed (XXH128 instead of the first half of a SHA-256, whose call through OpenSSL was
-/// ~0.9 µs of the worker's ~6.5 µs an event). Claims of the older form stay in a ledger for a window, so from the
+/// <para>The digest's form changed (XXH128 instead of the first half of a SHA-256, whose call through OpenSSL was a
+/// large share of the worker's CPU an event: BENCHMARKS.md, the claim digest). Claims of the older form stay in a ledger for a window, so from the
 /// time a ledger first met this version (<see cref="LedgerKeys.ClaimFormKey"/>) until a window and a period later,
 /// every event's claim is checked and taken in both forms (<see cref="BothFormsAt"/>): an event counted before the
 /// upgrade, or by a worker of the older version still running beside this one, counts once.</para></summary>

@@ -76,7 +76,8 @@ public sealed class ApiKeyAuthenticationHandler(
     /// <summary>Whether <paramref name="presented"/> is the key whose UTF-8 is <paramref name="expected"/>, in time that
     /// tells nothing of the expected key but at most its length: a key of another length is refused after comparing
     /// the expected key with itself, the same work as comparing it with a key of its length. The bytes are compared as
-    /// they are, not hashed first: SHA-256 through OpenSSL cost ~0.9 µs a request, this ~0.2 µs (BENCHMARKS.md, #36).</summary>
+    /// they are, not hashed first: a SHA-256 call through OpenSSL costs several times the comparison, on every request
+    /// (BENCHMARKS.md, the ingest key check).</summary>
     public static bool Matches(string presented, byte[]? expected)
     {
         if (expected is null)

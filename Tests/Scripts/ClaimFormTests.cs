@@ -85,7 +85,8 @@ public sealed class ClaimFormTests(BareRedis redis) : IClassFixture<BareRedis>
     {
         var db = redis.Db;
         var keys = new LedgerKeys(LedgerKeys.DefaultBuckets);
-        Assert.True(await db.KeyDeleteAsync([LedgerKeys.LayoutKey, LedgerKeys.ClaimFormKey]) >= 0);
+        await db.KeyDeleteAsync([LedgerKeys.LayoutKey, LedgerKeys.ClaimFormKey]);
+        Assert.False(await db.KeyExistsAsync(LedgerKeys.LayoutKey));
 
         // A new ledger: the current form since it began, never both.
         var fresh = new ClaimWindow(Window);

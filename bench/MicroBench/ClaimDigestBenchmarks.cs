@@ -5,7 +5,7 @@ namespace LlmCostTracker.MicroBench;
 
 /// <summary>The claim digest the worker makes for every event (<see cref="ClaimWindow.Digest"/>): XXH128 of
 /// <c>userId|eventId</c> now, against the first half of its SHA-256 as before (which .NET computes through OpenSSL on
-/// Linux, ~0.9 µs a call whatever the hashing), and both forms joined, as made while a ledger's claim form changes.
+/// Linux, where the cost is the call's rather than the hashing's), and both forms joined, as made while a ledger's claim form changes.
 /// (#36: the worker's CPU an event.)</summary>
 [MemoryDiagnoser]
 public class ClaimDigestBenchmarks

@@ -120,8 +120,8 @@ public static class LedgerCpuBench
         Console.WriteLine($"Redis CPU an event: median {perEvent[perEvent.Count / 2]:N2} µs, lowest {perEvent[0]:N2}, highest {perEvent[^1]:N2}");
     }
 
-    /// <summary>Writes alternating between the built script (A) and the one with <paramref name="sectionPath"/>'s
-    /// section (B), Redis's CPU read around each write.</summary>
+    /// <summary>Writes alternating between the built script (A) and the one with the sections of
+    /// <paramref name="sectionPaths"/> in place of the built ones (B), Redis's CPU read around each write.</summary>
     private static async Task CompareAsync(LocalRedisServer redis, Func<string?, Task> write, string[] sectionPaths, int eventsPerWrite, int pairs)
     {
         var built = ApplyUsageCall.Script.Text;
