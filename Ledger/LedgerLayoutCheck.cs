@@ -22,7 +22,7 @@ public sealed class LedgerLayoutCheck(IConnectionMultiplexer redis, LedgerKeys k
     /// new ledger) and tells <paramref name="claims"/> since when the current form is in use.</summary>
     public static async Task<string?> ClaimAsync(IDatabase db, LedgerKeys keys, ClaimWindow claims, TimeProvider clock)
     {
-        var reply = (RedisValue[])(await db.ScriptEvaluateAsync(Script.Text, [LedgerKeys.LayoutKey, LedgerKeys.ClaimFormKey],
+        var reply = (RedisValue[])(await Script.EvaluateAsync(db, [LedgerKeys.LayoutKey, LedgerKeys.ClaimFormKey],
             [keys.Buckets, clock.GetUtcNow().ToUnixTimeSeconds()]))!;
         claims.FormChangedAt(DateTimeOffset.FromUnixTimeSeconds((long)reply[1]));
         return reply[0].IsNull ? null : (string?)reply[0];

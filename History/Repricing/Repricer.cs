@@ -242,7 +242,7 @@ public sealed class Repricer(
         long applied = 0, repeated = 0;
         foreach (var (redisKeys, args) in RepriceLedgerCall.Encode(keys, run, corrections, options.Value.RepriceCorrectionsPerCall, clock.GetUtcNow()))
         {
-            if (RepriceLedgerCall.Decode(await db.ScriptEvaluateAsync(RepriceLedgerCall.Script.Text, redisKeys, args)) is { } n)
+            if (RepriceLedgerCall.Decode(await RepriceLedgerCall.Script.EvaluateAsync(db, redisKeys, args)) is { } n)
             {
                 applied += n;
             }

@@ -83,7 +83,7 @@ public static class BudgetHoldCall
 
     public static long DecodePeek(RedisResult result) => (long)((RedisResult[])result!)[(int)PeekReplyAt.Held];
 
-    public static Task<RedisResult> RunAsync(IDatabaseAsync db, Call call) => db.ScriptEvaluateAsync(Script.Text, call.Keys, call.Args);
+    public static Task<RedisResult> RunAsync(IDatabaseAsync db, Call call) => Script.EvaluateAsync(db, call.Keys, call.Args);
 
     /// <summary>The keys and arguments every action passes, sized up to <paramref name="lastKey"/> and <paramref name="lastArg"/>.</summary>
     private static (RedisKey[] Keys, RedisValue[] Args) Layout(LedgerKeys keys, string userId, string action, DateTimeOffset now, HoldKey lastKey, HoldArg lastArg)

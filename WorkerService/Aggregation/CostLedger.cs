@@ -54,7 +54,7 @@ public sealed class CostLedger(
         var calls = chunks.Select(chunk =>
         {
             var call = ApplyUsageCall.Encode(keys, chunk, events, defaultBudget, options.ThresholdsPercent, _claims, now, rollups is not null);
-            return db.ScriptEvaluateAsync(ApplyUsageCall.Script.Text, call.Keys, call.Args);
+            return ApplyUsageCall.Script.EvaluateAsync(db, call.Keys, call.Args);
         }).ToList();
         using (var span = RedisSpans.Start("EVALSHA", calls.Count))
         {

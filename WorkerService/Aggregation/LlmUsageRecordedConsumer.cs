@@ -17,7 +17,6 @@ public sealed class LlmUsageRecordedConsumer(
     ILogger<LlmUsageRecordedConsumer> logger)
     : IConsumer<LlmUsageRecorded>
 {
-    private const int MaxLinkedTraces = 32;
     private const int MaxLoggedIds = 10_000;
     private static readonly ConcurrentDictionary<string, bool> UnknownModelsLogged = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<(string Model, string Tier), bool> UnpricedTiersLogged = new();
@@ -65,7 +64,7 @@ public sealed class LlmUsageRecordedConsumer(
 
         // Events coalesced from several requests keep their own traces: the aggregation span links to them.
         using var activity = WorkerMetrics.ActivitySource.StartActivity(
-            "aggregate llm usage", ActivityKind.Internal, parentContext: default, links: LinksTo(events));
+            "aggregate llm usage", ActivityKind.Internal, parentContext: default, links: TraceLinks.To(events));
         activity?.SetTag("llmcost.events", events.Count);
         activity?.SetTag("gen_ai.usage.input_tokens", input);
         activity?.SetTag("gen_ai.usage.output_tokens", output);
@@ -108,26 +107,4 @@ public sealed class LlmUsageRecordedConsumer(
     private static bool FirstSight<TKey>(ConcurrentDictionary<TKey, bool> seen, TKey key)
         where TKey : notnull =>
         !seen.ContainsKey(key) && seen.Count < MaxLoggedIds && seen.TryAdd(key, true);
-
-    private static IEnumerable<ActivityLink>? LinksTo(IReadOnlyList<LlmUsage> events)
-    {
-        if (events.Count <= 1 || !WorkerMetrics.ActivitySource.HasListeners())
-        {
-            return null;
-        }
-
-        var links = new List<ActivityLink>();
-        var seen = new HashSet<ActivityTraceId>();
-        foreach (var usage in events)
-        {
-            if (links.Count < MaxLinkedTraces
-                && ActivityContext.TryParse(usage.TraceParent, null, out var linked)
-                && seen.Add(linked.TraceId))
-            {
-                links.Add(new ActivityLink(linked));
-            }
-        }
-
-        return links;
-    }
 }

@@ -174,7 +174,7 @@ public sealed class TagAttribution(
         TagAdmission[] replies;
         using (RedisSpans.Start("EVALSHA", 1))
         {
-            replies = AdmitTagsCall.Decode(await redis.GetDatabase().ScriptEvaluateAsync(AdmitTagsCall.Script.Text, call.Keys, call.Args));
+            replies = AdmitTagsCall.Decode(await AdmitTagsCall.Script.EvaluateAsync(redis.GetDatabase(), call.Keys, call.Args));
         }
 
         if (_answers.Count + values.Count > MaxCachedAnswers)

@@ -111,7 +111,7 @@ public sealed class TagFolder(
             RedisResult result;
             using (RedisSpans.Start("EVALSHA", 1))
             {
-                result = await db.ScriptEvaluateAsync(FoldTagsCall.Script.Text, redisKeys, FoldTagsCall.Args(
+                result = await FoldTagsCall.Script.EvaluateAsync(db, redisKeys, FoldTagsCall.Args(
                     deltas.Length, TagDelta.IdOf((byte[])deltas[0]!), TagDelta.IdOf((byte[])deltas[^1]!), payload, rejected?.Select(r => r.Position)));
             }
 

@@ -17,7 +17,7 @@ public sealed class AlertStates(IConnectionMultiplexer redis, LedgerKeys keys, I
         var (redisKeys, args) = ReevaluateBudgetCall.Encode(
             keys, userId, UsageMonth.Parse(month), options.DefaultMonthlyBudgetMicros, options.ThresholdsPercent, clock.GetUtcNow());
         using var span = RedisSpans.Start("EVALSHA", 1);
-        var reply = ReevaluateBudgetCall.Decode(await redis.GetDatabase().ScriptEvaluateAsync(ReevaluateBudgetCall.Script.Text, redisKeys, args));
+        var reply = ReevaluateBudgetCall.Decode(await ReevaluateBudgetCall.Script.EvaluateAsync(redis.GetDatabase(), redisKeys, args));
         var now = clock.GetUtcNow();
         return [.. reply.Fired.Select(t => new CrossedThreshold(userId, month, t, reply.SpentMicros, reply.BudgetMicros, EventIndex: null, CrossedAt: now))];
     }
@@ -27,6 +27,6 @@ public sealed class AlertStates(IConnectionMultiplexer redis, LedgerKeys keys, I
     {
         var (redisKeys, args) = MarkAlertSentCall.Encode(keys, alert.UserId, alert.Month, alert.ThresholdPercent);
         using var span = RedisSpans.Start("EVALSHA", 1);
-        await redis.GetDatabase().ScriptEvaluateAsync(MarkAlertSentCall.Script.Text, redisKeys, args);
+        await MarkAlertSentCall.Script.EvaluateAsync(redis.GetDatabase(), redisKeys, args);
     }
 }
