@@ -138,14 +138,15 @@ public sealed class PriceBook
         Rates rates, long input, long cached, long cacheWrite, long output, long reasoning,
         long cacheWrite1h = 0, long audioInput = 0, long audioOutput = 0)
     {
-        var micros = (input - cached - cacheWrite - audioInput) * rates.Input
-            + cached * rates.CachedInput
-            + (cacheWrite - cacheWrite1h) * rates.CacheWrite
-            + cacheWrite1h * rates.CacheWrite1h
-            + audioInput * rates.InputAudio
-            + (output - reasoning - audioOutput) * rates.Output
-            + reasoning * rates.Reasoning
-            + audioOutput * rates.OutputAudio;
+        var micros = (input - cached - cacheWrite - audioInput) * rates.Input + (output - reasoning - audioOutput) * rates.Output;
+        // Most calls have no cache, reasoning or audio tokens: a term of zero tokens adds nothing, and decimal
+        // arithmetic costs as much for zero, so such a term is skipped (the worker prices every event).
+        if ((cached | cacheWrite | cacheWrite1h | audioInput | reasoning | audioOutput) != 0)
+        {
+            micros += cached * rates.CachedInput + (cacheWrite - cacheWrite1h) * rates.CacheWrite + cacheWrite1h * rates.CacheWrite1h
+                + audioInput * rates.InputAudio + reasoning * rates.Reasoning + audioOutput * rates.OutputAudio;
+        }
+
         return (long)decimal.Round(micros, MidpointRounding.AwayFromZero);
     }
 

@@ -150,6 +150,20 @@ public sealed class PriceBookTests
         { "a made-up id", Usage("acme-llm-7", 1_000, 1_000), null, null, 40_000 },
     };
 
+    /// <summary>Rates 1 to 8 per token, one a dimension: each sub-count alone moves its tokens to its own rate (a
+    /// call with none of them skips those terms).</summary>
+    [Theory]
+    [InlineData(0, 0, 0, 0, 0, 0, 5_000)]
+    [InlineData(100, 0, 0, 0, 0, 0, 5_100)]
+    [InlineData(0, 100, 0, 0, 0, 0, 5_200)]
+    [InlineData(0, 100, 100, 0, 0, 0, 5_500)]
+    [InlineData(0, 0, 0, 100, 0, 0, 5_600)]
+    [InlineData(0, 0, 0, 0, 100, 0, 5_100)]
+    [InlineData(0, 0, 0, 0, 0, 100, 5_400)]
+    public void Each_token_dimension_alone_is_priced_at_its_rate(long cached, long cacheWrite, long cacheWrite1h, long audioIn, long reasoning, long audioOut, long expected) =>
+        Assert.Equal(expected, PriceBook.CostMicros(new Rates(1m, 2m, 3m, 4m, 5m, 6m, 7m, 8m), input: 1_000, cached, cacheWrite, output: 1_000, reasoning,
+            cacheWrite1h, audioIn, audioOut));
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void Prices_each_case_to_the_micro_dollar(string because, LlmUsage usage, string? resolvedId, string? provider, long expectedMicros)

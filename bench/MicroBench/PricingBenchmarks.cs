@@ -42,6 +42,11 @@ public class PricingBenchmarks
     [Benchmark]
     public (PriceEntry[]? History, string Match) ResolveFirstTime() => _book.ResolveUncached(Model, null);
 
+    /// <summary>An event's cost with cache reads (every dimension priced).</summary>
     [Benchmark]
     public long CostMicros() => PriceBook.CostMicros(new Rates(2.5m, 1.25m, 2.5m, 10m, 10m, 2.5m, 2.5m, 10m), 1_200, 200, 0, 350, 0);
+
+    /// <summary>An event's cost with text input and output only, as most calls report.</summary>
+    [Benchmark]
+    public long CostMicrosInputOutput() => PriceBook.CostMicros(new Rates(2.5m, 1.25m, 2.5m, 10m, 10m, 2.5m, 2.5m, 10m), 1_200, 0, 0, 350, 0);
 }
