@@ -19,7 +19,10 @@ namespace LlmCostTracker.MicroBench;
 /// between runs to compare runs): Redis's CPU is read around every write and summed per side. The change must keep
 /// the script's behaviour (the ledger's script tests prove that once it is in place).</para>
 /// <para><c>--both-forms</c> writes as the worker does while a ledger's claim form changes (<see cref="ClaimWindow"/>):
-/// every claim checked and taken in both forms.</para></summary>
+/// every claim checked and taken in both forms.</para>
+/// <para><c>--server-against "--name value ..."</c> compares a redis-server setting: a second server started with those
+/// arguments, writes alternating between the two (each server's CPU read around its own writes), and each server's
+/// memory at the end.</para></summary>
 public static class LedgerCpuBench
 {
     private static readonly string[] Models =
@@ -29,6 +32,9 @@ public static class LedgerCpuBench
     {
         var bothForms = args.Contains("--both-forms");
         args = [.. args.Where(a => a != "--both-forms")];
+        var serverAt = Array.IndexOf(args, "--server-against");
+        var serverConfig = serverAt >= 0 ? args[serverAt + 1] : null;
+        args = serverAt >= 0 ? [.. args[..serverAt], .. args[(serverAt + 2)..]] : args;
         var at = Array.IndexOf(args, "--against");
         string[]? against = at >= 0 ? args[(at + 1)..] : null;
         args = at >= 0 ? args[..at] : args;
@@ -43,11 +49,15 @@ public static class LedgerCpuBench
             claims.FormChangedAt(DateTimeOffset.UtcNow);
         }
 
-        var ledger = new CostLedger(redis.Connection, keys, Options.Create(budgets), Options.Create(new LedgerOptions()), TimeProvider.System, claims: claims);
+        using var other = serverConfig is null ? null : new LocalRedisServer(serverConfig);
+        CostLedger LedgerOn(LocalRedisServer server) =>
+            new(server.Connection, keys, Options.Create(budgets), Options.Create(new LedgerOptions()), TimeProvider.System, claims: claims);
+        var ledger = LedgerOn(redis);
+        var otherLedger = other is null ? null : LedgerOn(other);
         var sequence = 0L;
         var random = new Random(36);
 
-        async Task WriteAsync(string? script = null)
+        async Task WriteAsync(string? script = null, CostLedger? on = null)
         {
             var now = DateTimeOffset.UtcNow;
             var events = new PricedUsage[eventsPerWrite];
@@ -64,7 +74,7 @@ public static class LedgerCpuBench
 
             if (script is null)
             {
-                await ledger.ApplyAsync(events);
+                await (on ?? ledger).ApplyAsync(events);
                 return;
             }
 
@@ -81,11 +91,21 @@ public static class LedgerCpuBench
         for (var w = 0; w < Math.Max(20, users / eventsPerWrite * 4); w++)
         {
             await WriteAsync();
+            if (otherLedger is not null)
+            {
+                await WriteAsync(on: otherLedger);
+            }
+        }
+
+        if (other is not null)
+        {
+            await CompareServersAsync(redis, other, side => WriteAsync(on: side ? otherLedger : ledger), serverConfig!, eventsPerWrite, writes * rounds, users);
+            return;
         }
 
         if (against is not null)
         {
-            await CompareAsync(redis, WriteAsync, against, eventsPerWrite, writes * rounds);
+            await CompareAsync(redis, script => WriteAsync(script), against, eventsPerWrite, writes * rounds);
             return;
         }
 
@@ -118,6 +138,31 @@ public static class LedgerCpuBench
 
         perEvent.Sort();
         Console.WriteLine($"Redis CPU an event: median {perEvent[perEvent.Count / 2]:N2} µs, lowest {perEvent[0]:N2}, highest {perEvent[^1]:N2}");
+    }
+
+    /// <summary>Writes alternating between a default redis-server (A) and one started with <paramref name="config"/>
+    /// (B), each server's CPU read around its own writes; then each one's memory a user.</summary>
+    private static async Task CompareServersAsync(LocalRedisServer a, LocalRedisServer b, Func<bool, Task> write, string config, int eventsPerWrite, int pairs, int users)
+    {
+        var (cpuA, cpuB) = (TimeSpan.Zero, TimeSpan.Zero);
+        for (var pair = 0; pair < pairs; pair++)
+        {
+            foreach (var side in pair % 2 == 0 ? new[] { false, true } : [true, false])
+            {
+                var server = side ? b : a;
+                var before = server.ProcessorTime;
+                await write(side);
+                var used = server.ProcessorTime - before;
+                (cpuA, cpuB) = side ? (cpuA, cpuB + used) : (cpuA + used, cpuB);
+            }
+        }
+
+        static async Task<long> MemoryAsync(LocalRedisServer server) => long.Parse(
+            (await server.Server.InfoAsync("memory")).SelectMany(g => g).First(kv => kv.Key == "used_memory").Value, CultureInfo.InvariantCulture);
+        var events = (double)pairs * eventsPerWrite;
+        Console.WriteLine($"{pairs} writes of {eventsPerWrite:N0} events a side, alternating: Redis CPU an event, default {cpuA.TotalMicroseconds / events:N2} µs, "
+            + $"with {config} {cpuB.TotalMicroseconds / events:N2} µs ({(cpuB - cpuA) / cpuA:+0.0%;-0.0%}); memory a user (used_memory / {users:N0}, "
+            + $"claims included): {await MemoryAsync(a) / (double)users:N0} and {await MemoryAsync(b) / (double)users:N0} bytes");
     }
 
     /// <summary>Writes alternating between the built script (A) and the one with the sections of

@@ -10,13 +10,14 @@ public sealed class LocalRedisServer : IDisposable
 {
     private readonly Process _process;
 
-    public LocalRedisServer()
+    /// <param name="config">More of redis-server's arguments (<c>--name value</c>), as a deployment would set them.</param>
+    public LocalRedisServer(string config = "")
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        _process = Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no")
+        _process = Process.Start(new ProcessStartInfo("redis-server", $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no {config}")
         {
             RedirectStandardOutput = true,
         })!;
