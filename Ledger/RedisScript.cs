@@ -32,7 +32,7 @@ public sealed class RedisScript
 
     /// <summary>Runs the script by its hash; where the server answers NOSCRIPT (nothing ran), by its text, which also
     /// loads it there. StackExchange.Redis given the text would find the hash itself, but by looking the whole text up
-    /// in a table on every call: a Marvin hash of the script (apply-usage is ~29,000 characters) per call.</summary>
+    /// in a table on every call, which hashes every character of the script each time (BENCHMARKS.md).</summary>
     public async Task<RedisResult> EvaluateAsync(IDatabaseAsync db, RedisKey[] keys, RedisValue[] args)
     {
         try
