@@ -63,8 +63,17 @@ public sealed class LlmUsageRecordedConsumer(
         }
 
         // Events coalesced from several requests keep their own traces: the aggregation span links to them.
-        using var activity = WorkerMetrics.ActivitySource.StartActivity(
-            "aggregate llm usage", ActivityKind.Internal, parentContext: default, links: TraceLinks.To(events));
+        using var activity = WorkerMetrics.ActivitySource.StartActivity("aggregate llm usage");
+        // The links are read only for a span that is recorded: under sampling most are not, and reading them parses
+        // the events' traceparents. (No sampler here decides by links.)
+        if (activity is { IsAllDataRequested: true } && TraceLinks.To(events) is { } links)
+        {
+            foreach (var link in links)
+            {
+                activity.AddLink(link);
+            }
+        }
+
         activity?.SetTag("llmcost.events", events.Count);
         activity?.SetTag("gen_ai.usage.input_tokens", input);
         activity?.SetTag("gen_ai.usage.output_tokens", output);
