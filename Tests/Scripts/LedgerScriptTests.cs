@@ -119,7 +119,7 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         foreach (var chunk in LedgerChunk.Plan(_keys, events, CostLedger.ChunkEvents))
         {
             var call = ApplyUsageCall.Encode(_keys, chunk, events, 1_000_000, [80, 100], _claims, _clock.GetUtcNow(), rollups: true);
-            duplicates += ApplyUsageCall.Decode(await redis.Db.ScriptEvaluateAsync(ApplyUsageCall.Script.Text, call.Keys, call.Args)).DuplicatePositions.Count;
+            duplicates += ApplyUsageCall.Decode(await ApplyUsageCall.Script.EvaluateAsync(redis.Db, call.Keys, call.Args)).DuplicatePositions.Count;
         }
 
         return duplicates;
@@ -133,7 +133,7 @@ public sealed class LedgerScriptTests(BareRedis redis) : IClassFixture<BareRedis
         Assert.Equal(1, (await Ledger.ApplyAsync([Event(user, 1_000)])).Applied);
         var correction = Assert.Single(RepriceLedgerCall.Encode(_keys, Random.Shared.NextInt64(1, long.MaxValue),
             [new LedgerCorrection(user, "gpt-4o", DateOnly.FromDateTime(Now.UtcDateTime), 250)], perCall: 1_000, Now));
-        Assert.Equal(1L, RepriceLedgerCall.Decode(await redis.Db.ScriptEvaluateAsync(RepriceLedgerCall.Script.Text, correction.Keys, correction.Args)));
+        Assert.Equal(1L, RepriceLedgerCall.Decode(await RepriceLedgerCall.Script.EvaluateAsync(redis.Db, correction.Keys, correction.Args)));
 
         Assert.Equal(1, (await Ledger.ApplyAsync([Event(user, 500)])).Applied);
         Assert.Equal(1_750, await CostAsync(user));

@@ -14,7 +14,7 @@ public sealed class RepriceLedgerScriptTests(BareRedis redis) : IClassFixture<Ba
 
     private async Task<long?[]> ApplyAsync(long run, params LedgerCorrection[] corrections) =>
         await Task.WhenAll(RepriceLedgerCall.Encode(_keys, run, corrections, perCall: 1_000, DateTimeOffset.UtcNow)
-            .Select(async c => RepriceLedgerCall.Decode(await redis.Db.ScriptEvaluateAsync(RepriceLedgerCall.Script.Text, c.Keys, c.Args))));
+            .Select(async c => RepriceLedgerCall.Decode(await RepriceLedgerCall.Script.EvaluateAsync(redis.Db, c.Keys, c.Args))));
 
     [Fact]
     public async Task A_run_corrects_the_users_month_and_the_buckets_once()

@@ -1,26 +1,12 @@
-using System.Diagnostics;
 using LlmCostTracker.Contracts;
-using LlmCostTracker.WorkerService;
 using LlmCostTracker.WorkerService.Aggregation;
 
 namespace LlmCostTracker.Tests.Unit;
 
 /// <summary>The aggregation span's links (<see cref="TraceLinks"/>): one a trace, in the order first seen, at most
 /// <see cref="TraceLinks.MaxLinkedTraces"/>.</summary>
-public sealed class TraceLinksTests : IDisposable
+public sealed class TraceLinksTests
 {
-    // Links are made only while someone listens to the worker's spans; this listener records none.
-    private readonly ActivityListener _listener = new()
-    {
-        // By name: the source may be made after this listener, and its static field is unset while it is made.
-        ShouldListenTo = source => source.Name == WorkerMetrics.MeterName,
-        Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.None,
-    };
-
-    public TraceLinksTests() => ActivitySource.AddActivityListener(_listener);
-
-    public void Dispose() => _listener.Dispose();
-
     private static LlmUsage Event(string? traceParent) => new()
     {
         EventId = Guid.NewGuid().ToString("N"), UserId = "u", Model = "gpt-4o", InputTokens = 1, CachedInputTokens = 0, OutputTokens = 1,

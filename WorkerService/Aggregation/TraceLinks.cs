@@ -13,10 +13,10 @@ public static class TraceLinks
     // Where a W3C traceparent (version-traceid-parentid-flags) holds its trace id.
     private const int TraceIdStart = 3, TraceIdEnd = 35;
 
-    /// <summary>Null for a message of one event (its span is in that event's trace) or when no one listens.</summary>
+    /// <summary>Null for a message of one event: its span is in that event's trace. Read only for a recorded span.</summary>
     public static IReadOnlyList<ActivityLink>? To(IReadOnlyList<LlmUsage> events)
     {
-        if (events.Count <= 1 || !WorkerMetrics.ActivitySource.HasListeners())
+        if (events.Count <= 1)
         {
             return null;
         }

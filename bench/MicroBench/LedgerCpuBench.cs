@@ -144,18 +144,7 @@ public static class LedgerCpuBench
     /// (B), each server's CPU read around its own writes; then each one's memory a user.</summary>
     private static async Task CompareServersAsync(LocalRedisServer a, LocalRedisServer b, Func<bool, Task> write, string config, int eventsPerWrite, int pairs, int users)
     {
-        var (cpuA, cpuB) = (TimeSpan.Zero, TimeSpan.Zero);
-        for (var pair = 0; pair < pairs; pair++)
-        {
-            foreach (var side in pair % 2 == 0 ? new[] { false, true } : [true, false])
-            {
-                var server = side ? b : a;
-                var before = server.ProcessorTime;
-                await write(side);
-                var used = server.ProcessorTime - before;
-                (cpuA, cpuB) = side ? (cpuA, cpuB + used) : (cpuA + used, cpuB);
-            }
-        }
+        var (cpuA, cpuB) = await AlternateAsync(pairs, write, side => side ? b : a);
 
         static async Task<long> MemoryAsync(LocalRedisServer server) => long.Parse(
             (await server.Server.InfoAsync("memory")).SelectMany(g => g).First(kv => kv.Key == "used_memory").Value, CultureInfo.InvariantCulture);
@@ -188,21 +177,30 @@ public static class LedgerCpuBench
 
         var name = string.Join(" and ", sectionPaths.Select(Path.GetFileName));
         var from = string.Join(", ", sectionPaths.Select(Path.GetDirectoryName).Distinct());
-        var (a, b) = (TimeSpan.Zero, TimeSpan.Zero);
-        for (var pair = 0; pair < pairs; pair++)
-        {
-            // Which side goes first alternates too, so neither always follows the other.
-            foreach (var side in pair % 2 == 0 ? new[] { false, true } : [true, false])
-            {
-                var before = redis.ProcessorTime;
-                await write(side ? changed : built);
-                var used = redis.ProcessorTime - before;
-                (a, b) = side ? (a, b + used) : (a + used, b);
-            }
-        }
+        var (a, b) = await AlternateAsync(pairs, side => write(side ? changed : built), _ => redis);
 
         var events = (double)pairs * eventsPerWrite;
         Console.WriteLine($"{pairs} writes of {eventsPerWrite:N0} events a side, alternating: Redis CPU an event, built {a.TotalMicroseconds / events:N2} µs, "
             + $"with {name} from {from} {b.TotalMicroseconds / events:N2} µs ({(b - a) / a:+0.0%;-0.0%})");
+    }
+
+    /// <summary>Writes of side A (false) and side B (true) in turn, which side goes first alternating too so neither
+    /// always follows the other; each side's CPU is its server's, read around its own writes.</summary>
+    private static async Task<(TimeSpan A, TimeSpan B)> AlternateAsync(int pairs, Func<bool, Task> write, Func<bool, LocalRedisServer> serverOf)
+    {
+        var (a, b) = (TimeSpan.Zero, TimeSpan.Zero);
+        for (var pair = 0; pair < pairs; pair++)
+        {
+            foreach (var side in pair % 2 == 0 ? new[] { false, true } : [true, false])
+            {
+                var server = serverOf(side);
+                var before = server.ProcessorTime;
+                await write(side);
+                var used = server.ProcessorTime - before;
+                (a, b) = side ? (a, b + used) : (a + used, b);
+            }
+        }
+
+        return (a, b);
     }
 }
