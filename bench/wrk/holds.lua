@@ -9,7 +9,7 @@ function request()
   local input = floor and -1 or (50 + (n * 7919) % 3950)
   local body = string.format('{"userId":"wrk-%d","model":"gpt-4o","inputTokens":%d,"maxOutputTokens":%d}',
     n % 2000, input, 100 + (n * 104729) % 1900)
-  return wrk.format(nil, "/api/v1/budget-holds", nil, body)
+  return post("/api/v1/budget-holds", body)
 end
 
 function done(summary, latency, requests)

@@ -13,7 +13,7 @@ function request()
   local body = string.format(
     '{"eventId":"wrk-%s-%d-%d","userId":"wrk-%d","model":"gpt-4o","inputTokens":%d,"outputTokens":%d%s}',
     run, thread_id or 0, n, n % 2000, 50 + (n * 7919) % 3950, 50 + (n * 104729) % 950, holds and string.format(',"holdId":"wrk-%s-%d-h%d"', run, thread_id or 0, n) or "")
-  return wrk.format(nil, "/api/v1/llm-usage", nil, body)
+  return post("/api/v1/llm-usage", body)
 end
 
 function done(summary, latency, requests)
