@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlmCostTracker.ApiService.Extensions;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Security;
 using LlmCostTracker.Contracts;
@@ -37,7 +38,7 @@ public static class UsageApi
         return app;
     }
 
-    public static async Task<Results<Accepted<UsageAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsage(
+    public static async Task<Results<AcceptedJson<UsageAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsage(
         HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync(request, IngestRequestJson.Context.UsageEventRequest, ct);
@@ -62,10 +63,10 @@ public static class UsageApi
         }
 
         metrics.Accepted(1);
-        return TypedResults.Accepted((string?)null, new UsageAccepted(usage.EventId));
+        return new AcceptedJson<UsageAccepted>(new UsageAccepted(usage.EventId), IngestJsonContext.Default.UsageAccepted);
     }
 
-    public static async Task<Results<Accepted<UsageBatchAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsageBatch(
+    public static async Task<Results<AcceptedJson<UsageBatchAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsageBatch(
         HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync(request, IngestRequestJson.Context.UsageBatchRequest, ct);
@@ -107,7 +108,7 @@ public static class UsageApi
         }
 
         metrics.Accepted(events.Count);
-        return TypedResults.Accepted((string?)null, new UsageBatchAccepted(events.Count, events.ConvertAll(e => e.EventId)));
+        return new AcceptedJson<UsageBatchAccepted>(new UsageBatchAccepted(events.Count, events.ConvertAll(e => e.EventId)), IngestJsonContext.Default.UsageBatchAccepted);
     }
 
     private static async Task<ProblemHttpResult?> PublishAsync(
@@ -130,7 +131,7 @@ public static class UsageApi
 
     private static string NewEventId() => Guid.CreateVersion7().ToString("N");
 
-    private static Results<Accepted<T>, ValidationProblem, ProblemHttpResult> ToResult<T>(IResult problem) => problem switch
+    private static Results<AcceptedJson<T>, ValidationProblem, ProblemHttpResult> ToResult<T>(IResult problem) => problem switch
     {
         ValidationProblem validation => validation,
         ProblemHttpResult other => other,

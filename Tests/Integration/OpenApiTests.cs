@@ -28,6 +28,10 @@ public sealed class OpenApiTests(AppFixture app)
             Assert.True(record.GetProperty("responses").TryGetProperty(status, out _), status);
         }
 
+        // The answers' bodies, as clients read them: the event ids (AcceptedJson, not the framework's Accepted<T>).
+        Assert.Equal("#/components/schemas/UsageAccepted", Schema(record, "202"));
+        Assert.Equal("#/components/schemas/UsageBatchAccepted", Schema(paths.GetProperty("/api/v1/llm-usage/batch").GetProperty("post"), "202"));
+
         var example = record.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("example");
         Assert.Equal("alice@example.com", example.GetProperty("userId").GetString());
         var hold = paths.GetProperty("/api/v1/budget-holds").GetProperty("post");
@@ -73,6 +77,38 @@ public sealed class OpenApiTests(AppFixture app)
         {
             Assert.True(paths.GetProperty(path).GetProperty(method).GetProperty("responses").TryGetProperty("404", out _), $"{method} {path} lists 404");
         }
+    }
+
+    private static string? Schema(JsonElement operation, string status) =>
+        operation.GetProperty("responses").GetProperty(status).GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString();
+
+    [Fact]
+    public async Task A_202_names_its_events_in_a_JSON_body_sent_with_its_length()
+    {
+        var id = $"answer-{Guid.NewGuid():N}";
+        using var single = await app.PostUsageAsync(new { eventId = id, userId = "answer-user", model = "gpt-4o", inputTokens = 1, outputTokens = 1 });
+        await AssertAcceptedAsync(single, $$"""{"eventId":"{{id}}"}""");
+
+        using var batch = await app.PostBatchAsync(new
+        {
+            events = new[]
+            {
+                new { eventId = id + "-1", userId = "answer-user", model = "gpt-4o", inputTokens = 1, outputTokens = 1 },
+                new { eventId = id + "-2", userId = "answer-user", model = "gpt-4o", inputTokens = 1, outputTokens = 1 },
+            },
+        });
+        await AssertAcceptedAsync(batch, $$"""{"accepted":2,"eventIds":["{{id}}-1","{{id}}-2"]}""");
+    }
+
+    /// <summary>A 202 whose body is <paramref name="json"/>, with a Content-Length (not chunked).</summary>
+    private static async Task AssertAcceptedAsync(HttpResponseMessage response, string json)
+    {
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(json, body);
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(body), response.Content.Headers.ContentLength);
     }
 
     [Fact]
