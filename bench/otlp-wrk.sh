@@ -9,11 +9,12 @@
 # request, in all and for the API, the worker, Redis and RabbitMQ (/proc user + kernel time over the phase and its
 # drain), and the whole machine's (/proc/stat: wrk and the kernel's interrupts too). Every 2xx answer must be counted:
 # the admin report's request total is checked at the end. The app is started as bench/run.sh starts it (Release,
-# ReadyToRun). Needs wrk (apt-get install wrk).
+# ReadyToRun). DELAY_MS (0) paces each connection (a pause between its requests), so that both sides run at about
+# the same rate below the machine's limit and their CPU a request compares at that rate. Needs wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk > /dev/null || { echo "wrk is not installed: sudo apt-get install wrk" >&2; exit 1; }
-connections=${CONNECTIONS:-256} pairs=${PAIRS:-6} warm=${WARM_SECONDS:-20} measure=${MEASURE_SECONDS:-15}
+connections=${CONNECTIONS:-256} pairs=${PAIRS:-6} warm=${WARM_SECONDS:-20} measure=${MEASURE_SECONDS:-15} delay=${DELAY_MS:-0}
 
 . bench/serve.sh
 serve_app $((2 * warm + 2 * pairs * (measure + 30) + 300))
@@ -41,7 +42,7 @@ all_ticks() { echo "$(ticks "$api") $(ticks "$worker") $(ticks $redis) $(ticks $
 phase() {
   local out before after
   before=$(all_ticks)
-  out=$(HOLDS=0 DELAY_MS=0 wrk -t2 -c"$connections" -d"$2"s --latency -s "$1" "$url")
+  out=$(HOLDS=0 DELAY_MS="$delay" wrk -t2 -c"$connections" -d"$2"s --latency -s "$1" "$url")
   drain
   after=$(all_ticks)
   awk -v before="$before" -v after="$after" -v hz="$(getconf CLK_TCK)" '
