@@ -1,4 +1,5 @@
 using LlmCostTracker.Ledger.Holds;
+using LlmCostTracker.ApiService.Extensions;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Security;
 using LlmCostTracker.Contracts;
@@ -32,7 +33,6 @@ public static class BudgetHoldsApi
                 "Report the call's usage with the holdId to settle it, or DELETE it if the call failed; it expires after ttlSeconds. " +
                 "Re-posting a holdId answers the hold as it stands (200).")
             .AcceptsJson<BudgetHoldRequest>(MaxHoldBodyBytes)
-            .Produces<BudgetHold>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status402PaymentRequired)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
@@ -48,7 +48,7 @@ public static class BudgetHoldsApi
         return app;
     }
 
-    public static async Task<Results<Created<BudgetHold>, Ok<BudgetHold>, ValidationProblem, ProblemHttpResult>> CreateHold(
+    public static async Task<Results<CreatedJson<BudgetHold>, OkJson<BudgetHold>, ValidationProblem, ProblemHttpResult>> CreateHold(
         HttpRequest request, BudgetHolds holds, IngestMetrics metrics, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync(request, IngestJsonContext.Default.BudgetHoldRequest, ct);
@@ -86,10 +86,10 @@ public static class BudgetHoldsApi
         {
             case HoldOutcome.Held { IsNew: true } held:
                 metrics.Hold(BudgetHoldCall.Granted);
-                return TypedResults.Created($"/api/v1/budget-holds/{held.Hold.HoldId}", held.Hold);
+                return new CreatedJson<BudgetHold>($"/api/v1/budget-holds/{held.Hold.HoldId}", held.Hold, IngestJsonContext.Default.BudgetHold);
             case HoldOutcome.Held held:
                 metrics.Hold(BudgetHoldCall.Existing);
-                return TypedResults.Ok(held.Hold);
+                return new OkJson<BudgetHold>(held.Hold, IngestJsonContext.Default.BudgetHold);
             case HoldOutcome.Refused refused:
                 metrics.Hold(BudgetHoldCall.Refused);
                 return TypedResults.Problem(

@@ -189,6 +189,19 @@ public sealed class BudgetHoldTests(ShardedAppFixture app)
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, repeated.StatusCode);
         Assert.Equal($"/api/v1/budget-holds/{holdId}", first.Headers.Location?.OriginalString);
+        // Both answers carry the hold as JSON with its length (SizedJson), not chunked, and name the same hold.
+        foreach (var answer in new[] { first, repeated })
+        {
+            Assert.NotEqual(true, answer.Headers.TransferEncodingChunked);
+            Assert.Equal("application/json; charset=utf-8", answer.Content.Headers.ContentType?.ToString());
+            var text = await answer.Content.ReadAsStringAsync();
+            Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(text), answer.Content.Headers.ContentLength);
+            using var hold = JsonDocument.Parse(text);
+            Assert.Equal(holdId, hold.RootElement.GetProperty("holdId").GetString());
+            Assert.Equal(user, hold.RootElement.GetProperty("userId").GetString());
+            Assert.Equal(0.10m, hold.RootElement.GetProperty("heldUsd").GetDecimal());
+            Assert.True(hold.RootElement.GetProperty("enforced").GetBoolean());
+        }
 
         using var release = await app.Api.SendAsync(Delete(holdId));
         using var releaseAgain = await app.Api.SendAsync(Delete(holdId));

@@ -40,6 +40,9 @@ public sealed class OpenApiTests(AppFixture app)
             Assert.True(hold.GetProperty("responses").TryGetProperty(status, out _), status);
         }
 
+        Assert.Equal("#/components/schemas/BudgetHold", Schema(hold, "201"));
+        Assert.Equal("#/components/schemas/BudgetHold", Schema(hold, "200"));
+
         var putCatalog = paths.GetProperty("/api/v1/admin/pricing/catalog").GetProperty("put");
         foreach (var status in new[] { "201", "400", "413", "415" })
         {
