@@ -23,7 +23,7 @@ end
 
 -- A POST of body to path with the script's headers, as wrk.format writes it, in one join: the request line and the
 -- headers but Content-Length are built at the first call and kept. wrk.format builds them again for every request,
--- through a table and pairs(), which LuaJIT leaves to its interpreter: about half the scripts' own cost a request.
+-- through a table and pairs(), which LuaJIT leaves to its interpreter (docs/benchmarks-history.md, stop 55).
 local heads = {}
 function post(path, body)
   local head = heads[path]

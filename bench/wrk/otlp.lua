@@ -70,8 +70,8 @@ for b = 0, 255 do
   chars[b] = string.char(b)
 end
 
--- Every 1,024 requests, not each (wrk's calls into request() run in LuaJIT's interpreter, where each operation
--- counts): the clock, for the span's start and end, and the request number's upper two bytes.
+-- Every 1,024 requests: the request number's upper two bytes (they change every 65,536) and, with them, the clock for
+-- the span's start and end (a span's times may lag its request by that many requests; nothing reads them closer).
 local function refresh()
   high = bytes2(math.floor(n / 65536) % 65536)
   local now = os.time()
