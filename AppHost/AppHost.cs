@@ -138,4 +138,7 @@ foreach (var (key, value) in sharedSettings)
     dashboard.WithEnvironment(key, value);
 }
 
+// On Ctrl+C the services stop, and exit, before Redis, the broker, PostgreSQL and the dashboard (Shutdown:ServicesTimeout).
+builder.Services.AddHostedService<ServicesStopFirst>();
+
 builder.Build().Run();

@@ -31,8 +31,7 @@ public sealed partial class RollupWriter(
     private Counter<long> Rejected => field ??= _meter.CreateCounter<long>(
         "llmcost.history.rollup.rejected", unit: "{entry}", description: "Ledger rollup stream entries that could not be read, set aside in the bucket's rejected stream.");
     private long _rejectedEntries;
-    private bool _migrated;
-    private bool _loaded;
+    private bool _migrated, _loaded;
     private DateOnly _retainedFrom;
     private volatile string? _failure;
     private long _lagMilliseconds;
@@ -77,8 +76,9 @@ public sealed partial class RollupWriter(
                 await Task.Delay(delay, clock, stoppingToken);
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
         {
+            // Stopping: a round cut short, or its connection disposed past the host's stop time, ends the loop quietly.
         }
     }
 

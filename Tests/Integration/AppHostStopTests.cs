@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+
+namespace LlmCostTracker.Tests.Integration;
+
+/// <summary>The AppHost's own stop (Ctrl+C in <c>eng/run.sh</c>), on an app of its own since it ends that app.</summary>
+public sealed class AppHostStopTests
+{
+    private static readonly string[] Services = ["apiservice", "workerservice", "costdashboard"];
+    private static readonly string[] Infrastructure = ["redis", "rabbitmq", "postgres"];
+
+    [Fact]
+    public async Task Stopping_the_AppHost_stops_the_services_before_Redis_the_broker_and_PostgreSQL()
+    {
+        var fixture = new StopAppFixture();
+        await fixture.InitializeAsync();
+        var seen = new ConcurrentQueue<(string Name, string Id, string? State, int? ExitCode)>();
+        using var watching = new CancellationTokenSource(AppFixture.DefaultTimeout);
+        var watch = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var e in fixture.App.ResourceNotifications.WatchAsync(watching.Token))
+                {
+                    seen.Enqueue((e.Resource.Name, e.ResourceId, e.Snapshot.State?.Text, e.Snapshot.ExitCode));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        try
+        {
+            using var stopping = new CancellationTokenSource(AppFixture.DefaultTimeout);
+            await fixture.App.StopAsync(stopping.Token);
+        }
+        finally
+        {
+            await watching.CancelAsync();
+            await watch;
+            await fixture.DisposeAsync();
+        }
+
+        var events = seen.ToList();
+        var trail = string.Join(", ", events.Select(e => $"{e.Id}={e.State}({e.ExitCode})"));
+        // The index of the event at which each service showed stopped; every one must have.
+        var stoppedAt = Services.ToDictionary(s => s, s => events.FindIndex(e => e.Name == s && e.State is "Exited" or "Finished" or "Stopped" or "Unknown"));
+        Assert.True(stoppedAt.Values.All(i => i >= 0), $"every service stopped; seen: {trail}");
+        var lastService = stoppedAt.Values.Max();
+        // Until then each server still showed Running: none had begun to stop.
+        for (var i = 0; i <= lastService; i++)
+        {
+            Assert.False(Infrastructure.Contains(events[i].Name) && events[i].State != "Running", $"{events[i].Id} showed {events[i].State} before the services had stopped; seen: {trail}");
+        }
+    }
+
+    /// <summary>The app as the tests start it, with nothing exported and no webhooks.</summary>
+    private sealed class StopAppFixture : AppFixture;
+}
