@@ -22,14 +22,20 @@ serve_app $((2 * warm + 2 * pairs * (measure + 30) + 300))
 api=$(busiest LlmCostTracker.ApiService) worker=$(busiest LlmCostTracker.WorkerService)
 redis=$(pgrep -d' ' -x redis-server || true) rabbit=$(pgrep -d' ' -f beam.smp || true)
 ticks() { for p in $*; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2> /dev/null || echo 0; done | awk '{ s += $1 } END { print s }'; }
-# The worker drains what the broker holds: quiet once it uses under 2% of a core over half a second. After 60 s the
-# phase is measured as it stands, with a warning (its CPU figures then leave out what the worker still had to do).
+# The worker drains what the broker holds: quiet once it uses under 2% of a core over QUIET_SECONDS (2.5), longer than
+# the rollup writer's round (History:FlushInterval, 2 s), so that a phase's rollups are in its own figure and not the
+# next phase's (over half a second, as before, a pause between two rounds passed for quiet). After 90 s the phase is
+# measured as it stands, with a warning (its CPU figures then leave out what the worker still had to do).
+quiet=${QUIET_SECONDS:-2.5}
 drain() {
-  for _ in $(seq 1 120); do
-    local a; a=$(ticks "$worker"); sleep 0.5
-    [ $(($(ticks "$worker") - a)) -le 1 ] && return 0
+  local limit tries
+  limit=$(awk -v q="$quiet" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%d", q * hz * 0.02 }')
+  tries=$(awk -v q="$quiet" 'BEGIN { printf "%d", 90 / q }')
+  for _ in $(seq 1 "$tries"); do
+    local a; a=$(ticks "$worker"); sleep "$quiet"
+    [ $(($(ticks "$worker") - a)) -le "$limit" ] && return 0
   done
-  echo "warning: the worker did not go quiet within 60 s" >&2
+  echo "warning: the worker did not go quiet within 90 s" >&2
 }
 requests_counted() {
   curl -sf -H "X-Admin-Key: $ADMIN" "$url/api/v1/admin/llm-costs?top=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["totals"]["requests"])'
