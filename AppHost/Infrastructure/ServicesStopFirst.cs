@@ -39,7 +39,7 @@ internal sealed class ServicesStopFirst(
         {
             // Watched before the stops are asked for, so that no exit is missed; the watch starts with the current states.
             var exited = WaitForExitAsync(projects, bound.Token);
-            // Each project's command reaches all its instances (replicas). An instance that is not running (one a test
+            // Each project's command reaches all its instances (replicas). An instance with no process (one a test
             // stopped, one still waiting for its dependencies) refuses it, and counts as stopped already.
             var stops = await Task.WhenAll(projects.Select(project => commands.ExecuteCommandAsync(project, KnownResourceCommands.StopCommand, bound.Token)));
             for (var i = 0; i < projects.Length; i++)
@@ -57,6 +57,11 @@ internal sealed class ServicesStopFirst(
         {
             logger.LogWarning("The services had not all exited after {Elapsed:F1} s ({Key}); stopping the rest anyway",
                 clock.Elapsed.TotalSeconds, TimeoutKey);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The order is a courtesy to the services: whatever fails here, the orchestrator still stops everything.
+            logger.LogWarning(ex, "Stopping the services before the infrastructure failed; stopping everything now");
         }
     }
 
@@ -89,8 +94,9 @@ internal sealed class ServicesStopFirst(
         }
     }
 
-    /// <summary>A project's process is gone: a terminal state, or "Stopped" or "Unknown", which a stopped project may
-    /// show (as the tests' fixture also allows).</summary>
+    /// <summary>A project instance has no process: a terminal state, "Stopped" or "Unknown" (which a stopped project
+    /// may show, as the tests' fixture also allows), or one never started (waiting for its dependencies).</summary>
     private static bool HasStopped(CustomResourceSnapshot snapshot) =>
-        snapshot.State?.Text is { } state && (KnownResourceStates.TerminalStates.Contains(state) || state is "Stopped" or "Unknown");
+        snapshot.State?.Text is { } state && (KnownResourceStates.TerminalStates.Contains(state)
+            || state == KnownResourceStates.Waiting || state == KnownResourceStates.NotStarted || state is "Stopped" or "Unknown");
 }
