@@ -16,7 +16,9 @@ dotnet publish $project -c Release -r "$rid" --self-contained false -o $project/
 ASPNETCORE_URLS="http://127.0.0.1:$port" $project/bin/floor/LlmCostTracker.KestrelFloor > /dev/null 2>&1 &
 floor=$!
 trap 'kill $floor 2> /dev/null || true; wait $floor 2> /dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -s -o /dev/null -X POST "http://127.0.0.1:$port/api/v1/llm-usage" && break; sleep 0.1; done
+up() { curl -s -o /dev/null -X POST "http://127.0.0.1:$port/api/v1/llm-usage"; }
+for _ in $(seq 1 100); do up && break; sleep 0.1; done
+up || { echo "the floor did not answer on port $port" >&2; exit 1; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$floor/stat"; }
 busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 phase() {

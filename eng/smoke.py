@@ -20,7 +20,7 @@ import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START_BOUND = float(os.environ.get("SMOKE_START_SECONDS", "300"))
-# The services stop first, then the servers and the orchestrator; what the stop takes is in docs/testing.md.
+# The services stop first, then the servers and the orchestrator; what the stop takes is in BENCHMARKS.md.
 STOP_BOUND = 15.0
 ASPIRE_DASHBOARD = "http://localhost:15180"
 IDLE_SECONDS = 60

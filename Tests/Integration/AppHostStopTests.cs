@@ -12,29 +12,31 @@ public sealed class AppHostStopTests
     public async Task Stopping_the_AppHost_stops_the_services_before_Redis_the_broker_and_PostgreSQL()
     {
         var fixture = new StopAppFixture();
-        await fixture.InitializeAsync();
         var seen = new ConcurrentQueue<(string Name, string Id, string? State, int? ExitCode)>();
-        using var watching = new CancellationTokenSource(AppFixture.DefaultTimeout);
-        var watch = Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var e in fixture.App.ResourceNotifications.WatchAsync(watching.Token))
-                {
-                    seen.Enqueue((e.Resource.Name, e.ResourceId, e.Snapshot.State?.Text, e.Snapshot.ExitCode));
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        });
+        using var watching = new CancellationTokenSource(AppFixture.StartTimeout + AppFixture.DefaultTimeout);
+        var watch = Task.CompletedTask;
         try
         {
+            await fixture.InitializeAsync();
+            watch = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var e in fixture.App.ResourceNotifications.WatchAsync(watching.Token))
+                    {
+                        seen.Enqueue((e.Resource.Name, e.ResourceId, e.Snapshot.State?.Text, e.Snapshot.ExitCode));
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            });
             using var stopping = new CancellationTokenSource(AppFixture.DefaultTimeout);
             await fixture.App.StopAsync(stopping.Token);
         }
         finally
         {
+            // Also when the start failed: whatever it started is stopped.
             await watching.CancelAsync();
             await watch;
             await fixture.DisposeAsync();
@@ -43,7 +45,7 @@ public sealed class AppHostStopTests
         var events = seen.ToList();
         var trail = string.Join(", ", events.Select(e => $"{e.Id}={e.State}({e.ExitCode})"));
         // The index of the event at which each service showed stopped; every one must have.
-        var stoppedAt = Services.ToDictionary(s => s, s => events.FindIndex(e => e.Name == s && e.State is "Exited" or "Finished" or "Stopped" or "Unknown"));
+        var stoppedAt = Services.ToDictionary(s => s, s => events.FindIndex(e => e.Name == s && AppFixture.HasStopped(e.State)));
         Assert.True(stoppedAt.Values.All(i => i >= 0), $"every service stopped; seen: {trail}");
         var lastService = stoppedAt.Values.Max();
         // Until then each server still showed Running: none had begun to stop.

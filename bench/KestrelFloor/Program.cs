@@ -5,8 +5,8 @@
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 var app = builder.Build();
-// The API's answer to one event: its id, in a body sent with its length.
-var answer = """{"eventIds":["00000000-0000-0000-0000-000000000000"]}"""u8.ToArray();
+// The API's answer to one event, its id, in a body sent with its length.
+var answer = """{"eventId":"01a24ded707b7aee9e22df459e8798ea"}"""u8.ToArray();
 app.MapPost("/api/v1/llm-usage", async (HttpContext context) =>
 {
     var body = context.Request.BodyReader;

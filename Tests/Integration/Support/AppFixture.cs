@@ -231,6 +231,10 @@ public class AppFixture : IAsyncLifetime
     public ValueTask<string?> HistoryConnectionStringAsync() =>
         App.GetConnectionStringAsync(App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Any(r => r.Name == "history") ? "history" : "postgres");
 
+    /// <summary>A resource state with the resource's process gone. A stopped project resource may show "Unknown" rather
+    /// than "Finished" (seen with Aspire 13.6.5).</summary>
+    public static bool HasStopped(string? state) => state is "Exited" or "Finished" or "Stopped" or "Unknown";
+
     /// <summary>Stops a resource through the AppHost (as the dashboard's Stop button does), asserts that the command
     /// succeeded, and waits until the resource has exited.</summary>
     public async Task StopResourceAsync(string name)
@@ -239,8 +243,7 @@ public class AppFixture : IAsyncLifetime
         ExitGuard.Stopping(name);
         var result = await App.ResourceCommands.ExecuteCommandAsync(name, KnownResourceCommands.StopCommand, cts.Token);
         Assert.True(result.Success, $"Stopping {name}: {result.Message}");
-        // A stopped project resource may show "Unknown" rather than "Finished" (seen with Aspire 13.6.5): its process is gone.
-        await WaitForAsync(name, e => e.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped" or "Unknown", cts.Token);
+        await WaitForAsync(name, e => HasStopped(e.Snapshot.State?.Text), cts.Token);
     }
 
     /// <summary>Kills a resource's process (SIGKILL: no shutdown, nothing flushed), as a crash or the OOM killer
@@ -266,7 +269,7 @@ public class AppFixture : IAsyncLifetime
         var seen = new List<string>();
         try
         {
-            await WaitForAsync(name, e => { seen.Add($"{e.ResourceId}={e.Snapshot.State?.Text}"); return e.Snapshot.State?.Text is "Exited" or "Finished" or "Stopped" or "Unknown"; }, cts.Token);
+            await WaitForAsync(name, e => { seen.Add($"{e.ResourceId}={e.Snapshot.State?.Text}"); return HasStopped(e.Snapshot.State?.Text); }, cts.Token);
         }
         catch (OperationCanceledException)
         {
