@@ -18,6 +18,14 @@ public sealed class AppHostStopTests
         try
         {
             await fixture.InitializeAsync();
+            // The fixture waits for the API and the worker; the cost dashboard starts only once the API is healthy. Stopped
+            // while still waiting, it never runs (it shows FailedToStart), and this test is about services that run.
+            using (var ready = new CancellationTokenSource(AppFixture.StartTimeout))
+            {
+                await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync("costdashboard", ready.Token);
+            }
+
+            var watched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             watch = Task.Run(async () =>
             {
                 try
@@ -25,12 +33,15 @@ public sealed class AppHostStopTests
                     await foreach (var e in fixture.App.ResourceNotifications.WatchAsync(watching.Token))
                     {
                         seen.Enqueue((e.Resource.Name, e.ResourceId, e.Snapshot.State?.Text, e.Snapshot.ExitCode));
+                        watched.TrySetResult();
                     }
                 }
                 catch (OperationCanceledException)
                 {
                 }
             });
+            // Once the watch has yielded (it starts with every resource's state), it is subscribed: no change of the stop is missed.
+            await watched.Task.WaitAsync(AppFixture.DefaultTimeout);
             using var stopping = new CancellationTokenSource(AppFixture.DefaultTimeout);
             await fixture.App.StopAsync(stopping.Token);
         }
