@@ -22,10 +22,19 @@ internal sealed class ServicesStopFirst(
 
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
+    private int _stopCalls;
+
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Once: a test's or the benchmark's app is stopped and then disposed, and the host stops its hosted services
+        // again on dispose; a second pass asked the stopped orchestrator for stops until its bound ran out (10 s more).
+        if (Interlocked.Increment(ref _stopCalls) > 1)
+        {
+            return;
+        }
+
         var projects = model.Resources.OfType<ProjectResource>().ToArray();
         if (projects.Length == 0)
         {
