@@ -17,9 +17,11 @@ internal static class LocalPostgres
     // The server stops on SIGTERM only once every client has disconnected (a "smart" shutdown); the services' pooled
     // connections would hold it until the orchestrator kills it. This wrapper turns the orchestrator's SIGTERM into
     // SIGINT, a "fast" shutdown: sessions are ended and the data checkpointed. $0 is the server, $@ its arguments.
+    // The server writes every log line to stderr, which the dashboard shows as errors ("fail" in the AppHost's
+    // output) down to "database system is ready"; on stdout each line still says its level (LOG, WARNING, ERROR).
     private const string FastShutdownWrapper = """
         trap 'kill -INT "$pid" 2>/dev/null' TERM INT
-        "$0" "$@" &
+        "$0" "$@" 2>&1 &
         pid=$!
         wait "$pid"
         wait "$pid"
