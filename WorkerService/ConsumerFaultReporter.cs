@@ -16,12 +16,15 @@ public sealed class ConsumerFaultReporter(ILogger<ConsumerFaultReporter> logger)
         var exception = fault.Exceptions.FirstOrDefault();
         logger.LogError("{MessageType} message {MessageId} failed for good and was moved to the error queue: {ExceptionType}: {Message}",
             messageType, fault.FaultedMessageId, exception?.ExceptionType, exception?.Message);
-        SentrySdk.CaptureEvent(new SentryEvent
+        var sentryEvent = new SentryEvent
         {
             Level = SentryLevel.Error,
             Message = $"{messageType} consumer failed for good: {exception?.ExceptionType}: {exception?.Message}",
             Logger = "MassTransit",
-        });
+        };
+        // A tag, not in the message: Sentry groups events by their message, and the id differs for each.
+        sentryEvent.SetTag("messaging.message.id", fault.FaultedMessageId?.ToString() ?? "");
+        SentrySdk.CaptureEvent(sentryEvent);
         return Task.CompletedTask;
     }
 }

@@ -1,4 +1,5 @@
 using LlmCostTracker.Contracts;
+using LlmCostTracker.Messaging;
 using LlmCostTracker.WorkerService.Aggregation;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
@@ -9,12 +10,20 @@ namespace LlmCostTracker.WorkerService;
 /// <summary>How many usage messages wait in <c>llm-usage-aggregation_error</c> (retries exhausted), looked up every
 /// <see cref="AggregationOptions.DeadLetterPollInterval"/> with a passive declare, for the
 /// <c>llmcost.messages.dead_lettered</c> gauge and a warning when the number grows. The AppHost's "Replay failed
-/// usage messages" command on this resource moves them back.</summary>
-public sealed class DeadLetterMonitor(IConfiguration configuration, IOptions<AggregationOptions> options, TimeProvider clock, ILogger<DeadLetterMonitor> logger)
+/// usage messages" command on this resource moves them back.
+/// <para>The worker's error queues (usage messages, alert webhook deliveries) are declared here first, empty, as
+/// MassTransit declares them with the first failed message: durable, with the receive queue's arguments (its
+/// <c>RabbitMqErrorSettings</c> copies them), so the queue type of <c>Messaging:QueueType</c>. A passive declare of a
+/// queue that does not exist yet closes the channel, and the broker logged each one, every poll of this monitor and
+/// of the AppHost's dead-letter health checks, as an error.</para></summary>
+public sealed class DeadLetterMonitor(
+    IConfiguration configuration, IOptions<AggregationOptions> options, IOptions<MessagingOptions> messaging, TimeProvider clock, ILogger<DeadLetterMonitor> logger)
     : BackgroundService
 {
     private static readonly string ErrorQueue = $"{QueueNames.UsageAggregation}_error";
+    private static readonly string[] ErrorQueues = [ErrorQueue, $"{QueueNames.AlertWebhooks}_error"];
     private long _count;
+    private bool _declared;
 
     public long Count => Interlocked.Read(ref _count);
 
@@ -29,6 +38,11 @@ public sealed class DeadLetterMonitor(IConfiguration configuration, IOptions<Agg
                 try
                 {
                     await using var connection = await factory.CreateConnectionAsync(stoppingToken);
+                    if (!_declared)
+                    {
+                        await DeclareErrorQueuesAsync(connection, stoppingToken);
+                    }
+
                     await using var channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
                     var count = (long)(await channel.QueueDeclarePassiveAsync(ErrorQueue, stoppingToken)).MessageCount;
                     if (Interlocked.Exchange(ref _count, count) < count)
@@ -38,6 +52,8 @@ public sealed class DeadLetterMonitor(IConfiguration configuration, IOptions<Agg
                 }
                 catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
                 {
+                    // Deleted since (by an operator): declared again at the next look.
+                    _declared = false;
                     Interlocked.Exchange(ref _count, 0);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
@@ -52,5 +68,28 @@ public sealed class DeadLetterMonitor(IConfiguration configuration, IOptions<Agg
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    private async Task DeclareErrorQueuesAsync(IConnection connection, CancellationToken ct)
+    {
+        var arguments = messaging.Value.IsQuorum ? new Dictionary<string, object?> { ["x-queue-type"] = MessagingOptions.Quorum } : null;
+        foreach (var queue in ErrorQueues)
+        {
+            // A channel each: a refused declare closes its channel.
+            await using var channel = await connection.CreateChannelAsync(cancellationToken: ct);
+            try
+            {
+                await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: ct);
+            }
+            catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406)
+            {
+                // Made before Messaging:QueueType changed: MassTransit's own declare is refused the same way, so failed
+                // messages cannot be moved into it.
+                logger.LogWarning("{Queue} exists with other arguments than Messaging:QueueType gives ({Reason}); failed messages cannot be moved into it until it is deleted",
+                    queue, ex.ShutdownReason.ReplyText);
+            }
+        }
+
+        _declared = true;
     }
 }

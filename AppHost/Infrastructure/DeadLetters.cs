@@ -11,8 +11,8 @@ internal static class DeadLetters
 {
     public static string ErrorQueueOf(string queue) => $"{queue}_error";
 
-    /// <summary>How many messages wait in the error queue (0 when none has failed yet: MassTransit declares the queue
-    /// with the first).</summary>
+    /// <summary>How many messages wait in the error queue (0 while it does not exist: the worker declares it when it
+    /// starts).</summary>
     public static async Task<uint> CountAsync(string connectionString, string queue, CancellationToken ct)
     {
         var factory = new ConnectionFactory { Uri = new Uri(connectionString) };
@@ -43,7 +43,7 @@ internal static class DeadLetters
             }
             catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
             {
-                // No message has failed yet: MassTransit declares the error queue with the first.
+                // The worker has not declared the error queue yet, so no message has failed.
                 return 0;
             }
         }

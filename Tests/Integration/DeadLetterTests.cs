@@ -22,7 +22,7 @@ public sealed class DeadLetterTests(AppFixture app)
             await bus.Publish(new LlmUsageRecorded { Events = [Usage(user)] });
         }
 
-        await Eventually.ReturnsAsync(() => ErrorQueueHoldsAsync(user), found => found, because: "the message to exhaust its retries");
+        await Eventually.ReturnsAsync(() => QueueTypes.ErrorQueueHoldsAsync(app, user), found => found, because: "the message to exhaust its retries");
         // The worker's health details in the dashboard count it.
         var report = await Eventually.ReturnsAsync(
             DeadLetterReportAsync, description => description?.Contains("failed usage messages wait in", StringComparison.Ordinal) == true,
@@ -39,7 +39,7 @@ public sealed class DeadLetterTests(AppFixture app)
         // Replayed again (nothing of this user is left there; a copy would still be a duplicate): still once.
         var again = await app.App.ResourceCommands.ExecuteCommandAsync("workerservice", ReplayCommand);
         Assert.True(again.Success, again.Message);
-        Assert.False(await ErrorQueueHoldsAsync(user));
+        Assert.False(await QueueTypes.ErrorQueueHoldsAsync(app, user));
         await app.PostUsageAsync(FaultScenarios.Event(user));
         await FaultScenarios.AssertExactTotalsAsync(app, user, 2);
     }
@@ -59,40 +59,9 @@ public sealed class DeadLetterTests(AppFixture app)
         return null;
     }
 
-    private static LlmUsage Usage(string user) => new()
+    internal static LlmUsage Usage(string user) => new()
     {
         EventId = Guid.NewGuid().ToString("N"), UserId = user, Model = "gpt-4o", InputTokens = 100, CachedInputTokens = 0, OutputTokens = 100,
         OccurredAt = DateTimeOffset.UtcNow,
     };
-
-    /// <summary>Whether a message in the error queue holds an event of the user (browsed: fetched and requeued).</summary>
-    private async Task<bool> ErrorQueueHoldsAsync(string user)
-    {
-        var factory = new ConnectionFactory { Uri = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!) };
-        await using var connection = await factory.CreateConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        try
-        {
-            await channel.QueueDeclarePassiveAsync($"{QueueNames.UsageAggregation}_error");
-        }
-        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
-        {
-            return false;
-        }
-
-        var found = false;
-        var fetched = new List<ulong>();
-        while (await channel.BasicGetAsync($"{QueueNames.UsageAggregation}_error", autoAck: false) is { } message)
-        {
-            fetched.Add(message.DeliveryTag);
-            found |= System.Text.Encoding.UTF8.GetString(message.Body.Span).Contains(user, StringComparison.Ordinal);
-        }
-
-        foreach (var tag in fetched)
-        {
-            await channel.BasicNackAsync(tag, multiple: false, requeue: true);
-        }
-
-        return found;
-    }
 }

@@ -35,7 +35,9 @@ public sealed class SentryTests(FaultAppFixture app)
     public async Task A_consumer_that_fails_for_good_reaches_Sentry_with_a_trace_id()
     {
         await using var bus = await TestBus.StartAsync(app.App);
-        // A message no API would send: an event without a model makes the consumer throw on every attempt.
+        // A message no API would send: an event without a model makes the consumer throw on every attempt. Its id finds
+        // its report among those of other messages this app's tests make fail.
+        var messageId = Guid.NewGuid();
         await bus.Publish(new LlmUsageRecorded
         {
             Events =
@@ -46,10 +48,11 @@ public sealed class SentryTests(FaultAppFixture app)
                     CachedInputTokens = 0, OutputTokens = 1, OccurredAt = DateTimeOffset.UtcNow,
                 },
             ],
-        });
+        }, messageId);
 
         var envelope = await Eventually.ReturnsAsync(
-            () => Task.FromResult(app.Sentry.Envelopes.FirstOrDefault(e => e.Body.Contains("LlmUsageRecorded consumer failed for good", StringComparison.Ordinal))),
+            () => Task.FromResult(app.Sentry.Envelopes.FirstOrDefault(e => e.Body.Contains("LlmUsageRecorded consumer failed for good", StringComparison.Ordinal)
+                && e.Body.Contains(messageId.ToString(), StringComparison.Ordinal))),
             e => e.Body is not null, because: "the worker's fault envelope");
         Assert.Matches("\"trace_id\":\"[0-9a-f]{32}\"", envelope.Body);
     }

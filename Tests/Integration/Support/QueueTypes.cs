@@ -24,4 +24,60 @@ public static class QueueTypes
             return false;
         }
     }
+
+    /// <summary>Whether the queue exists (a passive declare, which creates nothing).</summary>
+    public static async Task<bool> ExistsAsync(AppFixture app, string queue)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            await channel.QueueDeclarePassiveAsync(queue);
+            return true;
+        }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Once the worker has declared the queue (its dead-letter monitor's first look), whether it has that
+    /// type: checked after it exists, so the check's own declare cannot be what made it.</summary>
+    public static async Task<bool> ErrorQueueDeclaresAsAsync(AppFixture app, string queue, string type)
+    {
+        await Eventually.ReturnsAsync(() => ExistsAsync(app, queue), exists => exists, because: $"the worker to declare {queue}");
+        return await DeclaresAsAsync(app, queue, type);
+    }
+
+    /// <summary>Whether a message in the error queue holds an event of the user (browsed: fetched and requeued).</summary>
+    public static async Task<bool> ErrorQueueHoldsAsync(AppFixture app, string user)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            await channel.QueueDeclarePassiveAsync($"{QueueNames.UsageAggregation}_error");
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return false;
+        }
+
+        var found = false;
+        var fetched = new List<ulong>();
+        while (await channel.BasicGetAsync($"{QueueNames.UsageAggregation}_error", autoAck: false) is { } message)
+        {
+            fetched.Add(message.DeliveryTag);
+            found |= System.Text.Encoding.UTF8.GetString(message.Body.Span).Contains(user, StringComparison.Ordinal);
+        }
+
+        foreach (var tag in fetched)
+        {
+            await channel.BasicNackAsync(tag, multiple: false, requeue: true);
+        }
+
+        return found;
+    }
 }

@@ -21,5 +21,8 @@ public sealed class TestBus : IAsyncDisposable
 
     public Task Publish<T>(T message) where T : class => _bus.Publish(message);
 
+    /// <summary>Publishes with a message id of the test's, to find what the app reports about that message.</summary>
+    public Task Publish<T>(T message, Guid messageId) where T : class => _bus.Publish(message, context => context.MessageId = messageId);
+
     public async ValueTask DisposeAsync() => await _bus.StopAsync();
 }
