@@ -100,11 +100,13 @@ if (builder.Configuration["Alerts:Webhooks:0:Url"] is { Length: > 0 } && builder
 }
 
 var deadLetterCountInterval = builder.Configuration.GetValue("WorkerService:DeadLetterCountInterval", DeadLetterHealth.DefaultInterval);
+// The services' setting (passed on above with the Messaging section), validated by them.
+var quorumQueues = builder.Configuration["Messaging:QueueType"] == "quorum";
 builder.Services.AddHealthChecks()
     .AddAsyncCheck(DeadLetterHealth.Name, async ct =>
-        await DeadLetterHealth.Usage.CheckAsync((await rabbitmq.Resource.ConnectionStringExpression.GetValueAsync(ct))!, deadLetterCountInterval, ct))
+        await DeadLetterHealth.Usage.CheckAsync((await rabbitmq.Resource.ConnectionStringExpression.GetValueAsync(ct))!, quorumQueues, deadLetterCountInterval, ct))
     .AddAsyncCheck(DeadLetterHealth.WebhooksName, async ct =>
-        await DeadLetterHealth.Webhooks.CheckAsync((await rabbitmq.Resource.ConnectionStringExpression.GetValueAsync(ct))!, deadLetterCountInterval, ct));
+        await DeadLetterHealth.Webhooks.CheckAsync((await rabbitmq.Resource.ConnectionStringExpression.GetValueAsync(ct))!, quorumQueues, deadLetterCountInterval, ct));
 
 // The admins' web page: reads the admin API through service discovery with the admin key, which stays on the
 // server (the admin signs in with it and gets a session cookie).

@@ -15,7 +15,8 @@ namespace LlmCostTracker.WorkerService;
 /// MassTransit declares them with the first failed message: durable, with the receive queue's arguments (its
 /// <c>RabbitMqErrorSettings</c> copies them), so the queue type of <c>Messaging:QueueType</c>. A passive declare of a
 /// queue that does not exist yet closes the channel, and the broker logged each one, every poll of this monitor and
-/// of the AppHost's dead-letter health checks, as an error.</para></summary>
+/// of the AppHost's dead-letter health checks, as an error. The AppHost's count declares them the same way
+/// (<c>DeadLetters.CountAsync</c>), as it may run before this does.</para></summary>
 public sealed class DeadLetterMonitor(
     IConfiguration configuration, IOptions<AggregationOptions> options, IOptions<MessagingOptions> messaging, TimeProvider clock, ILogger<DeadLetterMonitor> logger)
     : BackgroundService

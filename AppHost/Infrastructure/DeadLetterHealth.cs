@@ -21,7 +21,7 @@ internal sealed class DeadLetterHealth(string queue, string what, string command
 
     public static DeadLetterHealth Webhooks { get; } = new(QueueNames.AlertWebhooks, "alert webhook deliveries", "Replay failed alert webhooks");
 
-    public async Task<HealthCheckResult> CheckAsync(string connectionString, TimeSpan interval, CancellationToken ct)
+    public async Task<HealthCheckResult> CheckAsync(string connectionString, bool quorum, TimeSpan interval, CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
         try
@@ -33,7 +33,7 @@ internal sealed class DeadLetterHealth(string queue, string what, string command
 
             try
             {
-                var count = await DeadLetters.CountAsync(connectionString, queue, ct);
+                var count = await DeadLetters.CountAsync(connectionString, queue, quorum, ct);
                 _last = HealthCheckResult.Healthy(
                     count == 0 ? $"No failed {what}." : $"{count} failed {what} wait in {DeadLetters.ErrorQueueOf(queue)}: replay them with the command \"{command}\".",
                     new Dictionary<string, object> { ["deadLettered"] = count });

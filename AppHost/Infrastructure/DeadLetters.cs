@@ -11,21 +11,29 @@ internal static class DeadLetters
 {
     public static string ErrorQueueOf(string queue) => $"{queue}_error";
 
-    /// <summary>How many messages wait in the error queue (0 while it does not exist: the worker declares it when it
-    /// starts).</summary>
-    public static async Task<uint> CountAsync(string connectionString, string queue, CancellationToken ct)
+    /// <summary>How many messages wait in the error queue. The queue is declared as the worker declares it when it
+    /// starts (durable, of <c>Messaging:QueueType</c>, as MassTransit would with the first failed message): this count
+    /// can run before the worker has, and a passive declare of a queue the broker does not have yet closes the
+    /// channel and is logged by the broker as an error.</summary>
+    public static async Task<uint> CountAsync(string connectionString, string queue, bool quorum, CancellationToken ct)
     {
         var factory = new ConnectionFactory { Uri = new Uri(connectionString) };
         await using var connection = await factory.CreateConnectionAsync(ct);
+        await using (var declare = await connection.CreateChannelAsync(cancellationToken: ct))
+        {
+            try
+            {
+                var arguments = quorum ? new Dictionary<string, object?> { ["x-queue-type"] = "quorum" } : null;
+                return (await declare.QueueDeclareAsync(ErrorQueueOf(queue), durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: ct)).MessageCount;
+            }
+            catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406)
+            {
+                // It exists with another type (made before Messaging:QueueType changed; the worker logs a warning).
+            }
+        }
+
         await using var probe = await connection.CreateChannelAsync(cancellationToken: ct);
-        try
-        {
-            return (await probe.QueueDeclarePassiveAsync(ErrorQueueOf(queue), ct)).MessageCount;
-        }
-        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
-        {
-            return 0;
-        }
+        return (await probe.QueueDeclarePassiveAsync(ErrorQueueOf(queue), ct)).MessageCount;
     }
 
     /// <summary>Moves what the error queue holds when the replay starts (a message that fails again while the replay
