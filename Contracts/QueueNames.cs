@@ -10,4 +10,9 @@ public static class QueueNames
     /// <summary>One message per alert and webhook endpoint (<see cref="AlertWebhookDelivery"/>); its <c>_error</c>
     /// queue holds the deliveries that exhausted their attempts.</summary>
     public const string AlertWebhooks = "llm-alert-webhooks";
+
+    /// <summary>MassTransit's suffix of the queue that holds a queue's messages whose retries ran out.</summary>
+    public const string ErrorSuffix = "_error";
+
+    public static string ErrorQueueOf(string queue) => queue + ErrorSuffix;
 }

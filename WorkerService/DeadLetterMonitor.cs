@@ -21,8 +21,8 @@ public sealed class DeadLetterMonitor(
     IConfiguration configuration, IOptions<AggregationOptions> options, IOptions<MessagingOptions> messaging, TimeProvider clock, ILogger<DeadLetterMonitor> logger)
     : BackgroundService
 {
-    private static readonly string ErrorQueue = $"{QueueNames.UsageAggregation}_error";
-    private static readonly string[] ErrorQueues = [ErrorQueue, $"{QueueNames.AlertWebhooks}_error"];
+    private static readonly string ErrorQueue = QueueNames.ErrorQueueOf(QueueNames.UsageAggregation);
+    private static readonly string[] ErrorQueues = [ErrorQueue, QueueNames.ErrorQueueOf(QueueNames.AlertWebhooks)];
     private long _count;
     private bool _declared;
 

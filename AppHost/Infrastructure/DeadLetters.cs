@@ -1,3 +1,4 @@
+using LlmCostTracker.Contracts;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
@@ -9,7 +10,7 @@ namespace LlmCostTracker.AppHost.Infrastructure;
 /// claims make a message replayed twice count once.</summary>
 internal static class DeadLetters
 {
-    public static string ErrorQueueOf(string queue) => $"{queue}_error";
+    public static string ErrorQueueOf(string queue) => QueueNames.ErrorQueueOf(queue);
 
     /// <summary>How many messages wait in the error queue. The queue is declared as the worker declares it when it
     /// starts (durable, of <c>Messaging:QueueType</c>, as MassTransit would with the first failed message): this count

@@ -16,8 +16,8 @@ public sealed class QuorumQueueTests(FaultAppFixture app)
     // so that counting what waits in them never asks for a queue that does not exist (the broker logs each such ask
     // as an error).
     [Theory]
-    [InlineData(QueueNames.UsageAggregation + "_error")]
-    [InlineData(QueueNames.AlertWebhooks + "_error")]
+    [InlineData(QueueNames.UsageAggregation + QueueNames.ErrorSuffix)]
+    [InlineData(QueueNames.AlertWebhooks + QueueNames.ErrorSuffix)]
     public async Task With_quorum_configured_the_error_queues_exist_as_quorum_queues(string queue) =>
         Assert.True(await QueueTypes.ErrorQueueDeclaresAsAsync(app, queue, MessagingOptions.Quorum));
 
@@ -26,7 +26,7 @@ public sealed class QuorumQueueTests(FaultAppFixture app)
     {
         // MassTransit declares the error queue again when it moves the first failed message there: with other
         // arguments than the worker's, the broker would refuse that declare and the message could not move.
-        Assert.True(await QueueTypes.ErrorQueueDeclaresAsAsync(app, QueueNames.UsageAggregation + "_error", MessagingOptions.Quorum));
+        Assert.True(await QueueTypes.ErrorQueueDeclaresAsAsync(app, QueueNames.UsageAggregation + QueueNames.ErrorSuffix, MessagingOptions.Quorum));
         var user = AppFixture.NewUser("quorum-deadletter");
         var key = app.Keys.UserMonth(user, AppFixture.CurrentMonth);
         Assert.True(await app.Redis.GetDatabase().StringSetAsync(key, "not a hash"));
@@ -48,8 +48,8 @@ public sealed class ClassicQueueTests(AppFixture app)
         Assert.False(await QueueTypes.DeclaresAsAsync(app, QueueNames.UsageAggregation, MessagingOptions.Quorum));
 
     [Theory]
-    [InlineData(QueueNames.UsageAggregation + "_error")]
-    [InlineData(QueueNames.AlertWebhooks + "_error")]
+    [InlineData(QueueNames.UsageAggregation + QueueNames.ErrorSuffix)]
+    [InlineData(QueueNames.AlertWebhooks + QueueNames.ErrorSuffix)]
     public async Task By_default_the_error_queues_exist_as_classic_queues(string queue) =>
         Assert.False(await QueueTypes.ErrorQueueDeclaresAsAsync(app, queue, MessagingOptions.Quorum));
 }

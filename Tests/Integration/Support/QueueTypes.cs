@@ -10,8 +10,7 @@ public static class QueueTypes
 {
     public static async Task<bool> DeclaresAsAsync(AppFixture app, string queue, string type)
     {
-        var factory = new ConnectionFactory { Uri = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!) };
-        await using var connection = await factory.CreateConnectionAsync();
+        await using var connection = await ConnectAsync(app);
         await using var channel = await connection.CreateChannelAsync();
         try
         {
@@ -28,8 +27,7 @@ public static class QueueTypes
     /// <summary>Whether the queue exists (a passive declare, which creates nothing).</summary>
     public static async Task<bool> ExistsAsync(AppFixture app, string queue)
     {
-        var factory = new ConnectionFactory { Uri = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!) };
-        await using var connection = await factory.CreateConnectionAsync();
+        await using var connection = await ConnectAsync(app);
         await using var channel = await connection.CreateChannelAsync();
         try
         {
@@ -53,12 +51,11 @@ public static class QueueTypes
     /// <summary>Whether a message in the error queue holds an event of the user (browsed: fetched and requeued).</summary>
     public static async Task<bool> ErrorQueueHoldsAsync(AppFixture app, string user)
     {
-        var factory = new ConnectionFactory { Uri = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!) };
-        await using var connection = await factory.CreateConnectionAsync();
+        await using var connection = await ConnectAsync(app);
         await using var channel = await connection.CreateChannelAsync();
         try
         {
-            await channel.QueueDeclarePassiveAsync($"{QueueNames.UsageAggregation}_error");
+            await channel.QueueDeclarePassiveAsync(QueueNames.ErrorQueueOf(QueueNames.UsageAggregation));
         }
         catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
         {
@@ -67,7 +64,7 @@ public static class QueueTypes
 
         var found = false;
         var fetched = new List<ulong>();
-        while (await channel.BasicGetAsync($"{QueueNames.UsageAggregation}_error", autoAck: false) is { } message)
+        while (await channel.BasicGetAsync(QueueNames.ErrorQueueOf(QueueNames.UsageAggregation), autoAck: false) is { } message)
         {
             fetched.Add(message.DeliveryTag);
             found |= System.Text.Encoding.UTF8.GetString(message.Body.Span).Contains(user, StringComparison.Ordinal);
@@ -80,4 +77,7 @@ public static class QueueTypes
 
         return found;
     }
+
+    private static async Task<IConnection> ConnectAsync(AppFixture app) =>
+        await new ConnectionFactory { Uri = new Uri((await app.App.GetConnectionStringAsync("rabbitmq"))!) }.CreateConnectionAsync();
 }
