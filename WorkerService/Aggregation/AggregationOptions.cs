@@ -18,9 +18,13 @@ public sealed class AggregationOptions
     [Range(1, 64)]
     public int ConcurrentWrites { get; set; } = 1;
 
-    /// <summary>Messages the worker consumes at once (and twice that prefetched): the pool a write coalesces.</summary>
+    /// <summary>Messages the worker consumes at once (and twice that prefetched): the pool a write coalesces. A
+    /// message stays in it until the write holding its events has ended, so the pool bounds how much a write can
+    /// take: at 80, under sustained single events (the API's messages then hold ~30 events each) every write held
+    /// nearly the whole pool and the worker fell further behind each second; at 200 it keeps up, for ~250 MB more
+    /// working set under batch load (docs/benchmarks-history.md, stop 58).</summary>
     [Range(1, 1_000)]
-    public int ConcurrentMessages { get; set; } = 80;
+    public int ConcurrentMessages { get; set; } = 200;
 
     /// <summary>How long a write waits for more events when fewer than a quarter of
     /// <see cref="MaxEventsPerWrite"/> and fewer than half of <see cref="ConcurrentMessages"/> are waiting (zero:
