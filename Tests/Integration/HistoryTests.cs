@@ -52,15 +52,17 @@ public sealed class HistoryTests(HistoryAppFixture app)
         var userFromRedis = await ReportAsync($"/api/v1/admin/llm-costs/{a}?month={month}");
         Assert.Equal(14, (long)fromRedis["totals"]!["requests"]!);
         // Tag values are folded into Redis from the tag deltas a moment after the totals (until then a report of them
-        // may come from history, which has no users per tag): wait until Redis lists search's three users.
+        // may come from history, which has no users per tag): wait until Redis lists search's three users and counts
+        // all eleven of its events. The users are there once the first batch is folded, and the last message's two
+        // new events may fold a moment later (a CI run compared a report without them against history).
         var searchFromRedis = await Eventually.ReturnsAsync(
             async () =>
             {
                 using var response = await app.Api.SendAsync(app.Admin(HttpMethod.Get, $"/api/v1/admin/llm-costs/by/team/search?month={month}"));
                 return response.StatusCode == HttpStatusCode.OK ? (await response.Content.ReadFromJsonAsync<JsonObject>())! : null;
             },
-            r => r?["users"]!.AsArray().Count == 3,
-            because: "the tag fold of search's three users");
+            r => r?["users"]!.AsArray().Count == 3 && (long)r["requests"]! == 11,
+            because: "the tag fold of search's eleven events and three users");
         var teamsFromRedis = await Eventually.ReturnsAsync(
             () => ReportAsync($"/api/v1/admin/llm-costs/by/team?month={month}"),
             r => (decimal)r["totals"]!["costUsd"]! == (decimal)fromRedis["totals"]!["costUsd"]!,
