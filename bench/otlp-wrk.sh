@@ -21,7 +21,6 @@ serve_app $((2 * warm + 2 * pairs * (measure + 30) + 300))
 
 api=$(busiest LlmCostTracker.ApiService) worker=$(busiest LlmCostTracker.WorkerService)
 redis=$(pgrep -d' ' -x redis-server || true) rabbit=$(pgrep -d' ' -f beam.smp || true)
-ticks() { for p in $*; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2> /dev/null || echo 0; done | awk '{ s += $1 } END { print s }'; }
 # The worker drains what the broker holds: quiet once it uses under 2% of a core over QUIET_SECONDS (2.5), longer than
 # the rollup writer's round (History:FlushInterval, 2 s), so that a phase's rollups are in its own figure and not the
 # next phase's (over half a second, as before, a pause between two rounds passed for quiet). After 90 s the phase is
@@ -36,9 +35,6 @@ drain() {
     [ $(($(ticks "$worker") - a)) -le "$limit" ] && return 0
   done
   echo "warning: the worker did not go quiet within 90 s" >&2
-}
-requests_counted() {
-  curl -sf -H "X-Admin-Key: $ADMIN" "$url/api/v1/admin/llm-costs?top=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["totals"]["requests"])'
 }
 # The machine's busy time (/proc/stat: every process and the kernel, wrk included), in the same ticks.
 busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }

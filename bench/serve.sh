@@ -26,3 +26,11 @@ stop_app() {
 busiest() {
   for p in $(pgrep -f "$1"); do awk -v p="$p" '$3 != "Z" { print $14 + $15, p }' "/proc/$p/stat" 2> /dev/null; done | sort -n | tail -1 | cut -d' ' -f2
 }
+
+# The CPU ticks (/proc user + kernel time) the processes PIDs... have used, summed; 0 for one that is gone.
+ticks() { for p in $*; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2> /dev/null || echo 0; done | awk '{ s += $1 } END { print s }'; }
+
+# The requests the admin report counts this month: every accepted event, once counted by the worker.
+requests_counted() {
+  curl -sf -H "X-Admin-Key: $ADMIN" "$url/api/v1/admin/llm-costs?top=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["totals"]["requests"])'
+}

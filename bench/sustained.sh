@@ -17,29 +17,25 @@ serve_app $((warm + load + 300))
 
 api=$(busiest LlmCostTracker.ApiService) worker=$(busiest LlmCostTracker.WorkerService)
 redis=$(pgrep -d' ' -x redis-server || true) rabbit=$(pgrep -d' ' -f beam.smp || true)
-ticks() { for p in $*; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2> /dev/null || echo 0; done | awk '{ s += $1 } END { print s }'; }
 all_ticks() { echo "$(ticks "$api") $(ticks "$worker") $(ticks $redis) $(ticks $rabbit)"; }
-counted() {
-  curl -sf -H "X-Admin-Key: $ADMIN" "$url/api/v1/admin/llm-costs?top=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["totals"]["requests"])'
-}
 # Waits until the report counts at least $1 events; 120 s at most.
 settle() {
-  for _ in $(seq 1 1200); do [ "$(counted)" -ge "$1" ] && return 0; sleep 0.1; done
+  for _ in $(seq 1 1200); do [ "$(requests_counted)" -ge "$1" ] && return 0; sleep 0.1; done
   echo "the totals did not reach $1 within 120 s" >&2; exit 1
 }
 # wrk's 2xx answers in its output: every one of them must be counted.
 accepted() { awk '/requests in/ { n = $1 } /Non-2xx/ { bad = $NF } END { print n - bad }'; }
 
 echo "warming up: $warm s ..."
-base=$(counted)
+base=$(requests_counted)
 warm_ok=$(HOLDS=0 wrk -t2 -c"$connections" -d"$warm"s -s bench/wrk/usage.lua "$url" | accepted)
 settle $((base + warm_ok))
-base=$(counted)
+base=$(requests_counted)
 before=$(all_ticks)
 out=$(HOLDS=0 wrk -t2 -c"$connections" -d"$load"s --latency -s bench/wrk/usage.lua "$url")
 ended=$(date +%s.%N)
 ok=$(accepted <<< "$out")
-behind=$((base + ok - $(counted)))
+behind=$((base + ok - $(requests_counted)))
 settle $((base + ok))
 exact=$(date +%s.%N)
 after=$(all_ticks)
