@@ -139,6 +139,13 @@ public static partial class Extensions
     /// "Healthy"/"Unhealthy": no check names, exceptions or connection details leave the process.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        // A stop waits for the requests in flight (Kestrel's graceful stop), and a check waits up to
+        // HealthChecks:Timeout for a dependency that does not answer: with Redis down, the worker's stop waited 2 s
+        // for the orchestrator's /health poll before it stopped anything else. A stopping service is not ready, so
+        // its health requests end as soon as the stop begins, with 503.
+        app.UseWhen(
+            context => context.Request.Path.StartsWithSegments(HealthEndpointPath) || context.Request.Path.StartsWithSegments(AlivenessEndpointPath),
+            health => health.Use(EndWhenStoppingAsync));
         // Degraded (a dependency not connected yet, or reconnecting) is not ready to serve: 503, as Unhealthy is.
         // Checks report it rather than Unhealthy so that a normal start logs no error.
         app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions
@@ -155,5 +162,20 @@ public static partial class Extensions
             Predicate = registration => registration.Tags.Contains("live"),
         });
         return app;
+    }
+
+    private static async Task EndWhenStoppingAsync(HttpContext context, RequestDelegate next)
+    {
+        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+        context.RequestAborted = either.Token;
+        try
+        {
+            await next(context);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested && !context.Response.HasStarted)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        }
     }
 }

@@ -30,12 +30,10 @@ public sealed partial class RollupWriter(
         "llmcost.history.rollup.entries", unit: "{entry}", description: "Ledger rollup stream entries added to the history database.");
     private Counter<long> Rejected => field ??= _meter.CreateCounter<long>(
         "llmcost.history.rollup.rejected", unit: "{entry}", description: "Ledger rollup stream entries that could not be read, set aside in the bucket's rejected stream.");
-    private long _rejectedEntries;
+    private long _rejectedEntries, _lagMilliseconds, _pendingEntries;
     private bool _migrated, _loaded;
     private DateOnly _retainedFrom;
     private volatile string? _failure;
-    private long _lagMilliseconds;
-    private long _pendingEntries;
 
     /// <summary>The age of the oldest usage counted in Redis and not yet in PostgreSQL (zero when caught up).</summary>
     public TimeSpan Lag => TimeSpan.FromMilliseconds(Interlocked.Read(ref _lagMilliseconds));
@@ -52,7 +50,9 @@ public sealed partial class RollupWriter(
                 var delay = options.Value.FlushInterval;
                 try
                 {
-                    await PassAsync(stoppingToken);
+                    // Not waited for past the stop (Redis's calls take no token, and wait out their timeout with Redis
+                    // down): a round cut short is redone from the progress PostgreSQL holds.
+                    await PassAsync(stoppingToken).WaitAsync(stoppingToken);
                     if (_failure is not null)
                     {
                         LogRecovered(logger);
@@ -70,7 +70,7 @@ public sealed partial class RollupWriter(
                     _failure = ex.Message;
                     _loaded = false;
                     delay = options.Value.RetryDelay;
-                    await MeasureLagAsync();
+                    await MeasureLagAsync().WaitAsync(stoppingToken);
                 }
 
                 await Task.Delay(delay, clock, stoppingToken);

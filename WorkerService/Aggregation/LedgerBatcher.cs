@@ -81,7 +81,18 @@ public sealed class LedgerBatcher : BackgroundService
     {
         try
         {
-            await WriteAsync(batch, (int)count);
+            // At the service's stop the write in flight is not waited for: with Redis down it sits in the client's
+            // backlog for seconds, and held the stop until its bound ran out. Its messages' consumers were stopped
+            // before (the bus stops first), so they are unacknowledged and redelivered; if the write still lands,
+            // the ledger's claims count each event once.
+            await WriteAsync(batch, (int)count).WaitAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            foreach (var pending in batch)
+            {
+                pending.Done.TrySetCanceled(stoppingToken);
+            }
         }
         catch (Exception ex)
         {

@@ -37,7 +37,9 @@ public sealed class TagFolder(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await DrainAsync(bucket);
+                // Not waited for past the stop: with Redis down a fold waits out the client's timeout, which held
+                // the worker's stop until its bound. A fold cut short is done again, whole, by the next start.
+                await DrainAsync(bucket).WaitAsync(stoppingToken);
                 bucket = (bucket + 1) % keys.Buckets;
             }
         }

@@ -34,7 +34,8 @@ public sealed class UnknownModels(IConnectionMultiplexer redis, IOptions<Pricing
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await FlushAsync();
+                // Not waited for past the stop: with Redis down a flush waits out the client's timeout.
+                await FlushAsync().WaitAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException)
@@ -45,7 +46,12 @@ public sealed class UnknownModels(IConnectionMultiplexer redis, IOptions<Pricing
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        await FlushAsync();
+        // The last counts, unless Redis is unreachable: then the flush could only wait out the client's timeout and
+        // fail, holding the stop past its bound (these are statistics; the totals are in the ledger).
+        if (redis.IsConnected)
+        {
+            await FlushAsync();
+        }
     }
 
     private async Task FlushAsync()
