@@ -35,7 +35,7 @@ internal sealed class DeadLetterHealth(string queue, string what, string command
             {
                 var count = await DeadLetters.CountAsync(connectionString, queue, quorum, ct);
                 _last = HealthCheckResult.Healthy(
-                    count == 0 ? $"No failed {what}." : $"{count} failed {what} wait in {DeadLetters.ErrorQueueOf(queue)}: replay them with the command \"{command}\".",
+                    count == 0 ? $"No failed {what}." : $"{count} failed {what} wait in {QueueNames.ErrorQueueOf(queue)}: replay them with the command \"{command}\".",
                     new Dictionary<string, object> { ["deadLettered"] = count });
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

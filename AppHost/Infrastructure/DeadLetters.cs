@@ -10,8 +10,6 @@ namespace LlmCostTracker.AppHost.Infrastructure;
 /// claims make a message replayed twice count once.</summary>
 internal static class DeadLetters
 {
-    public static string ErrorQueueOf(string queue) => QueueNames.ErrorQueueOf(queue);
-
     /// <summary>How many messages wait in the error queue. The queue is declared as the worker declares it when it
     /// starts (durable, of <c>Messaging:QueueType</c>, as MassTransit would with the first failed message): this count
     /// can run before the worker has, and a passive declare of a queue the broker does not have yet closes the
@@ -25,7 +23,7 @@ internal static class DeadLetters
             try
             {
                 var arguments = quorum ? new Dictionary<string, object?> { ["x-queue-type"] = "quorum" } : null;
-                return (await declare.QueueDeclareAsync(ErrorQueueOf(queue), durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: ct)).MessageCount;
+                return (await declare.QueueDeclareAsync(QueueNames.ErrorQueueOf(queue), durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: ct)).MessageCount;
             }
             catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406)
             {
@@ -34,7 +32,7 @@ internal static class DeadLetters
         }
 
         await using var probe = await connection.CreateChannelAsync(cancellationToken: ct);
-        return (await probe.QueueDeclarePassiveAsync(ErrorQueueOf(queue), ct)).MessageCount;
+        return (await probe.QueueDeclarePassiveAsync(QueueNames.ErrorQueueOf(queue), ct)).MessageCount;
     }
 
     /// <summary>Moves what the error queue holds when the replay starts (a message that fails again while the replay
@@ -48,7 +46,7 @@ internal static class DeadLetters
         {
             try
             {
-                waiting = (await probe.QueueDeclarePassiveAsync(ErrorQueueOf(queue), ct)).MessageCount;
+                waiting = (await probe.QueueDeclarePassiveAsync(QueueNames.ErrorQueueOf(queue), ct)).MessageCount;
             }
             catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
             {
@@ -62,7 +60,7 @@ internal static class DeadLetters
         var moved = 0;
         for (var i = 0; i < waiting; i++)
         {
-            var message = await channel.BasicGetAsync(ErrorQueueOf(queue), autoAck: false, ct);
+            var message = await channel.BasicGetAsync(QueueNames.ErrorQueueOf(queue), autoAck: false, ct);
             if (message is null)
             {
                 break;
