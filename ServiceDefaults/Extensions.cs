@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -139,16 +140,9 @@ public static partial class Extensions
     /// "Healthy"/"Unhealthy": no check names, exceptions or connection details leave the process.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        // A stop waits for the requests in flight (Kestrel's graceful stop), and a check waits up to
-        // HealthChecks:Timeout for a dependency that does not answer: with Redis down, the worker's stop waited 2 s
-        // for the orchestrator's /health poll before it stopped anything else. A stopping service is not ready, so
-        // its health requests end as soon as the stop begins, with 503.
-        app.UseWhen(
-            context => context.Request.Path.StartsWithSegments(HealthEndpointPath) || context.Request.Path.StartsWithSegments(AlivenessEndpointPath),
-            health => health.Use(EndWhenStoppingAsync));
         // Degraded (a dependency not connected yet, or reconnecting) is not ready to serve: 503, as Unhealthy is.
         // Checks report it rather than Unhealthy so that a normal start logs no error.
-        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions
+        MapHealth(app, HealthEndpointPath, new HealthCheckOptions
         {
             ResultStatusCodes =
             {
@@ -157,13 +151,25 @@ public static partial class Extensions
                 [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
         });
-        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
+        MapHealth(app, AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = registration => registration.Tags.Contains("live"),
         });
         return app;
     }
 
+    /// <summary>What MapHealthChecks maps, behind <see cref="EndWhenStoppingAsync"/>: a stop waits for the requests in
+    /// flight (Kestrel's graceful stop), and a check waits up to HealthChecks:Timeout for a dependency that does not
+    /// answer; with Redis down, the worker's stop waited 2 s for the orchestrator's /health poll before it stopped
+    /// anything else. In the endpoint's own pipeline, so no other request pays for it.</summary>
+    private static void MapHealth(WebApplication app, string path, HealthCheckOptions options) =>
+        app.Map(path, ((IEndpointRouteBuilder)app).CreateApplicationBuilder()
+                .Use(EndWhenStoppingAsync)
+                .UseMiddleware<HealthCheckMiddleware>(Microsoft.Extensions.Options.Options.Create(options))
+                .Build())
+            .WithDisplayName("Health checks");
+
+    /// <summary>A stopping service is not ready: its health requests end as soon as the stop begins, with 503.</summary>
     private static async Task EndWhenStoppingAsync(HttpContext context, RequestDelegate next)
     {
         var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
