@@ -61,10 +61,12 @@ public static class UsageValidator
     /// <summary>Checks one event; adds each problem to <paramref name="errors"/> under <paramref name="prefix"/>
     /// + the field name, and returns the accepted event only when there was none.</summary>
     /// <remarks><paramref name="dimensions"/>: the configured tag dimensions (<see cref="AttributionOptions.Dimensions"/>),
-    /// or null to accept any well-formed one (an in-process tracker, which does not know the API's configuration).</remarks>
+    /// or null to accept any well-formed one (an in-process tracker, which does not know the API's configuration).
+    /// <paramref name="traceParent"/>: the accepted event's <see cref="LlmUsage.TraceParent"/>, set here rather than by a
+    /// copy of the event (a batch's thousand events were each made twice).</remarks>
     public static LlmUsage? Validate(
         UsageEventRequest? request, DateTimeOffset now, Func<string> newEventId, string prefix, IDictionary<string, string[]> errors,
-        IReadOnlyCollection<string>? dimensions = null)
+        IReadOnlyCollection<string>? dimensions = null, string? traceParent = null)
     {
         if (request is null)
         {
@@ -73,20 +75,20 @@ public static class UsageValidator
         }
 
         var before = errors.Count;
-        var userId = CheckUserId(request.UserId, prefix + "userId", errors);
-        var eventId = CheckId(request.EventId, prefix + "eventId", required: false, errors) ?? newEventId();
+        var userId = CheckUserId(request.UserId, new(prefix, "userId"), errors);
+        var eventId = CheckId(request.EventId, new(prefix, "eventId"), required: false, errors) ?? newEventId();
 
-        CheckModel(request.Model, prefix + "model", errors);
-        var holdId = CheckId(request.HoldId, prefix + "holdId", required: false, errors);
+        CheckModel(request.Model, new(prefix, "model"), errors);
+        var holdId = CheckId(request.HoldId, new(prefix, "holdId"), required: false, errors);
 
-        var input = CheckTokens(request.InputTokens, prefix + "inputTokens", required: true, errors);
-        var output = CheckTokens(request.OutputTokens, prefix + "outputTokens", required: true, errors);
-        var cached = CheckTokens(request.CachedInputTokens, prefix + "cachedInputTokens", required: false, errors);
-        var cacheWrite = CheckTokens(request.CacheWriteInputTokens, prefix + "cacheWriteInputTokens", required: false, errors);
-        var reasoning = CheckTokens(request.ReasoningOutputTokens, prefix + "reasoningOutputTokens", required: false, errors);
-        var cacheWrite1h = CheckTokens(request.CacheWrite1hInputTokens, prefix + "cacheWrite1hInputTokens", required: false, errors);
-        var audioInput = CheckTokens(request.AudioInputTokens, prefix + "audioInputTokens", required: false, errors);
-        var audioOutput = CheckTokens(request.AudioOutputTokens, prefix + "audioOutputTokens", required: false, errors);
+        var input = CheckTokens(request.InputTokens, new(prefix, "inputTokens"), required: true, errors);
+        var output = CheckTokens(request.OutputTokens, new(prefix, "outputTokens"), required: true, errors);
+        var cached = CheckTokens(request.CachedInputTokens, new(prefix, "cachedInputTokens"), required: false, errors);
+        var cacheWrite = CheckTokens(request.CacheWriteInputTokens, new(prefix, "cacheWriteInputTokens"), required: false, errors);
+        var reasoning = CheckTokens(request.ReasoningOutputTokens, new(prefix, "reasoningOutputTokens"), required: false, errors);
+        var cacheWrite1h = CheckTokens(request.CacheWrite1hInputTokens, new(prefix, "cacheWrite1hInputTokens"), required: false, errors);
+        var audioInput = CheckTokens(request.AudioInputTokens, new(prefix, "audioInputTokens"), required: false, errors);
+        var audioOutput = CheckTokens(request.AudioOutputTokens, new(prefix, "audioOutputTokens"), required: false, errors);
         if (cacheWrite1h > cacheWrite)
         {
             errors[prefix + "cacheWrite1hInputTokens"] = ["cacheWrite1hInputTokens must not exceed cacheWriteInputTokens (which includes 1-hour writes)."];
@@ -101,7 +103,7 @@ public static class UsageValidator
         {
             errors[prefix + "audioOutputTokens"] = ["audioOutputTokens must not exceed outputTokens less reasoning tokens."];
         }
-        if (!errors.ContainsKey(prefix + "inputTokens"))
+        if (cached + cacheWrite > input && !errors.ContainsKey(prefix + "inputTokens"))
         {
             if (cached > input)
             {
@@ -119,8 +121,8 @@ public static class UsageValidator
         }
 
         var tags = TagValidator.Check(request.Tags, dimensions, prefix, errors);
-        var tier = CheckTier(request.ServiceTier, prefix + "serviceTier", errors);
-        CheckProvider(request.Provider, prefix + "provider", errors);
+        var tier = CheckTier(request.ServiceTier, new(prefix, "serviceTier"), errors);
+        CheckProvider(request.Provider, new(prefix, "provider"), errors);
 
         var occurredAt = request.OccurredAt ?? now;
         if (occurredAt > now + MaxFutureSkew)
@@ -156,23 +158,24 @@ public static class UsageValidator
             Provider = request.Provider,
             HoldId = holdId,
             Tags = tags,
+            TraceParent = traceParent,
         };
     }
 
-    internal static void CheckModel(string? model, string field, IDictionary<string, string[]> errors)
+    internal static void CheckModel(string? model, FieldName field, IDictionary<string, string[]> errors)
     {
         if (string.IsNullOrEmpty(model))
         {
-            errors[field] = ["model is required."];
+            errors[field.Path] = ["model is required."];
         }
         else if (model.Length > MaxModelLength || model.Any(char.IsControl) || string.IsNullOrWhiteSpace(model))
         {
-            errors[field] = [$"model must be 1 to {MaxModelLength} printable characters."];
+            errors[field.Path] = [$"model must be 1 to {MaxModelLength} printable characters."];
         }
     }
 
     /// <summary>The tier's canonical name, or null (none given, or refused).</summary>
-    internal static string? CheckTier(string? serviceTier, string field, IDictionary<string, string[]> errors)
+    internal static string? CheckTier(string? serviceTier, FieldName field, IDictionary<string, string[]> errors)
     {
         if (serviceTier is null)
         {
@@ -182,30 +185,30 @@ public static class UsageValidator
         var tier = ServiceTiers.Normalize(serviceTier);
         if (tier is null)
         {
-            errors[field] = [$"serviceTier must be one of {string.Join(", ", ServiceTiers.All)}."];
+            errors[field.Path] = [$"serviceTier must be one of {string.Join(", ", ServiceTiers.All)}."];
         }
 
         return tier;
     }
 
-    internal static void CheckProvider(string? provider, string field, IDictionary<string, string[]> errors)
+    internal static void CheckProvider(string? provider, FieldName field, IDictionary<string, string[]> errors)
     {
         if (provider is not null && !IsProviderName(provider))
         {
-            errors[field] = [$"provider must be 1 to {MaxProviderLength} characters from lowercase letters, digits and ._- (a gen_ai.provider.name such as openai, anthropic, aws.bedrock)."];
+            errors[field.Path] = [$"provider must be 1 to {MaxProviderLength} characters from lowercase letters, digits and ._- (a gen_ai.provider.name such as openai, anthropic, aws.bedrock)."];
         }
     }
 
-    internal static string? CheckUserId(string? value, string field, IDictionary<string, string[]> errors) =>
+    internal static string? CheckUserId(string? value, FieldName field, IDictionary<string, string[]> errors) =>
         CheckId(value, field, required: true, errors, parentheses: true);
 
-    internal static string? CheckId(string? value, string field, bool required, IDictionary<string, string[]> errors, bool parentheses = false)
+    internal static string? CheckId(string? value, FieldName field, bool required, IDictionary<string, string[]> errors, bool parentheses = false)
     {
         if (value is null)
         {
             if (required)
             {
-                errors[field] = [$"{Name(field)} is required."];
+                errors[field.Path] = [$"{field.Name} is required."];
             }
 
             return null;
@@ -213,20 +216,20 @@ public static class UsageValidator
 
         if (value.Length is 0 or > MaxIdLength || !IsIdText(value, parentheses))
         {
-            errors[field] = [$"{Name(field)} must be 1 to {MaxIdLength} characters from letters, digits and ._-@+:{(parentheses ? "()" : "")}"];
+            errors[field.Path] = [$"{field.Name} must be 1 to {MaxIdLength} characters from letters, digits and ._-@+:{(parentheses ? "()" : "")}"];
             return null;
         }
 
         return value;
     }
 
-    internal static long CheckTokens(long? value, string field, bool required, IDictionary<string, string[]> errors)
+    internal static long CheckTokens(long? value, FieldName field, bool required, IDictionary<string, string[]> errors)
     {
         if (value is null)
         {
             if (required)
             {
-                errors[field] = [$"{Name(field)} is required."];
+                errors[field.Path] = [$"{field.Name} is required."];
             }
 
             return 0;
@@ -234,12 +237,22 @@ public static class UsageValidator
 
         if (value is < 0 or > MaxTokens)
         {
-            errors[field] = [$"{Name(field)} must be an integer from 0 to 100,000,000."];
+            errors[field.Path] = [$"{field.Name} must be an integer from 0 to 100,000,000."];
             return 0;
         }
 
         return value.Value;
     }
 
-    private static string Name(string field) => field[(field.LastIndexOf('.') + 1)..];
+}
+
+/// <summary>A field's name under its prefix (<c>events[3].</c> or empty). A batch checks a dozen fields an event and
+/// nearly all pass: the path is joined only for a problem, not for each check.</summary>
+internal readonly struct FieldName(string prefix, string name)
+{
+    public string Name => name;
+
+    public string Path => prefix + name;
+
+    public static implicit operator FieldName(string name) => new("", name);
 }

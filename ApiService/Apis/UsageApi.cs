@@ -41,7 +41,7 @@ public static class UsageApi
     public static async Task<Results<AcceptedJson<UsageAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsage(
         HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution, CancellationToken ct)
     {
-        var (body, problem) = await JsonBody.ReadAsync(request, IngestRequestJson.Context.UsageEventRequest, ct);
+        var (body, problem) = await JsonBody.ReadAsync(request, IngestRequestJson.Context.UsageEventBody, ct);
         if (problem is not null)
         {
             metrics.Rejected(1);
@@ -49,14 +49,13 @@ public static class UsageApi
         }
 
         var errors = new Dictionary<string, string[]>();
-        var usage = UsageValidator.Validate(body, clock.GetUtcNow(), NewEventId, prefix: "", errors, attribution.Value.Dimensions);
+        var usage = UsageValidator.Validate(body!.ToRequest(), clock.GetUtcNow(), NewEventId, prefix: "", errors, attribution.Value.Dimensions, Activity.Current?.Id);
         if (usage is null)
         {
             metrics.Rejected(1);
             return TypedResults.ValidationProblem(errors);
         }
 
-        usage = usage with { TraceParent = Activity.Current?.Id };
         if (await PublishAsync(request.HttpContext, publisher, [usage], ct) is { } unavailable)
         {
             return unavailable;
@@ -69,7 +68,7 @@ public static class UsageApi
     public static async Task<Results<AcceptedJson<UsageBatchAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsageBatch(
         HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution, CancellationToken ct)
     {
-        var (body, problem) = await JsonBody.ReadAsync(request, IngestRequestJson.Context.UsageBatchRequest, ct);
+        var (body, problem) = await JsonBody.ReadAsync(request, IngestRequestJson.Context.UsageBatchBody, ct);
         if (problem is not null)
         {
             metrics.Rejected(1);
@@ -89,10 +88,10 @@ public static class UsageApi
         var events = new List<LlmUsage>(requests.Count);
         for (var i = 0; i < requests.Count; i++)
         {
-            var usage = UsageValidator.Validate(requests[i], now, NewEventId, $"events[{i}].", errors, attribution.Value.Dimensions);
+            var usage = UsageValidator.Validate(requests[i]?.ToRequest(), now, NewEventId, $"events[{i}].", errors, attribution.Value.Dimensions, traceParent);
             if (usage is not null)
             {
-                events.Add(usage with { TraceParent = traceParent });
+                events.Add(usage);
             }
         }
 

@@ -7,6 +7,8 @@ namespace LlmCostTracker.ApiService.Ingestion;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, NumberHandling = JsonNumberHandling.Strict)]
 [JsonSerializable(typeof(UsageEventRequest))]
 [JsonSerializable(typeof(UsageBatchRequest))]
+[JsonSerializable(typeof(UsageEventBody))]
+[JsonSerializable(typeof(UsageBatchBody))]
 [JsonSerializable(typeof(UsageAccepted))]
 [JsonSerializable(typeof(UsageBatchAccepted))]
 [JsonSerializable(typeof(BudgetHoldRequest))]

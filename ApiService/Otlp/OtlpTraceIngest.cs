@@ -87,7 +87,9 @@ public sealed class OtlpTraceIngest
                     }
 
                     // A span whose attributes could not be read is not validated further (its event id may be missing).
-                    var usage = request is null || problems.Count > 0 ? null : UsageValidator.Validate(request, now, NoEventId, "", problems, _dimensions);
+                    var usage = request is null || problems.Count > 0
+                        ? null
+                        : UsageValidator.Validate(request, now, NoEventId, "", problems, _dimensions, GenAiSpanReader.TraceParent(request.EventId!));
                     if (usage is null)
                     {
                         rejected++;
@@ -99,7 +101,7 @@ public sealed class OtlpTraceIngest
                         continue;
                     }
 
-                    events.Add(usage with { TraceParent = GenAiSpanReader.TraceParent(usage.EventId) });
+                    events.Add(usage);
                 }
             }
         }

@@ -33,7 +33,7 @@ public sealed class TagRulesTests
               {"eventId":"c","tags":{"team":null}},
               {"eventId":"d","tags":{"team":"search","team":"ads"}}
             ]}
-            """, LlmCostTracker.ApiService.Ingestion.IngestRequestJson.Context.UsageBatchRequest)!;
+            """, LlmCostTracker.ApiService.Ingestion.IngestRequestJson.Context.UsageBatchBody)!;
 
         var (a, b, c, d) = (batch.Events![0]!.Tags!, batch.Events[1]!.Tags!, batch.Events[2]!.Tags!, batch.Events[3]!.Tags!);
         Assert.Same(a, b);
@@ -62,9 +62,9 @@ public sealed class TagRulesTests
     public void A_tag_value_that_is_not_a_string_is_refused_by_the_reader()
     {
         Assert.Throws<JsonException>(() => JsonSerializer.Deserialize("""{"eventId":"a","tags":{"team":5}}""",
-            LlmCostTracker.ApiService.Ingestion.IngestRequestJson.Context.UsageEventRequest));
+            LlmCostTracker.ApiService.Ingestion.IngestRequestJson.Context.UsageEventBody));
         Assert.Throws<JsonException>(() => JsonSerializer.Deserialize("""{"eventId":"a","tags":["team"]}""",
-            LlmCostTracker.ApiService.Ingestion.IngestRequestJson.Context.UsageEventRequest));
+            LlmCostTracker.ApiService.Ingestion.IngestRequestJson.Context.UsageEventBody));
     }
 
     [Theory]

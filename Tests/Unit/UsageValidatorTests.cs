@@ -134,7 +134,41 @@ public sealed class UsageValidatorTests
     public void Batch_errors_carry_the_event_index()
     {
         var errors = new Dictionary<string, string[]>();
-        UsageValidator.Validate(Valid with { UserId = "bad id" }, Now, () => "x", "events[3].", errors);
-        Assert.Contains("events[3].userId", errors.Keys);
+        UsageValidator.Validate(Valid with { UserId = "bad id", InputTokens = null, ServiceTier = "gold" }, Now, () => "x", "events[3].", errors);
+        Assert.Equal(["events[3].inputTokens", "events[3].serviceTier", "events[3].userId"], errors.Keys.Order());
+        // The message names the field alone, as for a single event.
+        Assert.StartsWith("userId must be", errors["events[3].userId"][0]);
+        Assert.Equal("inputTokens is required.", errors["events[3].inputTokens"][0]);
+    }
+
+    [Fact]
+    public void The_trace_parent_given_is_the_accepted_events()
+    {
+        const string parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        var usage = UsageValidator.Validate(Valid, Now, () => "x", "", new Dictionary<string, string[]>(), traceParent: parent);
+        Assert.Equal(parent, usage!.TraceParent);
+        Assert.Null(Validate(Valid).Usage!.TraceParent);
+    }
+
+    [Fact]
+    public void The_body_the_API_reads_has_the_fields_of_the_public_request()
+    {
+        // The API reads UsageEventBody (settable properties, System.Text.Json's fast path) and OpenAPI shows the
+        // record: the two must not drift apart.
+        static string[] Fields(Type type) => type.GetProperties().Where(p => p.Name != "EqualityContract")
+            .Select(p => $"{p.Name}:{p.PropertyType}").Order().ToArray();
+        Assert.Equal(Fields(typeof(UsageEventRequest)), Fields(typeof(LlmCostTracker.ApiService.Ingestion.UsageEventBody)));
+
+        var body = new LlmCostTracker.ApiService.Ingestion.UsageEventBody
+        {
+            EventId = "e", UserId = "u", Model = "m", InputTokens = 1, OutputTokens = 2, CachedInputTokens = 3, OccurredAt = Now,
+            CacheWriteInputTokens = 4, ReasoningOutputTokens = 5, ServiceTier = "flex", Provider = "openai", HoldId = "h",
+            Tags = new() { ["team"] = "t" }, CacheWrite1hInputTokens = 6, AudioInputTokens = 7, AudioOutputTokens = 8,
+        };
+        var request = body.ToRequest();
+        foreach (var property in typeof(LlmCostTracker.ApiService.Ingestion.UsageEventBody).GetProperties())
+        {
+            Assert.Equal(property.GetValue(body), typeof(UsageEventRequest).GetProperty(property.Name)!.GetValue(request));
+        }
     }
 }
