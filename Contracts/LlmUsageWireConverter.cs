@@ -39,8 +39,8 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
         // Null strings pass through as in the object form (only the API validates): a poison message must still
         // reach its fault, which carries it back in this form.
         var eventId = ReadString(ref reader)!;
-        var userId = ReadString(ref reader)!;
-        var model = ReadString(ref reader)!;
+        var userId = ReadShared(ref reader)!;
+        var model = ReadShared(ref reader)!;
         var input = ReadNumber(ref reader);
         var cached = ReadNumber(ref reader);
         var output = ReadNumber(ref reader);
@@ -67,8 +67,8 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
             {
                 cacheWrite = CurrentNumber(ref reader);
                 reasoning = ReadNumber(ref reader);
-                tier = ReadString(ref reader);
-                provider = ReadString(ref reader);
+                tier = ReadShared(ref reader);
+                provider = ReadShared(ref reader);
                 Expect(reader.Read(), "the end of the array or a hold id");
                 if (reader.TokenType != JsonTokenType.EndArray)
                 {
@@ -216,6 +216,13 @@ public sealed class LlmUsageWireConverter : JsonConverter<LlmUsage>
     {
         Expect(reader.Read() && reader.TokenType is JsonTokenType.String or JsonTokenType.Null, "a string or null");
         return reader.GetString();
+    }
+
+    /// <summary>A value events repeat (a user id, a model, a provider, a tier): one shared instance (<see cref="SharedStrings"/>).</summary>
+    private static string? ReadShared(ref Utf8JsonReader reader)
+    {
+        Expect(reader.Read() && reader.TokenType is JsonTokenType.String or JsonTokenType.Null, "a string or null");
+        return SharedStrings.Read(ref reader);
     }
 
     private static IReadOnlyDictionary<string, string> ReadTags(ref Utf8JsonReader reader)

@@ -23,22 +23,10 @@ internal static class TagSetPool
         Sets.GetAlternateLookup<ReadOnlySpan<char>>();
     private static int _count;
 
-    // The names and values of the pooled sets, one instance each, so that equal tags of two sets are one string (a
-    // ledger call numbers its tags by reference: TagDelta). Emptied with the sets, so bounded by them.
-    private static readonly ConcurrentDictionary<string, string> Strings = new(StringComparer.Ordinal);
-    private static readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> StringsBySpan =
-        Strings.GetAlternateLookup<ReadOnlySpan<char>>();
-
-    private static string Intern(ReadOnlySpan<char> text)
-    {
-        if (StringsBySpan.TryGetValue(text, out var known))
-        {
-            return known;
-        }
-
-        var made = new string(text);
-        return Strings.GetOrAdd(made, made);
-    }
+    // The names and values of the pooled sets, one instance each (SharedStrings), so that equal tags of two sets are
+    // nearly always one string (a ledger call numbers its tags by reference: TagDelta; two instances only number one
+    // tag twice).
+    private static string Intern(ReadOnlySpan<char> text) => SharedStrings.Intern(text);
 
     /// <summary>Reads a tags object (the reader on its start) into <paramref name="key"/>, each name and value as its
     /// length (one char) then its characters; false when it does not fit or is not a flat object of strings (the
@@ -92,7 +80,6 @@ internal static class TagSetPool
         if (Interlocked.Increment(ref _count) > MaxSets)
         {
             Sets.Clear();
-            Strings.Clear();
             Interlocked.Exchange(ref _count, 1);
         }
 

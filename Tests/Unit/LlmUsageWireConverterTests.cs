@@ -111,6 +111,30 @@ public sealed class LlmUsageWireConverterTests
     }
 
     [Fact]
+    public void Events_share_one_instance_of_each_user_model_provider_and_tier_and_a_long_one_still_reads_exactly()
+    {
+        var longUser = new string('u', 300);
+        var events = new[]
+        {
+            Usage with { EventId = "evt-1", Provider = "openai", ServiceTier = "flex" },
+            Usage with { EventId = "evt-2", Provider = "openai", ServiceTier = "flex" },
+            Usage with { EventId = "evt-3", UserId = longUser },
+            Usage with { EventId = "evt-4", UserId = longUser },
+        };
+
+        var read = JsonSerializer.Deserialize<LlmUsageRecorded>(JsonSerializer.Serialize(new LlmUsageRecorded { Events = events }, Wire), Wire)!.Events;
+
+        Assert.Equal(events, read);
+        // The escaped quotes of Usage's user id are read as text, then shared.
+        Assert.Same(read[0].UserId, read[1].UserId);
+        Assert.Same(read[0].Model, read[3].Model);
+        Assert.Same(read[0].Provider, read[1].Provider);
+        Assert.Same(read[0].ServiceTier, read[1].ServiceTier);
+        // Past SharedStrings.MaxBytes a string is read on its own.
+        Assert.NotSame(read[2].UserId, read[3].UserId);
+    }
+
+    [Fact]
     public void Events_that_share_a_trace_parent_write_it_once_and_read_it_back_on_each()
     {
         LlmUsage[] events = [Usage, Usage with { EventId = "evt-2" }, Usage with { EventId = "evt-3", TraceParent = null }, Usage with { EventId = "evt-4", TraceParent = null }];

@@ -2,6 +2,7 @@ using LlmCostTracker.WorkerService.Attribution;
 using LlmCostTracker.Ledger;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text.Unicode;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.History.Rollups;
 using LlmCostTracker.WorkerService.Chunks;
@@ -36,6 +37,10 @@ public static partial class ApplyUsageCall
     public sealed record Reply(IReadOnlyList<Alert> Alerts, IReadOnlyList<int> DuplicatePositions);
 
     public readonly record struct Call(RedisKey[] Keys, RedisValue[] Args);
+
+    /// <summary>An event's packed values at most: nine numbers of up to 20 characters, commas, and an event id of at most
+    /// <see cref="UsageValidator.MaxIdLength"/> ASCII characters (OTLP's are shorter).</summary>
+    private const int PackedBytes = 512;
 
     private static readonly ConcurrentDictionary<string, string> ModelFields = new(StringComparer.Ordinal);
     private const int MaxCachedModelFields = 4_096;
@@ -143,6 +148,7 @@ public static partial class ApplyUsageCall
         }
 
         n = 0;
+        Span<byte> packed = stackalloc byte[PackedBytes];
         for (var u = 0; u < chunk.Users.Count; u++)
         {
             var (userId, indexes) = chunk.Users[u];
@@ -173,9 +179,16 @@ public static partial class ApplyUsageCall
                 var e = events[index];
                 args[a + (int)EventArg.Claim] = claims.Claim(userId, e.Usage.EventId, now);
                 // Packed in the order of LedgerKeys.Counters, then the event's group, time and id (the last two kept in
-                // the alert state of a threshold it crosses).
-                args[a + (int)EventArg.Packed] = string.Create(CultureInfo.InvariantCulture,
-                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n++]},{e.Usage.OccurredAt.ToUnixTimeMilliseconds()},{e.Usage.EventId}");
+                // the alert state of a threshold it crosses). Written as UTF-8, as Redis takes it: a string here was
+                // twice the bytes, and transcoded again when the call was written.
+                if (!Utf8.TryWrite(packed, CultureInfo.InvariantCulture,
+                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n++]},{e.Usage.OccurredAt.ToUnixTimeMilliseconds()},{e.Usage.EventId}",
+                    out var written))
+                {
+                    throw new InvalidOperationException($"Event {e.Usage.EventId} does not pack into {PackedBytes} bytes.");
+                }
+
+                args[a + (int)EventArg.Packed] = packed[..written].ToArray();
                 a += EventArgs;
             }
 
@@ -261,40 +274,5 @@ public static partial class ApplyUsageCall
         }
 
         return field;
-    }
-
-    /// <summary>One user's events of one model and day in a call, summed.</summary>
-    private sealed class Group(string model, CalendarDay day)
-    {
-        public string Model { get; } = model;
-
-        public CalendarDay Day { get; } = day;
-
-        public long Cost { get; private set; }
-
-        public long Input { get; private set; }
-
-        public long Cached { get; private set; }
-
-        public long Output { get; private set; }
-
-        public long Requests { get; private set; }
-
-        public long CacheWrite { get; private set; }
-
-        public long Reasoning { get; private set; }
-
-        public bool Holds(string model, CalendarDay day) => Day.Date == day.Date && string.Equals(Model, model, StringComparison.Ordinal);
-
-        public void Add(PricedUsage e)
-        {
-            Cost += e.CostMicros;
-            Input += e.Usage.InputTokens;
-            Cached += e.Usage.CachedInputTokens;
-            Output += e.Usage.OutputTokens;
-            Requests++;
-            CacheWrite += e.Usage.CacheWriteInputTokens;
-            Reasoning += e.Usage.ReasoningOutputTokens;
-        }
     }
 }

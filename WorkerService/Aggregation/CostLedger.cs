@@ -14,7 +14,9 @@ namespace LlmCostTracker.WorkerService.Aggregation;
 /// <see cref="CrossedThreshold.EventIndex"/> indexes the same events.</summary>
 public sealed record LedgerResult(IReadOnlyList<CrossedThreshold> Alerts, bool[] Duplicate)
 {
-    public int Duplicates => Duplicate.Count(d => d);
+    // Counted once (a message reads both), by a span count: LINQ's predicate call an event was 1% of the worker's CPU
+    // under batches.
+    public int Duplicates { get; } = Duplicate.AsSpan().Count(true);
 
     public int Applied => Duplicate.Length - Duplicates;
 }
