@@ -53,9 +53,9 @@ public class OtlpIngestBenchmarks
     [Benchmark(Baseline = true)]
     public LlmUsage? JsonEvent()
     {
-        var body = JsonSerializer.Deserialize(_json, IngestRequestJson.Context.UsageEventRequest)!;
-        var usage = UsageValidator.Validate(body, Now, () => "id", "", new Dictionary<string, string[]>(), Dimensions);
-        return usage! with { TraceParent = "00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01" };
+        var body = JsonSerializer.Deserialize(_json, IngestRequestJson.Context.UsageEventBody)!;
+        return UsageValidator.Validate(body.ToRequest(), Now, () => "id", "", new Dictionary<string, string[]>(), Dimensions,
+            "00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01");
     }
 
     [Benchmark]
@@ -75,8 +75,7 @@ public class OtlpIngestBenchmarks
                 foreach (var span in scope.Spans)
                 {
                     var request = _reader.Read(span, resource.Resource?.Attributes, problems, dropped)!;
-                    var usage = UsageValidator.Validate(request, Now, () => "id", "", problems, Dimensions)!;
-                    last = usage with { TraceParent = GenAiSpanReader.TraceParent(usage.EventId) };
+                    last = UsageValidator.Validate(request, Now, () => "id", "", problems, Dimensions, GenAiSpanReader.TraceParent(request.EventId!))!;
                 }
             }
         }
