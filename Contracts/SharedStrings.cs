@@ -5,9 +5,9 @@ namespace LlmCostTracker.Contracts;
 
 /// <summary>The user ids, models, providers, service tiers and tag texts read from messages and requests, one
 /// instance of each. A message's events repeat a few of them, and the worker keeps every event of the messages it
-/// consumes alive until their ledger write ends (200,000 events under batches): each repeat was one more string for
-/// every garbage collection to find and copy (BENCHMARKS.md). Looked up by its characters without allocating;
-/// bounded, and emptied when full, so a sender of ever new ids costs only misses.</summary>
+/// consumes (`Aggregation:ConcurrentMessages` of them) alive until their ledger write ends: each repeat was one more
+/// string for every garbage collection to find and copy (BENCHMARKS.md). Looked up by its characters without
+/// allocating; bounded, and emptied when full, so a sender of ever new ids costs only misses.</summary>
 internal static class SharedStrings
 {
     /// <summary>Distinct strings kept; past it the pool empties (strings in use stay valid).</summary>

@@ -23,11 +23,6 @@ internal static class TagSetPool
         Sets.GetAlternateLookup<ReadOnlySpan<char>>();
     private static int _count;
 
-    // The names and values of the pooled sets, one instance each (SharedStrings), so that equal tags of two sets are
-    // nearly always one string (a ledger call numbers its tags by reference: TagDelta; two instances only number one
-    // tag twice).
-    private static string Intern(ReadOnlySpan<char> text) => SharedStrings.Intern(text);
-
     /// <summary>Reads a tags object (the reader on its start) into <paramref name="key"/>, each name and value as its
     /// length (one char) then its characters; false when it does not fit or is not a flat object of strings (the
     /// caller then reads it again without the pool, which reports what is wrong).</summary>
@@ -59,13 +54,15 @@ internal static class TagSetPool
             return set;
         }
 
-        // A name given twice keeps its last value, as a dictionary read from JSON does.
+        // A name given twice keeps its last value, as a dictionary read from JSON does. Names and values are shared
+        // strings (SharedStrings), so equal tags of two sets are nearly always one instance: a ledger call numbers its
+        // tags by reference (TagDelta), and two instances only number one tag twice.
         var read = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var at = 0; at < key.Length;)
         {
-            var dimension = Intern(key.Slice(at + 1, key[at]));
+            var dimension = SharedStrings.Intern(key.Slice(at + 1, key[at]));
             at += 1 + key[at];
-            read[dimension] = Intern(key.Slice(at + 1, key[at]));
+            read[dimension] = SharedStrings.Intern(key.Slice(at + 1, key[at]));
             at += 1 + key[at];
         }
 

@@ -4,8 +4,8 @@ namespace LlmCostTracker.ApiService.Ingestion;
 
 /// <summary>How the ingestion endpoints read a <see cref="UsageEventRequest"/>: the same JSON fields, as settable
 /// properties. The request is a positional record of sixteen values, which System.Text.Json reads through its
-/// constructor path: an argument array and a box for each number, at 0.75 µs an event in a batch of 1,000 against
-/// 0.45 µs this way (BENCHMARKS.md). OpenAPI and clients keep the record; a test holds the two to one set of fields.</summary>
+/// constructor path: an argument array and a box for each number, slower than settable properties (BENCHMARKS.md,
+/// `RequestReadBenchmarks`). OpenAPI and clients keep the record; a test holds the two to one set of fields.</summary>
 public sealed class UsageEventBody
 {
     public string? EventId { get; set; }

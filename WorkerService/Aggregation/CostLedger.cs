@@ -14,8 +14,8 @@ namespace LlmCostTracker.WorkerService.Aggregation;
 /// <see cref="CrossedThreshold.EventIndex"/> indexes the same events.</summary>
 public sealed record LedgerResult(IReadOnlyList<CrossedThreshold> Alerts, bool[] Duplicate)
 {
-    // Counted once (a message reads both), by a span count: LINQ's predicate call an event was 1% of the worker's CPU
-    // under batches.
+    // Counted once (a message reads both), by a span count: LINQ's predicate call an event showed in the worker's
+    // profile under batches (docs/benchmarks-history.md, stop 60).
     public int Duplicates { get; } = Duplicate.AsSpan().Count(true);
 
     public int Applied => Duplicate.Length - Duplicates;
