@@ -30,8 +30,14 @@ public class AppFixture : IAsyncLifetime
     /// elsewhere, where nothing is exported).</summary>
     public OtlpCollector? Telemetry { get; private set; }
 
+    /// <summary>The last lines each resource printed, kept here because the orchestrator deletes an exited process's
+    /// output.</summary>
+    public ResourceLogTail LogTail { get; } = new(linesPerResource: 100);
+
     /// <summary>Fails the tests' requests at once after a service exited that no test stopped.</summary>
-    public ServiceExitGuard ExitGuard { get; } = new();
+    public ServiceExitGuard ExitGuard { get; }
+
+    public AppFixture() => ExitGuard = new ServiceExitGuard(LogTail);
 
     /// <summary>Whether this app's services export to <see cref="Telemetry"/>.</summary>
     protected virtual bool CollectsTelemetry => GetType() == typeof(AppFixture);
@@ -71,6 +77,7 @@ public class AppFixture : IAsyncLifetime
         using var cts = new CancellationTokenSource(StartTimeout);
         Webhooks = UsesWebhooks ? new WebhookReceiver() : null;
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(AppHostArgs, cts.Token);
+        appHost.Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(LogTail);
         appHost.Services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler(ExitGuard.Handler).AddStandardResilienceHandler(options =>
         {
             // Tests assert on status codes: retry only transport failures, never a 4xx/5xx answer.
@@ -111,7 +118,7 @@ public class AppFixture : IAsyncLifetime
         catch (Exception ex) when (ex is OperationCanceledException or DistributedApplicationException or InvalidOperationException)
         {
             // A process that exited has its output deleted with it: what each resource showed is the only clue left.
-            throw new InvalidOperationException($"The app did not start healthy within {StartTimeout}:\n{await DescribeResourcesAsync()}", ex);
+            throw new InvalidOperationException($"The app did not start healthy within {StartTimeout}:\n{DescribeResources()}", ex);
         }
 
         IngestApiKey = await ParameterValueAsync("ingest-api-key", cts.Token);
@@ -166,38 +173,21 @@ public class AppFixture : IAsyncLifetime
     }
 
     /// <summary>Each resource's state, exit code, health and last log lines, for a start that failed.</summary>
-    private async Task<string> DescribeResourcesAsync()
+    private string DescribeResources()
     {
         var report = new System.Text.StringBuilder();
-        var logs = App.Services.GetRequiredService<ResourceLoggerService>();
         foreach (var resource in App.Services.GetRequiredService<DistributedApplicationModel>().Resources)
         {
-            foreach (var id in new[] { resource.Name })
+            if (!App.ResourceNotifications.TryGetCurrentState(resource.Name, out var state))
             {
-                if (!App.ResourceNotifications.TryGetCurrentState(id, out var state))
-                {
-                    report.AppendLine($"- {id}: no state");
-                    continue;
-                }
+                report.AppendLine($"- {resource.Name}: no state");
+                continue;
+            }
 
-                report.AppendLine($"- {id}: {state.Snapshot.State?.Text}, exit code {state.Snapshot.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, health {state.Snapshot.HealthStatus?.ToString() ?? "none"}");
-                using var read = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                var lines = new List<string>();
-                try
-                {
-                    await foreach (var batch in logs.GetAllAsync(id).WithCancellation(read.Token))
-                    {
-                        lines.AddRange(batch.Select(l => l.Content));
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                }
-
-                foreach (var line in lines.TakeLast(15))
-                {
-                    report.AppendLine($"    {line}");
-                }
+            report.AppendLine($"- {resource.Name}: {state.Snapshot.State?.Text}, exit code {state.Snapshot.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}, health {state.Snapshot.HealthStatus?.ToString() ?? "none"}");
+            foreach (var line in LogTail.Summary(resource.Name))
+            {
+                report.AppendLine($"    {line}");
             }
         }
 

@@ -7,7 +7,7 @@ namespace LlmCostTracker.Tests.Integration;
 /// it, a dead service behind the orchestrator's proxy holds each request until its timeout (the proxy accepts and
 /// never answers), and a dead worker each wait until its bound: one CI run spent 80 minutes on 157 such timeouts
 /// and printed nothing about the cause.</summary>
-public sealed class ServiceExitGuard : IAsyncDisposable
+public sealed class ServiceExitGuard(ResourceLogTail logs) : IAsyncDisposable
 {
     private static readonly string[] Services = ["apiservice", "workerservice", "costdashboard"];
 
@@ -32,7 +32,10 @@ public sealed class ServiceExitGuard : IAsyncDisposable
     {
         if (!_exits.IsEmpty)
         {
-            throw new InvalidOperationException($"A service of the app exited without a test stopping it: {string.Join("; ", _exits)}");
+            // What the service printed last (the exception of a crash): its own output is deleted with its process.
+            var names = _exits.Select(exit => Services.First(exit.StartsWith)).Distinct();
+            var last = names.Select(name => $"\n{name}'s last lines:\n{string.Join('\n', logs.Summary(name))}");
+            throw new InvalidOperationException($"A service of the app exited without a test stopping it: {string.Join("; ", _exits)}{string.Concat(last)}");
         }
     }
 
