@@ -31,9 +31,6 @@ wait_answers() {
   for _ in $(seq 1 600); do curl -s -o /dev/null --max-time 1 "$1" && return 0; sleep 0.1; done
   echo "$1 did not answer" >&2; return 1
 }
-requests_counted() {
-  curl -sf -H "X-Admin-Key: $ADMIN" "$url/api/v1/admin/llm-costs?top=1" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["totals"]["requests"])'
-}
 
 # The app.
 . bench/serve.sh

@@ -31,6 +31,11 @@ busiest() {
 ticks() { for p in $*; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2> /dev/null || echo 0; done | awk '{ s += $1 } END { print s }'; }
 
 # The requests the admin report counts this month: every accepted event, once counted by the worker.
+# Read with bash alone: the scripts poll this every 0.1 s while the app drains, and a python3 start a poll cost more
+# than half a core of the two the app was being measured on (docs/benchmarks-history.md, stop 61).
 requests_counted() {
-  curl -sf -H "X-Admin-Key: $ADMIN" "$url/api/v1/admin/llm-costs?top=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["totals"]["requests"])'
+  local report
+  report=$(curl -sf -H "X-Admin-Key: $ADMIN" "$url/api/v1/admin/llm-costs?top=1") || return 1
+  [[ $report =~ \"totals\":\{[^}]*\"requests\":([0-9]+) ]] || { echo "no totals.requests in the report: $report" >&2; return 1; }
+  echo "${BASH_REMATCH[1]}"
 }
