@@ -8,9 +8,12 @@ public sealed class AggregationOptions
     public const string SectionName = "Aggregation";
 
     /// <summary>The most events one ledger write takes from the messages waiting for it. Bigger writes hold more
-    /// events per user, and a user's share of a script call is most of its cost in Redis.</summary>
+    /// events per user, and a user's share of a script call is most of its cost in Redis. It matters only under
+    /// batches: the pool of <see cref="ConcurrentMessages"/> bounds a write, and under single events that pool holds
+    /// a few thousand events at most. Memory is bounded by that pool too, not by this cap (docs/benchmarks-history.md,
+    /// stop 61).</summary>
     [Range(1, 1_000_000)]
-    public int MaxEventsPerWrite { get; set; } = 40_000;
+    public int MaxEventsPerWrite { get; set; } = 100_000;
 
     /// <summary>Ledger writes in flight at once. With one, each write takes everything that arrived while the last
     /// ran, and Redis pays its per-user cost once for all of it; with two, writes alternated between full and nearly
