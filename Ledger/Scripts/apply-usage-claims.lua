@@ -41,6 +41,10 @@ for j = 1, n do
     fresh[#fresh + 1] = member
   end
 end
+-- A duplicate's values are taken out of the sums, the tag delta and the rollup delta: a call without them asks for them.
+if valuesOmitted and #duplicateAt > 0 then
+  return { -1 }
+end
 
 -- Writes are queued and run at the end; the claims go first, into the current period's set.
 local claimSet = KEYS[UsageKey.FirstClaimSet]

@@ -111,6 +111,7 @@ for u = 1, userCount do
       end
     end
     if crossing then
+      if valuesOmitted then return { -1 } end -- crossed event by event, from values the call has not brought
       local fired = {}
       for t = 1, thresholdCount do
         fired[t] = current[counterCount + t] ~= false
@@ -132,9 +133,8 @@ for u = 1, userCount do
         end
       end
     end
-    -- The user's HSET is built here, field by field (in slices past fieldSlice fields, as set() does), rather than
-    -- collected into two lists for set(): this loop runs for every user of every call, and in a single-event load
-    -- nearly every event is its user's only one, so its tables are paid per event (BENCHMARKS.md, ledger-cpu).
+    -- The user's HSET is built field by field (in slices past fieldSlice, as set() does), not from two lists for set():
+    -- this runs for every user of every call, one event a user in a single-event load (BENCHMARKS.md, ledger-cpu).
     local fixed = counterCount + thresholdCount
     local change, size = { 'HSET', key }, 2
     for f = 1, #fields do

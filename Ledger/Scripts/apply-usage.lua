@@ -18,7 +18,8 @@
 -- per event carrying a budget hold a HoldRef record: its position among the user's events (1-based) and the holdId.
 -- After every user: the call's tag delta (JSON, empty without tags), then with one, the events' tag set numbers (0:
 -- none), comma-separated in call order; then the call's daily rollup delta (JSON, empty with history off).
--- Returns { alertCount, alerts..., duplicateIndexes... }: each alert an AlertField record: userIndex, threshold,
+-- Returns { -1 } for a call sent without its events' values that needs them (see valuesOmitted below), else
+-- { alertCount, alerts..., duplicateIndexes... }: each alert an AlertField record: userIndex, threshold,
 -- eventIndex (1-based in the call, 0 for an alert left pending by an earlier attempt), spentMicros, budgetMicros,
 -- crossedAt (Unix ms: the crossing event's occurredAt, kept in the alert state as pending|eventId|spent|crossedAt; 0
 -- when unknown).
@@ -59,6 +60,10 @@ local heldField = ARGV[UsageArg.HeldField]
 local counterCount = tonumber(ARGV[UsageArg.CounterCount])
 local thresholdCount = tonumber(ARGV[UsageArg.ThresholdCount])
 local userCount = tonumber(ARGV[UsageArg.UserCount])
+-- A call first comes without each event's packed values (ValuesOmitted 1: each is an empty string). They are read only
+-- for a user with a duplicate in the call or a threshold to cross; meeting one, the script answers { -1 } before any
+-- write, so nothing has changed, and the caller sends the call again with them (ApplyUsageCall.NeedsValues).
+local valuesOmitted = ARGV[UsageArg.ValuesOmitted] == '1'
 
 -- The lists and records after the header, read in order: p is the position read last.
 local p = layoutSize(UsageArg)

@@ -42,7 +42,8 @@ public sealed class ApplyUsageCallTests
                 month.ExpiresAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), "6000000",
                 "5", window.ExpiresAt(window.PeriodOf(Day)).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
                 // One claim form: the current one.
-                "1", "5", "alert|", "pending", "#held", "7", "2", "1",
+                // Each event's values in the call (not omitted).
+                "1", "5", "alert|", "pending", "#held", "7", "2", "1", "0",
                 "cost", "input", "cached", "output", "requests", "cacheWrite", "reasoning", "80", "100",
                 "ann", "2", "3", "1",
                 "model|gpt-4o", "day|2026-12-01", "300", "20", "4", "10", "2", "0", "0",

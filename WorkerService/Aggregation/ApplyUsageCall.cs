@@ -46,10 +46,14 @@ public static partial class ApplyUsageCall
     private const int MaxCachedModelFields = 4_096;
 
     /// <summary>The call for <paramref name="chunk"/>, its events arriving at <paramref name="now"/>; with
-    /// <paramref name="rollups"/> (history on) it also appends the events' daily rollup delta to the bucket's stream.</summary>
+    /// <paramref name="rollups"/> (history on) it also appends the events' daily rollup delta to the bucket's stream.
+    /// Without <paramref name="withValues"/> each event goes with its claim only: the script reads an event's values
+    /// only for a user with a duplicate in the call or a threshold to cross, and answers <see cref="NeedsValues"/> for
+    /// such a call, having changed nothing. Most calls have neither, and the values were a large share of what Redis
+    /// parsed (docs/benchmarks-history.md, stop 61).</summary>
     public static Call Encode(
         LedgerKeys keys, LedgerChunk chunk, IReadOnlyList<PricedUsage> events, long defaultBudgetMicros, int[] thresholds, ClaimWindow claims, DateTimeOffset now,
-        bool rollups = false)
+        bool rollups = false, bool withValues = true)
     {
         // The call's tag sums, appended by the script to the bucket's tag delta list (a key more) when it counts a
         // fresh event; then the events' tag sets, read by the script only when the call has a duplicate.
@@ -136,6 +140,7 @@ public static partial class ApplyUsageCall
         args[(int)UsageArg.CounterCount] = counters;
         args[(int)UsageArg.ThresholdCount] = thresholds.Length;
         args[(int)UsageArg.UserCount] = chunk.Users.Count;
+        args[(int)UsageArg.ValuesOmitted] = withValues ? 0 : 1;
         var a = Header;
         foreach (var counter in LedgerKeys.Counters)
         {
@@ -178,11 +183,18 @@ public static partial class ApplyUsageCall
             {
                 var e = events[index];
                 args[a + (int)EventArg.Claim] = claims.Claim(userId, e.Usage.EventId, now);
+                if (!withValues)
+                {
+                    args[a + (int)EventArg.Packed] = RedisValue.EmptyString;
+                    a += EventArgs;
+                    continue;
+                }
+
                 // Packed in the order of LedgerKeys.Counters, then the event's group, time and id (the last two kept in
                 // the alert state of a threshold it crosses). Written as UTF-8, as Redis takes it: a string here was
                 // twice the bytes, and transcoded again when the call was written.
                 if (!Utf8.TryWrite(packed, CultureInfo.InvariantCulture,
-                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n++]},{e.Usage.OccurredAt.ToUnixTimeMilliseconds()},{e.Usage.EventId}",
+                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n]},{e.Usage.OccurredAt.ToUnixTimeMilliseconds()},{e.Usage.EventId}",
                     out var written))
                 {
                     throw new InvalidOperationException($"Event {e.Usage.EventId} does not pack into {PackedBytes} bytes.");
@@ -190,6 +202,7 @@ public static partial class ApplyUsageCall
 
                 args[a + (int)EventArg.Packed] = packed[..written].ToArray();
                 a += EventArgs;
+                n++;
             }
 
             for (var position = 0; position < indexes.Count; position++)
@@ -217,6 +230,10 @@ public static partial class ApplyUsageCall
         args[a] = rollupDelta is null ? RedisValue.EmptyString : (RedisValue)rollupDelta;
         return new Call(redisKeys, args);
     }
+
+    /// <summary>The reply of a call sent without its events' values that needs them: nothing was changed, and the
+    /// call is to be sent again with them.</summary>
+    public static bool NeedsValues(RedisResult result) => (RedisResult[])result! is [var only] && (int)only == -1;
 
     public static Reply Decode(RedisResult result)
     {

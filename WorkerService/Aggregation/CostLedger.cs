@@ -53,14 +53,30 @@ public sealed class CostLedger(
         var now = clock.GetUtcNow();
         var alerts = new List<CrossedThreshold>();
         var duplicate = new bool[events.Count];
-        var calls = chunks.Select(chunk =>
+        // Each call goes first without its events' values; the few that need them (a duplicate, a threshold crossed)
+        // changed nothing and go again with them.
+        Task<RedisResult> Send(LedgerChunk chunk, bool withValues)
         {
-            var call = ApplyUsageCall.Encode(keys, chunk, events, defaultBudget, options.ThresholdsPercent, _claims, now, rollups is not null);
+            var call = ApplyUsageCall.Encode(keys, chunk, events, defaultBudget, options.ThresholdsPercent, _claims, now, rollups is not null, withValues);
             return ApplyUsageCall.Script.EvaluateAsync(db, call.Keys, call.Args);
-        }).ToList();
+        }
+
+        var calls = chunks.Select(chunk => Send(chunk, withValues: false)).ToList();
         using (var span = RedisSpans.Start("EVALSHA", calls.Count))
         {
             span?.SetTag("llmcost.events", events.Count);
+            await Task.WhenAll(calls);
+            var again = 0;
+            for (var c = 0; c < chunks.Count; c++)
+            {
+                if (ApplyUsageCall.NeedsValues(calls[c].Result))
+                {
+                    calls[c] = Send(chunks[c], withValues: true);
+                    again++;
+                }
+            }
+
+            span?.SetTag("llmcost.calls_with_values", again);
             await Task.WhenAll(calls);
         }
 
