@@ -2,6 +2,7 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 using LlmCostTracker.WorkerService.Aggregation;
 using LlmCostTracker.WorkerService.Chunks;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace LlmCostTracker.Tests.Scripts;
@@ -102,5 +103,26 @@ public sealed class LedgerValuesOnDemandTests(BareRedis redis) : IClassFixture<B
         // 80% of 1 USD is crossed by the second event (900,000 µ$ in all).
         Assert.Equal((80, 1, 900_000L), (alert.ThresholdPercent, alert.EventPosition, alert.SpentMicros));
         Assert.Equal((900_000, 2), await TotalsAsync(user));
+    }
+
+    [Fact]
+    public async Task Calls_go_with_their_values_after_a_window_where_many_needed_them_and_without_after_one_where_few_did()
+    {
+        var ledger = new CostLedger(redis.Connection, _keys, Options.Create(new BudgetOptions()), Options.Create(new LedgerOptions()), TimeProvider.System,
+            claims: _claims, aggregation: Options.Create(new AggregationOptions { ValuesOnDemandWindow = 2, ValuesOnDemandMaxShare = 0.5 }));
+        var user = NewUser();
+        var first = Event(user, 100, "e1");
+        Assert.True(ledger.SendsWithoutValues);
+
+        await ledger.ApplyAsync([first]);
+        // The second call of the window meets a duplicate: one of two calls needed the values, not fewer than half.
+        var repeated = await ledger.ApplyAsync([first, Event(user, 100, "e2")]);
+        Assert.Equal([true, false], repeated.Duplicate);
+        Assert.False(ledger.SendsWithoutValues);
+
+        await ledger.ApplyAsync([Event(user, 100, "e3")]);
+        await ledger.ApplyAsync([Event(user, 100, "e4")]);
+        Assert.True(ledger.SendsWithoutValues);
+        Assert.Equal((400, 4), await TotalsAsync(user));
     }
 }

@@ -29,8 +29,16 @@ public sealed record LedgerResult(IReadOnlyList<CrossedThreshold> Alerts, bool[]
 /// go to the bucket's tag deltas in the same step (<see cref="TagDelta"/>), folded by <see cref="TagFolder"/>.</summary>
 public sealed class CostLedger(
     IConnectionMultiplexer redis, LedgerKeys keys, IOptions<BudgetOptions> budgets, IOptions<LedgerOptions> ledger, TimeProvider clock, TagAttribution? tags = null,
-    RollupWriter? rollups = null, ClaimWindow? claims = null)
+    RollupWriter? rollups = null, ClaimWindow? claims = null, IOptions<AggregationOptions>? aggregation = null)
 {
+    private readonly AggregationOptions _aggregation = aggregation?.Value ?? new AggregationOptions();
+    private readonly Lock _valuesLock = new();
+    private int _windowCalls, _windowNeeded;
+    private bool _withoutValues = true;
+
+    /// <summary>Whether the next calls go without their events' values (<see cref="AggregationOptions.ValuesOnDemandMaxShare"/>).</summary>
+    public bool SendsWithoutValues => Volatile.Read(ref _withoutValues);
+
     /// <summary>The service's (AddLedger), whose claim form the layout check has read; a window of its own where a
     /// test or benchmark makes one, with the current form only.</summary>
     private readonly ClaimWindow _claims = claims ?? new(ledger.Value.DedupWindow);
@@ -61,22 +69,23 @@ public sealed class CostLedger(
             return ApplyUsageCall.Script.EvaluateAsync(db, call.Keys, call.Args);
         }
 
-        var calls = chunks.Select(chunk => Send(chunk, withValues: false)).ToList();
+        var lean = Volatile.Read(ref _withoutValues);
+        var calls = chunks.Select(chunk => Send(chunk, withValues: !lean)).ToList();
+        var needed = 0;
         using (var span = RedisSpans.Start("EVALSHA", calls.Count))
         {
             span?.SetTag("llmcost.events", events.Count);
             await Task.WhenAll(calls);
-            var again = 0;
-            for (var c = 0; c < chunks.Count; c++)
+            for (var c = 0; lean && c < chunks.Count; c++)
             {
                 if (ApplyUsageCall.NeedsValues(calls[c].Result))
                 {
                     calls[c] = Send(chunks[c], withValues: true);
-                    again++;
+                    needed++;
                 }
             }
 
-            span?.SetTag("llmcost.calls_with_values", again);
+            span?.SetTag("llmcost.calls_sent_again", needed);
             await Task.WhenAll(calls);
         }
 
@@ -85,6 +94,12 @@ public sealed class CostLedger(
             var chunk = chunks[c];
             var order = chunk.EventOrder();
             var reply = ApplyUsageCall.Decode(calls[c].Result);
+            if (!lean && (reply.DuplicatePositions.Count > 0 || reply.Alerts.Count > 0))
+            {
+                // A call with its values that would have needed them.
+                needed++;
+            }
+
             foreach (var position in reply.DuplicatePositions)
             {
                 duplicate[order[position]] = true;
@@ -97,6 +112,24 @@ public sealed class CostLedger(
             }
         }
 
+        Observe(chunks.Count, needed);
         return new LedgerResult(alerts, duplicate);
+    }
+
+    /// <summary>Counts calls and those that needed their events' values, and at the end of each window chooses how the
+    /// next calls go: without the values while few needed them (batches of fresh events), with them otherwise (e.g.
+    /// single events re-posted by retrying clients, where most calls of ~100 events hold a duplicate).</summary>
+    private void Observe(int calls, int needed)
+    {
+        lock (_valuesLock)
+        {
+            _windowCalls += calls;
+            _windowNeeded += needed;
+            if (_windowCalls >= _aggregation.ValuesOnDemandWindow)
+            {
+                Volatile.Write(ref _withoutValues, _windowNeeded < _aggregation.ValuesOnDemandMaxShare * _windowCalls);
+                (_windowCalls, _windowNeeded) = (0, 0);
+            }
+        }
     }
 }
