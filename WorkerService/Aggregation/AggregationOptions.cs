@@ -38,7 +38,8 @@ public sealed class AggregationOptions
     /// <summary>Ledger calls go first without each event's values (which the script reads only for a duplicate or a
     /// threshold crossed, asking for them then, so the call goes twice) while fewer than this share of the last
     /// <see cref="ValuesOnDemandWindow"/> calls would have needed them; past it, calls go with them. A call without them
-    /// costs Redis ~10% less; one that must go again costs about a third more. 0: every call with them.</summary>
+    /// costs Redis less, one that must go again costs it more: the break-even is this share (BENCHMARKS.md and
+    /// docs/benchmarks-history.md, stop 61). 0: every call with them.</summary>
     [Range(0.0, 1.0)]
     public double ValuesOnDemandMaxShare { get; set; } = 0.2;
 

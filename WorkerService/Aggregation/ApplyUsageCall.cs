@@ -183,24 +183,7 @@ public static partial class ApplyUsageCall
             {
                 var e = events[index];
                 args[a + (int)EventArg.Claim] = claims.Claim(userId, e.Usage.EventId, now);
-                if (!withValues)
-                {
-                    args[a + (int)EventArg.Packed] = RedisValue.EmptyString;
-                    a += EventArgs;
-                    continue;
-                }
-
-                // Packed in the order of LedgerKeys.Counters, then the event's group, time and id (the last two kept in
-                // the alert state of a threshold it crosses). Written as UTF-8, as Redis takes it: a string here was
-                // twice the bytes, and transcoded again when the call was written.
-                if (!Utf8.TryWrite(packed, CultureInfo.InvariantCulture,
-                    $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{eventGroup[n]},{e.Usage.OccurredAt.ToUnixTimeMilliseconds()},{e.Usage.EventId}",
-                    out var written))
-                {
-                    throw new InvalidOperationException($"Event {e.Usage.EventId} does not pack into {PackedBytes} bytes.");
-                }
-
-                args[a + (int)EventArg.Packed] = packed[..written].ToArray();
+                args[a + (int)EventArg.Packed] = withValues ? Pack(e, eventGroup[n], packed) : RedisValue.EmptyString;
                 a += EventArgs;
                 n++;
             }
@@ -229,6 +212,21 @@ public static partial class ApplyUsageCall
 
         args[a] = rollupDelta is null ? RedisValue.EmptyString : (RedisValue)rollupDelta;
         return new Call(redisKeys, args);
+    }
+
+    /// <summary>An event's values packed in the order of LedgerKeys.Counters, then its group, time and id (the last two
+    /// kept in the alert state of a threshold it crosses). Written as UTF-8, as Redis takes it: a string here was twice
+    /// the bytes, and transcoded again when the call was written.</summary>
+    private static byte[] Pack(PricedUsage e, int group, Span<byte> buffer)
+    {
+        if (!Utf8.TryWrite(buffer, CultureInfo.InvariantCulture,
+            $"{e.CostMicros},{e.Usage.InputTokens},{e.Usage.CachedInputTokens},{e.Usage.OutputTokens},1,{e.Usage.CacheWriteInputTokens},{e.Usage.ReasoningOutputTokens},{group},{e.Usage.OccurredAt.ToUnixTimeMilliseconds()},{e.Usage.EventId}",
+            out var written))
+        {
+            throw new InvalidOperationException($"Event {e.Usage.EventId} does not pack into {PackedBytes} bytes.");
+        }
+
+        return buffer[..written].ToArray();
     }
 
     /// <summary>The reply of a call sent without its events' values that needs them: nothing was changed, and the
