@@ -21,16 +21,20 @@ local known = {}
 for c = UsageKey.FirstClaimSet, UsageKey.FirstClaimSet - 1 + claimSets do
   for from = 1, m, slice do
     local part = redis.call('SMISMEMBER', KEYS[c], unpack(checked, from, math.min(m, from + slice - 1)))
+    -- Only a hit is written: nearly every event is new, and this runs for each of the window's sets.
     for k = 1, #part do
-      local j = from + k - 1
-      if j > n then
-        j = j - n
+      if part[k] == 1 then
+        local j = from + k - 1
+        if j > n then
+          j = j - n
+        end
+        known[j] = true
       end
-      known[j] = known[j] or part[k] == 1
     end
   end
 end
 local fresh, seen, isFresh, duplicateAt = {}, {}, {}, {}
+local freshCount = 0
 for j = 1, n do
   local member = members[j]
   if known[j] or seen[member] then
@@ -38,7 +42,8 @@ for j = 1, n do
   else
     seen[member] = true
     isFresh[j] = true
-    fresh[#fresh + 1] = member
+    freshCount = freshCount + 1
+    fresh[freshCount] = member
   end
 end
 -- A duplicate's values are taken out of the sums, the tag delta and the rollup delta: a call without them asks for them.

@@ -14,7 +14,8 @@
 -- ARGV: the header (UsageArg), then in order the counter field names (cost first), the thresholds, and per user a
 -- UserArg record; then its groups (the user's events of one model and day, summed by the caller), each a GroupArg
 -- record with one value a counter from FirstCounter; then per event an EventArg record: its claim (a digest of
--- userId|eventId; with ClaimForms 2, the current and the older form joined) and its counters, group, time (Unix ms) and id packed as c1,...,cN,group,occurredAt,eventId; then
+-- userId|eventId; with ClaimForms 2, the current and the older form joined) and its counters, group, time (Unix ms) and id packed as c1,...,cN,group,occurredAt,eventId
+-- (with ValuesOmitted, the claim alone); then
 -- per event carrying a budget hold a HoldRef record: its position among the user's events (1-based) and the holdId.
 -- After every user: the call's tag delta (JSON, empty without tags), then with one, the events' tag set numbers (0:
 -- none), comma-separated in call order; then the call's daily rollup delta (JSON, empty with history off).
@@ -60,7 +61,7 @@ local heldField = ARGV[UsageArg.HeldField]
 local counterCount = tonumber(ARGV[UsageArg.CounterCount])
 local thresholdCount = tonumber(ARGV[UsageArg.ThresholdCount])
 local userCount = tonumber(ARGV[UsageArg.UserCount])
--- A call first comes without each event's packed values (ValuesOmitted 1: each is an empty string). They are read only
+-- A call first comes without each event's packed values (ValuesOmitted 1: an event's record is its claim alone). They are read only
 -- for a user with a duplicate in the call or a threshold to cross; meeting one, the script answers { -1 } before any
 -- write, so nothing has changed, and the caller sends the call again with them (ApplyUsageCall.NeedsValues).
 local valuesOmitted = ARGV[UsageArg.ValuesOmitted] == '1'
@@ -88,9 +89,11 @@ end
 -- Users and events are located once; the group values stay in ARGV and are read where used. A record is read from
 -- the position before it: ARGV[base + GroupArg.Day].
 local groupSize = GroupArg.FirstCounter - 1 + counterCount
-local userArgSize, eventSize, holdSize = layoutSize(UserArg), layoutSize(EventArg), layoutSize(HoldRef)
+local userArgSize, eventSize, holdSize = layoutSize(UserArg), valuesOmitted and 1 or layoutSize(EventArg), layoutSize(HoldRef)
 local users, members, valuesAt = {}, {}, {}
 local n = 0
+-- Read once for each event: ARGV and the layout tables are globals, each use a table lookup.
+local argv, claimAt, packedAt = ARGV, EventArg.Claim, EventArg.Packed
 for u = 1, userCount do
   local user = {
     id = ARGV[p + UserArg.Id], groupCount = tonumber(ARGV[p + UserArg.GroupCount]), first = n + 1,
@@ -101,8 +104,8 @@ for u = 1, userCount do
   p = p + user.groupCount * groupSize
   for _ = user.first, user.last do
     n = n + 1
-    members[n] = ARGV[p + EventArg.Claim]
-    valuesAt[n] = p + EventArg.Packed
+    members[n] = argv[p + claimAt]
+    valuesAt[n] = p + packedAt
     p = p + eventSize
   end
   user.holds = p

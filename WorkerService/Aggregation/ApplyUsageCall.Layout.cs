@@ -33,7 +33,7 @@ public static partial class ApplyUsageCall
 
     /// <summary>An event: its claim (<see cref="ClaimWindow.Digest"/>; with <see cref="UsageArg.ClaimForms"/> 2, both
     /// forms, <see cref="ClaimWindow.BothForms"/>) and its counters, group, time and id packed
-    /// (<c>c1,...,cN,group,occurredAt,eventId</c>), or an empty string with <see cref="UsageArg.ValuesOmitted"/>.</summary>
+    /// (<c>c1,...,cN,group,occurredAt,eventId</c>); with <see cref="UsageArg.ValuesOmitted"/>, its claim alone.</summary>
     public enum EventArg { Claim, Packed }
 
     /// <summary>An event carrying a budget hold: its position among its user's events (1-based) and the hold's id.</summary>

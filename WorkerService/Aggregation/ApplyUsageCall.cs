@@ -11,9 +11,8 @@ using StackExchange.Redis;
 namespace LlmCostTracker.WorkerService.Aggregation;
 
 /// <summary>The arguments and reply of <c>Ledger/Scripts/apply-usage.lua</c>, their order named once in
-/// <c>ApplyUsageCall.Layout.cs</c>. Each
-/// user's events are summed per model and day (a group) here, so the script adds one group where it would add many
-/// events unless the user has a duplicate in the call.</summary>
+/// <c>ApplyUsageCall.Layout.cs</c>. Each user's events are summed per model and day (a group) here, so the script adds
+/// one group where it would add many events unless the user has a duplicate in the call.</summary>
 public static partial class ApplyUsageCall
 {
     public static readonly RedisScript Script = RedisScript.Load("apply-usage.lua", "apply-usage-claims.lua", "apply-usage-helpers.lua", "apply-usage-users.lua", "apply-usage-month.lua")
@@ -95,6 +94,7 @@ public static partial class ApplyUsageCall
         var groupStart = new int[chunk.Users.Count + 1];
         var eventGroup = new int[chunk.EventCount];
         var holds = 0;
+        var holdsOf = new int[chunk.Users.Count];
         var n = 0;
         for (var u = 0; u < chunk.Users.Count; u++)
         {
@@ -105,6 +105,7 @@ public static partial class ApplyUsageCall
                 if (e.Usage.HoldId is not null)
                 {
                     holds++;
+                    holdsOf[u]++;
                 }
 
                 var day = LedgerCalendar.DayOf(e.Usage.OccurredAt);
@@ -126,7 +127,9 @@ public static partial class ApplyUsageCall
 
         groupStart[chunk.Users.Count] = groups.Count;
         var counters = LedgerKeys.Counters.Length;
-        var args = new RedisValue[Header + counters + thresholds.Length + chunk.Users.Count * UserArgs + groups.Count * GroupArgs + chunk.EventCount * EventArgs
+        // Without the values an event's record is its claim alone (an empty value was still parsed and put in ARGV).
+        var eventArgs = withValues ? EventArgs : 1;
+        var args = new RedisValue[Header + counters + thresholds.Length + chunk.Users.Count * UserArgs + groups.Count * GroupArgs + chunk.EventCount * eventArgs
             + holds * HoldArgs + 1 + (tagDelta is null ? 0 : 1) + 1];
         args[(int)UsageArg.ExpireAt] = chunk.Month.ExpiresAt.ToUnixTimeSeconds();
         args[(int)UsageArg.DefaultBudget] = defaultBudgetMicros;
@@ -160,7 +163,7 @@ public static partial class ApplyUsageCall
             args[a + (int)UserArg.Id] = userId;
             args[a + (int)UserArg.GroupCount] = groupStart[u + 1] - groupStart[u];
             args[a + (int)UserArg.EventCount] = indexes.Count;
-            args[a + (int)UserArg.HoldCount] = indexes.Count(i => events[i].Usage.HoldId is not null);
+            args[a + (int)UserArg.HoldCount] = holdsOf[u];
             a += UserArgs;
             for (var g = groupStart[u]; g < groupStart[u + 1]; g++)
             {
@@ -183,8 +186,12 @@ public static partial class ApplyUsageCall
             {
                 var e = events[index];
                 args[a + (int)EventArg.Claim] = claims.Claim(userId, e.Usage.EventId, now);
-                args[a + (int)EventArg.Packed] = withValues ? Pack(e, eventGroup[n], packed) : RedisValue.EmptyString;
-                a += EventArgs;
+                if (withValues)
+                {
+                    args[a + (int)EventArg.Packed] = Pack(e, eventGroup[n], packed);
+                }
+
+                a += eventArgs;
                 n++;
             }
 
