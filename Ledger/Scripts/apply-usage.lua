@@ -92,8 +92,9 @@ local groupSize = GroupArg.FirstCounter - 1 + counterCount
 local userArgSize, eventSize, holdSize = layoutSize(UserArg), valuesOmitted and 1 or layoutSize(EventArg), layoutSize(HoldRef)
 local users, members, valuesAt = {}, {}, {}
 local n = 0
--- Read once for each event: ARGV and the layout tables are globals, each use a table lookup.
-local argv, claimAt, packedAt = ARGV, EventArg.Claim, EventArg.Packed
+-- Read once for each event: ARGV and the layout tables are globals, each use a table lookup. A call without the
+-- values has no position for them: valuesAt stays empty, so reading one there fails the call rather than misreads.
+local argv, claimAt, packedAt = ARGV, EventArg.Claim, not valuesOmitted and EventArg.Packed
 for u = 1, userCount do
   local user = {
     id = ARGV[p + UserArg.Id], groupCount = tonumber(ARGV[p + UserArg.GroupCount]), first = n + 1,
@@ -105,7 +106,9 @@ for u = 1, userCount do
   for _ = user.first, user.last do
     n = n + 1
     members[n] = argv[p + claimAt]
-    valuesAt[n] = p + packedAt
+    if packedAt then
+      valuesAt[n] = p + packedAt
+    end
     p = p + eventSize
   end
   user.holds = p
