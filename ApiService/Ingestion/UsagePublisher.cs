@@ -12,6 +12,8 @@ namespace LlmCostTracker.ApiService.Ingestion;
 /// lone request is published at once, so latency never waits for a batch to fill.</summary>
 public sealed class UsagePublisher : BackgroundService
 {
+    private static readonly ActivitySource Source = new("LlmCostTracker");
+
     private readonly GroupCommit<Pending> _messages;
     private readonly IBus _bus;
     private readonly IngestOptions _options;
@@ -39,9 +41,13 @@ public sealed class UsagePublisher : BackgroundService
     /// <summary>Completes when the broker confirmed the events; throws <see cref="BrokerUnavailableException"/>
     /// when it did not within <see cref="IngestOptions.PublishTimeout"/>, or the service is stopping
     /// (<see cref="BrokerWaitLimit"/>).</summary>
-    public async Task PublishAsync(IReadOnlyList<LlmUsage> events, CancellationToken ct)
+    /// <param name="spanInEventTrace">For one event read from a caller's own span (OTLP): when it goes as a message of
+    /// its own, the publish runs under a span of this name in the caller's trace (the event's traceparent), linked to
+    /// the request's, so the publish and the worker's write continue that trace. Coalesced with other requests, no
+    /// span is made: the worker links each event's trace instead, as for any message of several events.</param>
+    public async Task PublishAsync(IReadOnlyList<LlmUsage> events, CancellationToken ct, string? spanInEventTrace = null)
     {
-        var pending = new Pending(events, Activity.Current);
+        var pending = new Pending(events, Activity.Current, spanInEventTrace);
         if (!_messages.TryAdd(pending))
         {
             throw new BrokerUnavailableException("Too many events are waiting for the broker.");
@@ -79,9 +85,11 @@ public sealed class UsagePublisher : BackgroundService
             }
         }
 
-        // A lone request's publish joins that request's trace; every event also carries its own traceparent.
+        // A lone request's publish joins that request's trace (or its event's, see spanInEventTrace); every event also
+        // carries its own traceparent.
         var previous = Activity.Current;
         Activity.Current = batch.Count == 1 ? batch[0].Parent : null;
+        var inEventTrace = batch.Count == 1 ? StartInEventTrace(batch[0]) : null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _limit.Stopped);
         timeout.CancelAfter(_options.PublishTimeout);
         try
@@ -105,11 +113,18 @@ public sealed class UsagePublisher : BackgroundService
         }
         finally
         {
+            inEventTrace?.Dispose();
             Activity.Current = previous;
         }
     }
 
-    private sealed record Pending(IReadOnlyList<LlmUsage> Events, Activity? Parent)
+    private static Activity? StartInEventTrace(Pending pending) =>
+        pending.SpanInEventTrace is { } name && pending.Events.Count == 1
+            && ActivityContext.TryParse(pending.Events[0].TraceParent, null, out var caller)
+            ? Source.StartActivity(name, ActivityKind.Internal, caller, links: pending.Parent is null ? null : [new ActivityLink(pending.Parent.Context)])
+            : null;
+
+    private sealed record Pending(IReadOnlyList<LlmUsage> Events, Activity? Parent, string? SpanInEventTrace)
     {
         public TaskCompletionSource Confirmed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

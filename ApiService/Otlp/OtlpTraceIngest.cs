@@ -11,7 +11,8 @@ namespace LlmCostTracker.ApiService.Otlp;
 /// (validation, publish with the broker's confirm, one count per event id). Shared by OTLP/HTTP and OTLP/gRPC.</summary>
 public sealed class OtlpTraceIngest
 {
-    private static readonly ActivitySource Source = new("LlmCostTracker");
+    /// <summary>The API's span in the caller's trace for a usage span published as a message of its own.</summary>
+    public const string InCallerTraceSpan = "record otlp usage";
 
     /// <summary>Problems quoted in a partial success's message; the count says how many there were.</summary>
     private const int QuotedProblems = 5;
@@ -121,17 +122,14 @@ public sealed class OtlpTraceIngest
 
     private async Task PublishAsync(List<LlmUsage> events, CancellationToken ct)
     {
-        if (events.Count == 1 && ActivityContext.TryParse(events[0].TraceParent, null, out var exported))
-        {
-            await PublishUnderAsync(exported, events, ct);
-            return;
-        }
-
         if (events.Count <= _maxEventsPerPublish)
         {
             if (events.Count > 0)
             {
-                await _publisher.PublishAsync(events, ct);
+                // One usage span: its publish, and the worker's write after it, continue the caller's trace when it goes
+                // as a message of its own (the export request's span is linked); several events in one message are
+                // linked to theirs by the worker instead.
+                await _publisher.PublishAsync(events, ct, events.Count == 1 ? InCallerTraceSpan : null);
             }
 
             return;
@@ -146,17 +144,6 @@ public sealed class OtlpTraceIngest
         }
 
         await Task.WhenAll(parts);
-    }
-
-    /// <summary>Publishes one usage span's event in that span's trace: the publish, and the worker's write after it,
-    /// continue the caller's trace (several events in one message are linked to theirs by the worker instead). The
-    /// export request's own span is linked. Its own method: the Activity.Current it sets ends with it.</summary>
-    private async Task PublishUnderAsync(ActivityContext exported, List<LlmUsage> events, CancellationToken ct)
-    {
-        var request = Activity.Current;
-        using var activity = Source.StartActivity(
-            "record otlp usage", ActivityKind.Internal, exported, links: request is null ? null : [new ActivityLink(request.Context)]);
-        await _publisher.PublishAsync(events, ct);
     }
 
     private void Count(long spans, string outcome)
