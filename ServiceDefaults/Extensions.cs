@@ -21,6 +21,10 @@ public static partial class Extensions
     /// <summary>Activity sources and meters of libraries we use without referencing them here.</summary>
     private static readonly string[] LibrarySources = ["MassTransit", "StackExchange.Redis", "LlmCostTracker"];
 
+    /// <summary>Marks a service's requests to itself (the API's start-up warm-up): they are not traced. Anyone may send
+    /// it, and gains nothing a caller could not have before (an unsampled traceparent also leaves a request untraced).</summary>
+    public const string WarmUpHeader = "X-LlmCost-Warm-Up";
+
     private static readonly string[] OtlpExporterClients = ["OtlpTraceExporter", "OtlpMetricExporter", "OtlpLogExporter"];
 
     /// <summary><c>Shutdown:Timeout</c> (5 s): the bound on a service's stop.</summary>
@@ -67,7 +71,8 @@ public static partial class Extensions
                 .AddAspNetCoreInstrumentation(options =>
                     options.Filter = context =>
                         !context.Request.Path.StartsWithSegments(HealthEndpointPath)
-                        && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                        && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath)
+                        && !context.Request.Headers.ContainsKey(WarmUpHeader))
                 .AddHttpClientInstrumentation());
 
         builder.AddOpenTelemetryExporters();

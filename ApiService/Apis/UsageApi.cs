@@ -2,6 +2,7 @@ using System.Diagnostics;
 using LlmCostTracker.ApiService.Extensions;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Security;
+using LlmCostTracker.ApiService.WarmUp;
 using LlmCostTracker.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -39,7 +40,8 @@ public static class UsageApi
     }
 
     public static async Task<Results<AcceptedJson<UsageAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsage(
-        HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution, CancellationToken ct)
+        HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution,
+        StartupWarmUp warmUp, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync(request, IngestRequestJson.Context.UsageEventBody, ct);
         if (problem is not null)
@@ -56,6 +58,11 @@ public static class UsageApi
             return TypedResults.ValidationProblem(errors);
         }
 
+        if (warmUp.IsWarmUp(request))
+        {
+            return new AcceptedJson<UsageAccepted>(new UsageAccepted(usage.EventId), IngestJsonContext.Default.UsageAccepted);
+        }
+
         if (await PublishAsync(request.HttpContext, publisher, [usage], ct) is { } unavailable)
         {
             return unavailable;
@@ -66,7 +73,8 @@ public static class UsageApi
     }
 
     public static async Task<Results<AcceptedJson<UsageBatchAccepted>, ValidationProblem, ProblemHttpResult>> RecordUsageBatch(
-        HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution, CancellationToken ct)
+        HttpRequest request, UsagePublisher publisher, TimeProvider clock, IngestMetrics metrics, IOptions<AttributionOptions> attribution,
+        StartupWarmUp warmUp, CancellationToken ct)
     {
         var (body, problem) = await JsonBody.ReadAsync(request, IngestRequestJson.Context.UsageBatchBody, ct);
         if (problem is not null)
@@ -101,13 +109,19 @@ public static class UsageApi
             return TypedResults.ValidationProblem(errors, title: "The batch was rejected: no event in it was recorded.");
         }
 
+        var accepted = new AcceptedJson<UsageBatchAccepted>(new UsageBatchAccepted(events.Count, events.ConvertAll(e => e.EventId)), IngestJsonContext.Default.UsageBatchAccepted);
+        if (warmUp.IsWarmUp(request))
+        {
+            return accepted;
+        }
+
         if (await PublishAsync(request.HttpContext, publisher, events, ct) is { } unavailable)
         {
             return unavailable;
         }
 
         metrics.Accepted(events.Count);
-        return new AcceptedJson<UsageBatchAccepted>(new UsageBatchAccepted(events.Count, events.ConvertAll(e => e.EventId)), IngestJsonContext.Default.UsageBatchAccepted);
+        return accepted;
     }
 
     private static async Task<ProblemHttpResult?> PublishAsync(

@@ -10,6 +10,7 @@ using LlmCostTracker.Contracts;
 using LlmCostTracker.Messaging;
 using LlmCostTracker.ApiService.Otlp;
 using LlmCostTracker.ApiService.Security;
+using LlmCostTracker.ApiService.WarmUp;
 using Grpc.AspNetCore.Server;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -68,6 +69,14 @@ public static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<UsagePublisher>());
 
         builder.AddOtlpIngestion();
+
+        builder.Services.AddOptions<WarmUpOptions>()
+            .BindConfiguration(WarmUpOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<StartupWarmUp>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<StartupWarmUp>());
+        builder.Services.AddHealthChecks().AddCheck<StartupWarmUp>("warm-up");
     }
 
     /// <summary>OTLP trace exports as usage: OTLP/HTTP on the API's endpoints, OTLP/gRPC on its HTTP/2 <c>otlp</c> one.</summary>

@@ -5,6 +5,7 @@ using Google.Protobuf;
 using LlmCostTracker.ApiService.Ingestion;
 using LlmCostTracker.ApiService.Otlp.Proto;
 using LlmCostTracker.ApiService.Security;
+using LlmCostTracker.ApiService.WarmUp;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -52,7 +53,8 @@ public static class OtlpHttpApi
         return app;
     }
 
-    private static async Task<IResult> ExportAsync(HttpContext context, OtlpTraceIngest ingest, IOptions<OtlpIngestOptions> options, CancellationToken ct)
+    private static async Task<IResult> ExportAsync(
+        HttpContext context, OtlpTraceIngest ingest, IOptions<OtlpIngestOptions> options, StartupWarmUp warmUp, CancellationToken ct)
     {
         var request = context.Request;
         var json = request.ContentType is { } type && type.StartsWith(JsonType, StringComparison.OrdinalIgnoreCase);
@@ -131,7 +133,7 @@ public static class OtlpHttpApi
         ExportTraceServiceResponse response;
         try
         {
-            response = await ingest.ExportAsync(export, ct);
+            response = await ingest.ExportAsync(export, ct, publish: !warmUp.IsWarmUp(request));
         }
         catch (BrokerUnavailableException ex)
         {

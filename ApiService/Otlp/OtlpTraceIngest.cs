@@ -63,8 +63,10 @@ public sealed class OtlpTraceIngest
     public string TooManySpansMessage => $"An export may hold at most {_maxSpans} spans (OtlpIngest:MaxSpansPerRequest).";
 
     /// <summary>Reads and publishes the export's usage spans. Throws <see cref="BrokerUnavailableException"/> when the
-    /// broker did not confirm them (nothing is acknowledged: the exporter retries, and each span still counts once).</summary>
-    public async Task<ExportTraceServiceResponse> ExportAsync(ExportTraceServiceRequest export, CancellationToken ct)
+    /// broker did not confirm them (nothing is acknowledged: the exporter retries, and each span still counts once).
+    /// Without <paramref name="publish"/> (the API's own warm-up), the export is read and validated, and nothing of it
+    /// is published or counted.</summary>
+    public async Task<ExportTraceServiceResponse> ExportAsync(ExportTraceServiceRequest export, CancellationToken ct, bool publish = true)
     {
         var now = _clock.GetUtcNow();
         var events = new List<LlmUsage>();
@@ -105,6 +107,11 @@ public sealed class OtlpTraceIngest
                     events.Add(usage);
                 }
             }
+        }
+
+        if (!publish)
+        {
+            return Response(rejected, quoted, dropped);
         }
 
         if (rejected > 0)

@@ -144,32 +144,47 @@ public class AppFixture : IAsyncLifetime
     /// API answers an unhandled exception with a bare ProblemDetails and logs what it was.</summary>
     public async Task<string> FailureLogsAsync(string name)
     {
-        var resource = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == name);
-        var logs = App.Services.GetRequiredService<ResourceLoggerService>();
         var report = new System.Text.StringBuilder();
-        // The logs of every instance (replica) of the resource.
-        using var read = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var (lines, complete) = await LogLinesAsync(name);
         var failing = 0;
-        try
+        foreach (var line in lines)
         {
-            await foreach (var batch in logs.GetAllAsync(resource).WithCancellation(read.Token))
+            failing = line.Contains("fail: ", StringComparison.Ordinal) || line.Contains("crit: ", StringComparison.Ordinal) ? 30 : failing - 1;
+            if (failing > 0)
             {
-                foreach (var line in batch)
-                {
-                    failing = line.Content.Contains("fail: ", StringComparison.Ordinal) || line.Content.Contains("crit: ", StringComparison.Ordinal) ? 30 : failing - 1;
-                    if (failing > 0)
-                    {
-                        report.AppendLine(line.Content);
-                    }
-                }
+                report.AppendLine(line);
             }
         }
-        catch (OperationCanceledException)
+
+        if (!complete)
         {
             report.AppendLine("(logs not read within 5 s)");
         }
 
         return report.Length == 0 ? $"{name} logged no failure." : report.ToString();
+    }
+
+    /// <summary>Every line every instance (replica) of <paramref name="name"/> logged so far, as the orchestrator keeps
+    /// them; <c>Complete</c> is false when they were not all read within 5 s.</summary>
+    public async Task<(List<string> Lines, bool Complete)> LogLinesAsync(string name)
+    {
+        var resource = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == name);
+        var logs = App.Services.GetRequiredService<ResourceLoggerService>();
+        var lines = new List<string>();
+        using var read = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await foreach (var batch in logs.GetAllAsync(resource).WithCancellation(read.Token))
+            {
+                lines.AddRange(batch.Select(line => line.Content));
+            }
+
+            return (lines, true);
+        }
+        catch (OperationCanceledException)
+        {
+            return (lines, false);
+        }
     }
 
     /// <summary>Each resource's state, exit code, health and last log lines, for a start that failed.</summary>
