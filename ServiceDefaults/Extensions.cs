@@ -22,7 +22,7 @@ public static partial class Extensions
     private static readonly string[] LibrarySources = ["MassTransit", "StackExchange.Redis", "LlmCostTracker"];
 
     /// <summary>Marks a service's requests to itself (the API's start-up warm-up): they are not traced. Anyone may send
-    /// it, and gains nothing a caller could not have before (an unsampled traceparent also leaves a request untraced).</summary>
+    /// it; it leaves only that request out of the traces (its event is recorded as any other's).</summary>
     public const string WarmUpHeader = "X-LlmCost-Warm-Up";
 
     private static readonly string[] OtlpExporterClients = ["OtlpTraceExporter", "OtlpMetricExporter", "OtlpLogExporter"];
