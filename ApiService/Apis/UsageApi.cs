@@ -11,13 +11,15 @@ namespace LlmCostTracker.ApiService.Apis;
 
 public static class UsageApi
 {
+    public const string Route = "/api/v1/llm-usage";
+    public const string BatchRoute = Route + "/batch";
     public const long MaxEventBodyBytes = 64 * 1024;
     public const long MaxBatchBodyBytes = 1024 * 1024;
     private const string RetryAfterSeconds = "5";
 
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1/llm-usage")
+        var api = app.MapGroup(Route)
             .WithTags("Usage ingestion")
             .RequireAuthorization(ApiKeyDefaults.IngestPolicy);
 

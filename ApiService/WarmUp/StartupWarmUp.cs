@@ -4,6 +4,7 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Google.Protobuf;
+using LlmCostTracker.ApiService.Apis;
 using LlmCostTracker.ApiService.Otlp;
 using LlmCostTracker.ApiService.Security;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -23,7 +24,7 @@ namespace LlmCostTracker.ApiService.WarmUp;
 /// validation without publishing. Its requests are not traced. /health reports Degraded (503) until the warm-up
 /// ends, and it ends, warm or not, by <see cref="WarmUpOptions.Timeout"/>.</summary>
 public sealed class StartupWarmUp(
-    IServer server, IHostApplicationLifetime lifetime, IConfiguration configuration, IOptions<WarmUpOptions> options,
+    IServer server, IHostApplicationLifetime lifetime, IOptionsMonitor<ApiKeyAuthenticationOptions> keys, IOptions<WarmUpOptions> options,
     ILogger<StartupWarmUp> logger) : BackgroundService, IHealthCheck
 {
     public const string Header = Microsoft.Extensions.Hosting.Extensions.WarmUpHeader;
@@ -49,7 +50,7 @@ public sealed class StartupWarmUp(
         var progress = new Progress();
         try
         {
-            if (!_options.Enabled || configuration["Ingest:ApiKey"] is not { Length: > 0 } key)
+            if (!_options.Enabled || keys.Get(ApiKeyDefaults.IngestScheme).ApiKey is not { Length: > 0 } key)
             {
                 return;
             }
@@ -161,8 +162,8 @@ public sealed class StartupWarmUp(
     /// <summary>The bodies, made once: the API makes each event's id (JSON) or reads it from the span's ids (OTLP).</summary>
     private static class Requests
     {
-        public const string SinglePath = "/api/v1/llm-usage";
-        public const string BatchPath = "/api/v1/llm-usage/batch";
+        public const string SinglePath = UsageApi.Route;
+        public const string BatchPath = UsageApi.BatchRoute;
         public static readonly MediaTypeHeaderValue Json = new("application/json");
         public static readonly MediaTypeHeaderValue Protobuf = new(OtlpHttpApi.ProtobufType);
 
