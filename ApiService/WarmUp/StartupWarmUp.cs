@@ -58,13 +58,17 @@ public sealed class StartupWarmUp(
             await WhenStartedAsync(stoppingToken);
             progress = new Progress();
             time.CancelAfter(_options.Timeout);
-            // The API does not trace a request with the warm-up header (ServiceDefaults), nor does the client (the
-            // scope OpenTelemetry's own exporters send under).
-            using var untraced = OpenTelemetry.SuppressInstrumentationScope.Begin();
             using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = _options.Concurrency });
             client.DefaultRequestHeaders.Add(ApiKeyDefaults.IngestHeader, key);
             client.DefaultRequestHeaders.Add(Header, _token);
-            await RunAsync(client, progress, time.Token);
+            // The API does not trace a request with the warm-up header (ServiceDefaults), nor does the client (the
+            // scope OpenTelemetry's own exporters send under). The scope ends before the summary is logged: it also
+            // keeps logs from OpenTelemetry's exporter, and the summary would reach the console but not the dashboard.
+            using (OpenTelemetry.SuppressInstrumentationScope.Begin())
+            {
+                await RunAsync(client, progress, time.Token);
+            }
+
             Log(LogLevel.Information, progress, "");
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)

@@ -22,6 +22,12 @@ public sealed partial class WarmUpTests(AppFixture app)
         Assert.True(summary is not null, $"the API logged its warm-up:\n{string.Join('\n', lines.Where(l => l.Contains("arm-up", StringComparison.Ordinal)))}");
         var requests = int.Parse(summary.Groups["requests"].Value, CultureInfo.InvariantCulture);
         Assert.InRange(requests, 100, 1_000_000);
+        // And to the dashboard (OTLP): the client's requests are sent in OpenTelemetry's suppression scope, which also
+        // drops logs, and the summary was once logged inside it.
+        var (logs, exported) = await Eventually.ReturnsAsync(
+            () => Task.FromResult((Count: app.Telemetry!.Logs.Count, Summary: app.Telemetry.Logs.LastOrDefault(l => WarmUpLine().IsMatch(l)))),
+            found => found.Summary is not null, because: "the warm-up's summary reached the OTLP logs (log records received, summary)");
+        Assert.True(logs > 0 && exported is not null, $"{logs} log records exported, the summary among them: {exported}");
 
         // Its events were validated and answered, never published: the ledger has nothing of its user.
         Assert.Empty(await app.UserTotalsAsync(StartupWarmUp.UserId));

@@ -101,7 +101,8 @@ public class AppFixture : IAsyncLifetime
             if (Telemetry is not null)
             {
                 resource.WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-                    .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "200");
+                    .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "200")
+                    .WithEnvironment("OTEL_BLRP_SCHEDULE_DELAY", "200");
             }
         }
 

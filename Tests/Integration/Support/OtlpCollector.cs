@@ -3,13 +3,15 @@ using System.Net;
 namespace LlmCostTracker.Tests.Integration;
 
 /// <summary>An OTLP/HTTP (protobuf) receiver in the test process, standing where the Aspire dashboard would: the
-/// services export to it, and it keeps the spans it receives (metrics and logs are accepted and dropped). Only what
-/// the tests read is decoded from the protobuf: ids, parent, name and links.</summary>
+/// services export to it, and it keeps the spans and log messages it receives (metrics are accepted and dropped). Only
+/// what the tests read is decoded from the protobuf: a span's ids, parent, name and links, a log record's body.</summary>
 public sealed class OtlpCollector : IAsyncDisposable
 {
     public const int MaxSpans = 500_000;
+    public const int MaxLogs = 100_000;
     private readonly LoopbackListener _listener;
     private readonly List<Span> _spans = [];
+    private readonly List<string> _logs = [];
     private int _unreadable;
 
     public sealed record Link(string TraceId, string SpanId);
@@ -23,7 +25,7 @@ public sealed class OtlpCollector : IAsyncDisposable
 
     public Uri Endpoint => _listener.Endpoint;
 
-    /// <summary>Trace exports that could not be decoded.</summary>
+    /// <summary>Trace and log exports that could not be decoded.</summary>
     public int Unreadable => Volatile.Read(ref _unreadable);
 
     public IReadOnlyList<Span> Spans
@@ -37,32 +39,27 @@ public sealed class OtlpCollector : IAsyncDisposable
         }
     }
 
+    /// <summary>The bodies of the log records received (the formatted messages, as the services export them).</summary>
+    public IReadOnlyList<string> Logs
+    {
+        get
+        {
+            lock (_logs)
+            {
+                return [.. _logs];
+            }
+        }
+    }
+
     private async Task ServeAsync(HttpListenerContext context)
     {
         using (var body = new MemoryStream())
         {
             await context.Request.InputStream.CopyToAsync(body);
-            if (context.Request.Url?.AbsolutePath == "/v1/traces")
+            switch (context.Request.Url?.AbsolutePath)
             {
-                List<Span> spans;
-                try
-                {
-                    spans = ReadTraces(body.ToArray());
-                }
-                catch (Exception ex) when (ex is InvalidDataException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-                {
-                    // Counted, so a test can tell "nothing exported" from "not understood".
-                    Interlocked.Increment(ref _unreadable);
-                    spans = [];
-                }
-
-                lock (_spans)
-                {
-                    if (_spans.Count + spans.Count <= MaxSpans)
-                    {
-                        _spans.AddRange(spans);
-                    }
-                }
+                case "/v1/traces": Keep(body.ToArray(), b => ReadTraces(b), _spans, MaxSpans); break;
+                case "/v1/logs": Keep(body.ToArray(), b => ReadLogBodies(b), _logs, MaxLogs); break;
             }
         }
 
@@ -89,6 +86,52 @@ public sealed class OtlpCollector : IAsyncDisposable
         }
 
         return spans;
+    }
+
+    /// <summary>Decodes an export and keeps what it holds, up to <paramref name="max"/> items in all.</summary>
+    private void Keep<T>(byte[] body, Func<byte[], List<T>> read, List<T> into, int max)
+    {
+        List<T> items;
+        try
+        {
+            items = read(body);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            // Counted, so a test can tell "nothing exported" from "not understood".
+            Interlocked.Increment(ref _unreadable);
+            return;
+        }
+
+        lock (into)
+        {
+            if (into.Count + items.Count <= max)
+            {
+                into.AddRange(items);
+            }
+        }
+    }
+
+    /// <summary>ExportLogsServiceRequest → resource_logs (1) → scope_logs (2) → log_records (2) → body (5), an AnyValue
+    /// whose string_value (1) the services' log messages are.</summary>
+    public static List<string> ReadLogBodies(ReadOnlySpan<byte> request)
+    {
+        var bodies = new List<string>();
+        foreach (var resourceLogs in Fields(request, 1))
+        {
+            foreach (var scopeLogs in Fields(resourceLogs, 2))
+            {
+                foreach (var record in Fields(scopeLogs, 2))
+                {
+                    foreach (var body in Fields(record, 5))
+                    {
+                        bodies.AddRange(Fields(body, 1).Select(System.Text.Encoding.UTF8.GetString));
+                    }
+                }
+            }
+        }
+
+        return bodies;
     }
 
     private static Span ReadSpan(byte[] span)
