@@ -165,4 +165,17 @@ public sealed class GenAiSpanReaderTests
         Assert.Contains(problems, p => p.Contains("'namespace'", StringComparison.Ordinal));
         Assert.Empty(new OtlpIngestOptions().Problems(Dimensions));
     }
+
+    /// <summary>Why the API parses OTLP/HTTP protobuf with protobuf's default parser, which keeps what the subset leaves
+    /// out as unknown fields, and not one that discards them (which costs less for spans with events): the discarding
+    /// parser skips an invalid wire type instead of failing, so a malformed body would be an empty export answered 200.
+    /// Should a Google.Protobuf release change that, this fails, and the API can discard.</summary>
+    [Fact]
+    public void Only_the_parser_that_keeps_unknown_fields_refuses_an_invalid_wire_type()
+    {
+        byte[] malformed = [0xff, 0xff, 0xff, 0x01];
+        Assert.Throws<InvalidProtocolBufferException>(() => ExportTraceServiceRequest.Parser.ParseFrom(malformed));
+        var discarded = ExportTraceServiceRequest.Parser.WithDiscardUnknownFields(true).ParseFrom(malformed);
+        Assert.Empty(discarded.ResourceSpans);
+    }
 }

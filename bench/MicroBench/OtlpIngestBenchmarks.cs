@@ -17,8 +17,10 @@ public class OtlpIngestBenchmarks
     private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
     private static readonly string[] Dimensions = ["environment", "feature"];
     private readonly GenAiSpanReader _reader = new(new OtlpIngestOptions(), Dimensions);
+    private static readonly MessageParser<ExportTraceServiceRequest> Discarding = ExportTraceServiceRequest.Parser.WithDiscardUnknownFields(true);
     private byte[] _json = [];
     private byte[] _otlp = [];
+    private byte[] _rich = [];
 
     [GlobalSetup]
     public void Setup()
@@ -46,6 +48,53 @@ public class OtlpIngestBenchmarks
         var export = new ExportTraceServiceRequest();
         export.ResourceSpans.Add(resource);
         _otlp = export.ToByteArray();
+
+        // The same span with what the subset leaves out, as an SDK writes it for a failed call: a status (15: code 2,
+        // message) and an exception event (11: time, name, three attributes). Parsed with the subset, they are fields
+        // it does not know.
+        var extra = new MemoryStream();
+        var output = new CodedOutputStream(extra);
+        output.WriteTag(15, WireFormat.WireType.LengthDelimited);
+        output.WriteBytes(Status(2, "rate limited: retry after 20 s"));
+        output.WriteTag(11, WireFormat.WireType.LengthDelimited);
+        output.WriteBytes(Event("exception", ("exception.type", "System.ClientModel.ClientResultException"),
+            ("exception.message", "HTTP 429 (Too Many Requests): Rate limit reached for gpt-4o in organization org-x on tokens per min."),
+            ("exception.stacktrace", string.Concat(Enumerable.Repeat("   at OpenAI.Chat.ChatClient.CompleteChatAsync(...)\n", 20)))));
+        output.Flush();
+        var rich = Span.Parser.ParseFrom(span.ToByteArray().Concat(extra.ToArray()).ToArray());
+        scope.Spans.Clear();
+        scope.Spans.Add(rich);
+        _rich = export.ToByteArray();
+    }
+
+    private static ByteString Status(int code, string message)
+    {
+        var status = new MemoryStream();
+        var output = new CodedOutputStream(status);
+        output.WriteTag(2, WireFormat.WireType.LengthDelimited);
+        output.WriteString(message);
+        output.WriteTag(3, WireFormat.WireType.Varint);
+        output.WriteInt32(code);
+        output.Flush();
+        return ByteString.CopyFrom(status.ToArray());
+    }
+
+    private static ByteString Event(string name, params (string Key, string Value)[] attributes)
+    {
+        var ev = new MemoryStream();
+        var output = new CodedOutputStream(ev);
+        output.WriteTag(1, WireFormat.WireType.Fixed64);
+        output.WriteFixed64((ulong)Now.ToUnixTimeMilliseconds() * 1_000_000);
+        output.WriteTag(2, WireFormat.WireType.LengthDelimited);
+        output.WriteString(name);
+        foreach (var (key, value) in attributes)
+        {
+            output.WriteTag(3, WireFormat.WireType.LengthDelimited);
+            output.WriteBytes(Text(key, value).ToByteString());
+        }
+
+        output.Flush();
+        return ByteString.CopyFrom(ev.ToArray());
     }
 
     private static KeyValue Text(string key, string value) => new() { Key = key, Value = new AnyValue { StringValue = value } };
@@ -60,6 +109,15 @@ public class OtlpIngestBenchmarks
 
     [Benchmark]
     public ExportTraceServiceRequest OtlpParse() => ExportTraceServiceRequest.Parser.ParseFrom(_otlp);
+
+    [Benchmark]
+    public ExportTraceServiceRequest OtlpParseDiscarding() => Discarding.ParseFrom(_otlp);
+
+    [Benchmark]
+    public ExportTraceServiceRequest OtlpParseRich() => ExportTraceServiceRequest.Parser.ParseFrom(_rich);
+
+    [Benchmark]
+    public ExportTraceServiceRequest OtlpParseRichDiscarding() => Discarding.ParseFrom(_rich);
 
     [Benchmark]
     public LlmUsage? OtlpSpan()
