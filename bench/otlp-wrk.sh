@@ -10,14 +10,22 @@
 # drain), and the whole machine's (/proc/stat: wrk and the kernel's interrupts too). Every 2xx answer must be counted:
 # the admin report's request total is checked at the end. The app is started as bench/run.sh starts it (Release,
 # ReadyToRun). DELAY_MS (0) paces each connection (a pause between its requests), so that both sides run at about
-# the same rate below the machine's limit and their CPU a request compares at that rate. Needs wrk (apt-get install wrk).
+# the same rate below the machine's limit and their CPU a request compares at that rate. SLICE_SECONDS (off) runs
+# SLICES (40) alternating slices of that many seconds instead of the pairs, with no drain between them: this machine's
+# speed moves within a minute, so two 15 s phases a minute apart can differ by a third from that alone, and short
+# slices spread its moves over both sides alike; the rates only (a slice's CPU would carry the previous one's backlog).
+# Needs wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk > /dev/null || { echo "wrk is not installed: sudo apt-get install wrk" >&2; exit 1; }
 connections=${CONNECTIONS:-256} pairs=${PAIRS:-6} warm=${WARM_SECONDS:-20} measure=${MEASURE_SECONDS:-15} delay=${DELAY_MS:-0}
 
 . bench/serve.sh
-serve_app $((2 * warm + 2 * pairs * (measure + 30) + 300))
+if [ "${SLICE_SECONDS:-0}" != 0 ]; then
+  serve_app $((2 * warm + 2 * ${SLICES:-40} * (SLICE_SECONDS + 5) + 300))
+else
+  serve_app $((2 * warm + 2 * pairs * (measure + 30) + 300))
+fi
 
 api=$(busiest LlmCostTracker.ApiService) worker=$(busiest LlmCostTracker.WorkerService)
 redis=$(pgrep -d' ' -x redis-server || true) rabbit=$(pgrep -d' ' -f beam.smp || true)
@@ -45,7 +53,7 @@ phase() {
   local out before after
   before=$(all_ticks)
   out=$(HOLDS=0 DELAY_MS="$delay" wrk -t2 -c"$connections" -d"$2"s --latency -s "$1" "$url")
-  drain
+  [ "${3:-}" = undrained ] || drain
   after=$(all_ticks)
   awk -v before="$before" -v after="$after" -v hz="$(getconf CLK_TCK)" '
     /requests in/ { n = $1 } /Non-2xx/ { bad = $NF } /^Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 }
@@ -63,6 +71,27 @@ echo "warming up: $warm s of each script ..."
 for script in bench/wrk/usage.lua bench/wrk/otlp.lua; do
   read -r _ _ ok no _ < <(phase "$script" "$warm"); accepted=$((accepted + ok)) bad=$((bad + no))
 done
+if [ "${SLICE_SECONDS:-0}" != 0 ]; then
+  slices=${SLICES:-40} json=() spans=() p99s=()
+  for i in $(seq 1 "$slices"); do
+    order=(usage otlp); [ $((i % 2)) -eq 0 ] && order=(otlp usage)
+    for side in "${order[@]}"; do
+      read -r rate p99 ok no _ < <(phase "bench/wrk/$side.lua" "$SLICE_SECONDS" undrained)
+      accepted=$((accepted + ok)) bad=$((bad + no))
+      if [ "$side" = usage ]; then json+=("$rate"); else spans+=("$rate"); p99s+=("$p99"); fi
+    done
+  done
+  drain
+  # The sides' mean rates, and each slice pair's ratio: their mean, median, range and how many are at or above 100%.
+  rates=$(paste <(printf '%s\n' "${json[@]}") <(printf '%s\n' "${spans[@]}"))
+  awk '{ j += $1; o += $2 } END { printf "%d slice pairs: JSON %.0f events/s, OTLP %.0f spans/s on average: %.1f %%\n", NR, j / NR, o / NR, o / j * 100 }' <<< "$rates"
+  awk '{ printf "%.2f\n", $2 / $1 * 100 }' <<< "$rates" | sort -n | awk '
+    { r[NR] = $1; t += $1; if ($1 >= 100) above++ }
+    END { printf "the slice pairs'"'"' ratios: mean %.1f %%, median %.1f %%, %d of %d at or above 100 %%, range %.0f–%.0f %%\n",
+      t / NR, NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2, above, NR, r[1], r[NR] }'
+  echo "OTLP p99 per slice: ${p99s[*]}"
+  pairs=$slices
+else
 echo
 echo "| pair | first | JSON events/s (p99; the app's CPU a request: API, worker, Redis, RabbitMQ; the machine's, wrk included) | OTLP spans/s (p99; the app's CPU a span) | spans / events |"
 echo "| --- | --- | --- | --- | --- |"
@@ -80,6 +109,7 @@ for i in $(seq 1 "$pairs"); do
   echo "| $i | $([ "${order[0]}" = usage ] && echo JSON || echo OTLP) | $usage | $otlp | $ratio % |"
 done
 echo "mean of the pairs' ratios: $((sum / pairs)) %"
+fi
 # wrk stops with a request in flight on each connection: the app may count those too (202 sent to a closed socket).
 in_flight=$(((2 + 2 * pairs) * connections)) counted=0
 for _ in $(seq 1 600); do counted=$(($(requests_counted) - before)); [ "$counted" -ge "$accepted" ] && break; sleep 0.1; done
