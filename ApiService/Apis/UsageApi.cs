@@ -19,11 +19,14 @@ public static class UsageApi
 
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup(Route)
+        // A group with no prefix, the routes whole: a group of Route would make the single event's template
+        // "/api/v1/llm-usage/", and the template names the request's span and its http.route (the documented route has
+        // no trailing slash; a path with one still matches).
+        var api = app.MapGroup("")
             .WithTags("Usage ingestion")
             .RequireAuthorization(ApiKeyDefaults.IngestPolicy);
 
-        api.MapPost("/", RecordUsage)
+        api.MapPost(Route, RecordUsage)
             .WithName("RecordUsage")
             .WithSummary("Record one LLM call's token usage")
             .WithDescription("Answers 202 once the broker has confirmed the event. Re-posting the same eventId is safe: it is counted once.")
@@ -31,7 +34,7 @@ public static class UsageApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        api.MapPost("/batch", RecordUsageBatch)
+        api.MapPost(BatchRoute, RecordUsageBatch)
             .WithName("RecordUsageBatch")
             .WithSummary("Record up to 1,000 usage events, all or nothing")
             .AcceptsJson<UsageBatchRequest>(MaxBatchBodyBytes)

@@ -55,7 +55,7 @@ public abstract class CostPipelineTests(AppFixture app)
     }
 
     [Fact]
-    public async Task A_duplicate_event_id_counts_once_reposted_concurrent_in_a_batch_and_alone()
+    public async Task A_duplicate_event_id_counts_once_reposted_concurrent_in_a_batch_alone_and_with_a_trailing_slash()
     {
         var user = AppFixture.NewUser("dup");
         var eventId = $"resp-{Guid.NewGuid():N}";
@@ -67,11 +67,17 @@ public abstract class CostPipelineTests(AppFixture app)
         Assert.All(concurrent, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
         var batch = await app.PostBatchAsync(new { events = new[] { usage, usage, usage } });
         Assert.Equal(HttpStatusCode.Accepted, batch.StatusCode);
+        // The route with a trailing slash is the same endpoint (its template has none since the span names it).
+        using (var slashed = app.Ingest("/api/v1/llm-usage/", usage))
+        using (var response = await app.Api.SendAsync(slashed))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
 
         // Every duplicate was confirmed by the broker before the marker was posted; the marker is counted
         // by the time the totals show 2 requests, so a third would mean a duplicate counted.
         var marker = new { eventId = $"marker-{Guid.NewGuid():N}", userId = user, model = "gpt-4o", inputTokens = 0, outputTokens = 0 };
-        await app.PostUsageAsync(marker);
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostUsageAsync(marker)).StatusCode);
         var totals = await app.WaitForRequestsAsync(user, 2);
 
         Assert.Equal(2, totals["requests"]);

@@ -1,4 +1,5 @@
 using System.Net;
+using LlmCostTracker.ApiService.Apis;
 using LlmCostTracker.Contracts;
 
 namespace LlmCostTracker.Tests.Integration;
@@ -48,6 +49,8 @@ public sealed class TraceTests(AppFixture app)
                 () => Task.FromResult(Follow(telemetry.Spans, traceId)),
                 found => found.Redis is not null && telemetry.Spans.Any(s => s.TraceId == traceId && s.ParentSpanId.Length == 0),
                 because: $"the spans of request {traceId}, its message and its write to be exported");
+            // The request's own span is named by the documented route (the dashboard's Traces page lists it so).
+            Assert.Equal($"POST {UsageApi.Route}", telemetry.Spans.First(s => s.TraceId == traceId && s.ParentSpanId.Length == 0).Name);
             Assert.True(aggregate!.TraceId == traceId || aggregate.Links.Any(l => l.TraceId == traceId));
             if (write is not null)
             {
