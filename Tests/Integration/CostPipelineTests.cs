@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using LlmCostTracker.ApiService.Apis;
 using LlmCostTracker.Contracts;
 using LlmCostTracker.Ledger;
 
@@ -68,7 +69,7 @@ public abstract class CostPipelineTests(AppFixture app)
         var batch = await app.PostBatchAsync(new { events = new[] { usage, usage, usage } });
         Assert.Equal(HttpStatusCode.Accepted, batch.StatusCode);
         // The route with a trailing slash is the same endpoint (its template has none since the span names it).
-        using (var slashed = app.Ingest("/api/v1/llm-usage/", usage))
+        using (var slashed = app.Ingest(UsageApi.Route + "/", usage))
         using (var response = await app.Api.SendAsync(slashed))
         {
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);

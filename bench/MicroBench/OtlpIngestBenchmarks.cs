@@ -52,37 +52,41 @@ public class OtlpIngestBenchmarks
         // The same span with what the subset leaves out, as an SDK writes it for a failed call: a status (15: code 2,
         // message) and an exception event (11: time, name, three attributes). Parsed with the subset, they are fields
         // it does not know.
-        var extra = new MemoryStream();
-        var output = new CodedOutputStream(extra);
-        output.WriteTag(15, WireFormat.WireType.LengthDelimited);
-        output.WriteBytes(Status(2, "rate limited: retry after 20 s"));
-        output.WriteTag(11, WireFormat.WireType.LengthDelimited);
-        output.WriteBytes(Event("exception", ("exception.type", "System.ClientModel.ClientResultException"),
-            ("exception.message", "HTTP 429 (Too Many Requests): Rate limit reached for gpt-4o in organization org-x on tokens per min."),
-            ("exception.stacktrace", string.Concat(Enumerable.Repeat("   at OpenAI.Chat.ChatClient.CompleteChatAsync(...)\n", 20)))));
-        output.Flush();
-        var rich = Span.Parser.ParseFrom(span.ToByteArray().Concat(extra.ToArray()).ToArray());
+        var extra = Written(output =>
+        {
+            output.WriteTag(15, WireFormat.WireType.LengthDelimited);
+            output.WriteBytes(Status(2, "rate limited: retry after 20 s"));
+            output.WriteTag(11, WireFormat.WireType.LengthDelimited);
+            output.WriteBytes(Event("exception", ("exception.type", "System.ClientModel.ClientResultException"),
+                ("exception.message", "HTTP 429 (Too Many Requests): Rate limit reached for gpt-4o in organization org-x on tokens per min."),
+                ("exception.stacktrace", string.Concat(Enumerable.Repeat("   at OpenAI.Chat.ChatClient.CompleteChatAsync(...)\n", 20)))));
+        });
+        var rich = Span.Parser.ParseFrom(span.ToByteArray().Concat(extra).ToArray());
         scope.Spans.Clear();
         scope.Spans.Add(rich);
         _rich = export.ToByteArray();
     }
 
-    private static ByteString Status(int code, string message)
+    /// <summary>Protobuf bytes written by hand: fields the API's subset does not define.</summary>
+    private static ByteString Written(Action<CodedOutputStream> write)
     {
-        var status = new MemoryStream();
-        var output = new CodedOutputStream(status);
+        var bytes = new MemoryStream();
+        var output = new CodedOutputStream(bytes);
+        write(output);
+        output.Flush();
+        return ByteString.CopyFrom(bytes.ToArray());
+    }
+
+    private static ByteString Status(int code, string message) => Written(output =>
+    {
         output.WriteTag(2, WireFormat.WireType.LengthDelimited);
         output.WriteString(message);
         output.WriteTag(3, WireFormat.WireType.Varint);
         output.WriteInt32(code);
-        output.Flush();
-        return ByteString.CopyFrom(status.ToArray());
-    }
+    });
 
-    private static ByteString Event(string name, params (string Key, string Value)[] attributes)
+    private static ByteString Event(string name, params (string Key, string Value)[] attributes) => Written(output =>
     {
-        var ev = new MemoryStream();
-        var output = new CodedOutputStream(ev);
         output.WriteTag(1, WireFormat.WireType.Fixed64);
         output.WriteFixed64((ulong)Now.ToUnixTimeMilliseconds() * 1_000_000);
         output.WriteTag(2, WireFormat.WireType.LengthDelimited);
@@ -92,10 +96,7 @@ public class OtlpIngestBenchmarks
             output.WriteTag(3, WireFormat.WireType.LengthDelimited);
             output.WriteBytes(Text(key, value).ToByteString());
         }
-
-        output.Flush();
-        return ByteString.CopyFrom(ev.ToArray());
-    }
+    });
 
     private static KeyValue Text(string key, string value) => new() { Key = key, Value = new AnyValue { StringValue = value } };
 
